@@ -1,0 +1,136 @@
+//! The command line: clap definitions, and one file per command that turns parsed arguments
+//! into options and calls one library function. No validation or Kubernetes logic lives here.
+
+mod explain;
+mod schema;
+mod validate;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success, no error findings.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: findings of severity error (or warnings with `--strict`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage error, unreadable input, or a failure of the tool itself.
+pub const EXIT_FAILURE: u8 = 2;
+
+/// kubectl-goosefs: validate, render and deploy GooseFS caches described by Fluid's Dataset and
+/// GooseFSRuntime, with no Fluid operator in the cluster.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-goosefs",
+    bin_name = "kubectl goosefs",
+    version,
+    about,
+    after_help = "Exit codes: 0 success, 1 findings (errors, or warnings with --strict), 2 usage error or unreadable input.\n\
+                  Run as `kubectl goosefs ...` once kubectl-goosefs is on PATH."
+)]
+pub struct Cli {
+    /// When to colour human output: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check Dataset and GooseFSRuntime files against Fluid's schema and GooseFS rules.
+    #[command(after_help = "Examples:\n  \
+        kubectl goosefs validate runtime.yaml\n  \
+        kubectl goosefs validate deploy/ --format github\n  \
+        kubectl goosefs validate -f a.yaml -f b.yaml --strict\n  \
+        cat runtime.yaml | kubectl goosefs validate -\n  \
+        kubectl goosefs validate . --format sarif > goosefs.sarif")]
+    Validate(validate::ValidateArgs),
+    /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
+    #[command(after_help = "Examples:\n  \
+        kubectl goosefs schema --out schemas/\n  \
+        kubectl goosefs schema --kind dataset\n  \
+        kubectl goosefs schema --crd | kubectl apply -f -")]
+    Schema(schema::SchemaArgs),
+    /// Explain a rule code: what it checks, why, and a wrong and a right example.
+    #[command(
+        after_help = "Examples:\n  kubectl goosefs explain GFS101\n  kubectl goosefs explain   # list every code"
+    )]
+    Explain(explain::ExplainArgs),
+    /// Print the version.
+    #[command(after_help = "Example:\n  kubectl goosefs version")]
+    Version,
+}
+
+/// Why a command failed (exit code 2); findings are not failures.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// The embedded schemas are broken.
+    #[error(transparent)]
+    Schema(#[from] crate::validate::SchemaError),
+    /// Writing output failed.
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// What was being written.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args, color),
+        Command::Schema(args) => schema::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Version => print(&format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(CliError::Write { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Writes `text` to stdout.
+fn print(text: &str) -> Result<u8, CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Write {
+            what: "standard output".into(),
+            source,
+        })?;
+    Ok(EXIT_OK)
+}

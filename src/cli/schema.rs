@@ -1,0 +1,70 @@
+//! `kubectl goosefs schema`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, EXIT_OK, print};
+use crate::model::{Kind, schema};
+
+/// Arguments of `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which kind to print (ignored with --out, which writes both).
+    #[arg(long, value_enum, default_value_t = SchemaKind::Goosefsruntime)]
+    pub kind: SchemaKind,
+    /// Write dataset.json and goosefsruntime.json into this directory (atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print installable CustomResourceDefinitions (YAML) for both kinds instead.
+    #[arg(long, conflicts_with = "out")]
+    pub crd: bool,
+}
+
+/// Kind selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// GooseFSRuntime.
+    Goosefsruntime,
+    /// Dataset.
+    Dataset,
+}
+
+/// Prints or writes schemas.
+///
+/// # Errors
+/// Failures writing files or standard output.
+pub fn run(args: &SchemaArgs) -> Result<u8, CliError> {
+    if args.crd {
+        let mut text = String::new();
+        for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
+            let yaml = serde_saphyr::to_string(&schema::crd(kind))
+                .map_err(|e| CliError::Usage(format!("cannot serialise the CRD: {e}")))?;
+            text.push_str("---\n");
+            text.push_str(&yaml);
+        }
+        return print(&text);
+    }
+    let Some(dir) = &args.out else {
+        let kind = match args.kind {
+            SchemaKind::Goosefsruntime => Kind::GooseFsRuntime,
+            SchemaKind::Dataset => Kind::Dataset,
+        };
+        return print(&schema::json_schema_text(kind));
+    };
+    std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
+        what: dir.display().to_string(),
+        source,
+    })?;
+    for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
+        let path = dir.join(schema::file_name(kind));
+        crate::output::write_atomic(&path, schema::json_schema_text(kind).as_bytes()).map_err(|source| {
+            CliError::Write {
+                what: path.display().to_string(),
+                source,
+            }
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(EXIT_OK)
+}

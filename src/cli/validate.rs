@@ -1,0 +1,88 @@
+//! `kubectl goosefs validate`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK};
+use crate::model::quantity::parse_quantity;
+use crate::output::{self, Format, Style};
+use crate::validate::{self, Severity, ValidateOptions};
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files or directories (walked for *.yaml, *.yml, *.json); `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Same as a PATH argument (kubectl style); repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Namespace of objects that do not set metadata.namespace.
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest file read (a quantity: 64Mi, 500k, 1048576).
+    #[arg(long, default_value = "64Mi", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Files checked in parallel (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub jobs: usize,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let q = parse_quantity(text).map_err(|e| e.to_string())?;
+    u64::try_from(q.value_ceil()).map_err(|_| format!("{text:?} is not a positive size"))
+}
+
+/// Runs `validate` and maps the outcome to an exit code.
+///
+/// # Errors
+/// Usage errors, broken embedded schemas, and failures writing the report.
+pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
+    let mut paths = args.paths;
+    paths.extend(args.files);
+    if paths.is_empty() {
+        return Err(CliError::Usage(
+            "no input: give files or directories to validate, or - for standard input (see --help)".into(),
+        ));
+    }
+    let options = ValidateOptions {
+        paths,
+        namespace: args.namespace,
+        max_file_bytes: args.max_file_size,
+        jobs: args.jobs,
+    };
+    let mut outcome = validate::validate(&options)?;
+    if args.strict {
+        for d in &mut outcome.report.diagnostics {
+            d.severity = Severity::Error;
+        }
+        outcome.report.summary.errors += outcome.report.summary.warnings;
+        outcome.report.summary.warnings = 0;
+    }
+    for e in &outcome.unreadable {
+        eprintln!("error: {e}");
+    }
+    let style = if color { Style::Color } else { Style::Plain };
+    let mut out = std::io::stdout().lock();
+    output::write_report(&outcome.report, args.format, style, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Write {
+            what: "the report".into(),
+            source,
+        })?;
+    Ok(if !outcome.unreadable.is_empty() {
+        EXIT_FAILURE
+    } else if outcome.report.has_errors() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}

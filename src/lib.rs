@@ -1,0 +1,12 @@
+//! kubectl-goosefs: a client-side compiler for GooseFS on Kubernetes.
+//!
+//! Pipeline: [`load`] (files to position-carrying YAML trees) → [`model`] (typed `Dataset` and
+//! `GooseFSRuntime`) → [`validate`] (schema and GooseFS rules, located diagnostics) →
+//! [`output`] (human, JSON, GitHub, JUnit, SARIF). The [`cli`] module maps command lines onto
+//! these stages; `main.rs` only maps the result to an exit code.
+
+pub mod cli;
+pub mod load;
+pub mod model;
+pub mod output;
+pub mod validate;

@@ -1,0 +1,325 @@
+//! Stage 1 of the pipeline: load. Finds input files (files, directories, `-` for stdin), reads
+//! them with size and content checks, and streams their YAML documents one at a time as
+//! position-carrying trees ([`Node`]).
+//!
+//! This is the only stage that reads user files. It never interprets Kubernetes semantics.
+
+pub mod node;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use node::{Key, Node, NodeValue, Pos};
+
+/// Extensions read when walking a directory.
+const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// Default largest file read; larger files are reported, not read. Kubernetes caps one object
+/// at about 1.5 MiB, so even large multi-document GitOps files stay far below this.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Failures that make an input unreadable (exit code 2), as opposed to content findings.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The path does not exist, or cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// The name used in diagnostics: the path as found, or `<stdin>`.
+    pub fn display_name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_owned(),
+        }
+    }
+}
+
+/// Expands the command-line paths into input files: files as given, directories walked
+/// recursively (sorted, hidden entries and symlinked directories skipped) for `*.yaml`, `*.yml`
+/// and `*.json`, `-` for stdin.
+///
+/// # Errors
+/// [`LoadError::Io`] for a path that does not exist or a directory that cannot be listed; the
+/// caller reports it and goes on with the other inputs.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<LoadError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, &mut inputs, &mut errors),
+            Ok(_) => inputs.push(Input::File(path.clone())),
+            Err(source) => errors.push(LoadError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+    (inputs, errors)
+}
+
+fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(source) => {
+            errors.push(LoadError::Io {
+                path: dir.display().to_string(),
+                source,
+            });
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(file_type) = entry.file_type() else { continue };
+        if file_type.is_dir() {
+            walk(&path, inputs, errors);
+        } else if (file_type.is_file() || file_type.is_symlink() && path.is_file())
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e))
+        {
+            inputs.push(Input::File(path));
+        }
+    }
+}
+
+/// A content problem that makes a file unusable as YAML before parsing starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentProblem {
+    /// Line of the problem (1 when it concerns the whole file).
+    pub line: u64,
+    /// Column of the problem.
+    pub column: u64,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Whether it is a limit (too large) rather than a malformed file.
+    pub limit: bool,
+}
+
+/// The outcome of reading one input: its text, or why its content cannot be parsed.
+#[derive(Debug)]
+pub enum Source {
+    /// UTF-8 text, ready to parse.
+    Text(String),
+    /// Binary, not UTF-8, or over the size limit.
+    Unusable(ContentProblem),
+}
+
+/// Reads an input with the checks a YAML file needs: at most `max_bytes`, no NUL bytes (binary),
+/// valid UTF-8 (a UTF-8 byte-order mark is dropped).
+///
+/// # Errors
+/// [`LoadError::Io`] when the input cannot be opened or read.
+pub fn read(input: &Input, max_bytes: u64) -> Result<Source, LoadError> {
+    let io_err = |source| LoadError::Io {
+        path: input.display_name(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    match input {
+        Input::File(path) => {
+            let file = std::fs::File::open(path).map_err(io_err)?;
+            let size = file.metadata().map_err(io_err)?.len();
+            if size > max_bytes {
+                return Ok(Source::Unusable(too_large(size, max_bytes)));
+            }
+            file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(io_err)?;
+        }
+        Input::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(max_bytes + 1)
+                .read_to_end(&mut bytes)
+                .map_err(io_err)?;
+        }
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Ok(Source::Unusable(too_large(bytes.len() as u64, max_bytes)));
+    }
+    Ok(check_text(bytes))
+}
+
+fn too_large(size: u64, max: u64) -> ContentProblem {
+    ContentProblem {
+        line: 1,
+        column: 1,
+        message: format!(
+            "file is {} large, over the limit of {}; split it or raise --max-file-size",
+            human_bytes(size),
+            human_bytes(max)
+        ),
+        limit: true,
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    } else if n >= 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Classifies raw bytes as text or an unusable file.
+pub fn check_text(mut bytes: Vec<u8>) -> Source {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let (line, column) = line_col(&bytes, at);
+        return Source::Unusable(ContentProblem {
+            line,
+            column,
+            message: "binary file (NUL byte): not YAML or JSON text".to_owned(),
+            limit: false,
+        });
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Source::Text(text),
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let bytes = err.into_bytes();
+            let (line, column) = line_col(&bytes, at);
+            Source::Unusable(ContentProblem {
+                line,
+                column,
+                message: format!(
+                    "not UTF-8 text: invalid byte 0x{:02X}; save the file as UTF-8",
+                    bytes[at]
+                ),
+                limit: false,
+            })
+        }
+    }
+}
+
+/// 1-based line and column (in characters, counting valid UTF-8 before `at`) of byte `at`.
+fn line_col(bytes: &[u8], at: usize) -> (u64, u64) {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() as u64 + 1;
+    (line, column)
+}
+
+/// The text of the 1-based `line` (without its newline), found from a byte offset when known.
+pub fn line_text(text: &str, pos: Pos) -> Option<String> {
+    let start_hint = pos
+        .offset
+        .and_then(|o| usize::try_from(o).ok())
+        .filter(|&o| o <= text.len());
+    let line = match start_hint {
+        Some(offset) if text.is_char_boundary(offset) => {
+            let start = text[..offset].rfind('\n').map_or(0, |p| p + 1);
+            let end = text[offset..].find('\n').map_or(text.len(), |p| offset + p);
+            &text[start..end]
+        }
+        _ => text.lines().nth(usize::try_from(pos.line.checked_sub(1)?).ok()?)?,
+    };
+    Some(line.trim_end_matches('\r').to_owned())
+}
+
+/// Parser options: kubectl-compatible scalars, duplicates passed through for reporting, alias
+/// and nesting limits against alias bombs and stack exhaustion, one budget per document.
+pub fn parser_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    options.legacy_octal_numbers = true;
+    options.with_snippet = false;
+    options.crop_radius = 0;
+    let mut budget = options.budget.clone().unwrap_or_default();
+    budget.max_reader_input_bytes = None;
+    budget.max_depth = 64;
+    budget.max_nodes = 250_000;
+    budget.max_aliases = 10_000;
+    options.budget = Some(budget);
+    let mut aliases = options.alias_limits;
+    aliases.max_total_replayed_events = 100_000;
+    options.alias_limits = aliases;
+    options
+}
+
+/// A YAML parse failure, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure {
+    /// Where the parser stopped.
+    pub pos: Pos,
+    /// The parser's message, without snippet.
+    pub message: String,
+    /// Whether a safety limit (aliases, depth, size) was hit rather than a syntax error.
+    pub limit: bool,
+}
+
+/// Streams the documents of `text`: calls `each` with the 0-based document index and its tree,
+/// one document at a time, so that memory stays proportional to one document. Empty documents
+/// are skipped. Stops at the first syntax error, which is returned.
+pub fn for_each_document(text: &str, mut each: impl FnMut(usize, Node)) -> Option<ParseFailure> {
+    let mut reader = text.as_bytes();
+    let mut index = 0;
+    for item in serde_saphyr::read_with_options::<_, Node>(&mut reader, parser_options()) {
+        match item {
+            Ok(node) => {
+                each(index, node);
+                index += 1;
+            }
+            Err(err) => return Some(failure(&err)),
+        }
+    }
+    None
+}
+
+fn failure(err: &serde_saphyr::Error) -> ParseFailure {
+    let pos = err.location().map(Pos::from_location).unwrap_or(Pos {
+        line: 1,
+        column: 1,
+        offset: None,
+    });
+    let message = err.to_string();
+    let first = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
+    let lower = first.to_ascii_lowercase();
+    let limit = ["budget", "limit", "alias", "depth", "too many", "exceeded"]
+        .iter()
+        .any(|w| lower.contains(w));
+    ParseFailure {
+        pos,
+        message: strip_location_suffix(&first),
+        limit,
+    }
+}
+
+/// serde-saphyr appends ` at line L column C`; our diagnostics carry the position separately.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}

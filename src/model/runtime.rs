@@ -1,0 +1,220 @@
+//! `GooseFSRuntime` (Fluid's `goosefsruntime_types.go`): how the GooseFS cache for the Dataset of
+//! the same name and namespace runs.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{StringMap, TieredStore, User, VersionSpec};
+use super::status::RuntimeStatus;
+
+/// A `GooseFSRuntime` object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(
+    title = "GooseFSRuntime",
+    description = "GooseFSRuntime (data.fluid.io/v1alpha1): a GooseFS cache for the Dataset of the same name and namespace."
+)]
+pub struct GooseFsRuntime {
+    /// Always `data.fluid.io/v1alpha1`.
+    #[schemars(extend("const" = "data.fluid.io/v1alpha1"))]
+    pub api_version: String,
+    /// Always `GooseFSRuntime`.
+    #[schemars(extend("const" = "GooseFSRuntime"))]
+    pub kind: String,
+    /// Standard object metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The desired runtime.
+    #[serde(default)]
+    pub spec: GooseFsRuntimeSpec,
+    /// Observed state, written by the controller (or by `kubectl goosefs apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RuntimeStatus>,
+}
+
+/// `spec` of a `GooseFSRuntime`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GooseFsRuntimeSpec {
+    /// Image of master and worker (and job master/worker, API gateway).
+    #[serde(default, rename = "goosefsVersion", skip_serializing_if = "Option::is_none")]
+    pub goosefs_version: Option<VersionSpec>,
+    /// The GooseFS masters (Raft quorum when more than one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<GooseFsCompTemplateSpec>,
+    /// The job master (same pod as the master); only `resources` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_master: Option<GooseFsCompTemplateSpec>,
+    /// The workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<GooseFsCompTemplateSpec>,
+    /// The job worker (same pod as the worker); only `resources` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_worker: Option<GooseFsCompTemplateSpec>,
+    /// The REST API gateway in the master pod; only `enabled` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_gateway: Option<GooseFsCompTemplateSpec>,
+    /// The init container that creates users (only when `runAs` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_users: Option<InitUsersSpec>,
+    /// The FUSE DaemonSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuse: Option<GooseFsFuseSpec>,
+    /// goosefs-site properties for every component; these win over Fluid's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<StringMap>,
+    /// JVM options for every component (`GOOSEFS_JAVA_OPTS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jvm_options: Option<Vec<String>>,
+    /// Worker cache tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tieredstore: Option<TieredStore>,
+    /// Data replication and pinning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Data>,
+    /// Number of workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// The user GooseFS runs as (all four fields required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<User>,
+    /// Disable the Prometheus metrics annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_prometheus: Option<bool>,
+    /// Name of a ConfigMap (same namespace) with `hdfs-site.xml` and/or `core-site.xml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hadoop_config: Option<String>,
+    /// How cached data is cleaned when the runtime shuts down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_cache_policy: Option<CleanCachePolicy>,
+}
+
+/// A GooseFS component (master, jobMaster, worker, jobWorker, apiGateway).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GooseFsCompTemplateSpec {
+    /// Replicas; only `master.replicas` is used (1 when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub replicas: Option<i32>,
+    /// JVM options of this component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jvm_options: Option<Vec<String>>,
+    /// goosefs-site properties of this component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<StringMap>,
+    /// Ports by name (`rpc`, `web`, ...). Fluid ignores them and allocates ports itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<BTreeMap<String, i64>>,
+    /// Compute resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<StringMap>,
+    /// Only meaningful for `apiGateway`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Node selector of the component's pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<StringMap>,
+    /// Pod annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<StringMap>,
+}
+
+/// The FUSE client DaemonSet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GooseFsFuseSpec {
+    /// FUSE image repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// FUSE image tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+    /// FUSE image pull policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    /// FUSE JVM options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jvm_options: Option<Vec<String>>,
+    /// FUSE goosefs-site properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<StringMap>,
+    /// Environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<StringMap>,
+    /// Compute resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Replaces Fluid's default FUSE arguments when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Extra node selector for the FUSE pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<StringMap>,
+    /// `OnDemand` or `OnRuntimeDeleted` (Fluid's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_policy: Option<String>,
+    /// Pod annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<StringMap>,
+}
+
+/// The init-users init container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InitUsersSpec {
+    /// Image repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Image tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+    /// Image pull policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    /// Environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<StringMap>,
+    /// Compute resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// Data replication settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Data {
+    /// `goosefs.user.file.replication.max` (1 when <= 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Pin the dataset in the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<bool>,
+}
+
+/// Cache cleaning on shutdown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanCachePolicy {
+    /// Grace period in seconds (CRD default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = 60))]
+    pub grace_period_seconds: Option<i32>,
+    /// Retry attempts (CRD default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = 3))]
+    pub max_retry_attempts: Option<i32>,
+}
+
+impl GooseFsRuntime {
+    /// Number of masters Fluid runs: `spec.master.replicas`, 1 when unset.
+    pub fn master_replicas(&self) -> i32 {
+        self.spec.master.as_ref().and_then(|m| m.replicas).unwrap_or(1)
+    }
+}

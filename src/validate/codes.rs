@@ -1,0 +1,297 @@
+//! The stable rule codes, their default severities and the text `kubectl goosefs explain CODE`
+//! prints (what the rule checks, why, a wrong and a right example).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+use super::diagnostic::Severity;
+
+/// A stable rule code. Codes never change meaning; retired codes are not reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Code {
+    /// YAML syntax error, binary or non-UTF-8 file.
+    GFS001,
+    /// Schema: wrong type, missing required field, enum, pattern or range violation.
+    GFS002,
+    /// Unknown field.
+    GFS003,
+    /// Duplicate key.
+    GFS004,
+    /// Input over a safety limit (file size, alias expansion, nesting depth).
+    GFS005,
+    /// Master replicas must be a positive odd number.
+    GFS101,
+    /// Tier quota / quotaList.
+    GFS102,
+    /// Tier watermarks.
+    GFS103,
+    /// Tier paths and media.
+    GFS104,
+    /// Names and derived names.
+    GFS105,
+    /// Dataset mount points, names and paths.
+    GFS201,
+    /// Runtime without Dataset, or Dataset without runtime.
+    GFS202,
+    /// Credential-looking key in plain options.
+    GFS203,
+    /// Option set both plainly and as an encrypted option.
+    GFS204,
+}
+
+/// The documentation of one code.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeDoc {
+    /// The code.
+    pub code: Code,
+    /// One-line title.
+    pub title: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// What it checks.
+    pub what: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// A wrong example.
+    pub wrong: &'static str,
+    /// The same, fixed.
+    pub right: &'static str,
+}
+
+/// Every code, in order.
+pub const ALL: [Code; 14] = [
+    Code::GFS001,
+    Code::GFS002,
+    Code::GFS003,
+    Code::GFS004,
+    Code::GFS005,
+    Code::GFS101,
+    Code::GFS102,
+    Code::GFS103,
+    Code::GFS104,
+    Code::GFS105,
+    Code::GFS201,
+    Code::GFS202,
+    Code::GFS203,
+    Code::GFS204,
+];
+
+impl Code {
+    /// `GFS101` etc.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::GFS001 => "GFS001",
+            Code::GFS002 => "GFS002",
+            Code::GFS003 => "GFS003",
+            Code::GFS004 => "GFS004",
+            Code::GFS005 => "GFS005",
+            Code::GFS101 => "GFS101",
+            Code::GFS102 => "GFS102",
+            Code::GFS103 => "GFS103",
+            Code::GFS104 => "GFS104",
+            Code::GFS105 => "GFS105",
+            Code::GFS201 => "GFS201",
+            Code::GFS202 => "GFS202",
+            Code::GFS203 => "GFS203",
+            Code::GFS204 => "GFS204",
+        }
+    }
+
+    /// The default severity of findings with this code.
+    pub fn severity(self) -> Severity {
+        self.doc().severity
+    }
+
+    /// The documentation printed by `explain`.
+    pub fn doc(self) -> CodeDoc {
+        let (title, severity, what, why, wrong, right) = match self {
+            Code::GFS001 => (
+                "YAML syntax error",
+                Severity::Error,
+                "The file is not valid YAML (or JSON), is binary, or is not UTF-8 text. The finding points at \
+                 the place where the parser stopped; the rest of that file is not checked.",
+                "kubectl and the API server cannot read the file either; nothing after the error is deployed.",
+                "spec:\n  replicas: 3\n   master:\n    replicas: 3",
+                "spec:\n  replicas: 3\n  master:\n    replicas: 3",
+            ),
+            Code::GFS002 => (
+                "Schema violation: wrong type, missing field, enum, pattern or range",
+                Severity::Error,
+                "The value does not match Fluid's CRD schema (as generated in schemas/): a string where a \
+                 number is expected or the reverse, a missing required field, a value outside an enum, a \
+                 quantity that does not parse, a number below its minimum. Scalars are read as kubectl reads \
+                 them (YAML 1.1), so unquoted 0.8 is a number and yes/on are booleans.",
+                "The API server rejects the object (or, for quotas, Fluid's controller fails to transform it).",
+                "tieredstore:\n  levels:\n    - mediumtype: HDD\n      path: /mnt/disk1\n      quota: 2G\n      high: 0.8     # a number, the CRD wants a string\n      low: 0.7",
+                "tieredstore:\n  levels:\n    - mediumtype: HDD\n      path: /mnt/disk1\n      quota: 2G\n      high: \"0.8\"\n      low: \"0.7\"",
+            ),
+            Code::GFS003 => (
+                "Unknown field",
+                Severity::Error,
+                "A field that Fluid's CRD does not define. The finding suggests the closest known field.",
+                "With strict field validation (kubectl's default since 1.27 for apply) the API server rejects \
+                 the object; without it the field is silently dropped and the setting never takes effect.",
+                "master:\n  replica: 3",
+                "master:\n  replicas: 3",
+            ),
+            Code::GFS004 => (
+                "Duplicate key",
+                Severity::Error,
+                "The same key appears twice in one mapping.",
+                "YAML forbids it; kubectl's strict decoding rejects it, and lenient tools keep only one of \
+                 the values, so one of your settings is silently lost.",
+                "master:\n  replicas: 3\n  replicas: 5",
+                "master:\n  replicas: 3",
+            ),
+            Code::GFS005 => (
+                "Input over a safety limit",
+                Severity::Error,
+                "The file is larger than --max-file-size, nests deeper than 64 levels, or expands YAML aliases \
+                 beyond the limits (a \"billion laughs\" alias bomb).",
+                "Such input exhausts memory or CPU in every consumer; Kubernetes objects never need it.",
+                "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+                "# write the values out, or split the file",
+            ),
+            Code::GFS101 => (
+                "Master replicas must be a positive odd number",
+                Severity::Error,
+                "spec.master.replicas must be 1, 3, 5, ... With more than one master GooseFS runs an embedded \
+                 Raft journal, which needs a majority (quorum) of masters to make progress.",
+                "A quorum of N masters is N/2+1, so 4 masters tolerate one failure exactly like 3, and 2 \
+                 masters tolerate none (like 1) while doubling the chance of losing quorum. Even counts cost \
+                 a master and add no fault tolerance. Fluid itself does not check this; GooseFS' \
+                 documentation requires a positive odd number.",
+                "master:\n  replicas: 2",
+                "master:\n  replicas: 3",
+            ),
+            Code::GFS102 => (
+                "Tier quota",
+                Severity::Error,
+                "Each tier level needs quota or quotaList; quotaList must have as many entries as the level \
+                 has comma-separated paths; every quantity must parse and be greater than zero. quota next \
+                 to quotaList is a warning: quotaList wins.",
+                "Fluid's controller fails with \"either quota or quotaList must be set\" or \"length of \
+                 quotaList must be consistent with length of paths\" and the runtime never starts; a zero \
+                 quota gives workers no cache.",
+                "levels:\n  - mediumtype: SSD\n    path: /mnt/ssd1,/mnt/ssd2\n    quotaList: 100Gi,100Gi,50Gi",
+                "levels:\n  - mediumtype: SSD\n    path: /mnt/ssd1,/mnt/ssd2\n    quotaList: 100Gi,100Gi",
+            ),
+            Code::GFS103 => (
+                "Tier watermarks",
+                Severity::Error,
+                "high and low are decimal strings in (0, 1], and low is below high.",
+                "GooseFS evicts from high down to low; with low >= high eviction never stops or never starts, \
+                 and values outside (0, 1] make the worker fail at start-up. Fluid passes them through \
+                 unchecked.",
+                "levels:\n  - mediumtype: HDD\n    path: /mnt/disk1\n    quota: 2G\n    high: \"0.6\"\n    low: \"0.9\"",
+                "levels:\n  - mediumtype: HDD\n    path: /mnt/disk1\n    quota: 2G\n    high: \"0.8\"\n    low: \"0.7\"",
+            ),
+            Code::GFS104 => (
+                "Tier paths and media",
+                Severity::Error,
+                "Every tier path is absolute and non-empty, no path is used twice (within or across levels), \
+                 and no medium type appears in two levels.",
+                "Relative paths become hostPath volumes the kubelet rejects; a path used twice is counted \
+                 twice against the disk; Fluid gives two levels of the same medium the same level index, so \
+                 one silently shadows the other.",
+                "levels:\n  - mediumtype: HDD\n    path: mnt/disk1\n    quota: 2G\n  - mediumtype: HDD\n    path: /mnt/disk2\n    quota: 2G",
+                "levels:\n  - mediumtype: HDD\n    path: /mnt/disk1,/mnt/disk2\n    quotaList: 2G,2G",
+            ),
+            Code::GFS105 => (
+                "Names and derived names",
+                Severity::Error,
+                "metadata.name is set and is a DNS-1035 label, the namespace is a DNS-1123 label, and every \
+                 name derived from them fits Kubernetes' limits: Services <name>-master-<i> (63), the \
+                 StatefulSets <name>-master / <name>-worker and DaemonSet <name>-fuse (52, so that the \
+                 controller-revision-hash label fits), the label value <ns>-<name> (63) and the FUSE node \
+                 label key f-<ns>-<name> (63).",
+                "Fluid's controller refuses names that are not DNS-1035 labels (\"Failed to create ddc engine\"), \
+                 and over-long derived names make the API server reject the generated objects after the \
+                 runtime was accepted.",
+                "metadata:\n  name: 20-hbase",
+                "metadata:\n  name: hbase-20",
+            ),
+            Code::GFS201 => (
+                "Dataset mounts",
+                Severity::Error,
+                "Each mountPoint has a scheme GooseFS supports (http, https, cos, cosn, s3, s3a, hdfs, ofs, \
+                 oss, local, pvc) and is well formed (local:// takes an absolute host path, pvc:// a claim \
+                 name, others a host or bucket); mount names and effective paths (path, else /<name>) are \
+                 unique. Datasets bound to another Fluid runtime kind in the same input are not checked \
+                 against GooseFS.",
+                "GooseFS fails the `goosefs fs mount` of an unknown scheme at run time, after the cluster \
+                 was created; two mounts on one path shadow each other.",
+                "mounts:\n  - mountPoint: ftp://example.com/data\n    name: data\n  - mountPoint: https://example.com/other\n    name: data",
+                "mounts:\n  - mountPoint: https://example.com/data\n    name: data\n  - mountPoint: https://example.com/other\n    name: other",
+            ),
+            Code::GFS202 => (
+                "Runtime without Dataset, or Dataset without runtime",
+                Severity::Warning,
+                "A GooseFSRuntime needs a Dataset of the same name and namespace, and a Dataset is served by a \
+                 runtime of the same name and namespace. Checked within the input given.",
+                "Fluid waits forever (\"No dataset can be bound to the runtime, waiting.\"); render has \
+                 nothing to compile. It is a warning because the partner may already be in the cluster.",
+                "kind: GooseFSRuntime\nmetadata:\n  name: hbase\n---\nkind: Dataset\nmetadata:\n  name: hbase-data",
+                "kind: GooseFSRuntime\nmetadata:\n  name: hbase\n---\nkind: Dataset\nmetadata:\n  name: hbase",
+            ),
+            Code::GFS203 => (
+                "Credential in plain options",
+                Severity::Warning,
+                "A key of options or sharedOptions looks like a credential (secret, password, token, \
+                 accessKey, credential, private key). The value is never printed.",
+                "Plain options are stored in the Dataset and copied into ConfigMaps and pod arguments, \
+                 readable by anyone who can read those objects. encryptOptions reads them from a Secret.",
+                "options:\n  fs.cos.accessKeySecret: abc123",
+                "encryptOptions:\n  - name: fs.cos.accessKeySecret\n    valueFrom:\n      secretKeyRef:\n        name: cos-secret\n        key: secretKey",
+            ),
+            Code::GFS204 => (
+                "Option set twice",
+                Severity::Error,
+                "An option name appears both in options/sharedOptions and in encryptOptions/sharedEncryptOptions.",
+                "Fluid fails the mount with \"the option ... is set more than one times, please double check \
+                 the dataset's option and encryptOptions\".",
+                "options:\n  fs.cos.accessKeyId: id\nencryptOptions:\n  - name: fs.cos.accessKeyId\n    valueFrom: {secretKeyRef: {name: s, key: id}}",
+                "encryptOptions:\n  - name: fs.cos.accessKeyId\n    valueFrom: {secretKeyRef: {name: s, key: id}}",
+            ),
+        };
+        CodeDoc {
+            code: self,
+            title,
+            severity,
+            what,
+            why,
+            wrong,
+            right,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Code {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Code, String> {
+        ALL.iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!(
+                    "unknown rule code {s:?}; known codes: {}",
+                    ALL.map(Code::as_str).join(", ")
+                )
+            })
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

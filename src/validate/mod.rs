@@ -1,0 +1,275 @@
+//! Stage 3 of the pipeline: validate. Turns loaded documents into a [`Report`] of located
+//! findings: YAML problems, schema violations (the checked-in `schemas/`), and GooseFS rules.
+//!
+//! Files are checked in parallel, one document at a time (memory stays proportional to the
+//! largest document, not the input); only small per-object keys are kept for the cross-file
+//! runtime/dataset pairing. Findings are data: nothing here fails on bad input.
+
+pub mod codes;
+pub mod diagnostic;
+pub mod document;
+pub mod path;
+pub mod rules;
+pub mod schema;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use codes::Code;
+pub use diagnostic::{Diagnostic, Report, Severity, Summary};
+use document::{DocOutcome, Role, Seen};
+pub use schema::SchemaError;
+
+use crate::load::{self, Input, LoadError, Source};
+
+/// What to validate and how.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    /// Files, directories, or `-` for stdin.
+    pub paths: Vec<PathBuf>,
+    /// Namespace of objects that do not set one.
+    pub namespace: String,
+    /// Largest file read.
+    pub max_file_bytes: u64,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            paths: Vec::new(),
+            namespace: "default".to_owned(),
+            max_file_bytes: load::DEFAULT_MAX_FILE_BYTES,
+            jobs: 0,
+        }
+    }
+}
+
+/// The outcome of a run: findings, plus inputs that could not be read at all.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings and counts.
+    pub report: Report,
+    /// Unreadable inputs (missing, permission denied): exit code 2.
+    pub unreadable: Vec<LoadError>,
+}
+
+/// Everything one file yields.
+#[derive(Debug, Default)]
+struct FileOutcome {
+    diagnostics: Vec<Diagnostic>,
+    goosefs_only: Vec<(String, String, Vec<Diagnostic>)>,
+    seen: Vec<Seen>,
+    documents: usize,
+    skipped: usize,
+    unreadable: Option<LoadError>,
+}
+
+/// Validates every input of `options`.
+///
+/// # Errors
+/// [`SchemaError`] only when the embedded schemas are broken (a build defect).
+pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
+    // Compile both schemas up front so a build defect fails fast, not per thread.
+    schema::compiled(crate::model::Kind::GooseFsRuntime)?;
+    schema::compiled(crate::model::Kind::Dataset)?;
+    let (inputs, mut unreadable) = load::discover(&options.paths);
+    let results = run_parallel(&inputs, options);
+    let mut report = Report::default();
+    let mut seen = Vec::new();
+    let mut goosefs_only = Vec::new();
+    for result in results {
+        let file = result?;
+        if let Some(e) = file.unreadable {
+            unreadable.push(e);
+            continue;
+        }
+        report.summary.files += 1;
+        report.summary.documents += file.documents;
+        report.summary.skipped += file.skipped;
+        report.diagnostics.extend(file.diagnostics);
+        seen.extend(file.seen);
+        goosefs_only.extend(file.goosefs_only);
+    }
+    pair(&seen, goosefs_only, &mut report.diagnostics);
+    let order: HashMap<Arc<str>, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (Arc::from(input.display_name()), i))
+        .collect();
+    report.diagnostics.sort_by_key(|d| {
+        (
+            order.get(&d.file).copied().unwrap_or(usize::MAX),
+            d.line,
+            d.column,
+            d.code,
+        )
+    });
+    report.summary.errors = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    report.summary.warnings = report.diagnostics.len() - report.summary.errors;
+    Ok(Outcome { report, unreadable })
+}
+
+fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileOutcome, SchemaError>> {
+    let threads = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
+    }
+    .clamp(1, inputs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<FileOutcome, SchemaError>>> = Vec::new();
+    slots.resize_with(inputs.len(), || None);
+    let chunks: Vec<Vec<(usize, Result<FileOutcome, SchemaError>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else { break };
+                        done.push((i, check_file(input, options)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+    });
+    for (i, result) in chunks.into_iter().flatten() {
+        slots[i] = Some(result);
+    }
+    slots
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| Ok(FileOutcome::default())))
+        .collect()
+}
+
+fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, SchemaError> {
+    let mut outcome = FileOutcome::default();
+    let file: Arc<str> = Arc::from(input.display_name());
+    let text = match load::read(input, options.max_file_bytes) {
+        Err(e) => {
+            outcome.unreadable = Some(e);
+            return Ok(outcome);
+        }
+        Ok(Source::Unusable(problem)) => {
+            let code = if problem.limit { Code::GFS005 } else { Code::GFS001 };
+            outcome.diagnostics.push(file_level(
+                &file,
+                code,
+                problem.line,
+                problem.column,
+                problem.message,
+                None,
+            ));
+            return Ok(outcome);
+        }
+        Ok(Source::Text(text)) => text,
+    };
+    let mut failure = None;
+    let parse_error = load::for_each_document(&text, |_, node| {
+        outcome.documents += 1;
+        match document::check(&file, &text, &node, &options.namespace) {
+            Ok(doc) => absorb(&mut outcome, doc),
+            Err(e) => failure = Some(e),
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(parse) = parse_error {
+        let code = if parse.limit { Code::GFS005 } else { Code::GFS001 };
+        let mut d = file_level(&file, code, parse.pos.line, parse.pos.column, parse.message, None);
+        d.source_line = document::snippet(&text, parse.pos);
+        if parse.limit {
+            d.help = Some(
+                "Kubernetes objects need neither deep nesting nor repeated aliases; write the values out".to_owned(),
+            );
+        }
+        outcome.diagnostics.push(d);
+    }
+    Ok(outcome)
+}
+
+fn absorb(outcome: &mut FileOutcome, doc: DocOutcome) {
+    outcome.diagnostics.extend(doc.diagnostics);
+    if doc.skipped {
+        outcome.skipped += 1;
+    }
+    if let Some(seen) = doc.seen {
+        if !doc.goosefs_only.is_empty() {
+            outcome
+                .goosefs_only
+                .push((seen.namespace.clone(), seen.name.clone(), doc.goosefs_only));
+        }
+        outcome.seen.push(seen);
+    } else {
+        outcome.diagnostics.extend(doc.goosefs_only);
+    }
+}
+
+fn file_level(
+    file: &Arc<str>,
+    code: Code,
+    line: u64,
+    column: u64,
+    message: String,
+    help: Option<String>,
+) -> Diagnostic {
+    Diagnostic {
+        file: file.clone(),
+        line,
+        column,
+        severity: code.severity(),
+        code,
+        path: String::new(),
+        object: String::new(),
+        message,
+        help,
+        source_line: None,
+    }
+}
+
+/// GFS202 pairing across all inputs, and the GooseFS-only Dataset findings, which are kept
+/// unless another Fluid runtime kind claims the Dataset.
+fn pair(seen: &[Seen], goosefs_only: Vec<(String, String, Vec<Diagnostic>)>, out: &mut Vec<Diagnostic>) {
+    let key = |s: &Seen| (s.namespace.clone(), s.name.clone());
+    let datasets: HashSet<_> = seen.iter().filter(|s| s.role == Role::Dataset).map(key).collect();
+    let runtimes: HashSet<_> = seen.iter().filter(|s| s.role != Role::Dataset).map(key).collect();
+    let others: HashSet<_> = seen.iter().filter(|s| s.role == Role::OtherRuntime).map(key).collect();
+    for s in seen {
+        let (message, help) = match s.role {
+            Role::GooseFsRuntime if !datasets.contains(&key(s)) => (
+                format!(
+                    "GooseFSRuntime {}/{} has no Dataset of the same name and namespace in the input",
+                    s.namespace, s.name
+                ),
+                "add a Dataset with the same metadata.name and namespace (Fluid binds them by name)",
+            ),
+            Role::Dataset if !runtimes.contains(&key(s)) => (
+                format!(
+                    "Dataset {}/{} has no runtime of the same name and namespace in the input",
+                    s.namespace, s.name
+                ),
+                "add a GooseFSRuntime with the same metadata.name and namespace",
+            ),
+            _ => continue,
+        };
+        let mut d = s.at.clone();
+        d.message = message;
+        d.help = Some(help.to_owned());
+        out.push(d);
+    }
+    for (namespace, name, diagnostics) in goosefs_only {
+        if !others.contains(&(namespace, name)) {
+            out.extend(diagnostics);
+        }
+    }
+}

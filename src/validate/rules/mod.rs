@@ -1,0 +1,32 @@
+//! GooseFS rules: checks Fluid itself does not make (FACTS b.4) plus Fluid's own transform
+//! errors, each with a stable code. Rules read the typed model and report through
+//! [`DocCtx`]; they never stop at the first finding.
+
+mod mounts;
+mod names;
+mod raft;
+mod secrets;
+mod tieredstore;
+
+pub use secrets::looks_like_credential;
+
+use super::document::DocCtx;
+use crate::model::{Dataset, GooseFsRuntime};
+
+/// All rules for a `GooseFSRuntime`.
+pub fn check_runtime(runtime: &GooseFsRuntime, namespace: &str, ctx: &mut DocCtx<'_>) {
+    names::check_runtime(runtime, namespace, ctx);
+    raft::check(runtime, ctx);
+    tieredstore::check(runtime, ctx);
+}
+
+/// Dataset rules that hold whichever runtime serves the Dataset.
+pub fn check_dataset_common(dataset: &Dataset, namespace: &str, ctx: &mut DocCtx<'_>) {
+    names::check_dataset(dataset, namespace, ctx);
+    secrets::check(dataset, ctx);
+}
+
+/// Dataset rules that hold only when GooseFS serves the Dataset.
+pub fn check_dataset_goosefs(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
+    mounts::check(dataset, ctx);
+}

@@ -1,0 +1,365 @@
+//! Schema pass: validates each document against the checked-in JSON Schema of its kind
+//! (compiled once per process) and turns every error into a located, readable finding.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{JsonType, Validator};
+use serde_json::Value;
+
+use super::codes::Code;
+use super::document::DocCtx;
+use super::path::{FieldPath, Segment};
+use crate::load::NodeValue;
+use crate::model::Kind;
+
+/// The schemas enforced, as checked into `schemas/` (a test keeps them equal to the model).
+const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
+const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
+
+/// A compiled schema and its JSON (kept to look up field names and types for messages).
+pub struct CompiledSchema {
+    validator: Validator,
+    raw: Value,
+}
+
+/// Why the embedded schemas cannot be used (a build defect, never user input).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The embedded text is not JSON or not a valid schema.
+    #[error("embedded schema for {kind} is invalid: {message}")]
+    Invalid {
+        /// The kind whose schema failed.
+        kind: Kind,
+        /// Parser or compiler message.
+        message: String,
+    },
+}
+
+/// The compiled schema of `kind`, built on first use and shared by all threads.
+///
+/// # Errors
+/// [`SchemaError::Invalid`] when the embedded schema does not compile.
+pub fn compiled(kind: Kind) -> Result<&'static CompiledSchema, SchemaError> {
+    static RUNTIME: OnceLock<Result<CompiledSchema, String>> = OnceLock::new();
+    static DATASET: OnceLock<Result<CompiledSchema, String>> = OnceLock::new();
+    let (cell, text) = match kind {
+        Kind::GooseFsRuntime => (&RUNTIME, RUNTIME_SCHEMA),
+        Kind::Dataset => (&DATASET, DATASET_SCHEMA),
+    };
+    cell.get_or_init(|| compile(text))
+        .as_ref()
+        .map_err(|message| SchemaError::Invalid {
+            kind,
+            message: message.clone(),
+        })
+}
+
+fn compile(text: &str) -> Result<CompiledSchema, String> {
+    let raw: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let validator = jsonschema::draft202012::new(&raw).map_err(|e| e.to_string())?;
+    Ok(CompiledSchema { validator, raw })
+}
+
+impl CompiledSchema {
+    /// Reports every schema error of `value` (not just the first). Returns whether any error
+    /// other than an unknown field was found (then the typed model cannot be built).
+    pub(crate) fn check(&self, value: &Value, ctx: &mut DocCtx<'_>) -> bool {
+        let mut structural = false;
+        for error in self.validator.iter_errors(value) {
+            let path = FieldPath::from_pointer(error.instance_path().as_str(), ctx.root);
+            if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+                for field in unexpected {
+                    self.unknown_field(&path, field, ctx);
+                }
+                continue;
+            }
+            structural = true;
+            self.schema_error(&path, error.kind(), &error.to_string(), ctx);
+        }
+        structural
+    }
+
+    fn unknown_field(&self, parent: &FieldPath, field: &str, ctx: &mut DocCtx<'_>) {
+        let known: Vec<String> = self
+            .at(parent)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let help = closest(field, &known).map(|k| format!("did you mean \"{k}\"?"));
+        let path = parent.key(field);
+        let where_ = if parent.0.is_empty() {
+            "the object".to_owned()
+        } else {
+            parent.to_string()
+        };
+        ctx.report(
+            Code::GFS003,
+            &path,
+            true,
+            format!("unknown field \"{field}\" in {where_}"),
+            help,
+        );
+    }
+
+    fn schema_error(&self, path: &FieldPath, kind: &ValidationErrorKind, fallback: &str, ctx: &mut DocCtx<'_>) {
+        let node = locate_node(ctx, path);
+        let secret = matches!(path.0.last(), Some(Segment::Key(k)) if super::rules::looks_like_credential(k));
+        let found = match node {
+            Some(n) if secret => format!("a {} (value not shown)", n.type_name()),
+            Some(n) => describe(n),
+            None => "nothing".to_owned(),
+        };
+        let (message, help, target) = match kind {
+            ValidationErrorKind::Type { kind } => {
+                let expected = expected_types(kind);
+                let wants_string = expected.contains(&"string");
+                let help = match node.map(|n| &n.value) {
+                    Some(NodeValue::Int(_) | NodeValue::UInt(_) | NodeValue::Float(_) | NodeValue::Bool(_))
+                        if wants_string =>
+                    {
+                        let raw = if secret {
+                            "<value>".to_owned()
+                        } else {
+                            raw_scalar(ctx, path).unwrap_or_else(|| found.clone())
+                        };
+                        Some(format!(
+                            "YAML reads the unquoted value {raw} as a {}; quote it: \"{raw}\"",
+                            node.map_or("scalar", |n| n.type_name())
+                        ))
+                    }
+                    Some(NodeValue::Str(s)) if expected.contains(&"integer") && s.trim().parse::<i64>().is_ok() => {
+                        Some(format!("remove the quotes: {}", s.trim()))
+                    }
+                    _ => None,
+                };
+                (
+                    format!("expected {}, found {found}", expected.join(" or ")),
+                    help,
+                    path.clone(),
+                )
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let owner = if path.0.is_empty() {
+                    "the object".to_owned()
+                } else {
+                    path.to_string()
+                };
+                (
+                    format!("missing required field \"{name}\" in {owner}"),
+                    None,
+                    path.key(name),
+                )
+            }
+            ValidationErrorKind::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|a| a.iter().map(Value::to_string).collect())
+                    .unwrap_or_default();
+                let help = node.and_then(|n| n.as_str()).and_then(|s| {
+                    options
+                        .as_array()?
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .find(|o| o.eq_ignore_ascii_case(s))
+                        .map(|o| format!("did you mean \"{o}\"?"))
+                });
+                (
+                    format!("{found} is not one of {}", allowed.join(", ")),
+                    help,
+                    path.clone(),
+                )
+            }
+            ValidationErrorKind::Pattern { .. } => {
+                let schema = self.at(path);
+                let is_quantity = schema.is_some_and(|s| s.get("x-kubernetes-int-or-string").is_some());
+                let is_list = path.0.last() == Some(&Segment::Key("quotaList".into()));
+                let message = if is_quantity {
+                    format!("{found} is not a Kubernetes quantity")
+                } else if is_list {
+                    format!("{found} is not a comma-separated list of at least two quantities")
+                } else {
+                    format!("{found} does not have the required format")
+                };
+                let help = Some(if is_list {
+                    "write quantities separated by commas without spaces, e.g. 100Gi,50Gi".to_owned()
+                } else if is_quantity {
+                    "use a number with an optional suffix: Ki, Mi, Gi, Ti (powers of 1024) or k, M, G, T (powers of 1000), e.g. 2Gi".to_owned()
+                } else {
+                    fallback.to_owned()
+                });
+                (message, help, path.clone())
+            }
+            ValidationErrorKind::AnyOf { .. }
+                if self
+                    .at(path)
+                    .is_some_and(|s| s.get("x-kubernetes-int-or-string").is_some()) =>
+            {
+                (
+                    format!("expected a quantity (an integer or a string such as 2Gi), found {found}"),
+                    None,
+                    path.clone(),
+                )
+            }
+            ValidationErrorKind::Minimum { limit } => {
+                (format!("must be at least {limit}, found {found}"), None, path.clone())
+            }
+            ValidationErrorKind::MinLength { limit } => (
+                format!("must be at least {limit} characters long, found {found}"),
+                None,
+                path.clone(),
+            ),
+            ValidationErrorKind::MinItems { limit } => (
+                format!("must have at least {limit} item(s), found an empty list"),
+                None,
+                path.clone(),
+            ),
+            ValidationErrorKind::Constant { expected_value } => {
+                (format!("must be {expected_value}, found {found}"), None, path.clone())
+            }
+            _ => (fallback.to_owned(), None, path.clone()),
+        };
+        ctx.report(Code::GFS002, &target, false, message, help);
+    }
+
+    /// The schema node describing the value at `path` (following `$ref`s and nullable `anyOf`).
+    fn at(&self, path: &FieldPath) -> Option<&Value> {
+        let mut node = self.resolve(&self.raw)?;
+        for segment in &path.0 {
+            let next = match segment {
+                Segment::Key(k) => node
+                    .get("properties")
+                    .and_then(|p| p.get(k))
+                    .or_else(|| node.get("additionalProperties").filter(|a| a.is_object())),
+                Segment::Index(_) => node.get("items"),
+            }?;
+            node = self.resolve(next)?;
+        }
+        Some(node)
+    }
+
+    fn resolve<'a>(&'a self, mut node: &'a Value) -> Option<&'a Value> {
+        for _ in 0..16 {
+            if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+                node = self.raw.get("$defs")?.get(r.trim_start_matches("#/$defs/"))?;
+            } else if let Some(branches) = node.get("anyOf").and_then(Value::as_array)
+                && node.get("x-kubernetes-int-or-string").is_none()
+            {
+                node = branches
+                    .iter()
+                    .find(|b| b.get("type").and_then(Value::as_str) != Some("null"))?;
+            } else {
+                return Some(node);
+            }
+        }
+        Some(node)
+    }
+}
+
+fn locate_node<'a>(ctx: &DocCtx<'a>, path: &FieldPath) -> Option<&'a crate::load::Node> {
+    let mut node = ctx.root;
+    for segment in &path.0 {
+        node = match segment {
+            Segment::Key(k) => node.get(k)?,
+            Segment::Index(i) => node.index(*i)?,
+        };
+    }
+    Some(node)
+}
+
+/// The value as written on its line (`yes`, `0.8`, `0777`), for hints.
+fn raw_scalar(ctx: &DocCtx<'_>, path: &FieldPath) -> Option<String> {
+    let pos = path.locate(ctx.root, false);
+    let line = crate::load::line_text(ctx.text, pos)?;
+    let start = line
+        .char_indices()
+        .nth(usize::try_from(pos.column).ok()?.checked_sub(1)?)?
+        .0;
+    let rest = &line[start..];
+    let end = rest.find(" #").unwrap_or(rest.len());
+    let raw = rest[..end].trim().trim_end_matches(',').to_owned();
+    (!raw.is_empty()).then_some(raw)
+}
+
+fn describe(node: &crate::load::Node) -> String {
+    match &node.value {
+        NodeValue::Null => "null".to_owned(),
+        NodeValue::Bool(b) => format!("boolean {b}"),
+        NodeValue::Int(i) => format!("integer {i}"),
+        NodeValue::UInt(u) => format!("integer {u}"),
+        NodeValue::Float(f) => format!("number {f}"),
+        NodeValue::Str(s) => {
+            let shown: String = s.chars().take(60).collect();
+            if shown.len() < s.len() {
+                format!("string \"{shown}...\"")
+            } else {
+                format!("string \"{shown}\"")
+            }
+        }
+        NodeValue::Seq(_) => "a list".to_owned(),
+        NodeValue::Map(_) => "a mapping".to_owned(),
+    }
+}
+
+fn type_name(t: JsonType) -> &'static str {
+    match t {
+        JsonType::Array => "a list",
+        JsonType::Boolean => "boolean",
+        JsonType::Integer => "integer",
+        JsonType::Null => "null",
+        JsonType::Number => "number",
+        JsonType::Object => "a mapping",
+        JsonType::String => "string",
+    }
+}
+
+fn expected_types(kind: &TypeKind) -> Vec<&'static str> {
+    match kind {
+        TypeKind::Single(t) => vec![type_name(*t)],
+        TypeKind::Multiple(set) => set.iter().filter(|t| *t != JsonType::Null).map(type_name).collect(),
+    }
+}
+
+/// The known name closest to `field` (edit distance at most 2, or equal ignoring case).
+pub(crate) fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(&field.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, k)| (*d, (*k).clone()))
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        let known = vec!["replicas".to_owned(), "resources".to_owned(), "properties".to_owned()];
+        assert_eq!(closest("replica", &known).map(String::as_str), Some("replicas"));
+        assert_eq!(closest("Replicas", &known).map(String::as_str), Some("replicas"));
+        assert_eq!(closest("zzz", &known), None);
+    }
+
+    #[test]
+    fn embedded_schemas_compile() {
+        assert!(compiled(Kind::GooseFsRuntime).is_ok());
+        assert!(compiled(Kind::Dataset).is_ok());
+    }
+}
