@@ -298,21 +298,52 @@ pub fn for_each_document(text: &str, mut each: impl FnMut(usize, Node)) -> Optio
 }
 
 fn failure(err: &serde_saphyr::Error) -> ParseFailure {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
     let pos = err.location().map(Pos::from_location).unwrap_or(Pos {
         line: 1,
         column: 1,
         offset: None,
     });
-    let message = err.to_string();
-    let first = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
-    let lower = first.to_ascii_lowercase();
-    let limit = ["budget", "limit", "alias", "depth", "too many", "exceeded"]
-        .iter()
-        .any(|w| lower.contains(w));
-    ParseFailure {
+    let limit = |message: String| ParseFailure {
         pos,
-        message: strip_location_suffix(&first),
-        limit,
+        message,
+        limit: true,
+    };
+    let mut err = err;
+    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
+        err = error;
+    }
+    match err {
+        Error::AliasReplayLimitExceeded {
+            max_total_replayed_events,
+            ..
+        } => limit(format!(
+            "YAML aliases expand to more than {max_total_replayed_events} nodes (an alias bomb?); parsing stopped"
+        )),
+        Error::AliasExpansionLimitExceeded { .. } | Error::AliasReplayStackDepthExceeded { .. } => {
+            limit("YAML aliases nest or repeat beyond the parser's limits (an alias bomb?); parsing stopped".to_owned())
+        }
+        Error::Budget {
+            breach: BudgetBreach::Depth { depth },
+            ..
+        } => limit(format!(
+            "document nests {depth} levels deep, more than the limit of 64; parsing stopped"
+        )),
+        Error::Budget { breach, .. } => limit(format!(
+            "document exceeds the parser's limits ({breach:?}); parsing stopped"
+        )),
+        _ => {
+            let message = err.to_string();
+            let first = message.lines().next().unwrap_or("invalid YAML").trim();
+            let limit = first.contains("recursion limit");
+            let message = if limit {
+                "document nests too deeply (recursion limit); parsing stopped".to_owned()
+            } else {
+                strip_location_suffix(first)
+            };
+            ParseFailure { pos, message, limit }
+        }
     }
 }
 

@@ -51,47 +51,55 @@ pub fn json_schema_text(kind: Kind) -> String {
 /// removed from types and `anyOf [T, null]` becomes `T`. Kubernetes prunes `null` values of
 /// non-nullable fields (and `load` drops them likewise), and `anyOf` would hide every error
 /// inside an optional object behind one opaque "not valid under anyOf".
-fn tighten(node: &mut Value) {
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::Array(types)) = map.get_mut("type") {
-                types.retain(|t| t.as_str() != Some("null"));
-                if let [single] = types.as_slice() {
-                    let single = single.clone();
-                    map.insert("type".into(), single);
-                }
-            }
-            if let Some(Value::Array(branches)) = map.get("anyOf") {
-                let non_null: Vec<&Value> = branches
-                    .iter()
-                    .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
-                    .collect();
-                if let ([Value::Object(only)], true) = (non_null.as_slice(), non_null.len() < branches.len()) {
-                    let only = only.clone();
-                    map.remove("anyOf");
-                    for (k, v) in only {
-                        map.entry(k).or_insert(v);
-                    }
-                }
-            }
-            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
-                map.insert("additionalProperties".into(), Value::Bool(false));
-            }
-            if let Some(Value::Array(branches)) = map.get("oneOf") {
-                let consts: Option<Vec<Value>> = branches
-                    .iter()
-                    .map(|b| b.get("const").filter(|c| c.is_string()).cloned())
-                    .collect();
-                if let Some(consts) = consts {
-                    map.remove("oneOf");
-                    map.insert("type".into(), json!("string"));
-                    map.insert("enum".into(), Value::Array(consts));
-                }
-            }
-            map.values_mut().for_each(tighten);
+fn tighten(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t.as_str() != Some("null"));
+        if let [single] = types.as_slice() {
+            let single = single.clone();
+            map.insert("type".into(), single);
         }
-        Value::Array(items) => items.iter_mut().for_each(tighten),
-        _ => {}
+    }
+    if let Some(Value::Array(branches)) = map.get("anyOf") {
+        let non_null: Vec<&Value> = branches
+            .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+            .collect();
+        if let ([Value::Object(only)], true) = (non_null.as_slice(), non_null.len() < branches.len()) {
+            let only = only.clone();
+            map.remove("anyOf");
+            for (k, v) in only {
+                map.entry(k).or_insert(v);
+            }
+        }
+    }
+    if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    if let Some(Value::Array(branches)) = map.get("oneOf") {
+        let consts: Option<Vec<Value>> = branches
+            .iter()
+            .map(|b| b.get("const").filter(|c| c.is_string()).cloned())
+            .collect();
+        if let Some(consts) = consts {
+            map.remove("oneOf");
+            map.insert("type".into(), json!("string"));
+            map.insert("enum".into(), Value::Array(consts));
+        }
+    }
+    // Recurse into subschemas only: `properties`/`$defs` map names to schemas, and values such
+    // as `default` or `enum` are data that must stay untouched.
+    for (key, value) in map.iter_mut() {
+        match (key.as_str(), value) {
+            ("properties" | "$defs" | "patternProperties", Value::Object(children)) => {
+                children.values_mut().for_each(tighten);
+            }
+            ("items" | "additionalProperties" | "not", child @ Value::Object(_)) => tighten(child),
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(children)) => {
+                children.iter_mut().for_each(tighten)
+            }
+            _ => {}
+        }
     }
 }
 

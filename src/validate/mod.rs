@@ -24,6 +24,9 @@ pub use schema::SchemaError;
 
 use crate::load::{self, Input, LoadError, Source};
 
+/// Stack of each worker thread.
+const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// What to validate and how.
 #[derive(Debug, Clone)]
 pub struct ValidateOptions {
@@ -128,16 +131,21 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
     slots.resize_with(inputs.len(), || None);
     let chunks: Vec<Vec<(usize, Result<FileOutcome, SchemaError>)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(i) else { break };
-                        done.push((i, check_file(input, options)));
-                    }
-                    done
-                })
+            .filter_map(|_| {
+                // The parser and the tree are recursive; a generous stack (virtual memory, not
+                // resident) lets the nesting budget, not the stack, end deep documents.
+                std::thread::Builder::new()
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(input) = inputs.get(i) else { break };
+                            done.push((i, check_file(input, options)));
+                        }
+                        done
+                    })
+                    .ok()
             })
             .collect();
         workers.into_iter().filter_map(|w| w.join().ok()).collect()
@@ -145,9 +153,11 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
     for (i, result) in chunks.into_iter().flatten() {
         slots[i] = Some(result);
     }
+    // A file no worker took (a thread could not be started) is checked here: never dropped.
     slots
         .into_iter()
-        .map(|s| s.unwrap_or_else(|| Ok(FileOutcome::default())))
+        .zip(inputs)
+        .map(|(slot, input)| slot.unwrap_or_else(|| check_file(input, options)))
         .collect()
 }
 
@@ -183,6 +193,18 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
     });
     if let Some(e) = failure {
         return Err(e);
+    }
+    if outcome.documents == 0 && parse_error.is_none() {
+        let mut d = file_level(
+            &file,
+            Code::GFS001,
+            1,
+            1,
+            "file contains no YAML documents".to_owned(),
+            None,
+        );
+        d.severity = Severity::Warning;
+        outcome.diagnostics.push(d);
     }
     if let Some(parse) = parse_error {
         let code = if parse.limit { Code::GFS005 } else { Code::GFS001 };

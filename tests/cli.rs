@@ -1,0 +1,291 @@
+//! The binary as users run it: formats, exit codes, stdin, directories, limits, help texts.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("kubectl-goosefs").expect("binary built");
+    cmd.env_remove("NO_COLOR").env("COLUMNS", "100");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const HBASE: &str = "testdata/hbase/hbase.yaml";
+const BROKEN: &str = "testdata/validate/gfs101-even-masters/input.yaml";
+const WARN_ONLY: &str = "testdata/validate/gfs202-unpaired/input.yaml";
+const SECRET: &str = "testdata/validate/gfs203-credential-option/input.yaml";
+
+#[test]
+fn exit_codes() {
+    assert_eq!(run(&["validate", HBASE]).status.code(), Some(0));
+    assert_eq!(run(&["validate", BROKEN]).status.code(), Some(1));
+    assert_eq!(run(&["validate", WARN_ONLY]).status.code(), Some(0));
+    assert_eq!(run(&["validate", "--strict", WARN_ONLY]).status.code(), Some(1));
+    let missing = run(&["validate", "does/not/exist.yaml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read does/not/exist.yaml"));
+    // A missing file next to a valid one: the valid one is still checked, the exit code is 2.
+    let mixed = run(&["validate", "--format", "json", HBASE, "nope.yaml"]);
+    assert_eq!(mixed.status.code(), Some(2));
+    let json: Value = serde_json::from_slice(&mixed.stdout).expect("json");
+    assert_eq!(json["summary"]["files"], 1);
+    let usage = run(&["validate"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("no input"));
+    assert_eq!(run(&["validate", "--format", "yaml", HBASE]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_format_is_exactly_the_documented_shape() {
+    let out = run(&["validate", "--format", "json", BROKEN]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let keys = |v: &Value| {
+        v.as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&json), ["diagnostics", "summary"]);
+    let d = &json["diagnostics"][0];
+    let mut expected = [
+        "file", "line", "column", "severity", "code", "path", "object", "message",
+    ]
+    .map(String::from);
+    expected.sort();
+    assert_eq!(keys(d), expected);
+    assert_eq!(d["code"], "GFS101");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["path"], "spec.master.replicas");
+    assert_eq!(d["object"], "GooseFSRuntime/default/hbase");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(24), Some(15)));
+    let mut summary = keys(&json["summary"]);
+    summary.sort();
+    assert_eq!(summary, ["documents", "errors", "files", "skipped", "warnings"]);
+}
+
+#[test]
+fn github_format_annotates_each_finding() {
+    let out = stdout(&run(&[
+        "validate",
+        "--format",
+        "github",
+        "testdata/validate/gfs202-unpaired/input.yaml",
+        BROKEN,
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with(
+        "::error file=testdata/validate/gfs101-even-masters/input.yaml,line=24,col=15,title=GFS101 Master replicas must be a positive odd number::"
+    )));
+    // Pairing spans files: the unpaired case's runtime `hbase` finds the other file's Dataset,
+    // so only its Dataset `hbase-data` stays unpaired.
+    let warnings: Vec<&&str> = lines.iter().filter(|l| l.starts_with("::warning file=")).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("Dataset/default/hbase-data"));
+}
+
+#[test]
+fn junit_format_has_a_failure_per_error() {
+    let out = stdout(&run(&["validate", "--format", "junit", HBASE, BROKEN]));
+    assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert!(out.contains(r#"<testsuites name="kubectl-goosefs validate" tests="2" failures="1" errors="0">"#));
+    assert_eq!(out.matches("<failure type=\"GFS101\"").count(), 1);
+    assert!(out.contains("1 file(s) without findings"));
+    assert_eq!(out.matches("<testcase").count(), out.matches("</testcase>").count() + 1);
+}
+
+#[test]
+fn sarif_format_is_sarif_2_1_0_with_stable_rule_ids() {
+    let out = run(&["validate", "--format", "sarif", BROKEN, WARN_ONLY]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let ids: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids.first(), Some(&"GFS001"));
+    assert!(ids.contains(&"GFS101") && ids.contains(&"GFS203"));
+    let results = run["results"].as_array().expect("results");
+    let result = results.iter().find(|r| r["ruleId"] == "GFS101").expect("GFS101 result");
+    assert_eq!(result["level"], "error");
+    assert_eq!(ids[result["ruleIndex"].as_u64().expect("index") as usize], "GFS101");
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(24), Some(15))
+    );
+    assert!(results.iter().any(|r| r["level"] == "warning"));
+}
+
+#[test]
+fn human_format_snapshot_and_colour_choice() {
+    let plain = stdout(&run(&["validate", "--color", "never", BROKEN]));
+    insta::assert_snapshot!("human_even_masters", plain);
+    assert!(!plain.contains('\x1b'));
+    let coloured = stdout(&run(&["validate", "--color", "always", BROKEN]));
+    assert!(coloured.contains("\x1b[1;31m"));
+    // auto: not a terminal here, so no colour.
+    assert!(!stdout(&run(&["validate", BROKEN])).contains('\x1b'));
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    for format in ["human", "json", "github", "junit", "sarif"] {
+        let out = stdout(&run(&["validate", "--format", format, SECRET]));
+        assert!(out.contains("GFS203"), "{format}");
+        assert!(
+            !out.contains("SUPERSECRETVALUE") && !out.contains("ANOTHERSECRET"),
+            "{format} leaked a secret"
+        );
+    }
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let text = std::fs::read_to_string(BROKEN).expect("case");
+    let out = bin()
+        .args(["validate", "--format", "json", "-"])
+        .write_stdin(text)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["diagnostics"][0]["file"], "<stdin>");
+    assert_eq!(json["diagnostics"][0]["code"], "GFS101");
+}
+
+#[test]
+fn directories_are_walked_recursively_and_other_kinds_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("apps/cache")).expect("dirs");
+    std::fs::create_dir_all(root.join(".git")).expect("dirs");
+    std::fs::copy(HBASE, root.join("apps/cache/hbase.yml")).expect("copy");
+    std::fs::copy(BROKEN, root.join("apps/broken.yaml")).expect("copy");
+    std::fs::write(
+        root.join("apps/deploy.json"),
+        r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"}}"#,
+    )
+    .expect("write");
+    std::fs::write(root.join("README.md"), "not yaml: [").expect("write");
+    std::fs::copy(BROKEN, root.join(".git/ignored.yaml")).expect("copy");
+    let out = run(&["validate", "--format", "json", &root.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["files"], 3);
+    assert_eq!(json["summary"]["documents"], 5);
+    assert_eq!(json["summary"]["skipped"], 1);
+    let files: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|d| d["file"].as_str())
+        .collect();
+    assert!(files.iter().all(|f| f.ends_with("apps/broken.yaml")), "{files:?}");
+}
+
+#[test]
+fn a_100_mb_file_is_refused_quickly_without_reading_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("huge.yaml");
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(100 * 1024 * 1024).expect("sparse file");
+    let out = run(&["validate", "--format", "json", &path.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "GFS005");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(1), Some(1)));
+    assert!(d["message"].as_str().unwrap_or_default().contains("100.0 MiB"));
+    // The limit is configurable.
+    let small = run(&["validate", "--max-file-size", "1k", "--format", "json", HBASE]);
+    let json: Value = serde_json::from_slice(&small.stdout).expect("json");
+    assert_eq!(json["summary"]["errors"], 0, "hbase.yaml is under 1k");
+    let tiny = run(&["validate", "--max-file-size", "100", "--format", "json", HBASE]);
+    let json: Value = serde_json::from_slice(&tiny.stdout).expect("json");
+    assert_eq!(json["diagnostics"][0]["code"], "GFS005");
+}
+
+#[test]
+fn fluid_samples_all_validate() {
+    let samples = Path::new("../shared/reference/fluid/samples");
+    assert!(samples.is_dir(), "the shared Fluid samples are missing");
+    let out = run(&["validate", "--format", "json", &samples.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["files"], 14);
+    assert_eq!(json["summary"]["errors"], 0);
+}
+
+#[test]
+fn explain_prints_what_why_and_examples() {
+    let out = run(&["explain", "GFS101"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("explain_gfs101", stdout(&out));
+    let list = stdout(&run(&["explain"]));
+    assert_eq!(list.lines().count(), 14);
+    assert_eq!(run(&["explain", "gfs203"]).status.code(), Some(0));
+    let unknown = run(&["explain", "GFS999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown rule code"));
+}
+
+#[test]
+fn schema_command_writes_the_checked_in_files_and_prints_crds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(&["schema", "--out", &dir.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    for file in ["dataset.json", "goosefsruntime.json"] {
+        let written = std::fs::read_to_string(dir.path().join(file)).expect("written");
+        let checked_in = std::fs::read_to_string(Path::new("schemas").join(file)).expect("checked in");
+        assert_eq!(written, checked_in, "{file}");
+    }
+    let printed: Value = serde_json::from_slice(&run(&["schema", "--kind", "dataset"]).stdout).expect("json");
+    assert_eq!(printed["title"], "Dataset");
+    let crds = stdout(&run(&["schema", "--crd"]));
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&crds).expect("CRDs are YAML");
+    let names: Vec<&str> = docs.iter().filter_map(|d| d["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["datasets.data.fluid.io", "goosefsruntimes.data.fluid.io"]);
+    assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));
+}
+
+#[test]
+fn help_texts() {
+    for command in ["validate", "schema", "explain", "version"] {
+        let out = run(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = stdout(&out);
+        assert!(text.contains("Example"), "{command} --help has examples");
+        insta::assert_snapshot!(format!("help_{command}"), text);
+    }
+    let version = stdout(&run(&["version"]));
+    assert_eq!(version, format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // `validate ... | head -1`: the reader goes away; we must exit quietly, not panic.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} validate --format json {BROKEN} | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]:-ok}}\"",
+            env!("CARGO_BIN_EXE_kubectl-goosefs")
+        ))
+        .output()
+        .expect("sh");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
