@@ -8,7 +8,7 @@ use clap::Args;
 use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK};
 use crate::model::quantity::parse_quantity;
 use crate::output::{self, Format, Style};
-use crate::validate::{self, Severity, ValidateOptions};
+use crate::validate::{self, Code, ValidateOptions};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -31,6 +31,9 @@ pub struct ValidateArgs {
     /// Largest file read (a quantity: 64Mi, 500k, 1048576).
     #[arg(long, default_value = "64Mi", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Drop findings of this code (repeatable), e.g. --ignore GFS202 when Datasets live elsewhere.
+    #[arg(long, value_name = "CODE", value_parser = str::parse::<Code>)]
+    pub ignore: Vec<Code>,
     /// Files checked in parallel (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
@@ -58,15 +61,10 @@ pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
         namespace: args.namespace,
         max_file_bytes: args.max_file_size,
         jobs: args.jobs,
+        ignore: args.ignore,
+        strict: args.strict,
     };
-    let mut outcome = validate::validate(&options)?;
-    if args.strict {
-        for d in &mut outcome.report.diagnostics {
-            d.severity = Severity::Error;
-        }
-        outcome.report.summary.errors += outcome.report.summary.warnings;
-        outcome.report.summary.warnings = 0;
-    }
+    let outcome = validate::validate(&options)?;
     for e in &outcome.unreadable {
         eprintln!("error: {e}");
     }

@@ -38,6 +38,10 @@ pub struct ValidateOptions {
     pub max_file_bytes: u64,
     /// Worker threads (0: one per core).
     pub jobs: usize,
+    /// Codes whose findings are dropped.
+    pub ignore: Vec<Code>,
+    /// Report warnings as errors.
+    pub strict: bool,
 }
 
 impl Default for ValidateOptions {
@@ -47,6 +51,8 @@ impl Default for ValidateOptions {
             namespace: "default".to_owned(),
             max_file_bytes: load::DEFAULT_MAX_FILE_BYTES,
             jobs: 0,
+            ignore: Vec::new(),
+            strict: false,
         }
     }
 }
@@ -111,6 +117,10 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
             d.code,
         )
     });
+    report.diagnostics.retain(|d| !options.ignore.contains(&d.code));
+    if options.strict {
+        report.diagnostics.iter_mut().for_each(|d| d.severity = Severity::Error);
+    }
     report.summary.errors = report
         .diagnostics
         .iter()
