@@ -33,8 +33,16 @@ fn exit_codes() {
     assert_eq!(run(&["validate", BROKEN]).status.code(), Some(1));
     assert_eq!(run(&["validate", WARN_ONLY]).status.code(), Some(0));
     assert_eq!(run(&["validate", "--strict", WARN_ONLY]).status.code(), Some(1));
-    assert_eq!(run(&["validate", "--strict", "--ignore", "GFS202", WARN_ONLY]).status.code(), Some(0));
-    assert_eq!(run(&["validate", "--ignore", "GFS999", WARN_ONLY]).status.code(), Some(2));
+    assert_eq!(
+        run(&["validate", "--strict", "--ignore", "GFS202", WARN_ONLY])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["validate", "--ignore", "GFS999", WARN_ONLY]).status.code(),
+        Some(2)
+    );
     let missing = run(&["validate", "does/not/exist.yaml"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read does/not/exist.yaml"));

@@ -5,6 +5,7 @@
 //! This is the only stage that reads user files. It never interprets Kubernetes semantics.
 
 pub mod node;
+pub mod yaml;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -248,26 +249,6 @@ pub fn line_text(text: &str, pos: Pos) -> Option<String> {
     Some(line.trim_end_matches('\r').to_owned())
 }
 
-/// Parser options: kubectl-compatible scalars, duplicates passed through for reporting, alias
-/// and nesting limits against alias bombs and stack exhaustion, one budget per document.
-pub fn parser_options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
-    options.legacy_octal_numbers = true;
-    options.with_snippet = false;
-    options.crop_radius = 0;
-    let mut budget = options.budget.clone().unwrap_or_default();
-    budget.max_reader_input_bytes = None;
-    budget.max_depth = 64;
-    budget.max_nodes = 250_000;
-    budget.max_aliases = 10_000;
-    options.budget = Some(budget);
-    let mut aliases = options.alias_limits;
-    aliases.max_total_replayed_events = 100_000;
-    options.alias_limits = aliases;
-    options
-}
-
 /// A YAML parse failure, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseFailure {
@@ -281,76 +262,7 @@ pub struct ParseFailure {
 
 /// Streams the documents of `text`: calls `each` with the 0-based document index and its tree,
 /// one document at a time, so that memory stays proportional to one document. Empty documents
-/// are skipped. Stops at the first syntax error, which is returned.
-pub fn for_each_document(text: &str, mut each: impl FnMut(usize, Node)) -> Option<ParseFailure> {
-    let mut reader = text.as_bytes();
-    let mut index = 0;
-    for item in serde_saphyr::read_with_options::<_, Node>(&mut reader, parser_options()) {
-        match item {
-            Ok(node) => {
-                each(index, node);
-                index += 1;
-            }
-            Err(err) => return Some(failure(&err)),
-        }
-    }
-    None
-}
-
-fn failure(err: &serde_saphyr::Error) -> ParseFailure {
-    use serde_saphyr::Error;
-    use serde_saphyr::budget::BudgetBreach;
-    let pos = err.location().map(Pos::from_location).unwrap_or(Pos {
-        line: 1,
-        column: 1,
-        offset: None,
-    });
-    let limit = |message: String| ParseFailure {
-        pos,
-        message,
-        limit: true,
-    };
-    let mut err = err;
-    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
-        err = error;
-    }
-    match err {
-        Error::AliasReplayLimitExceeded {
-            max_total_replayed_events,
-            ..
-        } => limit(format!(
-            "YAML aliases expand to more than {max_total_replayed_events} nodes (an alias bomb?); parsing stopped"
-        )),
-        Error::AliasExpansionLimitExceeded { .. } | Error::AliasReplayStackDepthExceeded { .. } => {
-            limit("YAML aliases nest or repeat beyond the parser's limits (an alias bomb?); parsing stopped".to_owned())
-        }
-        Error::Budget {
-            breach: BudgetBreach::Depth { depth },
-            ..
-        } => limit(format!(
-            "document nests {depth} levels deep, more than the limit of 64; parsing stopped"
-        )),
-        Error::Budget { breach, .. } => limit(format!(
-            "document exceeds the parser's limits ({breach:?}); parsing stopped"
-        )),
-        _ => {
-            let message = err.to_string();
-            let first = message.lines().next().unwrap_or("invalid YAML").trim();
-            let limit = first.contains("recursion limit");
-            let message = if limit {
-                "document nests too deeply (recursion limit); parsing stopped".to_owned()
-            } else {
-                strip_location_suffix(first)
-            };
-            ParseFailure { pos, message, limit }
-        }
-    }
-}
-
-/// serde-saphyr appends ` at line L column C`; our diagnostics carry the position separately.
-fn strip_location_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
+/// are skipped. Stops at the first syntax error or limit breach, which is returned.
+pub fn for_each_document(text: &str, each: impl FnMut(usize, Node)) -> Option<ParseFailure> {
+    yaml::documents(text, each)
 }

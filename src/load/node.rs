@@ -1,14 +1,8 @@
 //! A position-carrying YAML tree: one parse gives both the data and, for every key and value,
 //! its 1-based line and column, so any finding can point at the exact place in the file.
 //!
-//! Scalars are resolved as kubectl does (YAML 1.1: `yes`/`on` are booleans, `0644` is octal,
-//! unquoted `0.8` is a number), by serde-saphyr. Duplicate keys are kept (not merged) so that
-//! `validate` can report every one of them.
-
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+//! Built by [`super::yaml`]. Duplicate keys are kept (not merged) so that `validate` can report
+//! every one of them.
 
 /// Where a key or value starts in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,16 +13,6 @@ pub struct Pos {
     pub column: u64,
     /// Byte offset in the file, when the parser knows it.
     pub offset: Option<u64>,
-}
-
-impl Pos {
-    pub(crate) fn from_location(loc: serde_saphyr::Location) -> Pos {
-        Pos {
-            line: loc.line().max(1),
-            column: loc.column().max(1),
-            offset: loc.span().byte_offset(),
-        }
-    }
 }
 
 /// A YAML node with its position.
@@ -117,128 +101,6 @@ impl Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<NodeValue>::deserialize(d)?;
-        Ok(Node {
-            value: spanned.value,
-            pos: Pos::from_location(spanned.referenced),
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for NodeValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = NodeValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<NodeValue, E> {
-        Ok(NodeValue::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Int(v))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<NodeValue, E> {
-        i64::try_from(v)
-            .map(NodeValue::Int)
-            .or_else(|_| Ok(NodeValue::Float(v as f64)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<NodeValue, E> {
-        Ok(i64::try_from(v).map_or(NodeValue::UInt(v), NodeValue::Int))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<NodeValue, E> {
-        u64::try_from(v)
-            .map(|v| self.visit_u64::<E>(v))
-            .unwrap_or(Ok(NodeValue::Float(v as f64)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<NodeValue, D::Error> {
-        NodeValue::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeValue, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
-        }
-        Ok(NodeValue::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
-        while let Some(key) = map.next_key::<Spanned<KeyText>>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push((
-                Key {
-                    name: key.value.0,
-                    pos: Pos::from_location(key.referenced),
-                },
-                value,
-            ));
-        }
-        Ok(NodeValue::Map(entries))
-    }
-}
-
-/// A scalar key read as text (`1: x` has key `"1"`), as kubectl's YAML-to-JSON conversion does.
-struct KeyText(String);
-
-impl<'de> Deserialize<'de> for KeyText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = KeyText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a scalar mapping key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_owned()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
-                Ok(KeyText("null".to_owned()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A position within one document, used to read a value's data as JSON for schema checks.
 impl Node {
     /// Converts to JSON (last duplicate wins, as kubectl's decoder keeps the last value).
     /// Mapping entries whose value is `null` are dropped: the API server treats them as absent.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::codes::Code;
 use super::diagnostic::{Diagnostic, Severity};
-use super::path::FieldPath;
+use super::path::{FieldPath, Segment};
 use super::rules;
 use super::schema::{SchemaError, compiled};
 use crate::load::{Node, NodeValue};
@@ -150,7 +150,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str) 
         });
     };
 
-    duplicate_keys(root, &FieldPath::default(), &mut ctx);
+    duplicate_keys(root, &mut Vec::new(), &mut ctx);
     let value = root.to_json();
     let structural = compiled(kind)?.check(&value, &mut ctx);
     let mut goosefs_only = Vec::new();
@@ -226,12 +226,13 @@ fn typed_failure(ctx: &mut DocCtx<'_>, error: &serde_json::Error) {
     );
 }
 
-/// GFS004: every key that appears again in the same mapping, at the repeated key.
-fn duplicate_keys(node: &Node, path: &FieldPath, ctx: &mut DocCtx<'_>) {
+/// GFS004: every key that appears again in the same mapping, at the repeated key. The path is
+/// kept as a stack and only rendered for a finding: this walk visits every node of every document.
+fn duplicate_keys(node: &Node, path: &mut Vec<Segment>, ctx: &mut DocCtx<'_>) {
     match &node.value {
         NodeValue::Map(entries) => {
             for (i, (key, value)) in entries.iter().enumerate() {
-                let child = path.key(&key.name);
+                path.push(Segment::Key(key.name.clone()));
                 if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.name == key.name) {
                     let pos = key.pos;
                     ctx.out.push(Diagnostic {
@@ -240,7 +241,7 @@ fn duplicate_keys(node: &Node, path: &FieldPath, ctx: &mut DocCtx<'_>) {
                         column: pos.column,
                         severity: Code::GFS004.severity(),
                         code: Code::GFS004,
-                        path: child.to_string(),
+                        path: FieldPath(path.clone()).to_string(),
                         object: ctx.object.clone(),
                         message: format!(
                             "duplicate key \"{}\" (first defined at line {})",
@@ -250,14 +251,19 @@ fn duplicate_keys(node: &Node, path: &FieldPath, ctx: &mut DocCtx<'_>) {
                         source_line: snippet(ctx.text, pos),
                     });
                 }
-                duplicate_keys(value, &child, ctx);
+                if matches!(value.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                    duplicate_keys(value, path, ctx);
+                }
+                path.pop();
             }
         }
         NodeValue::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
-                let mut child = path.clone();
-                child.0.push(super::path::Segment::Index(i));
-                duplicate_keys(item, &child, ctx);
+                if matches!(item.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                    path.push(Segment::Index(i));
+                    duplicate_keys(item, path, ctx);
+                    path.pop();
+                }
             }
         }
         _ => {}

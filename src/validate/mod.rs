@@ -25,7 +25,7 @@ pub use schema::SchemaError;
 use crate::load::{self, Input, LoadError, Source};
 
 /// Stack of each worker thread.
-const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
 
 /// What to validate and how.
 #[derive(Debug, Clone)]
@@ -142,8 +142,9 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
     let chunks: Vec<Vec<(usize, Result<FileOutcome, SchemaError>)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .filter_map(|_| {
-                // The parser and the tree are recursive; a generous stack (virtual memory, not
-                // resident) lets the nesting budget, not the stack, end deep documents.
+                // Trees are at most 64 levels deep (the reader's limit), but schema checks and
+                // serde recurse over them: a roomy stack (virtual memory, not resident) in
+                // debug builds too.
                 std::thread::Builder::new()
                     .stack_size(WORKER_STACK_BYTES)
                     .spawn_scoped(scope, || {

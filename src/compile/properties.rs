@@ -1,0 +1,346 @@
+//! goosefs-site properties and the `GOOSEFS_*_JAVA_OPTS` strings, composed as Fluid's transform
+//! (FACTS c.3) and the goosefs chart's ConfigMap (FACTS d.3) do.
+
+use std::collections::BTreeMap;
+
+use super::ports::Ports;
+use super::tiered::TierLevel;
+
+/// Fluid's defaults, set only when the user's `spec.properties` does not have the key.
+const DEFAULTS: [(&str, &str); 44] = [
+    ("goosefs.security.authorization.permission.enabled", "false"),
+    ("goosefs.fuse.jnifuse.enabled", "true"),
+    ("goosefs.master.metastore", "ROCKS"),
+    ("goosefs.web.ui.enabled", "false"),
+    ("goosefs.user.update.file.accesstime.disabled", "true"),
+    ("goosefs.user.client.cache.enabled", "false"),
+    ("goosefs.master.metastore.inode.cache.max.size", "10000000"),
+    ("goosefs.master.journal.log.size.bytes.max", "500MB"),
+    ("goosefs.master.metadata.sync.concurrency.level", "128"),
+    ("goosefs.master.metadata.sync.executor.pool.size", "128"),
+    ("goosefs.master.metadata.sync.ufs.prefetch.pool.size", "128"),
+    ("goosefs.user.block.worker.client.pool.min", "512"),
+    ("goosefs.fuse.debug.enabled", "false"),
+    ("goosefs.user.file.writetype.default", "MUST_CACHE"),
+    (
+        "goosefs.user.ufs.block.read.location.policy",
+        "com.qcloud.cos.goosefs.client.block.policy.LocalFirstAvoidEvictionPolicy",
+    ),
+    (
+        "goosefs.user.block.write.location.policy.class",
+        "com.qcloud.cos.goosefs.client.block.policy.LocalFirstAvoidEvictionPolicy",
+    ),
+    ("goosefs.worker.allocator.class", "com.qcloud.cos.goosefs.worker.block.allocator.MaxFreeAllocator"),
+    ("goosefs.worker.file.buffer.size", "1MB"),
+    ("goosefs.user.metrics.collection.enabled", "true"),
+    ("goosefs.master.rpc.executor.max.pool.size", "1024"),
+    ("goosefs.master.rpc.executor.core.pool.size", "128"),
+    ("goosefs.user.file.passive.cache.enabled", "false"),
+    ("goosefs.user.block.avoid.eviction.policy.reserved.size.bytes", "2GB"),
+    ("goosefs.master.journal.folder", "/journal"),
+    ("goosefs.user.block.master.client.pool.gc.threshold", "2day"),
+    ("goosefs.user.file.master.client.threads", "1024"),
+    ("goosefs.user.block.master.client.threads", "1024"),
+    ("goosefs.user.file.create.ttl.action", "FREE"),
+    ("goosefs.user.file.readtype.default", "CACHE"),
+    ("goosefs.security.stale.channel.purge.interval", "365d"),
+    ("goosefs.user.metadata.cache.enabled", "true"),
+    ("goosefs.user.metadata.cache.expiration.time", "2day"),
+    ("goosefs.user.metadata.cache.max.size", "6000000"),
+    ("goosefs.fuse.cached.paths.max", "1000000"),
+    ("goosefs.job.worker.threadpool.size", "164"),
+    ("goosefs.user.worker.list.refresh.interval", "2min"),
+    ("goosefs.user.logging.threshold", "1000ms"),
+    ("goosefs.fuse.logging.threshold", "1000ms"),
+    ("goosefs.worker.block.master.client.pool.size", "1024"),
+    ("goosefs.job.master.finished.job.retention.time", "30sec"),
+    ("goosefs.underfs.object.store.breadcrumbs.enabled", "false"),
+    ("goosefs.user.block.size.bytes.default", "16MB"),
+    ("goosefs.user.streaming.reader.chunk.size.bytes", "32MB"),
+    ("goosefs.user.local.reader.chunk.size.bytes", "32MB"),
+];
+
+/// What the property composition needs to know about the runtime and its Dataset.
+#[derive(Debug, Clone)]
+pub struct PropertyInputs<'a> {
+    /// Runtime name.
+    pub name: &'a str,
+    /// `spec.properties`.
+    pub user: &'a BTreeMap<String, String>,
+    /// Master replicas.
+    pub masters: i32,
+    /// `goosefs.master.mount.table.root.ufs`.
+    pub root_ufs: String,
+    /// Root-mount options (written verbatim as properties, as Fluid does).
+    pub root_options: BTreeMap<String, String>,
+    /// `spec.data.replicas` (<= 0 → 1).
+    pub replication: i32,
+    /// Whether the Dataset sets an owner.
+    pub has_owner: bool,
+    /// Whether every mount is http(s): Fluid's web-UFS tuning.
+    pub all_http: bool,
+    /// Effective access modes include ReadOnlyMany and there is one tier with one path.
+    pub direct_memory_io: bool,
+    /// `goosefs.underfs.hdfs.configuration`, when hadoopConfig is set.
+    pub hdfs_configuration: Option<String>,
+    /// Allocated ports.
+    pub ports: &'a Ports,
+}
+
+/// The final properties, in key order (as Helm ranges over maps).
+pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
+    let mut props = inputs.user.clone();
+    let mut set_default = |key: &str, value: &str| {
+        if !inputs.user.contains_key(key) {
+            props.insert(key.to_owned(), value.to_owned());
+        }
+    };
+    for (key, value) in DEFAULTS {
+        set_default(key, value);
+    }
+    set_default("goosefs.worker.network.reader.buffer.size", "32MB");
+    if inputs.all_http {
+        // Fluid's optimisation for web UFS overrides the chunk sizes (user keys still win).
+        for key in [
+            "goosefs.user.block.size.bytes.default",
+            "goosefs.user.streaming.reader.chunk.size.bytes",
+            "goosefs.user.local.reader.chunk.size.bytes",
+            "goosefs.worker.network.reader.buffer.size",
+        ] {
+            if !inputs.user.contains_key(key) {
+                props.insert(key.to_owned(), "256MB".to_owned());
+            }
+        }
+        if !inputs.user.contains_key("goosefs.user.streaming.data.timeout") {
+            props.insert("goosefs.user.streaming.data.timeout".to_owned(), "300sec".to_owned());
+        }
+    }
+    let ha = inputs.masters > 1;
+    let journal = if ha { "EMBEDDED" } else { "UFS" };
+    if !inputs.user.contains_key("goosefs.master.journal.type") {
+        props.insert("goosefs.master.journal.type".to_owned(), journal.to_owned());
+    }
+    if inputs.direct_memory_io && !inputs.user.contains_key("goosefs.user.direct.memory.io.enabled") {
+        props.insert("goosefs.user.direct.memory.io.enabled".to_owned(), "true".to_owned());
+    }
+    // Always written (overwriting the user's), as Fluid does.
+    let mut always = vec![
+        ("goosefs.master.mount.table.root.ufs".to_owned(), inputs.root_ufs.clone()),
+        ("goosefs.user.file.replication.max".to_owned(), inputs.replication.max(1).to_string()),
+        ("goosefs.master.security.impersonation.root.users".to_owned(), "*".to_owned()),
+        ("goosefs.master.security.impersonation.root.groups".to_owned(), "*".to_owned()),
+    ];
+    if !inputs.has_owner {
+        always.push(("goosefs.fuse.user.group.translation.enabled".to_owned(), "true".to_owned()));
+    }
+    if let Some(conf) = &inputs.hdfs_configuration {
+        always.push(("goosefs.underfs.hdfs.configuration".to_owned(), conf.clone()));
+    }
+    let p = inputs.ports;
+    for (key, port) in [
+        ("goosefs.master.rpc.port", Some(p.master_rpc)),
+        ("goosefs.master.web.port", Some(p.master_web)),
+        ("goosefs.worker.rpc.port", Some(p.worker_rpc)),
+        ("goosefs.worker.web.port", Some(p.worker_web)),
+        ("goosefs.job.master.rpc.port", Some(p.job_master_rpc)),
+        ("goosefs.job.master.web.port", Some(p.job_master_web)),
+        ("goosefs.job.worker.rpc.port", Some(p.job_worker_rpc)),
+        ("goosefs.job.worker.web.port", Some(p.job_worker_web)),
+        ("goosefs.job.worker.data.port", Some(p.job_worker_data)),
+        ("goosefs.proxy.web.port", p.api_gateway_rest),
+        ("goosefs.master.embedded.journal.port", p.master_embedded),
+        ("goosefs.job.master.embedded.journal.port", p.job_master_embedded),
+    ] {
+        if let Some(port) = port {
+            always.push((key.to_owned(), port.to_string()));
+        }
+    }
+    if let (true, Some(embedded)) = (ha, p.master_embedded) {
+        always.push(("goosefs.master.embedded.journal.addresses".to_owned(), journal_addresses(inputs.name, inputs.masters, embedded)));
+    }
+    always.extend(inputs.root_options.iter().map(|(k, v)| (k.clone(), v.clone())));
+    props.extend(always);
+    props
+}
+
+/// `<name>-master-0:P,<name>-master-1:P,...`: every Raft peer.
+pub fn journal_addresses(name: &str, masters: i32, port: u16) -> String {
+    (0..masters).map(|i| format!("{name}-master-{i}:{port}")).collect::<Vec<_>>().join(",")
+}
+
+/// The six JVM option strings of the `<name>-config` ConfigMap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JavaOpts {
+    /// `GOOSEFS_JAVA_OPTS`: shared by every component.
+    pub goosefs: String,
+    /// `GOOSEFS_MASTER_JAVA_OPTS`.
+    pub master: String,
+    /// `GOOSEFS_JOB_MASTER_JAVA_OPTS`.
+    pub job_master: String,
+    /// `GOOSEFS_WORKER_JAVA_OPTS`.
+    pub worker: String,
+    /// `GOOSEFS_JOB_WORKER_JAVA_OPTS`.
+    pub job_worker: String,
+    /// `GOOSEFS_FUSE_JAVA_OPTS`.
+    pub fuse: String,
+}
+
+/// Component-level inputs of [`java_opts`].
+#[derive(Debug, Clone, Default)]
+pub struct ComponentOpts<'a> {
+    /// Component properties.
+    pub properties: Option<&'a BTreeMap<String, String>>,
+    /// Component JVM options.
+    pub jvm_options: &'a [String],
+}
+
+/// Composes the ConfigMap strings in the chart's order. Every flag is followed by a space.
+#[allow(clippy::too_many_arguments)]
+pub fn java_opts(
+    name: &str,
+    masters: i32,
+    levels: &[TierLevel],
+    properties: &BTreeMap<String, String>,
+    global_jvm: &[String],
+    master: &ComponentOpts<'_>,
+    job_master: &ComponentOpts<'_>,
+    worker: &ComponentOpts<'_>,
+    job_worker: &ComponentOpts<'_>,
+    fuse: &ComponentOpts<'_>,
+    ports: &Ports,
+) -> JavaOpts {
+    let mut g = String::new();
+    let mut push = |s: &mut String, flag: String| {
+        s.push_str(&flag);
+        s.push(' ');
+    };
+    if masters <= 1 {
+        push(&mut g, format!("-Dgoosefs.master.hostname={name}-master-0"));
+    }
+    push(&mut g, "-Dgoosefs.user.hostname=${GOOSEFS_CLIENT_HOSTNAME}".to_owned());
+    let journal = properties.get("goosefs.master.journal.type").map_or("EMBEDDED", String::as_str);
+    push(&mut g, format!("-Dgoosefs.master.journal.type={journal}"));
+    push(&mut g, "-Dgoosefs.master.journal.folder=/journal".to_owned());
+    push(&mut g, format!("-Dgoosefs.worker.tieredstore.levels={}", levels.len()));
+    for l in levels {
+        let n = l.level;
+        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.alias={}", l.alias));
+        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.mediumtype={}", l.mediumtype));
+        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.path={}", l.path));
+        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.quota={}", l.quota));
+        if let Some(high) = &l.high {
+            push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.high.ratio={high}"));
+        }
+        if let Some(low) = &l.low {
+            push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.low.ratio={low}"));
+        }
+    }
+    for (k, v) in properties {
+        push(&mut g, format!("-D{k}={v}"));
+    }
+    for opt in global_jvm {
+        push(&mut g, opt.clone());
+    }
+    let component = |lead: Vec<String>, c: &ComponentOpts<'_>| {
+        let mut s = String::new();
+        for flag in lead {
+            s.push_str(&flag);
+            s.push(' ');
+        }
+        for (k, v) in c.properties.into_iter().flatten() {
+            s.push_str(&format!("-D{k}={v} "));
+        }
+        for opt in c.jvm_options {
+            s.push_str(opt);
+            s.push(' ');
+        }
+        s
+    };
+    let master_host = "-Dgoosefs.master.hostname=${GOOSEFS_MASTER_HOSTNAME}".to_owned();
+    JavaOpts {
+        master: component(vec![master_host.clone()], master),
+        job_master: component(vec![master_host], job_master),
+        worker: component(
+            vec![
+                "-Dgoosefs.worker.hostname=${GOOSEFS_WORKER_HOSTNAME}".to_owned(),
+                format!("-Dgoosefs.worker.rpc.port={}", ports.worker_rpc),
+                format!("-Dgoosefs.worker.web.port={}", ports.worker_web),
+            ],
+            worker,
+        ),
+        job_worker: component(
+            vec![
+                "-Dgoosefs.worker.hostname=${GOOSEFS_WORKER_HOSTNAME}".to_owned(),
+                format!("-Dgoosefs.job.worker.rpc.port={}", ports.job_worker_rpc),
+                format!("-Dgoosefs.job.worker.data.port={}", ports.job_worker_data),
+                format!("-Dgoosefs.job.worker.web.port={}", ports.job_worker_web),
+            ],
+            job_worker,
+        ),
+        fuse: component(Vec::new(), fuse),
+        goosefs: g,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs<'a>(user: &'a BTreeMap<String, String>, masters: i32, ports: &'a Ports) -> PropertyInputs<'a> {
+        PropertyInputs {
+            name: "test-goosefs",
+            user,
+            masters,
+            root_ufs: "/underFSStorage".into(),
+            root_options: BTreeMap::new(),
+            replication: 0,
+            has_owner: false,
+            all_http: false,
+            direct_memory_io: false,
+            hdfs_configuration: None,
+            ports,
+        }
+    }
+
+    #[test]
+    fn journal_type_and_addresses_as_fluid_tests() {
+        let user = BTreeMap::new();
+        let ports = Ports { master_rpc: 26000, master_embedded: Some(19200), job_master_embedded: Some(19201), ..Ports::default() };
+        let p = properties(&inputs(&user, 3, &ports));
+        assert_eq!(p["goosefs.master.journal.type"], "EMBEDDED");
+        assert_eq!(
+            p["goosefs.master.embedded.journal.addresses"],
+            "test-goosefs-master-0:19200,test-goosefs-master-1:19200,test-goosefs-master-2:19200"
+        );
+        assert_eq!(p["goosefs.master.embedded.journal.port"], "19200");
+        assert_eq!(p["goosefs.job.master.embedded.journal.port"], "19201");
+        assert_eq!(p["goosefs.master.rpc.port"], "26000");
+        let single = Ports::default();
+        let p = properties(&inputs(&user, 1, &single));
+        assert_eq!(p["goosefs.master.journal.type"], "UFS");
+        assert!(!p.contains_key("goosefs.master.embedded.journal.addresses"));
+    }
+
+    #[test]
+    fn user_wins_over_defaults_but_not_over_forced_keys() {
+        let mut user = BTreeMap::new();
+        user.insert("goosefs.fuse.jnifuse.enabled".to_owned(), "false".to_owned());
+        user.insert("goosefs.user.file.replication.max".to_owned(), "9".to_owned());
+        let ports = Ports::default();
+        let p = properties(&inputs(&user, 1, &ports));
+        assert_eq!(p["goosefs.fuse.jnifuse.enabled"], "false");
+        assert_eq!(p["goosefs.user.file.replication.max"], "1");
+        assert_eq!(p["goosefs.master.security.impersonation.root.users"], "*");
+    }
+
+    #[test]
+    fn web_ufs_tuning() {
+        let user = BTreeMap::new();
+        let ports = Ports::default();
+        let mut i = inputs(&user, 1, &ports);
+        i.all_http = true;
+        let p = properties(&i);
+        assert_eq!(p["goosefs.user.block.size.bytes.default"], "256MB");
+        assert_eq!(p["goosefs.user.streaming.data.timeout"], "300sec");
+    }
+}
