@@ -2,10 +2,11 @@
 //!
 //! Pipeline: [`load`] (files to position-carrying YAML trees) → [`model`] (typed `Dataset` and
 //! `GooseFSRuntime`) → [`validate`] (schema and GooseFS rules, located diagnostics) →
-//! [`output`] (human, JSON, GitHub, JUnit, SARIF). The [`cli`] module maps command lines onto
+//! [`compile`] (concrete Kubernetes manifests) → [`output`] (reports and manifests). The [`cli`] module maps command lines onto
 //! these stages; `main.rs` only maps the result to an exit code.
 
 pub mod cli;
+pub mod compile;
 pub mod load;
 pub mod model;
 pub mod output;

@@ -2,6 +2,7 @@
 //! into options and calls one library function. No validation or Kubernetes logic lives here.
 
 mod explain;
+mod render;
 mod schema;
 mod validate;
 
@@ -59,6 +60,13 @@ pub enum Command {
         cat runtime.yaml | kubectl goosefs validate -\n  \
         kubectl goosefs validate . --format sarif > goosefs.sarif")]
     Validate(validate::ValidateArgs),
+    /// Compile Dataset + GooseFSRuntime into the Kubernetes objects that run the cache, with no operator.
+    #[command(after_help = "Examples:\n  \
+        kubectl goosefs render hbase.yaml\n  \
+        kubectl goosefs render deploy/ -n cache --output-dir rendered/\n  \
+        kubectl goosefs render hbase.yaml -o json --explain-images\n  \
+        kubectl goosefs render hbase.yaml --csi fluid --port-range 30000-31000")]
+    Render(render::RenderArgs),
     /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
     #[command(after_help = "Examples:\n  \
         kubectl goosefs schema --out schemas/\n  \
@@ -107,6 +115,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, color),
+        Command::Render(args) => render::run(args, color),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version => print(&format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))),

@@ -63,6 +63,7 @@ pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
         jobs: args.jobs,
         ignore: args.ignore,
         strict: args.strict,
+        keep_objects: false,
     };
     let outcome = validate::validate(&options)?;
     for e in &outcome.unreadable {

@@ -123,7 +123,12 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
         for ((component, name), port) in pinned(runtime) {
             let valid = u16::try_from(port).ok().filter(|p| *p > 0);
             let Some(port) = valid else {
-                return Err(PortError::Invalid { runtime: id(runtime), component, name, port });
+                return Err(PortError::Invalid {
+                    runtime: id(runtime),
+                    component,
+                    name,
+                    port,
+                });
             };
             taken.insert(port);
         }
@@ -132,7 +137,12 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
     let mut result = Vec::with_capacity(runtimes.len());
     for runtime in runtimes {
         let ha = runtime.master_replicas() > 1;
-        let gateway = runtime.spec.api_gateway.as_ref().and_then(|g| g.enabled).unwrap_or(false);
+        let gateway = runtime
+            .spec
+            .api_gateway
+            .as_ref()
+            .and_then(|g| g.enabled)
+            .unwrap_or(false);
         let pins = pinned(runtime);
         let mut slot = |component: &'static str, name: &str| -> Result<u16, PortError> {
             if let Some(port) = pins.get(&(component, name.to_owned())) {
@@ -142,7 +152,11 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
                 next = next.saturating_add(1);
             }
             if next > *range.end() || next < *range.start() {
-                return Err(PortError::Exhausted { start: *range.start(), end: *range.end(), runtime: id(runtime) });
+                return Err(PortError::Exhausted {
+                    start: *range.start(),
+                    end: *range.end(),
+                    runtime: id(runtime),
+                });
             }
             let port = next;
             taken.insert(port);

@@ -30,7 +30,10 @@ const DEFAULTS: [(&str, &str); 44] = [
         "goosefs.user.block.write.location.policy.class",
         "com.qcloud.cos.goosefs.client.block.policy.LocalFirstAvoidEvictionPolicy",
     ),
-    ("goosefs.worker.allocator.class", "com.qcloud.cos.goosefs.worker.block.allocator.MaxFreeAllocator"),
+    (
+        "goosefs.worker.allocator.class",
+        "com.qcloud.cos.goosefs.worker.block.allocator.MaxFreeAllocator",
+    ),
     ("goosefs.worker.file.buffer.size", "1MB"),
     ("goosefs.user.metrics.collection.enabled", "true"),
     ("goosefs.master.rpc.executor.max.pool.size", "1024"),
@@ -125,13 +128,28 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
     }
     // Always written (overwriting the user's), as Fluid does.
     let mut always = vec![
-        ("goosefs.master.mount.table.root.ufs".to_owned(), inputs.root_ufs.clone()),
-        ("goosefs.user.file.replication.max".to_owned(), inputs.replication.max(1).to_string()),
-        ("goosefs.master.security.impersonation.root.users".to_owned(), "*".to_owned()),
-        ("goosefs.master.security.impersonation.root.groups".to_owned(), "*".to_owned()),
+        (
+            "goosefs.master.mount.table.root.ufs".to_owned(),
+            inputs.root_ufs.clone(),
+        ),
+        (
+            "goosefs.user.file.replication.max".to_owned(),
+            inputs.replication.max(1).to_string(),
+        ),
+        (
+            "goosefs.master.security.impersonation.root.users".to_owned(),
+            "*".to_owned(),
+        ),
+        (
+            "goosefs.master.security.impersonation.root.groups".to_owned(),
+            "*".to_owned(),
+        ),
     ];
     if !inputs.has_owner {
-        always.push(("goosefs.fuse.user.group.translation.enabled".to_owned(), "true".to_owned()));
+        always.push((
+            "goosefs.fuse.user.group.translation.enabled".to_owned(),
+            "true".to_owned(),
+        ));
     }
     if let Some(conf) = &inputs.hdfs_configuration {
         always.push(("goosefs.underfs.hdfs.configuration".to_owned(), conf.clone()));
@@ -156,7 +174,10 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
         }
     }
     if let (true, Some(embedded)) = (ha, p.master_embedded) {
-        always.push(("goosefs.master.embedded.journal.addresses".to_owned(), journal_addresses(inputs.name, inputs.masters, embedded)));
+        always.push((
+            "goosefs.master.embedded.journal.addresses".to_owned(),
+            journal_addresses(inputs.name, inputs.masters, embedded),
+        ));
     }
     always.extend(inputs.root_options.iter().map(|(k, v)| (k.clone(), v.clone())));
     props.extend(always);
@@ -165,7 +186,10 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
 
 /// `<name>-master-0:P,<name>-master-1:P,...`: every Raft peer.
 pub fn journal_addresses(name: &str, masters: i32, port: u16) -> String {
-    (0..masters).map(|i| format!("{name}-master-{i}:{port}")).collect::<Vec<_>>().join(",")
+    (0..masters)
+        .map(|i| format!("{name}-master-{i}:{port}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The six JVM option strings of the `<name>-config` ConfigMap.
@@ -210,7 +234,7 @@ pub fn java_opts(
     ports: &Ports,
 ) -> JavaOpts {
     let mut g = String::new();
-    let mut push = |s: &mut String, flag: String| {
+    let push = |s: &mut String, flag: String| {
         s.push_str(&flag);
         s.push(' ');
     };
@@ -218,21 +242,41 @@ pub fn java_opts(
         push(&mut g, format!("-Dgoosefs.master.hostname={name}-master-0"));
     }
     push(&mut g, "-Dgoosefs.user.hostname=${GOOSEFS_CLIENT_HOSTNAME}".to_owned());
-    let journal = properties.get("goosefs.master.journal.type").map_or("EMBEDDED", String::as_str);
+    let journal = properties
+        .get("goosefs.master.journal.type")
+        .map_or("EMBEDDED", String::as_str);
     push(&mut g, format!("-Dgoosefs.master.journal.type={journal}"));
     push(&mut g, "-Dgoosefs.master.journal.folder=/journal".to_owned());
     push(&mut g, format!("-Dgoosefs.worker.tieredstore.levels={}", levels.len()));
     for l in levels {
         let n = l.level;
-        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.alias={}", l.alias));
-        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.mediumtype={}", l.mediumtype));
-        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.path={}", l.path));
-        push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.quota={}", l.quota));
+        push(
+            &mut g,
+            format!("-Dgoosefs.worker.tieredstore.level{n}.alias={}", l.alias),
+        );
+        push(
+            &mut g,
+            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.mediumtype={}", l.mediumtype),
+        );
+        push(
+            &mut g,
+            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.path={}", l.path),
+        );
+        push(
+            &mut g,
+            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.quota={}", l.quota),
+        );
         if let Some(high) = &l.high {
-            push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.high.ratio={high}"));
+            push(
+                &mut g,
+                format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.high.ratio={high}"),
+            );
         }
         if let Some(low) = &l.low {
-            push(&mut g, format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.low.ratio={low}"));
+            push(
+                &mut g,
+                format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.low.ratio={low}"),
+            );
         }
     }
     for (k, v) in properties {
@@ -305,7 +349,12 @@ mod tests {
     #[test]
     fn journal_type_and_addresses_as_fluid_tests() {
         let user = BTreeMap::new();
-        let ports = Ports { master_rpc: 26000, master_embedded: Some(19200), job_master_embedded: Some(19201), ..Ports::default() };
+        let ports = Ports {
+            master_rpc: 26000,
+            master_embedded: Some(19200),
+            job_master_embedded: Some(19201),
+            ..Ports::default()
+        };
         let p = properties(&inputs(&user, 3, &ports));
         assert_eq!(p["goosefs.master.journal.type"], "EMBEDDED");
         assert_eq!(

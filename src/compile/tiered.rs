@@ -89,14 +89,24 @@ pub fn binary_quantity(bytes: i128) -> String {
 /// # Errors
 /// [`TierError`] for levels validate rejects (GFS102).
 pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<Vec<TierLevel>, TierError> {
-    let spec_levels = runtime.spec.tieredstore.as_ref().and_then(|t| t.levels.as_deref()).unwrap_or_default();
+    let spec_levels = runtime
+        .spec
+        .tieredstore
+        .as_ref()
+        .and_then(|t| t.levels.as_deref())
+        .unwrap_or_default();
     let mut media: Vec<MediumType> = spec_levels.iter().map(|l| l.mediumtype).collect();
     media.sort();
     media.dedup();
     let mut out = Vec::with_capacity(spec_levels.len());
     for (i, level) in spec_levels.iter().enumerate() {
-        let paths: Vec<&str> =
-            level.path.as_deref().unwrap_or_default().split(',').map(|p| p.trim_end_matches('/')).collect();
+        let paths: Vec<&str> = level
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|p| p.trim_end_matches('/'))
+            .collect();
         let quotas: Vec<i128> = match (&level.quota_list, &level.quota) {
             (Some(list), _) => {
                 let items: Vec<&str> = list.split(',').collect();
@@ -110,7 +120,10 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
                     .map_err(|source| TierError::Quantity { level: i, source })?
             }
             (None, Some(q)) => {
-                let total = q.parse().map_err(|source| TierError::Quantity { level: i, source })?.value_ceil();
+                let total = q
+                    .parse()
+                    .map_err(|source| TierError::Quantity { level: i, source })?
+                    .value_ceil();
                 vec![total / paths.len() as i128; paths.len()]
             }
             (None, None) => return Err(TierError::NoQuota(i)),

@@ -1,10 +1,12 @@
 //! Last stage: output. Renders a validation [`Report`] in one of the formats CI systems and
-//! people read. Renderers are pure (they write to any `io::Write`), one format per file.
+//! people read, and compiled manifests as YAML, JSON or a directory. Report renderers are pure
+//! (they write to any `io::Write`), one format per file.
 
 mod github;
 mod human;
 mod json;
 mod junit;
+pub mod manifests;
 mod sarif;
 
 use std::io::{self, Write};

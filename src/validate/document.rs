@@ -45,6 +45,17 @@ pub struct DocOutcome {
     pub seen: Option<Seen>,
     /// Whether the document was skipped (not a kind this tool checks).
     pub skipped: bool,
+    /// The typed object, when asked for and the document is well-formed.
+    pub typed: Option<Typed>,
+}
+
+/// A well-formed object, kept for `render`.
+#[derive(Debug, Clone)]
+pub enum Typed {
+    /// A runtime.
+    Runtime(Box<GooseFsRuntime>),
+    /// A dataset.
+    Dataset(Box<Dataset>),
 }
 
 /// Context handed to checks: where findings go and how they are located.
@@ -112,7 +123,13 @@ pub fn snippet(text: &str, pos: crate::load::Pos) -> Option<String> {
 ///
 /// # Errors
 /// [`SchemaError`] only when the embedded schemas are broken (a build defect).
-pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str) -> Result<DocOutcome, SchemaError> {
+pub fn check(
+    file: &Arc<str>,
+    text: &str,
+    root: &Node,
+    default_namespace: &str,
+    keep: bool,
+) -> Result<DocOutcome, SchemaError> {
     let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or_default();
     let kind_name = root.get("kind").and_then(Node::as_str).unwrap_or_default();
     let metadata = root.get("metadata");
@@ -154,10 +171,14 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str) 
     let value = root.to_json();
     let structural = compiled(kind)?.check(&value, &mut ctx);
     let mut goosefs_only = Vec::new();
+    let mut typed = None;
     if !structural {
         match kind {
             Kind::GooseFsRuntime => match serde_json::from_value::<GooseFsRuntime>(value) {
-                Ok(runtime) => rules::check_runtime(&runtime, &namespace, &mut ctx),
+                Ok(runtime) => {
+                    rules::check_runtime(&runtime, &namespace, &mut ctx);
+                    typed = keep.then(|| Typed::Runtime(Box::new(runtime)));
+                }
                 Err(e) => typed_failure(&mut ctx, &e),
             },
             Kind::Dataset => match serde_json::from_value::<Dataset>(value) {
@@ -166,6 +187,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str) 
                     let common = std::mem::take(&mut ctx.out);
                     rules::check_dataset_goosefs(&dataset, &mut ctx);
                     goosefs_only = std::mem::replace(&mut ctx.out, common);
+                    typed = keep.then(|| Typed::Dataset(Box::new(dataset)));
                 }
                 Err(e) => typed_failure(&mut ctx, &e),
             },
@@ -195,6 +217,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str) 
         goosefs_only,
         seen,
         skipped: false,
+        typed,
     })
 }
 

@@ -42,6 +42,9 @@ pub struct ValidateOptions {
     pub ignore: Vec<Code>,
     /// Report warnings as errors.
     pub strict: bool,
+    /// Keep the typed objects (for `render`); off for plain validation, which then holds only
+    /// one document at a time.
+    pub keep_objects: bool,
 }
 
 impl Default for ValidateOptions {
@@ -53,6 +56,7 @@ impl Default for ValidateOptions {
             jobs: 0,
             ignore: Vec::new(),
             strict: false,
+            keep_objects: false,
         }
     }
 }
@@ -64,6 +68,10 @@ pub struct Outcome {
     pub report: Report,
     /// Unreadable inputs (missing, permission denied): exit code 2.
     pub unreadable: Vec<LoadError>,
+    /// Well-formed runtimes, in input order (with `keep_objects`).
+    pub runtimes: Vec<crate::model::GooseFsRuntime>,
+    /// Well-formed datasets, in input order (with `keep_objects`).
+    pub datasets: Vec<crate::model::Dataset>,
 }
 
 /// Everything one file yields.
@@ -75,6 +83,7 @@ struct FileOutcome {
     documents: usize,
     skipped: usize,
     unreadable: Option<LoadError>,
+    typed: Vec<document::Typed>,
 }
 
 /// Validates every input of `options`.
@@ -90,6 +99,7 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
     let mut report = Report::default();
     let mut seen = Vec::new();
     let mut goosefs_only = Vec::new();
+    let mut typed = Vec::new();
     for result in results {
         let file = result?;
         if let Some(e) = file.unreadable {
@@ -102,6 +112,7 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
         report.diagnostics.extend(file.diagnostics);
         seen.extend(file.seen);
         goosefs_only.extend(file.goosefs_only);
+        typed.extend(file.typed);
     }
     pair(&seen, goosefs_only, &mut report.diagnostics);
     let order: HashMap<Arc<str>, usize> = inputs
@@ -127,7 +138,19 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
         .filter(|d| d.severity == Severity::Error)
         .count();
     report.summary.warnings = report.diagnostics.len() - report.summary.errors;
-    Ok(Outcome { report, unreadable })
+    let (mut runtimes, mut datasets) = (Vec::new(), Vec::new());
+    for object in typed {
+        match object {
+            document::Typed::Runtime(r) => runtimes.push(*r),
+            document::Typed::Dataset(d) => datasets.push(*d),
+        }
+    }
+    Ok(Outcome {
+        report,
+        unreadable,
+        runtimes,
+        datasets,
+    })
 }
 
 fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileOutcome, SchemaError>> {
@@ -197,7 +220,7 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
     let mut failure = None;
     let parse_error = load::for_each_document(&text, |_, node| {
         outcome.documents += 1;
-        match document::check(&file, &text, &node, &options.namespace) {
+        match document::check(&file, &text, &node, &options.namespace, options.keep_objects) {
             Ok(doc) => absorb(&mut outcome, doc),
             Err(e) => failure = Some(e),
         }
@@ -233,6 +256,7 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
 
 fn absorb(outcome: &mut FileOutcome, doc: DocOutcome) {
     outcome.diagnostics.extend(doc.diagnostics);
+    outcome.typed.extend(doc.typed);
     if doc.skipped {
         outcome.skipped += 1;
     }

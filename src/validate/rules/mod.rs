@@ -8,6 +8,7 @@ mod raft;
 mod secrets;
 mod tieredstore;
 
+pub use mounts::effective_path;
 pub use secrets::looks_like_credential;
 
 use super::document::DocCtx;

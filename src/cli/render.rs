@@ -1,0 +1,173 @@
+//! `kubectl goosefs render`.
+
+use std::io::Write;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, print};
+use crate::compile::{self, Catalog, CompileOptions, CsiMode, Templates};
+use crate::output::manifests::{self, ManifestFormat};
+use crate::output::{self, Format, Style};
+use crate::validate::{self, ValidateOptions};
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Files or directories with Dataset and GooseFSRuntime objects; `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Same as a PATH argument (kubectl style); repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Namespace of objects that do not set metadata.namespace.
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
+    pub output: ManifestFormat,
+    /// Write one file per object into DIR (replaced as a whole) instead of standard output.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Directory of *.j2 templates replacing the embedded ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Image catalog replacing the embedded one (format of templates/images.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<PathBuf>,
+    /// Host port range to allocate GooseFS ports from (host networking).
+    #[arg(long, default_value = "26000-32000", value_parser = parse_range)]
+    pub port_range: RangeInclusive<u16>,
+    /// PersistentVolume form: standalone (hostPath of the FUSE mount) or fluid (Fluid's CSI driver).
+    #[arg(long, value_enum, default_value_t = CsiMode::Standalone)]
+    pub csi: CsiMode,
+    /// Print which image each container uses and why, on standard error.
+    #[arg(long)]
+    pub explain_images: bool,
+}
+
+fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?} is not a range like 26000-32000"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{s:?} is not a port number"))
+    };
+    let (start, end) = (parse(a)?, parse(b)?);
+    if start == 0 || start > end {
+        return Err(format!("{text:?}: the range must be non-empty and start above 0"));
+    }
+    Ok(start..=end)
+}
+
+/// Validates, compiles and writes the manifests.
+///
+/// # Errors
+/// Usage errors, unreadable templates/catalogs, failures writing output.
+pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
+    let mut paths = args.paths;
+    paths.extend(args.files);
+    if paths.is_empty() {
+        return Err(CliError::Usage(
+            "no input: give files or directories to render, or - for standard input".into(),
+        ));
+    }
+    let templates = match &args.templates {
+        Some(dir) => Templates::from_dir(dir).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Templates::embedded(),
+    };
+    let catalog = match &args.images {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            Catalog::parse(&text, &file.display().to_string())
+        }
+        None => Catalog::embedded(),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+
+    let options = ValidateOptions {
+        paths,
+        namespace: args.namespace.clone(),
+        keep_objects: true,
+        ..ValidateOptions::default()
+    };
+    let outcome = validate::validate(&options)?;
+    for e in &outcome.unreadable {
+        eprintln!("error: {e}");
+    }
+    if !outcome.unreadable.is_empty() {
+        return Ok(EXIT_FAILURE);
+    }
+    let report = &outcome.report;
+    if !report.diagnostics.is_empty() {
+        let style = if color { Style::Color } else { Style::Plain };
+        let mut err = std::io::stderr().lock();
+        let _ = output::write_report(report, Format::Human, style, &mut err);
+    }
+    if report.has_errors() {
+        eprintln!("error: the input has errors; nothing was rendered");
+        return Ok(EXIT_FINDINGS);
+    }
+    let compile_options = CompileOptions {
+        namespace: args.namespace,
+        port_range: args.port_range,
+        csi: args.csi,
+        catalog,
+        templates,
+    };
+    let compiled = match compile::compile(&outcome.runtimes, &outcome.datasets, &compile_options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_FINDINGS);
+        }
+    };
+    if compiled.manifests.is_empty() {
+        eprintln!("warning: no GooseFSRuntime in the input; nothing to render");
+    }
+    if args.explain_images {
+        let mut err = std::io::stderr().lock();
+        for (values, _) in compiled.values.iter().zip(0..) {
+            let _ = writeln!(err, "images for {}/{}:", values.namespace, values.name);
+            for (role, image) in [
+                (
+                    "master, worker, job master/worker, API gateway, mount Job",
+                    &values.images.goosefs,
+                ),
+                ("fuse", &values.images.fuse),
+                ("init-users", &values.images.init_users),
+            ] {
+                let _ = writeln!(
+                    err,
+                    "  {role}: {} (pull {}; from {})",
+                    image.reference, image.pull_policy, image.source
+                );
+            }
+        }
+        for use_ in &compiled.images {
+            let _ = writeln!(err, "  {} container {}: {}", use_.object, use_.container, use_.image);
+        }
+    }
+    match &args.output_dir {
+        Some(dir) => {
+            let written =
+                manifests::write_dir(dir, &compiled.manifests, args.output).map_err(|source| CliError::Write {
+                    what: dir.display().to_string(),
+                    source,
+                })?;
+            eprintln!("wrote {} object(s) to {}", written.len(), dir.display());
+            Ok(EXIT_OK)
+        }
+        None => {
+            let text = manifests::render(&compiled.manifests, args.output).map_err(|source| CliError::Write {
+                what: "the manifests".into(),
+                source,
+            })?;
+            print(&text)
+        }
+    }
+}

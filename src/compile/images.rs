@@ -1,0 +1,163 @@
+//! The image catalog: which image each container runs. Embedded from `templates/images.yaml`,
+//! replaceable with `--images FILE`, overridden per runtime by the spec's image fields.
+
+use serde::{Deserialize, Serialize};
+
+/// The embedded catalog text.
+pub const EMBEDDED: &str = include_str!("../../templates/images.yaml");
+
+/// One catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogImage {
+    /// Repository.
+    pub image: String,
+    /// Tag.
+    pub tag: String,
+    /// Pull policy.
+    #[serde(default = "if_not_present")]
+    pub pull_policy: String,
+    /// Optional `sha256:...` digest pinning the image.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+fn if_not_present() -> String {
+    "IfNotPresent".to_owned()
+}
+
+/// The catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Catalog {
+    /// Master, worker, job master/worker, API gateway, mount Job.
+    pub goosefs: CatalogImage,
+    /// FUSE client.
+    pub fuse: CatalogImage,
+    /// init-users init container.
+    pub init_users: CatalogImage,
+    /// Where the catalog came from (`embedded` or the file name), for `--explain-images`.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// Why a catalog cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Not a valid catalog.
+    #[error("image catalog {origin} is invalid: {message}")]
+    Invalid {
+        /// File name or `embedded`.
+        origin: String,
+        /// Parser message.
+        message: String,
+    },
+}
+
+impl Catalog {
+    /// Parses a catalog.
+    ///
+    /// # Errors
+    /// [`CatalogError::Invalid`] for malformed text or unknown keys.
+    pub fn parse(text: &str, origin: &str) -> Result<Catalog, CatalogError> {
+        let mut catalog: Catalog = serde_saphyr::from_str(text).map_err(|e| CatalogError::Invalid {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        catalog.origin = origin.to_owned();
+        Ok(catalog)
+    }
+
+    /// The embedded catalog.
+    ///
+    /// # Errors
+    /// Only if the embedded file is broken (a test prevents that).
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        Catalog::parse(EMBEDDED, "embedded catalog")
+    }
+}
+
+/// An image chosen for a container, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedImage {
+    /// `repo:tag` or `repo@sha256:...`.
+    pub reference: String,
+    /// Pull policy.
+    pub pull_policy: String,
+    /// Where it came from, e.g. `spec.goosefsVersion` or `embedded catalog`.
+    pub source: String,
+}
+
+/// Picks the image: the spec's fields where set (image and tag separately, as Fluid does), else
+/// the catalog entry (by digest when it has one).
+pub fn resolve(
+    entry: &CatalogImage,
+    origin: &str,
+    spec_image: Option<&str>,
+    spec_tag: Option<&str>,
+    spec_policy: Option<&str>,
+    spec_field: &str,
+) -> ResolvedImage {
+    let image = spec_image.filter(|s| !s.is_empty());
+    let tag = spec_tag.filter(|s| !s.is_empty());
+    let pull_policy = spec_policy
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&entry.pull_policy)
+        .to_owned();
+    if image.is_none() && tag.is_none() {
+        let reference = match &entry.digest {
+            Some(digest) => format!("{}@{digest}", entry.image),
+            None => format!("{}:{}", entry.image, entry.tag),
+        };
+        return ResolvedImage {
+            reference,
+            pull_policy,
+            source: origin.to_owned(),
+        };
+    }
+    ResolvedImage {
+        reference: format!("{}:{}", image.unwrap_or(&entry.image), tag.unwrap_or(&entry.tag)),
+        pull_policy,
+        source: spec_field.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_has_fluids_images() {
+        let c = Catalog::embedded().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.goosefs.image, "ccr.ccs.tencentyun.com/qcloud/goosefs");
+        assert_eq!(c.goosefs.tag, "v1.2.0");
+        assert_eq!(c.fuse.image, "ccr.ccs.tencentyun.com/qcloud/goosefs-fuse");
+    }
+
+    #[test]
+    fn spec_overrides_and_digests() {
+        let entry = CatalogImage {
+            image: "repo/goosefs".into(),
+            tag: "v1".into(),
+            pull_policy: "IfNotPresent".into(),
+            digest: Some("sha256:abc".into()),
+        };
+        assert_eq!(
+            resolve(&entry, "catalog", None, None, None, "spec").reference,
+            "repo/goosefs@sha256:abc"
+        );
+        let r = resolve(
+            &entry,
+            "catalog",
+            None,
+            Some("v2"),
+            Some("Always"),
+            "spec.goosefsVersion",
+        );
+        assert_eq!(
+            (r.reference.as_str(), r.pull_policy.as_str(), r.source.as_str()),
+            ("repo/goosefs:v2", "Always", "spec.goosefsVersion")
+        );
+        assert!(Catalog::parse("goosefs: {image: a, tag: b}\n", "x").is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! Rendered manifests as text: a multi-document YAML stream, a JSON `List`, or one file per
+//! object in a directory (replaced as a whole, so a GitOps tool never sees a half-written set).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::compile::Manifest;
+
+/// Manifest output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ManifestFormat {
+    /// Multi-document YAML.
+    Yaml,
+    /// A JSON `v1/List`.
+    Json,
+}
+
+/// One object as YAML (no leading `---`).
+///
+/// # Errors
+/// Serialisation errors (not expected for JSON values).
+pub fn object_yaml(object: &Value) -> Result<String, io::Error> {
+    // Long one-line strings (JVM options) stay on one line, as kubectl prints them; multi-line
+    // strings (the mount script) use literal block style.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(object, options).map_err(io::Error::other)
+}
+
+/// All objects in `format`.
+///
+/// # Errors
+/// Serialisation errors.
+pub fn render(manifests: &[Manifest], format: ManifestFormat) -> Result<String, io::Error> {
+    match format {
+        ManifestFormat::Yaml => {
+            let mut out = String::new();
+            for m in manifests {
+                out.push_str("---\n");
+                out.push_str(&object_yaml(&m.object)?);
+            }
+            Ok(out)
+        }
+        ManifestFormat::Json => {
+            let list = json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": manifests.iter().map(|m| m.object.clone()).collect::<Vec<_>>()
+            });
+            let mut text = serde_json::to_string_pretty(&list).map_err(io::Error::other)?;
+            text.push('\n');
+            Ok(text)
+        }
+    }
+}
+
+/// The file name of an object: apply rank first, so that sorting the names gives apply order.
+pub fn file_name(m: &Manifest, format: ManifestFormat) -> String {
+    let ext = match format {
+        ManifestFormat::Yaml => "yaml",
+        ManifestFormat::Json => "json",
+    };
+    let kind = m.kind.to_ascii_lowercase();
+    if m.namespace.is_empty() {
+        format!("{:02}-{kind}-{}.{ext}", m.rank, m.name)
+    } else {
+        format!("{:02}-{kind}-{}-{}.{ext}", m.rank, m.namespace, m.name)
+    }
+}
+
+/// Writes one file per object into `dir`, replacing its previous content as a whole: files are
+/// written to a sibling staging directory which is then renamed over `dir`. Refuses to replace
+/// a directory holding anything but manifest files, so user files are never deleted.
+///
+/// # Errors
+/// I/O errors, or `InvalidInput` when `dir` holds other files.
+pub fn write_dir(dir: &Path, manifests: &[Manifest], format: ManifestFormat) -> io::Result<Vec<PathBuf>> {
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = entry.file_type()?.is_file() && (name.ends_with(".yaml") || name.ends_with(".json"));
+            if !ours {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "refusing to replace {}: it contains {name:?}, which render did not write",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "manifests".into());
+    let staging = parent.join(format!(".{base}.tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
+    let mut written = Vec::new();
+    let result = (|| {
+        for m in manifests {
+            let name = file_name(m, format);
+            let text = match format {
+                ManifestFormat::Yaml => object_yaml(&m.object)?,
+                ManifestFormat::Json => {
+                    let mut t = serde_json::to_string_pretty(&m.object).map_err(io::Error::other)?;
+                    t.push('\n');
+                    t
+                }
+            };
+            std::fs::write(staging.join(&name), text)?;
+            written.push(dir.join(name));
+        }
+        if dir.exists() {
+            std::fs::rename(dir, &old)?;
+        }
+        std::fs::rename(&staging, dir)?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(written)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if old.exists() && !dir.exists() {
+            let _ = std::fs::rename(&old, dir);
+        }
+    }
+    result
+}
