@@ -63,16 +63,28 @@ fn json_format_is_exactly_the_documented_shape() {
     let out = run(&["validate", "--format", "json", BROKEN]);
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
     // Keys in the documented order (serde_json keeps insertion order here).
-    let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let keys = |v: &Value| {
+        v.as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
     assert_eq!(keys(&json), ["diagnostics", "summary"]);
     let d = &json["diagnostics"][0];
-    assert_eq!(keys(d), ["file", "line", "column", "severity", "code", "path", "object", "message"]);
+    assert_eq!(
+        keys(d),
+        [
+            "file", "line", "column", "severity", "code", "path", "object", "message"
+        ]
+    );
     assert_eq!(d["code"], "GFS101");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["path"], "spec.master.replicas");
     assert_eq!(d["object"], "GooseFSRuntime/default/hbase");
     assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(24), Some(15)));
-    assert_eq!(keys(&json["summary"]), ["files", "documents", "skipped", "errors", "warnings"]);
+    assert_eq!(
+        keys(&json["summary"]),
+        ["files", "documents", "skipped", "errors", "warnings"]
+    );
 }
 
 #[test]
@@ -237,7 +249,7 @@ fn explain_prints_what_why_and_examples() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("explain_gfs101", stdout(&out));
     let list = stdout(&run(&["explain"]));
-    assert_eq!(list.lines().count(), 14);
+    assert_eq!(list.lines().count(), 15);
     assert_eq!(run(&["explain", "gfs203"]).status.code(), Some(0));
     let unknown = run(&["explain", "GFS999"]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -265,7 +277,7 @@ fn schema_command_writes_the_checked_in_files_and_prints_crds() {
 
 #[test]
 fn help_texts() {
-    for command in ["validate", "schema", "explain", "version"] {
+    for command in ["validate", "render", "schema", "explain", "version"] {
         let out = run(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = stdout(&out);
@@ -288,4 +300,116 @@ fn a_closed_pipe_is_not_an_error() {
         .output()
         .expect("sh");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn render_refuses_invalid_input_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("rendered");
+    let out = run(&["render", BROKEN, "--output-dir", &out_dir.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[GFS101]") && stderr.contains("nothing was rendered"),
+        "{stderr}"
+    );
+    assert!(!out_dir.exists(), "no partial output directory");
+    let missing = run(&["render", "testdata/validate/gfs202-unpaired/input.yaml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("has no Dataset"));
+    assert_eq!(run(&["render"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["render", HBASE, "--port-range", "30000-20000"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn render_to_stdout_as_yaml_and_json() {
+    let yaml = run(&["render", HBASE]);
+    assert_eq!(yaml.status.code(), Some(0));
+    let expected = std::fs::read_to_string("testdata/render/hbase-3-masters/expected.yaml").expect("golden");
+    assert_eq!(stdout(&yaml), expected, "the CLI prints exactly the golden rendering");
+    let json: Value = serde_json::from_slice(&run(&["render", HBASE, "-o", "json"]).stdout).expect("json");
+    assert_eq!(json["kind"], "List");
+    assert_eq!(json["items"].as_array().map(Vec::len), Some(10));
+}
+
+#[test]
+fn render_output_dir_is_one_sorted_file_per_object_and_replaced_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("rendered");
+    let arg = out_dir.display().to_string();
+    assert_eq!(run(&["render", HBASE, "--output-dir", &arg]).status.code(), Some(0));
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names[0], "01-configmap-default-hbase-config.yaml");
+    assert_eq!(names[9], "08-daemonset-default-hbase-fuse.yaml");
+    // Re-rendering a smaller input replaces the set: no stale files stay behind.
+    assert_eq!(
+        run(&["render", "testdata/render/one-master/input.yaml", "--output-dir", &arg])
+            .status
+            .code(),
+        Some(0)
+    );
+    let count = std::fs::read_dir(&out_dir).expect("dir").count();
+    assert_eq!(count, 8);
+    // A directory holding anything else is not replaced.
+    std::fs::write(out_dir.join("notes.txt"), "mine").expect("write");
+    let refused = run(&["render", HBASE, "--output-dir", &arg]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(out_dir.join("notes.txt").exists());
+}
+
+#[test]
+fn render_templates_images_and_explain_images() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).expect("mkdir");
+    let original = std::fs::read_to_string("templates/configmap.yaml.j2").expect("template");
+    std::fs::write(
+        templates.join("configmap.yaml.j2"),
+        original.replace("data:\n", "data:\n  SITE: custom\n"),
+    )
+    .expect("write");
+    let out = stdout(&run(&[
+        "render",
+        HBASE,
+        "--templates",
+        &templates.display().to_string(),
+    ]));
+    assert!(out.contains("SITE: custom"));
+    std::fs::write(templates.join("configmap.yaml.j2"), "{{ v.no_such_value }}").expect("write");
+    let strict = run(&["render", HBASE, "--templates", &templates.display().to_string()]);
+    assert_ne!(strict.status.code(), Some(0), "undefined template values are errors");
+    let catalog = dir.path().join("images.yaml");
+    std::fs::write(
+        &catalog,
+        "goosefs: {image: mirror.local/goosefs, tag: v1.2.0, digest: 'sha256:0123'}\n\
+         fuse: {image: mirror.local/goosefs-fuse, tag: v1.2.0}\n\
+         initUsers: {image: mirror.local/init-users, tag: v0.9.0}\n",
+    )
+    .expect("write");
+    let out = run(&[
+        "render",
+        HBASE,
+        "--images",
+        &catalog.display().to_string(),
+        "--explain-images",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("image: mirror.local/goosefs@sha256:0123"));
+    let explained = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        explained.contains("fuse: mirror.local/goosefs-fuse:v1.2.0 (pull IfNotPresent; from"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("DaemonSet/default/hbase-fuse container goosefs-fuse: mirror.local/goosefs-fuse:v1.2.0")
+    );
 }

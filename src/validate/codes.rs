@@ -32,6 +32,8 @@ pub enum Code {
     GFS104,
     /// Names and derived names.
     GFS105,
+    /// Pinned ports.
+    GFS106,
     /// Dataset mount points, names and paths.
     GFS201,
     /// Runtime without Dataset, or Dataset without runtime.
@@ -62,7 +64,7 @@ pub struct CodeDoc {
 }
 
 /// Every code, in order.
-pub const ALL: [Code; 14] = [
+pub const ALL: [Code; 15] = [
     Code::GFS001,
     Code::GFS002,
     Code::GFS003,
@@ -73,6 +75,7 @@ pub const ALL: [Code; 14] = [
     Code::GFS103,
     Code::GFS104,
     Code::GFS105,
+    Code::GFS106,
     Code::GFS201,
     Code::GFS202,
     Code::GFS203,
@@ -93,6 +96,7 @@ impl Code {
             Code::GFS103 => "GFS103",
             Code::GFS104 => "GFS104",
             Code::GFS105 => "GFS105",
+            Code::GFS106 => "GFS106",
             Code::GFS201 => "GFS201",
             Code::GFS202 => "GFS202",
             Code::GFS203 => "GFS203",
@@ -213,6 +217,19 @@ impl Code {
                  runtime was accepted.",
                 "metadata:\n  name: 20-hbase",
                 "metadata:\n  name: hbase-20",
+            ),
+            Code::GFS106 => (
+                "Pinned ports",
+                Severity::Error,
+                "Ports pinned in spec.master/jobMaster/worker/jobWorker/apiGateway.ports are valid port numbers, \
+                 are not pinned twice (within a runtime or across the runtimes of the input), and name a port \
+                 the component has (master: rpc, web, embedded; jobMaster: rpc, web, embedded; worker: rpc, web; \
+                 jobWorker: rpc, web, data; apiGateway: rest). An unknown name is a warning.",
+                "Fluid ignores these maps and draws every port at random from 26000-32000; kubectl-goosefs \
+                 honours them (and allocates the others sequentially around them), so a typo or a collision \
+                 would make two host-network processes fight for one port on the same node.",
+                "master:\n  ports:\n    rpc: 19998\n    web: 19998",
+                "master:\n  ports:\n    rpc: 19998\n    web: 19999",
             ),
             Code::GFS201 => (
                 "Dataset mounts",

@@ -32,6 +32,8 @@ pub struct Seen {
     pub name: String,
     /// A finding-ready location (the name's position).
     pub at: Diagnostic,
+    /// Ports pinned by a runtime, with finding-ready locations (for cross-runtime collisions).
+    pub ports: Vec<(i64, Diagnostic)>,
 }
 
 /// The findings of one document and what pairing needs to know about it.
@@ -159,6 +161,7 @@ pub fn check(
             namespace,
             name,
             at: placeholder(&ctx),
+            ports: Vec::new(),
         });
         return Ok(DocOutcome {
             seen,
@@ -172,11 +175,24 @@ pub fn check(
     let structural = compiled(kind)?.check(&value, &mut ctx);
     let mut goosefs_only = Vec::new();
     let mut typed = None;
+    let mut pinned_ports = Vec::new();
     if !structural {
         match kind {
             Kind::GooseFsRuntime => match serde_json::from_value::<GooseFsRuntime>(value) {
                 Ok(runtime) => {
                     rules::check_runtime(&runtime, &namespace, &mut ctx);
+                    for ((component, name), port) in crate::compile::ports::pinned(&runtime) {
+                        if crate::compile::ports::is_known(component, &name) {
+                            let path = rules::port_path(component, &name);
+                            let pos = path.locate(root, false);
+                            let mut at = placeholder(&ctx);
+                            (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
+                            at.source_line = snippet(text, pos);
+                            at.code = Code::GFS106;
+                            at.severity = Severity::Error;
+                            pinned_ports.push((port, at));
+                        }
+                    }
                     typed = keep.then(|| Typed::Runtime(Box::new(runtime)));
                 }
                 Err(e) => typed_failure(&mut ctx, &e),
@@ -210,6 +226,7 @@ pub fn check(
             namespace,
             name,
             at,
+            ports: pinned_ports,
         }
     });
     Ok(DocOutcome {

@@ -324,6 +324,32 @@ fn pair(seen: &[Seen], goosefs_only: Vec<(String, String, Vec<Diagnostic>)>, out
         d.help = Some(help.to_owned());
         out.push(d);
     }
+    // GFS106 across runtimes: host networking means two runtimes pinning one port collide on
+    // any node running both.
+    let mut owners: HashMap<i64, &Seen> = HashMap::new();
+    for s in seen.iter().filter(|s| s.role == Role::GooseFsRuntime) {
+        let mut own: Vec<i64> = Vec::new();
+        for (port, at) in &s.ports {
+            if own.contains(port) {
+                continue; // reported within the runtime
+            }
+            own.push(*port);
+            match owners.get(port) {
+                Some(other) => {
+                    let mut d = at.clone();
+                    d.message = format!(
+                        "port {port} is also pinned by GooseFSRuntime {}/{}",
+                        other.namespace, other.name
+                    );
+                    d.help = Some("runtimes use host networking: pin a different port or remove the pin".to_owned());
+                    out.push(d);
+                }
+                None => {
+                    owners.insert(*port, s);
+                }
+            }
+        }
+    }
     for (namespace, name, diagnostics) in goosefs_only {
         if !others.contains(&(namespace, name)) {
             out.extend(diagnostics);

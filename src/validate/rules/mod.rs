@@ -4,11 +4,13 @@
 
 mod mounts;
 mod names;
+mod ports;
 mod raft;
 mod secrets;
 mod tieredstore;
 
 pub use mounts::effective_path;
+pub use ports::port_path;
 pub use secrets::looks_like_credential;
 
 use super::document::DocCtx;
@@ -19,6 +21,7 @@ pub fn check_runtime(runtime: &GooseFsRuntime, namespace: &str, ctx: &mut DocCtx
     names::check_runtime(runtime, namespace, ctx);
     raft::check(runtime, ctx);
     tieredstore::check(runtime, ctx);
+    ports::check(runtime, ctx);
 }
 
 /// Dataset rules that hold whichever runtime serves the Dataset.

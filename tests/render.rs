@@ -1,0 +1,453 @@
+//! Render golden cases (`testdata/render/<case>/input.yaml` → `expected.yaml`, optional
+//! `options.json`), strict round trips of every object through its k8s-openapi type,
+//! determinism, and the FACTS-derived properties of the reference case.
+//! `BLESS=1 cargo test --test render` rewrites the expected files.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+use std::path::{Path, PathBuf};
+
+use kubectl_goosefs::compile::{self, Catalog, CompileOptions, Compiled, CsiMode, Templates};
+use kubectl_goosefs::output::manifests::{ManifestFormat, render};
+use kubectl_goosefs::validate::{ValidateOptions, validate};
+use serde_json::Value;
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("testdata/render")
+        .expect("testdata/render")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode) -> Compiled {
+    let outcome = validate(&ValidateOptions {
+        paths,
+        keep_objects: true,
+        ..ValidateOptions::default()
+    })
+    .expect("schemas");
+    assert!(!outcome.report.has_errors(), "{:#?}", outcome.report.diagnostics);
+    let options = CompileOptions {
+        namespace: "default".into(),
+        port_range: compile::ports::DEFAULT_RANGE,
+        csi,
+        catalog: Catalog::embedded().expect("catalog"),
+        templates: Templates::embedded(),
+    };
+    compile::compile(&outcome.runtimes, &outcome.datasets, &options).expect("compiles")
+}
+
+fn compile_case(dir: &Path) -> Compiled {
+    let options: Value = std::fs::read_to_string(dir.join("options.json"))
+        .map(|t| serde_json::from_str(&t).expect("options.json"))
+        .unwrap_or(Value::Null);
+    let csi = if options["csi"] == "fluid" {
+        CsiMode::Fluid
+    } else {
+        CsiMode::Standalone
+    };
+    compile_paths(vec![dir.join("input.yaml")], csi)
+}
+
+#[test]
+fn render_golden_cases() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let cases = cases();
+    assert!(cases.len() >= 10, "expected the full set of render cases");
+    let mut failures = Vec::new();
+    for dir in cases {
+        let actual = render(&compile_case(&dir).manifests, ManifestFormat::Yaml).expect("yaml");
+        let path = dir.join("expected.yaml");
+        if bless {
+            std::fs::write(&path, &actual).expect("write");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        if expected != actual {
+            let first = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            failures.push(format!(
+                "{}: differs from line {} (BLESS=1 to accept)",
+                path.display(),
+                first + 1
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Deserialises an object into its k8s-openapi type and serialises it back: any field the type
+/// does not know (a typo in a template) is lost and the comparison fails.
+fn round_trip(object: &Value) -> Value {
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
+    fn via<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Value {
+        let typed: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
+        serde_json::to_value(typed).expect("serialises")
+    }
+    match object["kind"].as_str().unwrap_or_default() {
+        "ConfigMap" => via::<core::ConfigMap>(object),
+        "Service" => via::<core::Service>(object),
+        "PersistentVolume" => via::<core::PersistentVolume>(object),
+        "PersistentVolumeClaim" => via::<core::PersistentVolumeClaim>(object),
+        "StatefulSet" => via::<apps::StatefulSet>(object),
+        "DaemonSet" => via::<apps::DaemonSet>(object),
+        "Job" => via::<batch::Job>(object),
+        other => panic!("unexpected kind {other}"),
+    }
+}
+
+/// Removes empty maps and lists, which k8s-openapi omits when serialising.
+fn prune(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), prune(v)))
+                .filter(|(_, v)| {
+                    !matches!(v, Value::Object(m) if m.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty())
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(prune).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn every_object_is_a_valid_kubernetes_type() {
+    for dir in cases() {
+        for m in compile_case(&dir).manifests {
+            assert_eq!(
+                prune(&round_trip(&m.object)),
+                prune(&m.object),
+                "{}: {} {}",
+                dir.display(),
+                m.kind,
+                m.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_service_port_sets_protocol_tcp() {
+    for dir in cases() {
+        for m in compile_case(&dir).manifests.iter().filter(|m| m.kind == "Service") {
+            for port in m.object["spec"]["ports"].as_array().expect("ports") {
+                assert_eq!(port["protocol"], "TCP", "{} {}", m.name, port);
+            }
+        }
+    }
+}
+
+#[test]
+fn output_is_deterministic_and_independent_of_input_order() {
+    let dir = Path::new("testdata/render/two-runtimes");
+    let a = render(&compile_case(dir).manifests, ManifestFormat::Yaml).expect("yaml");
+    let b = render(&compile_case(dir).manifests, ManifestFormat::Yaml).expect("yaml");
+    assert_eq!(a, b);
+    // The same objects split over two files given in the other order.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(dir.join("input.yaml")).expect("input");
+    let docs: Vec<&str> = text.split("---\n").collect();
+    std::fs::write(tmp.path().join("a.yaml"), docs[2..].join("---\n")).expect("write");
+    std::fs::write(tmp.path().join("b.yaml"), docs[..2].join("---\n")).expect("write");
+    let c = render(
+        &compile_paths(
+            vec![tmp.path().join("a.yaml"), tmp.path().join("b.yaml")],
+            CsiMode::Standalone,
+        )
+        .manifests,
+        ManifestFormat::Yaml,
+    )
+    .expect("yaml");
+    assert_eq!(a, c);
+}
+
+fn find<'a>(c: &'a Compiled, kind: &str, name: &str) -> &'a Value {
+    &c.manifests
+        .iter()
+        .find(|m| m.kind == kind && m.name == name)
+        .unwrap_or_else(|| panic!("{kind} {name}"))
+        .object
+}
+
+fn java_opts(c: &Compiled, name: &str) -> String {
+    find(c, "ConfigMap", &format!("{name}-config"))["data"]["GOOSEFS_JAVA_OPTS"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn hbase_reference_case_matches_fluid() {
+    let c = compile_case(Path::new("testdata/render/hbase-3-masters"));
+    let opts = java_opts(&c, "hbase");
+    for flag in [
+        "-Dgoosefs.master.journal.type=EMBEDDED ",
+        "-Dgoosefs.master.embedded.journal.addresses=hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009 ",
+        "-Dgoosefs.master.rpc.port=26000 ",
+        "-Dgoosefs.worker.tieredstore.levels=1 ",
+        "-Dgoosefs.worker.tieredstore.level0.alias=HDD ",
+        "-Dgoosefs.worker.tieredstore.level0.dirs.path=/mnt/disk1/default/hbase ",
+        "-Dgoosefs.worker.tieredstore.level0.dirs.quota=1953125KB ",
+        "-Dgoosefs.worker.tieredstore.level0.watermark.high.ratio=0.8 ",
+        "-Dgoosefs.worker.tieredstore.level0.watermark.low.ratio=0.7 ",
+        "-Dgoosefs.user.block.size.bytes.default=256MB ",
+        "-Dgoosefs.master.mount.table.root.ufs=/underFSStorage ",
+    ] {
+        assert!(opts.contains(flag), "missing {flag} in {opts}");
+    }
+    assert!(
+        !opts.contains("-Dgoosefs.master.hostname="),
+        "HA masters take their hostname from the pod name"
+    );
+    let masters = find(&c, "StatefulSet", "hbase-master");
+    assert_eq!(masters["spec"]["replicas"], 3);
+    let containers: Vec<&str> = masters["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(containers, ["goosefs-master", "goosefs-job-master"]);
+    assert_eq!(masters["spec"]["template"]["spec"]["hostNetwork"], true);
+    for i in 0..3 {
+        let svc = find(&c, "Service", &format!("hbase-master-{i}"));
+        assert_eq!(svc["spec"]["clusterIP"], "None");
+        assert_eq!(svc["spec"]["publishNotReadyAddresses"], true);
+        assert_eq!(
+            svc["spec"]["selector"]["statefulset.kubernetes.io/pod-name"],
+            format!("hbase-master-{i}")
+        );
+    }
+    assert_eq!(find(&c, "StatefulSet", "hbase-worker")["spec"]["replicas"], 3);
+    let fuse = &find(&c, "DaemonSet", "hbase-fuse")["spec"]["template"]["spec"];
+    assert_eq!(
+        fuse["containers"][0]["args"],
+        serde_json::json!(["fuse", "--fuse-opts=ro,direct_io,allow_other,max_readahead=0"])
+    );
+    assert_eq!(fuse["containers"][0]["securityContext"]["privileged"], true);
+    let mount = fuse["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "goosefs-fuse-mount")
+        .unwrap();
+    assert_eq!(mount["mountPath"], "/runtime-mnt/goosefs/default/hbase");
+    assert_eq!(mount["mountPropagation"], "Bidirectional");
+    assert_eq!(
+        find(&c, "PersistentVolume", "default-hbase")["spec"]["hostPath"]["path"],
+        "/runtime-mnt/goosefs/default/hbase/goosefs-fuse"
+    );
+    let kinds: Vec<&str> = c.manifests.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ConfigMap",
+            "Service",
+            "Service",
+            "Service",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "StatefulSet",
+            "Job",
+            "StatefulSet",
+            "DaemonSet"
+        ]
+    );
+}
+
+#[test]
+fn single_master_uses_ufs_journal_and_a_master_hostname() {
+    let c = compile_case(Path::new("testdata/render/one-master"));
+    let opts = java_opts(&c, "hbase");
+    assert!(opts.contains("-Dgoosefs.master.hostname=hbase-master-0 "));
+    assert!(opts.contains("-Dgoosefs.master.journal.type=UFS "));
+    assert!(!opts.contains("embedded.journal.addresses"));
+    assert_eq!(c.manifests.iter().filter(|m| m.kind == "Service").count(), 1);
+}
+
+#[test]
+fn tiers_quotas_and_memory_limits() {
+    let c = compile_case(Path::new("testdata/render/tiers-mem-ssd-hdd"));
+    let opts = java_opts(&c, "imagenet");
+    // Level indexes follow MEM < SSD < HDD whatever the spec order.
+    assert!(opts.contains("-Dgoosefs.worker.tieredstore.level0.alias=MEM "));
+    assert!(opts.contains("-Dgoosefs.worker.tieredstore.level1.dirs.quota=50GB,50GB "));
+    assert!(opts.contains("-Dgoosefs.worker.tieredstore.level2.dirs.quota=100GB,200GB "));
+    assert!(opts.contains("-Dgoosefs.worker.tieredstore.level2.dirs.mediumtype=HDD,HDD "));
+    let worker = find(&c, "StatefulSet", "imagenet-worker");
+    assert_eq!(
+        worker["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "12Gi"
+    );
+    let fuse = find(&c, "DaemonSet", "imagenet-fuse");
+    assert_eq!(
+        fuse["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "6Gi"
+    );
+    assert_eq!(
+        fuse["spec"]["template"]["spec"]["containers"][0]["args"][1],
+        "--fuse-opts=rw,direct_io,allow_other"
+    );
+}
+
+#[test]
+fn two_runtimes_never_share_ports() {
+    let c = compile_case(Path::new("testdata/render/two-runtimes"));
+    let ports = |ns: &str| -> Vec<u16> {
+        let v = c.values.iter().find(|v| v.namespace == ns).expect("values");
+        let p = &v.ports;
+        [
+            p.master_rpc,
+            p.master_web,
+            p.worker_rpc,
+            p.worker_web,
+            p.job_master_rpc,
+            p.job_master_web,
+            p.job_worker_rpc,
+            p.job_worker_web,
+            p.job_worker_data,
+        ]
+        .into_iter()
+        .chain(p.master_embedded)
+        .chain(p.job_master_embedded)
+        .collect()
+    };
+    let (a, b) = (ports("team-a"), ports("team-b"));
+    assert_eq!(a[0], 26000);
+    assert!(a.iter().all(|p| !b.contains(p)), "{a:?} {b:?}");
+}
+
+#[test]
+fn pinned_ports_images_and_user_properties_are_honoured() {
+    let c = compile_case(Path::new("testdata/render/pinned-ports-and-images"));
+    let opts = java_opts(&c, "hbase");
+    assert!(opts.contains("-Dgoosefs.master.rpc.port=19998 "));
+    assert!(
+        opts.contains("-Dgoosefs.worker.rpc.port=26000 "),
+        "allocation starts at the range for unpinned ports"
+    );
+    assert!(opts.contains("-Dgoosefs.user.file.writetype.default=CACHE_THROUGH "));
+    assert!(opts.contains("-Dgoosefs.fuse.jnifuse.enabled=false "));
+    assert!(
+        opts.contains("-Dgoosefs.underfs.hdfs.configuration=/hdfs-config/hdfs-site.xml:/hdfs-config/core-site.xml ")
+    );
+    let master = find(&c, "StatefulSet", "hbase-master");
+    assert_eq!(
+        master["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/goosefs:v1.2.1"
+    );
+    assert_eq!(
+        master["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    let fuse = find(&c, "DaemonSet", "hbase-fuse");
+    assert_eq!(
+        fuse["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/goosefs-fuse:v1.2.1"
+    );
+    assert!(
+        find(&c, "Service", "hbase-master-0")["metadata"]["labels"]
+            .get("monitor")
+            .is_none()
+    );
+}
+
+#[test]
+fn mounts_secrets_and_volumes() {
+    let c = compile_case(Path::new("testdata/render/local-and-pvc-mounts"));
+    let job = c.manifests.iter().find(|m| m.kind == "Job").expect("mount job");
+    let script = job.object["spec"]["template"]["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .unwrap();
+    assert!(script.contains("goosefs fs mount --readonly --option 'aws.region=us-east-1' --option \"aws.secretKey=${"));
+    assert!(
+        !script.contains("local://") && !script.contains("pvc://"),
+        "volumes are not mounted by the Job"
+    );
+    let env = &job.object["spec"]["template"]["spec"]["containers"][0]["env"][0];
+    assert_eq!(
+        env["valueFrom"]["secretKeyRef"],
+        serde_json::json!({"name": "s3-credentials", "key": "secret"})
+    );
+    let master = find(&c, "StatefulSet", "mixed-master");
+    let volumes = master["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+    assert!(volumes.iter().any(|v| v["hostPath"]["path"] == "/mnt/data"));
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["persistentVolumeClaim"]["claimName"] == "training-data")
+    );
+    assert!(
+        master["spec"]["template"]["spec"]["affinity"]["nodeAffinity"].is_object(),
+        "local:// pins masters to the Dataset's nodes"
+    );
+    // Root UFS: no Job, the mount point is the root property.
+    let root = compile_case(Path::new("testdata/render/root-ufs-single-mount"));
+    assert!(root.manifests.iter().all(|m| m.kind != "Job"));
+    let opts = java_opts(&root, "hbase");
+    assert!(opts.contains("-Dgoosefs.master.mount.table.root.ufs=cos://bucket-1250000000/data "));
+    assert!(opts.contains("-Dfs.cos.endpoint=cos.ap-guangzhou.myqcloud.com "));
+}
+
+#[test]
+fn quota_change_touches_only_configmap_and_workers() {
+    let dir = Path::new("testdata/render/hbase-3-masters");
+    let before = compile_case(dir);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let changed = std::fs::read_to_string(dir.join("input.yaml"))
+        .expect("input")
+        .replace("quota: 2G", "quota: 4G");
+    std::fs::write(tmp.path().join("in.yaml"), changed).expect("write");
+    let after = compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone);
+    let differing: Vec<String> = before
+        .manifests
+        .iter()
+        .zip(&after.manifests)
+        .filter(|(a, b)| a.object != b.object)
+        .map(|(a, _)| format!("{}/{}", a.kind, a.name))
+        .collect();
+    assert_eq!(differing, ["ConfigMap/hbase-config", "StatefulSet/hbase-worker"]);
+}
+
+#[test]
+fn every_template_file_is_embedded_and_used() {
+    let mut files: Vec<String> = std::fs::read_dir("templates")
+        .expect("templates/")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".j2"))
+        .collect();
+    files.sort();
+    let mut embedded: Vec<String> = compile::templates::EMBEDDED
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    embedded.sort();
+    assert_eq!(files, embedded, "templates/ and the embedded table differ");
+    for (name, source) in compile::templates::EMBEDDED {
+        assert_eq!(
+            std::fs::read_to_string(Path::new("templates").join(name)).expect("read"),
+            *source
+        );
+        if name.starts_with('_') {
+            let included = compile::templates::EMBEDDED
+                .iter()
+                .any(|(_, s)| s.contains(&format!("include \"{name}\"")));
+            assert!(included, "partial {name} is never included");
+        } else {
+            assert!(
+                compile::templates::OBJECT_TEMPLATES.contains(name),
+                "{name} is never rendered"
+            );
+        }
+    }
+}
