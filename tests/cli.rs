@@ -403,7 +403,7 @@ fn render_templates_images_and_explain_images() {
         "--explain-images",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("image: mirror.local/goosefs@sha256:0123"));
+    assert!(stdout(&out).contains("image: \"mirror.local/goosefs@sha256:0123\""));
     let explained = String::from_utf8_lossy(&out.stderr);
     assert!(
         explained.contains("fuse: mirror.local/goosefs-fuse:v1.2.0 (pull IfNotPresent; from"),

@@ -148,8 +148,21 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
                 );
             }
         }
-        for use_ in &compiled.images {
-            let _ = writeln!(err, "  {} container {}: {}", use_.object, use_.container, use_.image);
+        for m in compiled.manifests.iter().filter(|m| m.text.contains("image:")) {
+            let Ok(object) = m.object() else { continue };
+            for key in ["initContainers", "containers"] {
+                for c in object["spec"]["template"]["spec"][key].as_array().into_iter().flatten() {
+                    let (container, image) = (
+                        c["name"].as_str().unwrap_or_default(),
+                        c["image"].as_str().unwrap_or_default(),
+                    );
+                    let _ = writeln!(
+                        err,
+                        "  {}/{}/{} container {container}: {image}",
+                        m.kind, m.namespace, m.name
+                    );
+                }
+            }
         }
     }
     match &args.output_dir {

@@ -84,34 +84,44 @@ pub enum CompileError {
     },
 }
 
-/// A rendered object.
-#[derive(Debug, Clone, PartialEq)]
+/// A rendered object: the template's text for it, plus what ordering and file names need.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Position in apply order (see [`apply_rank`]).
+    /// Position in apply order: configuration, Services, PV, PVC, masters, mount Job, workers,
+    /// FUSE. Masters come before the Job (it waits for them) and workers (they register).
     pub rank: u8,
-    /// `apiVersion`.
-    pub api_version: String,
     /// `kind`.
     pub kind: String,
     /// Namespace (empty for cluster-scoped objects).
     pub namespace: String,
     /// Name.
     pub name: String,
-    /// The object.
-    pub object: Value,
+    /// The object as YAML, exactly as rendered (no leading `---`).
+    pub text: String,
 }
 
-/// Which image a container of an object uses, and why (for `--explain-images`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageUse {
-    /// `Kind/ns/name`.
-    pub object: String,
-    /// Container name.
-    pub container: String,
-    /// Image reference.
-    pub image: String,
-    /// Where the choice came from.
-    pub source: String,
+impl Manifest {
+    /// The object as JSON (parsed on demand: rendering itself never re-parses its output).
+    ///
+    /// # Errors
+    /// [`CompileError::Output`] when the text is not one YAML document.
+    pub fn object(&self) -> Result<Value, CompileError> {
+        let mut objects = Vec::new();
+        let failure = crate::load::for_each_document(&self.text, |_, node| objects.push(node.to_json()));
+        match (failure, objects.len()) {
+            (None, 1) => Ok(objects.pop().unwrap_or(Value::Null)),
+            (Some(f), _) => Err(self.output_error(format!("line {}: {}", f.pos.line, f.message))),
+            (None, n) => Err(self.output_error(format!("{n} documents where one was expected"))),
+        }
+    }
+
+    fn output_error(&self, message: String) -> CompileError {
+        CompileError::Output {
+            template: self.kind.clone(),
+            object: format!("{}/{}", self.namespace, self.name),
+            message,
+        }
+    }
 }
 
 /// The output of [`compile`].
@@ -119,30 +129,12 @@ pub struct ImageUse {
 pub struct Compiled {
     /// Objects in apply order.
     pub manifests: Vec<Manifest>,
-    /// Image choices.
-    pub images: Vec<ImageUse>,
     /// Values per runtime (for tests and `--explain-images`).
     pub values: Vec<Values>,
 }
 
-/// Apply order: configuration, Services, storage, masters, mount Job, workers, FUSE. Masters
-/// come before the Job (it waits for them) and workers (they register with them).
-pub fn apply_rank(kind: &str, role: Option<&str>) -> u8 {
-    match (kind, role) {
-        ("Namespace", _) => 0,
-        ("ConfigMap" | "Secret", _) => 1,
-        ("Service", _) => 2,
-        ("PersistentVolume", _) => 3,
-        ("PersistentVolumeClaim", _) => 4,
-        ("StatefulSet", Some("goosefs-master")) => 5,
-        ("Job", _) => 6,
-        ("StatefulSet", _) => 7,
-        ("DaemonSet", _) => 8,
-        _ => 9,
-    }
-}
-
-/// Compiles every runtime of the input with its Dataset.
+/// Compiles every runtime of the input with its Dataset. Runtimes are rendered in parallel;
+/// the output does not depend on input order or thread count.
 ///
 /// # Errors
 /// [`CompileError`] when a runtime lacks its Dataset, ports run out, or a template fails.
@@ -160,30 +152,72 @@ pub fn compile(
     ordered.sort_by_key(|r| (ns_of(&r.metadata.namespace), r.metadata.name.clone()));
     let ports = ports::allocate(&ordered, &options.port_range)?;
     let env = options.templates.environment()?;
-    let mut compiled = Compiled::default();
-    for (runtime, ports) in ordered.into_iter().zip(ports) {
-        let namespace = ns_of(&runtime.metadata.namespace);
-        let name = runtime.metadata.name.clone().unwrap_or_default();
-        let dataset = datasets
-            .iter()
-            .find(|d| d.metadata.name.as_deref() == Some(name.as_str()) && ns_of(&d.metadata.namespace) == namespace)
-            .ok_or_else(|| CompileError::NoDataset {
-                namespace: namespace.clone(),
-                name: name.clone(),
-            })?;
-        let values = values::build(runtime, dataset, &namespace, ports, &options.catalog, options)?;
-        let context = minijinja::context! { v => minijinja::value::Serde(&values) };
-        for template in templates::OBJECT_TEMPLATES {
-            let text = env
-                .get_template(template)
-                .and_then(|t| t.render(&context))
-                .map_err(|e| templates::TemplateError::Render {
-                    name: template.to_owned(),
-                    message: format!("{e:#}"),
+    // Our own templates are tested to produce valid YAML; user templates are checked.
+    let check = options.templates.origin != "embedded";
+    let jobs: Vec<(&GooseFsRuntime, ports::Ports)> = ordered.into_iter().zip(ports).collect();
+    let render_one =
+        |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<(Values, Vec<Manifest>), CompileError> {
+            let namespace = ns_of(&runtime.metadata.namespace);
+            let name = runtime.metadata.name.clone().unwrap_or_default();
+            let dataset = datasets
+                .iter()
+                .find(|d| {
+                    d.metadata.name.as_deref() == Some(name.as_str()) && ns_of(&d.metadata.namespace) == namespace
+                })
+                .ok_or_else(|| CompileError::NoDataset {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
                 })?;
-            parse_objects(&text, template, &namespace, &name, &mut compiled)?;
-        }
+            let values = values::build(runtime, dataset, &namespace, ports.clone(), &options.catalog, options)?;
+            let context = minijinja::context! { v => minijinja::value::Serde(&values) };
+            let mut manifests = Vec::new();
+            for (rank_in_runtime, template) in templates::OBJECT_TEMPLATES.iter().enumerate() {
+                let text = env
+                    .get_template(template)
+                    .and_then(|t| t.render(&context))
+                    .map_err(|e| templates::TemplateError::Render {
+                        name: (*template).to_owned(),
+                        message: format!("{e:#}"),
+                    })?;
+                for doc in split_documents(&text) {
+                    let manifest = header(
+                        doc,
+                        template,
+                        &namespace,
+                        &name,
+                        apply_rank_of_template(rank_in_runtime),
+                    )?;
+                    if check {
+                        manifest.object()?;
+                    }
+                    manifests.push(manifest);
+                }
+            }
+            Ok((values, manifests))
+        };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(jobs.len())
+        .max(1);
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let results: Vec<Result<(Values, Vec<Manifest>), CompileError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    if results.len() != jobs.len() {
+        return Err(CompileError::Runtime {
+            object: "render".into(),
+            message: "a render thread failed".into(),
+        });
+    }
+    let mut compiled = Compiled::default();
+    for result in results {
+        let (values, manifests) = result?;
         compiled.values.push(values);
+        compiled.manifests.extend(manifests);
     }
     compiled
         .manifests
@@ -191,59 +225,72 @@ pub fn compile(
     Ok(compiled)
 }
 
-fn parse_objects(
-    text: &str,
-    template: &str,
-    namespace: &str,
-    name: &str,
-    compiled: &mut Compiled,
-) -> Result<(), CompileError> {
-    let output_error = |message: String| CompileError::Output {
-        template: template.to_owned(),
-        object: format!("{namespace}/{name}"),
-        message,
-    };
-    let mut objects = Vec::new();
-    if let Some(failure) = crate::load::for_each_document(text, |_, node| objects.push(node.to_json())) {
-        return Err(output_error(format!("line {}: {}", failure.pos.line, failure.message)));
+/// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config 1,
+/// Services 2, PV 3 (PVC 4), masters 5, mount Job 6, workers 7, FUSE 8.
+fn apply_rank_of_template(i: usize) -> u8 {
+    [1, 2, 3, 5, 6, 7, 8].get(i).copied().unwrap_or(9)
+}
+
+/// Splits a rendered stream at `---` lines, dropping empty documents.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
     }
-    for object in objects {
-        let field = |path: &[&str]| {
-            let mut v = &object;
-            for p in path {
-                v = &v[*p];
-            }
-            v.as_str().unwrap_or_default().to_owned()
-        };
-        let (api_version, kind, obj_name) = (field(&["apiVersion"]), field(&["kind"]), field(&["metadata", "name"]));
-        if api_version.is_empty() || kind.is_empty() || obj_name.is_empty() {
-            return Err(output_error(
-                "a document lacks apiVersion, kind or metadata.name".to_owned(),
-            ));
+    docs.push(&text[start..]);
+    docs.into_iter()
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
+}
+
+/// Reads `kind`, `metadata.name` and `metadata.namespace` from the top of a rendered document
+/// (the templates write them as the first keys, as block YAML).
+fn header(doc: &str, template: &str, namespace: &str, runtime: &str, rank: u8) -> Result<Manifest, CompileError> {
+    let unquote = |v: &str| -> String {
+        let v = v.trim();
+        serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_owned())
+    };
+    let (mut kind, mut name, mut ns, mut in_metadata) = (String::new(), String::new(), String::new(), false);
+    for line in doc.lines() {
+        if let Some(v) = line.strip_prefix("kind:") {
+            kind = unquote(v);
+        } else if line.starts_with("metadata:") {
+            in_metadata = true;
+        } else if in_metadata && let Some(v) = line.strip_prefix("  name:") {
+            name = unquote(v);
+        } else if in_metadata && let Some(v) = line.strip_prefix("  namespace:") {
+            ns = unquote(v);
+        } else if !line.starts_with(' ') && !line.is_empty() {
+            in_metadata = false;
         }
-        let role = object["metadata"]["labels"]["role"].as_str();
-        for container in ["initContainers", "containers"] {
-            for c in object["spec"]["template"]["spec"][container]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                compiled.images.push(ImageUse {
-                    object: format!("{kind}/{}/{obj_name}", field(&["metadata", "namespace"])),
-                    container: c["name"].as_str().unwrap_or_default().to_owned(),
-                    image: c["image"].as_str().unwrap_or_default().to_owned(),
-                    source: String::new(),
-                });
-            }
-        }
-        compiled.manifests.push(Manifest {
-            rank: apply_rank(&kind, role),
-            namespace: field(&["metadata", "namespace"]),
-            name: obj_name,
-            api_version,
-            kind,
-            object,
+    }
+    // PersistentVolumes come before their claims within the volume template.
+    let rank = if kind == "PersistentVolumeClaim" {
+        rank + 1
+    } else {
+        rank
+    };
+    if kind.is_empty() || name.is_empty() {
+        return Err(CompileError::Output {
+            template: template.to_owned(),
+            object: format!("{namespace}/{runtime}"),
+            message: "a document lacks kind or metadata.name at the top level".to_owned(),
         });
     }
-    Ok(())
+    Ok(Manifest {
+        rank,
+        kind,
+        namespace: ns,
+        name,
+        text: doc.trim_start_matches('\n').to_owned(),
+    })
 }

@@ -751,15 +751,18 @@ fn role_labels(
         "master".to_owned(),
         with(&[("role", "goosefs-master"), ("name", &master_name)]),
     );
+    let no_sidecar = ("sidecar.istio.io/inject", "false");
     out.insert(
         "master_pod".to_owned(),
-        with(&[("role", "goosefs-master"), ("name", &master_name)]),
+        with(&[("role", "goosefs-master"), ("name", &master_name), no_sidecar]),
     );
     out.insert("master_service".to_owned(), with(&service));
     out.insert("worker".to_owned(), with(&worker));
-    out.insert("worker_pod".to_owned(), with(&worker));
+    let mut worker_pod = worker.to_vec();
+    worker_pod.push(no_sidecar);
+    out.insert("worker_pod".to_owned(), with(&worker_pod));
     out.insert("fuse".to_owned(), with(&[("role", "goosefs-fuse")]));
-    out.insert("fuse_pod".to_owned(), with(&[("role", "goosefs-fuse")]));
+    out.insert("fuse_pod".to_owned(), with(&[("role", "goosefs-fuse"), no_sidecar]));
     out.insert("mount".to_owned(), with(&[("role", "goosefs-mount")]));
     out.insert(
         "volume".to_owned(),

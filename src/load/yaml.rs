@@ -311,7 +311,8 @@ pub fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> NodeValue {
     resolve_plain(text)
 }
 
-fn resolve_plain(text: &str) -> NodeValue {
+/// Resolves a plain (unquoted, untagged) scalar.
+pub fn resolve_plain(text: &str) -> NodeValue {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {

@@ -35,7 +35,28 @@ pub fn json_schema(kind: Kind) -> Value {
         defs.insert(K8S_QUANTITY.to_owned(), quantity_schema().to_value());
     }
     tighten(&mut value);
+    // Kubernetes' own descriptions make up half of the schema text, and every process that
+    // validates parses and compiles the embedded schema: drop them (Fluid's own fields keep
+    // theirs; editors show Kubernetes' docs from their own schemas).
+    if let Some(defs) = value.get_mut("$defs").and_then(Value::as_object_mut) {
+        for (name, def) in defs.iter_mut() {
+            if name.starts_with("io.k8s.") {
+                strip_descriptions(def);
+            }
+        }
+    }
     value
+}
+
+fn strip_descriptions(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            map.remove("description");
+            map.values_mut().for_each(strip_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
 }
 
 /// The pretty-printed text of [`json_schema`], as checked into `schemas/` (with a final newline).

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::compile::Manifest;
 
@@ -17,38 +17,29 @@ pub enum ManifestFormat {
     Json,
 }
 
-/// One object as YAML (no leading `---`).
+/// All objects in `format`: YAML is the rendered text itself; JSON parses each object.
 ///
 /// # Errors
-/// Serialisation errors (not expected for JSON values).
-pub fn object_yaml(object: &Value) -> Result<String, io::Error> {
-    // Long one-line strings (JVM options) stay on one line, as kubectl prints them; multi-line
-    // strings (the mount script) use literal block style.
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    serde_saphyr::to_string_with_options(object, options).map_err(io::Error::other)
-}
-
-/// All objects in `format`.
-///
-/// # Errors
-/// Serialisation errors.
+/// An object that does not parse (only possible with user templates) or serialisation errors.
 pub fn render(manifests: &[Manifest], format: ManifestFormat) -> Result<String, io::Error> {
     match format {
         ManifestFormat::Yaml => {
-            let mut out = String::new();
+            let mut out = String::with_capacity(manifests.iter().map(|m| m.text.len() + 4).sum());
             for m in manifests {
                 out.push_str("---\n");
-                out.push_str(&object_yaml(&m.object)?);
+                out.push_str(&m.text);
+                if !m.text.ends_with('\n') {
+                    out.push('\n');
+                }
             }
             Ok(out)
         }
         ManifestFormat::Json => {
-            let list = json!({
-                "apiVersion": "v1",
-                "kind": "List",
-                "items": manifests.iter().map(|m| m.object.clone()).collect::<Vec<_>>()
-            });
+            let items = manifests
+                .iter()
+                .map(|m| m.object().map_err(io::Error::other))
+                .collect::<Result<Vec<_>, _>>()?;
+            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             let mut text = serde_json::to_string_pretty(&list).map_err(io::Error::other)?;
             text.push('\n');
             Ok(text)
@@ -111,9 +102,10 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest], format: ManifestFormat) -> 
         for m in manifests {
             let name = file_name(m, format);
             let text = match format {
-                ManifestFormat::Yaml => object_yaml(&m.object)?,
+                ManifestFormat::Yaml => m.text.clone(),
                 ManifestFormat::Json => {
-                    let mut t = serde_json::to_string_pretty(&m.object).map_err(io::Error::other)?;
+                    let mut t = serde_json::to_string_pretty(&m.object().map_err(io::Error::other)?)
+                        .map_err(io::Error::other)?;
                     t.push('\n');
                     t
                 }

@@ -91,9 +91,13 @@ struct FileOutcome {
 /// # Errors
 /// [`SchemaError`] only when the embedded schemas are broken (a build defect).
 pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
-    // Compile both schemas up front so a build defect fails fast, not per thread.
-    schema::compiled(crate::model::Kind::GooseFsRuntime)?;
-    schema::compiled(crate::model::Kind::Dataset)?;
+    // Compile both schemas up front (a build defect fails fast, not per thread), side by side:
+    // compiling them is most of a short run's time.
+    std::thread::scope(|scope| {
+        let dataset = scope.spawn(|| schema::compiled(crate::model::Kind::Dataset).map(|_| ()));
+        let runtime = schema::compiled(crate::model::Kind::GooseFsRuntime).map(|_| ());
+        runtime.and(dataset.join().unwrap_or(Ok(())))
+    })?;
     let (inputs, mut unreadable) = load::discover(&options.paths);
     let results = run_parallel(&inputs, options);
     let mut report = Report::default();
