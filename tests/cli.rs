@@ -413,3 +413,34 @@ fn render_templates_images_and_explain_images() {
         explained.contains("DaemonSet/default/hbase-fuse container goosefs-fuse: mirror.local/goosefs-fuse:v1.2.0")
     );
 }
+
+/// kubectl finds the plugin on PATH and dispatches `kubectl goosefs ...` to it.
+#[test]
+fn kubectl_discovers_and_dispatches_the_plugin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = dir.path().join("kubectl-goosefs");
+    std::fs::copy(env!("CARGO_BIN_EXE_kubectl-goosefs"), &plugin).expect("copy binary");
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let kubectl = |args: &[&str]| {
+        std::process::Command::new("kubectl")
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", dir.path().join("none"))
+            .output()
+            .expect("kubectl is installed on every machine here")
+    };
+    let list = kubectl(&["plugin", "list"]);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains(&plugin.display().to_string()),
+        "{list:?}"
+    );
+    let version = kubectl(&["goosefs", "version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let validate = kubectl(&["goosefs", "validate", "--format", "json", BROKEN]);
+    assert_eq!(validate.status.code(), Some(1), "exit codes pass through kubectl");
+    let json: Value = serde_json::from_slice(&validate.stdout).expect("json");
+    assert_eq!(json["diagnostics"][0]["code"], "GFS101");
+}
