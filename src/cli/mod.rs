@@ -83,6 +83,36 @@ pub enum Command {
     Version,
 }
 
+/// The inputs every command that reads Fluid objects takes.
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// Files or directories (walked for *.yaml, *.yml, *.json); `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// Same as a PATH argument (kubectl style); repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<std::path::PathBuf>,
+    /// Namespace of objects that do not set metadata.namespace.
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+}
+
+impl InputArgs {
+    /// All input paths (positional and `-f`).
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] when there is none.
+    pub fn paths(&self, verb: &str) -> Result<Vec<std::path::PathBuf>, CliError> {
+        let paths: Vec<_> = self.paths.iter().chain(&self.files).cloned().collect();
+        if paths.is_empty() {
+            return Err(CliError::Usage(format!(
+                "no input: give files or directories to {verb}, or - for standard input (see --help)"
+            )));
+        }
+        Ok(paths)
+    }
+}
+
 /// Why a command failed (exit code 2); findings are not failures.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

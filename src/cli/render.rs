@@ -15,15 +15,9 @@ use crate::validate::{self, ValidateOptions};
 /// Arguments of `render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Files or directories with Dataset and GooseFSRuntime objects; `-` reads standard input.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Same as a PATH argument (kubectl style); repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    pub files: Vec<PathBuf>,
-    /// Namespace of objects that do not set metadata.namespace.
-    #[arg(short, long, default_value = "default")]
-    pub namespace: String,
+    /// Inputs.
+    #[command(flatten)]
+    pub input: super::InputArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
     pub output: ManifestFormat,
@@ -68,13 +62,7 @@ fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
 /// # Errors
 /// Usage errors, unreadable templates/catalogs, failures writing output.
 pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
-    let mut paths = args.paths;
-    paths.extend(args.files);
-    if paths.is_empty() {
-        return Err(CliError::Usage(
-            "no input: give files or directories to render, or - for standard input".into(),
-        ));
-    }
+    let paths = args.input.paths("render")?;
     let templates = match &args.templates {
         Some(dir) => Templates::from_dir(dir).map_err(|e| CliError::Usage(e.to_string()))?,
         None => Templates::embedded(),
@@ -91,7 +79,7 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
 
     let options = ValidateOptions {
         paths,
-        namespace: args.namespace.clone(),
+        namespace: args.input.namespace.clone(),
         keep_objects: true,
         ..ValidateOptions::default()
     };
@@ -113,7 +101,7 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
         return Ok(EXIT_FINDINGS);
     }
     let compile_options = CompileOptions {
-        namespace: args.namespace,
+        namespace: args.input.namespace,
         port_range: args.port_range,
         csi: args.csi,
         catalog,

@@ -1,7 +1,6 @@
 //! `kubectl goosefs validate`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::Args;
 
@@ -13,15 +12,9 @@ use crate::validate::{self, Code, ValidateOptions};
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Files or directories (walked for *.yaml, *.yml, *.json); `-` reads standard input.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Same as a PATH argument (kubectl style); repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
-    pub files: Vec<PathBuf>,
-    /// Namespace of objects that do not set metadata.namespace.
-    #[arg(short, long, default_value = "default")]
-    pub namespace: String,
+    /// Inputs.
+    #[command(flatten)]
+    pub input: super::InputArgs,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -49,16 +42,10 @@ fn parse_size(text: &str) -> Result<u64, String> {
 /// # Errors
 /// Usage errors, broken embedded schemas, and failures writing the report.
 pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
-    let mut paths = args.paths;
-    paths.extend(args.files);
-    if paths.is_empty() {
-        return Err(CliError::Usage(
-            "no input: give files or directories to validate, or - for standard input (see --help)".into(),
-        ));
-    }
+    let paths = args.input.paths("validate")?;
     let options = ValidateOptions {
         paths,
-        namespace: args.namespace,
+        namespace: args.input.namespace,
         max_file_bytes: args.max_file_size,
         jobs: args.jobs,
         ignore: args.ignore,
