@@ -201,8 +201,10 @@ fn plain_safe(text: &str) -> bool {
     let Some(first) = text.chars().next() else { return false };
     !"-?!|>'\"%@`~&* ".contains(first)
         && !text.ends_with(' ')
-        && !text.contains([':', ',', '[', ']', '{', '}', '#'])
-        && !text.chars().any(char::is_control)
+        && !text
+            .bytes()
+            .any(|b| matches!(b, b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#') || b.is_ascii_control())
+        && (text.is_ascii() || !text.chars().any(char::is_control))
         && matches!(crate::load::yaml::resolve_plain(text), crate::load::NodeValue::Str(_))
 }
 
@@ -238,6 +240,7 @@ mod tests {
             ("a #b", "\"a #b\""),
             ("{x}", "\"{x}\""),
             ("line\nbreak", "\"line\\nbreak\""),
+            ("next\u{85}line", "\"next\u{85}line\""),
         ] {
             assert_eq!(y(input), quoted, "{input}");
         }

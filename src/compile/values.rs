@@ -74,8 +74,10 @@ pub struct Values {
     /// Namespace.
     pub namespace: String,
     /// `<ns>-<name>`.
+    #[serde(skip)] // not read by the templates
     pub dataset_id: String,
     /// Labels every object carries.
+    #[serde(skip)] // not read by the templates
     pub labels: BTreeMap<String, String>,
     /// Images.
     pub images: Images,
@@ -86,12 +88,14 @@ pub struct Values {
     /// More than one master: embedded Raft journal.
     pub ha: bool,
     /// `<name>-master-0:P,...` (HA only).
+    #[serde(skip)] // not read by the templates
     pub journal_addresses: String,
     /// Worker replicas.
     pub workers: i32,
     /// Tier levels.
     pub levels: Vec<TierLevel>,
     /// Properties (sorted).
+    #[serde(skip)] // not read by the templates
     pub properties: BTreeMap<String, String>,
     /// ConfigMap option strings.
     pub java_opts: JavaOpts,
@@ -117,8 +121,10 @@ pub struct Values {
     /// Master affinity (the Dataset's node affinity, only with local:// mounts).
     pub master_affinity: Value,
     /// Placement: `Exclusive` or `Shared`.
+    #[serde(skip)] // not read by the templates
     pub placement: String,
     /// Level-0 tier path(s), exported to master and worker.
+    #[serde(skip)] // not read by the templates
     pub level0_path: String,
     /// local:// and pvc:// volumes.
     pub ufs_volumes: Vec<UfsVolume>,
@@ -139,6 +145,7 @@ pub struct Values {
     /// hadoopConfig ConfigMap name.
     pub hadoop_config: Option<String>,
     /// Metrics label (`monitor: goosefs_runtime_metrics`) unless disabled.
+    #[serde(skip)] // not read by the templates
     pub monitoring: Option<String>,
     /// PV/PVC.
     pub volume: DatasetVolume,
@@ -425,13 +432,6 @@ pub fn build(
         .map(str::to_owned)
         .to_vec(),
     };
-    let opts = |p: &Option<BTreeMap<String, String>>,
-                j: &[String]|
-     -> (Option<BTreeMap<String, String>>, Vec<String>) { (p.clone(), j.to_vec()) };
-    let (mp, mj) = opts(&master_props, &master_jvm);
-    let (jmp, jmj) = opts(&job_master_props, &job_master_jvm);
-    let (wp, wj) = opts(&worker_props, &worker_jvm);
-    let (jwp, jwj) = opts(&job_worker_props, &job_worker_jvm);
     let global_jvm = spec.jvm_options.clone().unwrap_or_default();
     let java = java_opts(
         &name,
@@ -440,20 +440,20 @@ pub fn build(
         &props,
         &global_jvm,
         &ComponentOpts {
-            properties: mp.as_ref(),
-            jvm_options: &mj,
+            properties: master_props.as_ref(),
+            jvm_options: &master_jvm,
         },
         &ComponentOpts {
-            properties: jmp.as_ref(),
-            jvm_options: &jmj,
+            properties: job_master_props.as_ref(),
+            jvm_options: &job_master_jvm,
         },
         &ComponentOpts {
-            properties: wp.as_ref(),
-            jvm_options: &wj,
+            properties: worker_props.as_ref(),
+            jvm_options: &worker_jvm,
         },
         &ComponentOpts {
-            properties: jwp.as_ref(),
-            jvm_options: &jwj,
+            properties: job_worker_props.as_ref(),
+            jvm_options: &job_worker_jvm,
         },
         &ComponentOpts {
             properties: fuse_spec.properties.as_ref(),
