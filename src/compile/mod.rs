@@ -107,7 +107,7 @@ impl Manifest {
     /// [`CompileError::Output`] when the text is not one YAML document.
     pub fn object(&self) -> Result<Value, CompileError> {
         let mut objects = Vec::new();
-        let failure = crate::load::for_each_document(&self.text, |_, node| objects.push(node.to_json()));
+        let failure = crate::load::for_each_document(&self.text, |node| objects.push(node.to_json()));
         match (failure, objects.len()) {
             (None, 1) => Ok(objects.pop().unwrap_or(Value::Null)),
             (Some(f), _) => Err(self.output_error(format!("line {}: {}", f.pos.line, f.message))),

@@ -260,9 +260,8 @@ pub struct ParseFailure {
     pub limit: bool,
 }
 
-/// Streams the documents of `text`: calls `each` with the 0-based document index and its tree,
-/// one document at a time, so that memory stays proportional to one document. Empty documents
+/// Streams the documents of `text`: calls `each` with each document's tree, one at a time, so that memory stays proportional to one document. Empty documents
 /// are skipped. Stops at the first syntax error or limit breach, which is returned.
-pub fn for_each_document(text: &str, each: impl FnMut(usize, Node)) -> Option<ParseFailure> {
+pub fn for_each_document(text: &str, each: impl FnMut(Node)) -> Option<ParseFailure> {
     yaml::documents(text, each)
 }

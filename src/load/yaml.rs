@@ -49,16 +49,14 @@ struct Anchored {
     depth: usize,
 }
 
-/// Streams the documents of `text` to `each` (0-based index, tree); empty documents are
-/// skipped. Returns the first syntax error or limit breach; documents before it were delivered.
-pub fn documents(text: &str, mut each: impl FnMut(usize, Node)) -> Option<ParseFailure> {
+/// Streams the documents of `text` to `each`; empty documents are skipped. Returns the first syntax error or limit breach; documents before it were delivered.
+pub fn documents(text: &str, mut each: impl FnMut(Node)) -> Option<ParseFailure> {
     let mut options = serde_saphyr::granit_parser::Options::default();
     options.emit_comments = false;
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Anchored> = HashMap::new();
     let mut alias_nodes = 0usize;
-    let mut index = 0usize;
     let mut root: Option<Node> = None;
     while let Some(item) = parser.next_event() {
         let (event, span) = match item {
@@ -83,8 +81,7 @@ pub fn documents(text: &str, mut each: impl FnMut(usize, Node)) -> Option<ParseF
                 if let Some(node) = root.take()
                     && node.value != NodeValue::Null
                 {
-                    each(index, node);
-                    index += 1;
+                    each(node);
                 }
                 continue;
             }
@@ -429,7 +426,7 @@ mod tests {
 
     fn docs(text: &str) -> (Vec<Node>, Option<ParseFailure>) {
         let mut out = Vec::new();
-        let err = documents(text, |_, n| out.push(n));
+        let err = documents(text, |n| out.push(n));
         (out, err)
     }
 

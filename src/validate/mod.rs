@@ -222,7 +222,7 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
         Ok(Source::Text(text)) => text,
     };
     let mut failure = None;
-    let parse_error = load::for_each_document(&text, |_, node| {
+    let parse_error = load::for_each_document(&text, |node| {
         outcome.documents += 1;
         match document::check(&file, &text, &node, &options.namespace, options.keep_objects) {
             Ok(doc) => absorb(&mut outcome, doc),
