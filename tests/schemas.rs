@@ -15,13 +15,13 @@ fn fluid_schema(file: &str) -> Option<Value> {
     Some(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone())
 }
 
-/// Resolves `$ref`s against `root`'s `$defs`; reports whether a Kubernetes definition was
+/// Resolves `$ref`s against `root`'s `definitions`; reports whether a Kubernetes definition was
 /// entered (those come from k8s-openapi and may have fields newer than Fluid's CRD).
 fn resolve<'a>(root: &'a Value, mut node: &'a Value, k8s: &mut bool) -> &'a Value {
     while let Some(r) = node.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/$defs/");
+        let name = r.trim_start_matches(schema::DEF_REF);
         *k8s |= name.starts_with("io.k8s.");
-        node = &root["$defs"][name];
+        node = &root[schema::DEFINITIONS][name];
     }
     node
 }
@@ -140,7 +140,7 @@ fn generated_crds_are_structural_and_match_fluids_shape() {
     fn walk(node: &Value, path: &str, problems: &mut Vec<String>) {
         match node {
             Value::Object(map) => {
-                for forbidden in ["$ref", "$defs", "$schema", "const", "oneOf"] {
+                for forbidden in ["$ref", "$defs", "definitions", "$schema", "const", "oneOf"] {
                     if map.contains_key(forbidden) {
                         problems.push(format!("{path}: has {forbidden}"));
                     }

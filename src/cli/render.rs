@@ -83,7 +83,11 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
         keep_objects: true,
         ..ValidateOptions::default()
     };
-    let outcome = validate::validate(&options)?;
+    // Compile the templates on a second thread while validation compiles the schemas.
+    let outcome = std::thread::scope(|scope| {
+        scope.spawn(|| templates.environment().is_ok());
+        validate::validate(&options)
+    })?;
     for e in &outcome.unreadable {
         eprintln!("error: {e}");
     }

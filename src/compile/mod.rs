@@ -200,13 +200,17 @@ pub fn compile(
         .min(jobs.len())
         .max(1);
     let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<Result<(Values, Vec<Manifest>), CompileError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+    let results: Vec<Result<(Values, Vec<Manifest>), CompileError>> = if threads == 1 {
+        jobs.iter().map(render_one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        })
+    };
     if results.len() != jobs.len() {
         return Err(CompileError::Runtime {
             object: "render".into(),
@@ -234,16 +238,27 @@ fn apply_rank_of_template(i: usize) -> u8 {
 /// Splits a rendered stream at `---` lines, dropping empty documents.
 fn split_documents(text: &str) -> Vec<&str> {
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            docs.push(&text[start..offset]);
-            start = offset + line.len();
+    let mut rest = text;
+    loop {
+        // A separator is a line that is exactly `---` (most templates render one document).
+        let at = if rest.starts_with("---\n") || rest == "---" {
+            Some(0)
+        } else {
+            rest.find("\n---\n")
+                .or_else(|| rest.ends_with("\n---").then(|| rest.len() - 4))
+                .map(|i| i + 1)
+        };
+        match at {
+            Some(i) => {
+                docs.push(&rest[..i]);
+                rest = rest.get(i + 4..).unwrap_or("");
+            }
+            None => {
+                docs.push(rest);
+                break;
+            }
         }
-        offset += line.len();
     }
-    docs.push(&text[start..]);
     docs.into_iter()
         .filter(|d| {
             d.lines()
@@ -272,6 +287,10 @@ fn header(doc: &str, template: &str, namespace: &str, runtime: &str, rank: u8) -
         } else if !line.starts_with(' ') && !line.is_empty() {
             in_metadata = false;
         }
+        // Our templates write kind and metadata first: stop at the first later top-level key.
+        if !kind.is_empty() && !name.is_empty() && !in_metadata && !line.starts_with("kind:") {
+            break;
+        }
     }
     // PersistentVolumes come before their claims within the volume template.
     let rank = if kind == "PersistentVolumeClaim" {
@@ -293,4 +312,31 @@ fn header(doc: &str, template: &str, namespace: &str, runtime: &str, rank: u8) -
         name,
         text: doc.trim_start_matches('\n').to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_at_separator_lines_only() {
+        assert_eq!(split_documents("a: 1\n"), vec!["a: 1\n"]);
+        assert_eq!(split_documents("---\na: 1\n---\nb: 2\n"), vec!["a: 1\n", "b: 2\n"]);
+        assert_eq!(
+            split_documents("a: \"x---\"\n---\n\n# only a comment\n---\nb: 2\n---"),
+            vec!["a: \"x---\"\n", "b: 2\n"]
+        );
+        assert_eq!(split_documents("a: |\n  ---x\n"), vec!["a: |\n  ---x\n"]);
+    }
+
+    #[test]
+    fn header_reads_kind_name_and_namespace() {
+        let doc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"x-0\"\n  namespace: ns\n  labels:\n    name: other\nspec:\n  name: no\n";
+        let m = header(doc, "t", "ns", "x", 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (m.kind.as_str(), m.name.as_str(), m.namespace.as_str(), m.rank),
+            ("Service", "x-0", "ns", 2)
+        );
+        assert!(header("apiVersion: v1\n", "t", "ns", "x", 2).is_err());
+    }
 }

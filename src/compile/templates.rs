@@ -54,6 +54,8 @@ pub struct Templates {
     sources: BTreeMap<String, String>,
     /// `embedded` or the override directory.
     pub origin: String,
+    /// The compiled environment, built once (possibly ahead of time, see [`Templates::environment`]).
+    env: std::sync::OnceLock<Result<Environment<'static>, (String, String)>>,
 }
 
 /// Why templates cannot be loaded or rendered.
@@ -87,6 +89,7 @@ impl Templates {
                 .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
                 .collect(),
             origin: "embedded".to_owned(),
+            env: std::sync::OnceLock::new(),
         }
     }
 
@@ -112,26 +115,34 @@ impl Templates {
         Ok(templates)
     }
 
-    /// A minijinja environment over these sources.
+    /// The minijinja environment over these sources, compiled on first use and kept. Compiling
+    /// the templates is a sizeable part of a one-runtime render, so `render` warms this up on
+    /// a second thread while validation runs.
     ///
     /// # Errors
     /// [`TemplateError::Render`] when a template does not parse.
-    pub fn environment(&self) -> Result<Environment<'_>, TemplateError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // minijinja would JSON-escape `*.yaml.j2` output; values are quoted by the `y` filter.
-        env.set_auto_escape_callback(|_| AutoEscape::None);
-        env.add_filter("merge_map", merge_map);
-        env.add_filter("y", yaml_value);
-        env.add_filter("literal", literal);
-        env.add_filter("block_map", block_map);
-        for (name, source) in &self.sources {
-            env.add_template(name, source).map_err(|e| TemplateError::Render {
+    pub fn environment(&self) -> Result<&Environment<'static>, TemplateError> {
+        self.env
+            .get_or_init(|| {
+                let mut env = Environment::new();
+                env.set_undefined_behavior(UndefinedBehavior::Strict);
+                // minijinja would JSON-escape `*.yaml.j2` output; values are quoted by the `y` filter.
+                env.set_auto_escape_callback(|_| AutoEscape::None);
+                env.add_filter("merge_map", merge_map);
+                env.add_filter("y", yaml_value);
+                env.add_filter("literal", literal);
+                env.add_filter("block_map", block_map);
+                for (name, source) in &self.sources {
+                    env.add_template_owned(name.clone(), source.clone())
+                        .map_err(|e| (name.clone(), format!("{e:#}")))?;
+                }
+                Ok(env)
+            })
+            .as_ref()
+            .map_err(|(name, message)| TemplateError::Render {
                 name: name.clone(),
-                message: format!("{e:#}"),
-            })?;
-        }
-        Ok(env)
+                message: message.clone(),
+            })
     }
 }
 
@@ -141,6 +152,10 @@ impl Templates {
 /// so no value can break the document's structure.
 fn yaml_value(value: Value) -> Result<String, minijinja::Error> {
     if let Some(text) = value.as_str() {
+        // Quoting is always correct; long values (JVM options) skip the plain-scalar checks.
+        if text.len() > 256 {
+            return Ok(serde_json::to_string(text).unwrap_or_default());
+        }
         return Ok(if plain_safe(text) {
             text.to_owned()
         } else {

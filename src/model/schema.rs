@@ -9,6 +9,12 @@ use serde_json::{Map, Value, json};
 
 use super::{Dataset, GooseFsRuntime, Kind, quantity::quantity_schema};
 
+/// Where definitions live (draft-07, the draft editors' YAML language servers support best, and
+/// whose single meta-schema is cheap to check at start-up).
+pub const DEFINITIONS: &str = "definitions";
+/// The `$ref` prefix of a definition.
+pub const DEF_REF: &str = "#/definitions/";
+
 /// The name k8s-openapi gives its `Quantity` definition; replaced by our int-or-string schema.
 const K8S_QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
@@ -20,16 +26,16 @@ pub fn file_name(kind: Kind) -> &'static str {
     }
 }
 
-/// The strict JSON Schema (draft 2020-12) of `kind`: unknown fields are rejected everywhere,
+/// The strict JSON Schema (draft-07) of `kind`: unknown fields are rejected everywhere,
 /// as kubectl's strict field validation does.
 pub fn json_schema(kind: Kind) -> Value {
-    let generator = SchemaSettings::draft2020_12().into_generator();
+    let generator = SchemaSettings::draft07().into_generator();
     let schema = match kind {
         Kind::Dataset => generator.into_root_schema_for::<Dataset>(),
         Kind::GooseFsRuntime => generator.into_root_schema_for::<GooseFsRuntime>(),
     };
     let mut value = schema.to_value();
-    if let Some(defs) = value.get_mut("$defs").and_then(Value::as_object_mut)
+    if let Some(defs) = value.get_mut(DEFINITIONS).and_then(Value::as_object_mut)
         && defs.contains_key(K8S_QUANTITY)
     {
         defs.insert(K8S_QUANTITY.to_owned(), quantity_schema().to_value());
@@ -38,7 +44,7 @@ pub fn json_schema(kind: Kind) -> Value {
     // Kubernetes' own descriptions make up half of the schema text, and every process that
     // validates parses and compiles the embedded schema: drop them (Fluid's own fields keep
     // theirs; editors show Kubernetes' docs from their own schemas).
-    if let Some(defs) = value.get_mut("$defs").and_then(Value::as_object_mut) {
+    if let Some(defs) = value.get_mut(DEFINITIONS).and_then(Value::as_object_mut) {
         for (name, def) in defs.iter_mut() {
             if name.starts_with("io.k8s.") {
                 strip_descriptions(def);
@@ -94,6 +100,17 @@ fn tighten(schema: &mut Value) {
             }
         }
     }
+    // Draft-07 ignores keywords beside `$ref`, so schemars wraps references that carry a
+    // description or default in `allOf: [{$ref}]`; those siblings are annotations only, so a
+    // plain `$ref` validates the same and keeps paths and messages simple.
+    if let Some(Value::Array(all)) = map.get("allOf")
+        && let [Value::Object(only)] = all.as_slice()
+        && only.len() == 1
+        && let Some(target) = only.get("$ref").cloned()
+    {
+        map.remove("allOf");
+        map.insert("$ref".into(), target);
+    }
     if map.contains_key("properties") && !map.contains_key("additionalProperties") {
         map.insert("additionalProperties".into(), Value::Bool(false));
     }
@@ -108,11 +125,11 @@ fn tighten(schema: &mut Value) {
             map.insert("enum".into(), Value::Array(consts));
         }
     }
-    // Recurse into subschemas only: `properties`/`$defs` map names to schemas, and values such
+    // Recurse into subschemas only: `properties`/`definitions` map names to schemas, and values such
     // as `default` or `enum` are data that must stay untouched.
     for (key, value) in map.iter_mut() {
         match (key.as_str(), value) {
-            ("properties" | "$defs" | "patternProperties", Value::Object(children)) => {
+            ("properties" | "definitions" | "$defs" | "patternProperties", Value::Object(children)) => {
                 children.values_mut().for_each(tighten);
             }
             ("items" | "additionalProperties" | "not", child @ Value::Object(_)) => tighten(child),
@@ -130,7 +147,7 @@ fn tighten(schema: &mut Value) {
 pub fn crd(kind: Kind) -> Value {
     let schema = json_schema(kind);
     let defs = schema
-        .get("$defs")
+        .get(DEFINITIONS)
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
@@ -223,7 +240,7 @@ fn structural(node: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
         return json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
     }
     if let Some(target) = map.get("$ref").and_then(Value::as_str) {
-        let name = target.trim_start_matches("#/$defs/");
+        let name = target.trim_start_matches(DEF_REF);
         let mut inlined = defs
             .get(name)
             .map(|d| structural(d, defs, depth + 1))
@@ -236,7 +253,7 @@ fn structural(node: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
     let mut out = Map::new();
     for (key, value) in map {
         match key.as_str() {
-            "$schema" | "$defs" | "title" | "const" => {}
+            "$schema" | "definitions" | "title" | "const" => {}
             "additionalProperties" if value.is_boolean() => {}
             "type" => match value {
                 Value::Array(types) => {

@@ -12,15 +12,76 @@ use super::document::DocCtx;
 use super::path::{FieldPath, Segment};
 use crate::load::NodeValue;
 use crate::model::Kind;
+use crate::model::schema::{DEF_REF, DEFINITIONS};
 
 /// The schemas enforced, as checked into `schemas/` (a test keeps them equal to the model).
 const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
 const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
 
 /// A compiled schema and its JSON (kept to look up field names and types for messages).
+///
+/// Compiling is most of a short run's time, so subtrees that user input rarely has (`status`,
+/// a tier level's `volumeSource`, together half of the schema) are compiled apart, on first
+/// use: the core schema accepts any object there and the part validates it.
 pub struct CompiledSchema {
     validator: Validator,
-    raw: Value,
+    /// The schema the validator was built from, kept: the process never pays for freeing it.
+    _core: Value,
+    /// The full schema text; parsed again only when a finding needs field names or a lazy
+    /// part is first used.
+    text: &'static str,
+    raw: OnceLock<Value>,
+    parts: Vec<LazyPart>,
+}
+
+/// A subtree validated by its own, lazily compiled validator.
+struct LazyPart {
+    /// The instance paths it covers, as a JSON pointer where `*` stands for any list index.
+    at: &'static str,
+    /// Where its schema sits in the full schema.
+    pointer: &'static str,
+    validator: OnceLock<Result<Validator, String>>,
+}
+
+/// Subtrees user input rarely has, which together are about half of the compile time:
+/// (instance pattern, schema pointer).
+const LAZY_PARTS: [(&str, &str); 4] = [
+    ("/status", "/properties/status"),
+    (
+        "/spec/tieredstore/levels/*/volumeSource",
+        "/definitions/Level/properties/volumeSource",
+    ),
+    (
+        "/metadata/managedFields",
+        "/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/properties/managedFields",
+    ),
+    (
+        "/metadata/ownerReferences",
+        "/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/properties/ownerReferences",
+    ),
+];
+
+/// The instances matching `pattern` in `value`, with their JSON pointers.
+fn instances<'v>(pattern: &str, value: &'v Value) -> Vec<(String, &'v Value)> {
+    let mut found = vec![(String::new(), value)];
+    for segment in pattern.split('/').skip(1) {
+        found = found
+            .into_iter()
+            .flat_map(|(pointer, v)| match (segment, v) {
+                ("*", Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| (format!("{pointer}/{i}"), item))
+                    .collect::<Vec<_>>(),
+                (key, Value::Object(map)) => map
+                    .get(key)
+                    .map(|child| vec![(format!("{pointer}/{key}"), child)])
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            })
+            .collect();
+    }
+    found
 }
 
 /// Why the embedded schemas cannot be used (a build defect, never user input).
@@ -55,19 +116,80 @@ pub fn compiled(kind: Kind) -> Result<&'static CompiledSchema, SchemaError> {
         })
 }
 
-fn compile(text: &str) -> Result<CompiledSchema, String> {
-    let raw: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let validator = jsonschema::draft202012::new(&raw).map_err(|e| e.to_string())?;
-    Ok(CompiledSchema { validator, raw })
+fn compile(text: &'static str) -> Result<CompiledSchema, String> {
+    let mut core: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut parts = Vec::new();
+    for (at, pointer) in LAZY_PARTS {
+        if let Some(node) = core.pointer_mut(pointer) {
+            *node = serde_json::json!({});
+            parts.push(LazyPart {
+                at,
+                pointer,
+                validator: OnceLock::new(),
+            });
+        }
+    }
+    let validator = jsonschema::draft7::new(&core).map_err(|e| e.to_string())?;
+    Ok(CompiledSchema {
+        validator,
+        _core: core,
+        text,
+        raw: OnceLock::new(),
+        parts,
+    })
 }
 
 impl CompiledSchema {
     /// Reports every schema error of `value` (not just the first). Returns whether any error
     /// other than an unknown field was found (then the typed model cannot be built).
     pub(crate) fn check(&self, value: &Value, ctx: &mut DocCtx<'_>) -> bool {
+        let mut structural = self.check_with(&self.validator, "", value, ctx);
+        for part in &self.parts {
+            for (prefix, instance) in instances(part.at, value) {
+                let validator = part.validator.get_or_init(|| self.compile_part(part.pointer));
+                match validator {
+                    Ok(v) => structural |= self.check_with(v, &prefix, instance, ctx),
+                    Err(message) => {
+                        // A build defect: say so where it bites rather than accept silently.
+                        ctx.report(
+                            Code::GFS002,
+                            &FieldPath::from_pointer(&prefix, ctx.root),
+                            false,
+                            format!("internal schema error, this subtree was not checked: {message}"),
+                            None,
+                        );
+                        structural = true;
+                    }
+                }
+            }
+        }
+        structural
+    }
+
+    /// The full schema (parsed on first need).
+    fn raw(&self) -> &Value {
+        self.raw
+            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
+    }
+
+    /// Compiles the subtree at `pointer` with the definitions it may refer to.
+    fn compile_part(&self, pointer: &str) -> Result<Validator, String> {
+        let raw = self.raw();
+        let mut schema = raw
+            .pointer(pointer)
+            .cloned()
+            .ok_or_else(|| format!("no schema at {pointer}"))?;
+        if let (Some(obj), Some(defs)) = (schema.as_object_mut(), raw.get(DEFINITIONS)) {
+            obj.insert(DEFINITIONS.to_owned(), defs.clone());
+        }
+        jsonschema::draft7::new(&schema).map_err(|e| e.to_string())
+    }
+
+    fn check_with(&self, validator: &Validator, prefix: &str, value: &Value, ctx: &mut DocCtx<'_>) -> bool {
         let mut structural = false;
-        for error in self.validator.iter_errors(value) {
-            let path = FieldPath::from_pointer(error.instance_path().as_str(), ctx.root);
+        for error in validator.iter_errors(value) {
+            let pointer = format!("{prefix}{}", error.instance_path().as_str());
+            let path = FieldPath::from_pointer(&pointer, ctx.root);
             if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
                 for field in unexpected {
                     self.unknown_field(&path, field, ctx);
@@ -226,7 +348,7 @@ impl CompiledSchema {
 
     /// The schema node describing the value at `path` (following `$ref`s and nullable `anyOf`).
     fn at(&self, path: &FieldPath) -> Option<&Value> {
-        let mut node = self.resolve(&self.raw)?;
+        let mut node = self.resolve(self.raw())?;
         for segment in &path.0 {
             let next = match segment {
                 Segment::Key(k) => node
@@ -243,7 +365,7 @@ impl CompiledSchema {
     fn resolve<'a>(&'a self, mut node: &'a Value) -> Option<&'a Value> {
         for _ in 0..16 {
             if let Some(r) = node.get("$ref").and_then(Value::as_str) {
-                node = self.raw.get("$defs")?.get(r.trim_start_matches("#/$defs/"))?;
+                node = self.raw().get(DEFINITIONS)?.get(r.trim_start_matches(DEF_REF))?;
             } else if let Some(branches) = node.get("anyOf").and_then(Value::as_array)
                 && node.get("x-kubernetes-int-or-string").is_none()
             {
