@@ -444,3 +444,31 @@ fn kubectl_discovers_and_dispatches_the_plugin() {
     let json: Value = serde_json::from_slice(&validate.stdout).expect("json");
     assert_eq!(json["diagnostics"][0]["code"], "GFS101");
 }
+
+/// A large multi-document file is parsed and checked on two threads when a core is free; the
+/// report must be the same as the single-threaded one, document for document.
+#[test]
+fn large_files_validate_the_same_on_one_and_two_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("many.yaml");
+    let base = std::fs::read_to_string(BROKEN).expect("case");
+    let mut text = String::new();
+    for i in 0..800 {
+        text.push_str("---\n");
+        text.push_str(
+            &base
+                .replace("name: hbase", &format!("name: rt-{i}"))
+                .replace("replicas: 4", if i % 7 == 0 { "replicas: 4" } else { "replicas: 3" }),
+        );
+    }
+    assert!(text.len() > 256 * 1024, "large enough to take the two-thread path");
+    std::fs::write(&path, text).expect("write");
+    let arg = path.display().to_string();
+    let one = run(&["validate", "--format", "json", "-j", "1", &arg]);
+    let two = run(&["validate", "--format", "json", "-j", "2", &arg]);
+    assert_eq!(one.status.code(), Some(1));
+    assert_eq!(stdout(&one), stdout(&two));
+    let json: Value = serde_json::from_slice(&two.stdout).expect("json");
+    assert_eq!(json["summary"]["documents"], 1600);
+    assert_eq!(json["summary"]["errors"], 115);
+}

@@ -157,7 +157,7 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
             }
         }
     }
-    match &args.output_dir {
+    let result = match &args.output_dir {
         Some(dir) => {
             let written =
                 manifests::write_dir(dir, &compiled.manifests, args.output).map_err(|source| CliError::Write {
@@ -174,5 +174,10 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
             })?;
             print(&text)
         }
-    }
+    };
+    // The process ends right after: let the OS reclaim the objects instead of freeing each one
+    // (about a tenth of a large render's time).
+    std::mem::forget(compiled);
+    std::mem::forget(outcome);
+    result
 }

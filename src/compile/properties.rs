@@ -1,7 +1,9 @@
 //! goosefs-site properties and the `GOOSEFS_*_JAVA_OPTS` strings, composed as Fluid's transform
 //! (FACTS c.3) and the goosefs chart's ConfigMap (FACTS d.3) do.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use super::ports::Ports;
 use super::tiered::TierLevel;
@@ -90,12 +92,20 @@ pub struct PropertyInputs<'a> {
     pub ports: &'a Ports,
 }
 
-/// The final properties, in key order (as Helm ranges over maps).
-pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
-    let mut props = inputs.user.clone();
-    let mut set_default = |key: &str, value: &str| {
-        if !inputs.user.contains_key(key) {
-            props.insert(key.to_owned(), value.to_owned());
+/// Properties by key, sorted (as Helm ranges over maps). Fluid's constant defaults are borrowed,
+/// not copied, for each runtime.
+pub type Properties = BTreeMap<Cow<'static, str>, Cow<'static, str>>;
+
+/// The final properties.
+pub fn properties(inputs: &PropertyInputs<'_>) -> Properties {
+    let user = inputs.user;
+    let mut props: Properties = user
+        .iter()
+        .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
+        .collect();
+    let mut set_default = |key: &'static str, value: &'static str| {
+        if !user.contains_key(key) {
+            props.insert(Cow::Borrowed(key), Cow::Borrowed(value));
         }
     };
     for (key, value) in DEFAULTS {
@@ -110,49 +120,60 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
             "goosefs.user.local.reader.chunk.size.bytes",
             "goosefs.worker.network.reader.buffer.size",
         ] {
-            if !inputs.user.contains_key(key) {
-                props.insert(key.to_owned(), "256MB".to_owned());
+            if !user.contains_key(key) {
+                props.insert(Cow::Borrowed(key), Cow::Borrowed("256MB"));
             }
         }
-        if !inputs.user.contains_key("goosefs.user.streaming.data.timeout") {
-            props.insert("goosefs.user.streaming.data.timeout".to_owned(), "300sec".to_owned());
+        if !user.contains_key("goosefs.user.streaming.data.timeout") {
+            props.insert(
+                Cow::Borrowed("goosefs.user.streaming.data.timeout"),
+                Cow::Borrowed("300sec"),
+            );
         }
     }
     let ha = inputs.masters > 1;
-    let journal = if ha { "EMBEDDED" } else { "UFS" };
-    if !inputs.user.contains_key("goosefs.master.journal.type") {
-        props.insert("goosefs.master.journal.type".to_owned(), journal.to_owned());
+    if !user.contains_key("goosefs.master.journal.type") {
+        props.insert(
+            Cow::Borrowed("goosefs.master.journal.type"),
+            Cow::Borrowed(if ha { "EMBEDDED" } else { "UFS" }),
+        );
     }
-    if inputs.direct_memory_io && !inputs.user.contains_key("goosefs.user.direct.memory.io.enabled") {
-        props.insert("goosefs.user.direct.memory.io.enabled".to_owned(), "true".to_owned());
+    if inputs.direct_memory_io && !user.contains_key("goosefs.user.direct.memory.io.enabled") {
+        props.insert(
+            Cow::Borrowed("goosefs.user.direct.memory.io.enabled"),
+            Cow::Borrowed("true"),
+        );
     }
     // Always written (overwriting the user's), as Fluid does.
-    let mut always = vec![
+    let mut always: Vec<(Cow<'static, str>, Cow<'static, str>)> = vec![
         (
-            "goosefs.master.mount.table.root.ufs".to_owned(),
-            inputs.root_ufs.clone(),
+            Cow::Borrowed("goosefs.master.mount.table.root.ufs"),
+            Cow::Owned(inputs.root_ufs.clone()),
         ),
         (
-            "goosefs.user.file.replication.max".to_owned(),
-            inputs.replication.max(1).to_string(),
+            Cow::Borrowed("goosefs.user.file.replication.max"),
+            Cow::Owned(inputs.replication.max(1).to_string()),
         ),
         (
-            "goosefs.master.security.impersonation.root.users".to_owned(),
-            "*".to_owned(),
+            Cow::Borrowed("goosefs.master.security.impersonation.root.users"),
+            Cow::Borrowed("*"),
         ),
         (
-            "goosefs.master.security.impersonation.root.groups".to_owned(),
-            "*".to_owned(),
+            Cow::Borrowed("goosefs.master.security.impersonation.root.groups"),
+            Cow::Borrowed("*"),
         ),
     ];
     if !inputs.has_owner {
         always.push((
-            "goosefs.fuse.user.group.translation.enabled".to_owned(),
-            "true".to_owned(),
+            Cow::Borrowed("goosefs.fuse.user.group.translation.enabled"),
+            Cow::Borrowed("true"),
         ));
     }
     if let Some(conf) = &inputs.hdfs_configuration {
-        always.push(("goosefs.underfs.hdfs.configuration".to_owned(), conf.clone()));
+        always.push((
+            Cow::Borrowed("goosefs.underfs.hdfs.configuration"),
+            Cow::Owned(conf.clone()),
+        ));
     }
     let p = inputs.ports;
     for (key, port) in [
@@ -170,16 +191,21 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> BTreeMap<String, String> {
         ("goosefs.job.master.embedded.journal.port", p.job_master_embedded),
     ] {
         if let Some(port) = port {
-            always.push((key.to_owned(), port.to_string()));
+            always.push((Cow::Borrowed(key), Cow::Owned(port.to_string())));
         }
     }
     if let (true, Some(embedded)) = (ha, p.master_embedded) {
         always.push((
-            "goosefs.master.embedded.journal.addresses".to_owned(),
-            journal_addresses(inputs.name, inputs.masters, embedded),
+            Cow::Borrowed("goosefs.master.embedded.journal.addresses"),
+            Cow::Owned(journal_addresses(inputs.name, inputs.masters, embedded)),
         ));
     }
-    always.extend(inputs.root_options.iter().map(|(k, v)| (k.clone(), v.clone())));
+    always.extend(
+        inputs
+            .root_options
+            .iter()
+            .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone()))),
+    );
     props.extend(always);
     props
 }
@@ -224,7 +250,7 @@ pub fn java_opts(
     name: &str,
     masters: i32,
     levels: &[TierLevel],
-    properties: &BTreeMap<String, String>,
+    properties: &Properties,
     global_jvm: &[String],
     master: &ComponentOpts<'_>,
     job_master: &ComponentOpts<'_>,
@@ -233,57 +259,40 @@ pub fn java_opts(
     fuse: &ComponentOpts<'_>,
     ports: &Ports,
 ) -> JavaOpts {
-    let mut g = String::new();
-    let push = |s: &mut String, flag: String| {
-        s.push_str(&flag);
-        s.push(' ');
-    };
+    let mut g = String::with_capacity(4096);
     if masters <= 1 {
-        push(&mut g, format!("-Dgoosefs.master.hostname={name}-master-0"));
+        let _ = write!(g, "-Dgoosefs.master.hostname={name}-master-0 ");
     }
-    push(&mut g, "-Dgoosefs.user.hostname=${GOOSEFS_CLIENT_HOSTNAME}".to_owned());
+    g.push_str("-Dgoosefs.user.hostname=${GOOSEFS_CLIENT_HOSTNAME} ");
     let journal = properties
         .get("goosefs.master.journal.type")
-        .map_or("EMBEDDED", String::as_str);
-    push(&mut g, format!("-Dgoosefs.master.journal.type={journal}"));
-    push(&mut g, "-Dgoosefs.master.journal.folder=/journal".to_owned());
-    push(&mut g, format!("-Dgoosefs.worker.tieredstore.levels={}", levels.len()));
+        .map_or("EMBEDDED", |v| v.as_ref());
+    let _ = write!(g, "-Dgoosefs.master.journal.type={journal} ");
+    g.push_str("-Dgoosefs.master.journal.folder=/journal ");
+    let _ = write!(g, "-Dgoosefs.worker.tieredstore.levels={} ", levels.len());
     for l in levels {
         let n = l.level;
-        push(
-            &mut g,
-            format!("-Dgoosefs.worker.tieredstore.level{n}.alias={}", l.alias),
+        let _ = write!(g, "-Dgoosefs.worker.tieredstore.level{n}.alias={} ", l.alias);
+        let _ = write!(
+            g,
+            "-Dgoosefs.worker.tieredstore.level{n}.dirs.mediumtype={} ",
+            l.mediumtype
         );
-        push(
-            &mut g,
-            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.mediumtype={}", l.mediumtype),
-        );
-        push(
-            &mut g,
-            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.path={}", l.path),
-        );
-        push(
-            &mut g,
-            format!("-Dgoosefs.worker.tieredstore.level{n}.dirs.quota={}", l.quota),
-        );
+        let _ = write!(g, "-Dgoosefs.worker.tieredstore.level{n}.dirs.path={} ", l.path);
+        let _ = write!(g, "-Dgoosefs.worker.tieredstore.level{n}.dirs.quota={} ", l.quota);
         if let Some(high) = &l.high {
-            push(
-                &mut g,
-                format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.high.ratio={high}"),
-            );
+            let _ = write!(g, "-Dgoosefs.worker.tieredstore.level{n}.watermark.high.ratio={high} ");
         }
         if let Some(low) = &l.low {
-            push(
-                &mut g,
-                format!("-Dgoosefs.worker.tieredstore.level{n}.watermark.low.ratio={low}"),
-            );
+            let _ = write!(g, "-Dgoosefs.worker.tieredstore.level{n}.watermark.low.ratio={low} ");
         }
     }
     for (k, v) in properties {
-        push(&mut g, format!("-D{k}={v}"));
+        let _ = write!(g, "-D{k}={v} ");
     }
     for opt in global_jvm {
-        push(&mut g, opt.clone());
+        g.push_str(opt);
+        g.push(' ');
     }
     let component = |lead: Vec<String>, c: &ComponentOpts<'_>| {
         let mut s = String::new();
@@ -292,7 +301,7 @@ pub fn java_opts(
             s.push(' ');
         }
         for (k, v) in c.properties.into_iter().flatten() {
-            s.push_str(&format!("-D{k}={v} "));
+            let _ = write!(s, "-D{k}={v} ");
         }
         for opt in c.jvm_options {
             s.push_str(opt);

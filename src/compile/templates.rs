@@ -220,7 +220,7 @@ fn plain_safe(text: &str) -> bool {
             .bytes()
             .any(|b| matches!(b, b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#') || b.is_ascii_control())
         && (text.is_ascii() || !text.chars().any(char::is_control))
-        && matches!(crate::load::yaml::resolve_plain(text), crate::load::NodeValue::Str(_))
+        && crate::load::yaml::resolve_non_string(text).is_none()
 }
 
 /// `a | merge_map(b)`: the entries of both maps, `b` winning.

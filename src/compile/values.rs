@@ -96,7 +96,7 @@ pub struct Values {
     pub levels: Vec<TierLevel>,
     /// Properties (sorted).
     #[serde(skip)] // not read by the templates
-    pub properties: BTreeMap<String, String>,
+    pub properties: super::properties::Properties,
     /// ConfigMap option strings.
     pub java_opts: JavaOpts,
     /// Checksums of what each component reads, stamped on pod templates so that a change

@@ -310,40 +310,50 @@ pub fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> NodeValue {
 
 /// Resolves a plain (unquoted, untagged) scalar.
 pub fn resolve_plain(text: &str) -> NodeValue {
+    resolve_non_string(text).unwrap_or_else(|| NodeValue::Str(text.to_owned()))
+}
+
+/// What a plain scalar is when it is not a string (null, boolean, number); `None` for a string.
+/// Allocates nothing, so writers can ask whether a string may be written unquoted.
+pub fn resolve_non_string(text: &str) -> Option<NodeValue> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Some(NodeValue::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-            return NodeValue::Bool(true);
+            return Some(NodeValue::Bool(true));
         }
         "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
-            return NodeValue::Bool(false);
+            return Some(NodeValue::Bool(false));
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeValue::Float(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => return NodeValue::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(NodeValue::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(NodeValue::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(NodeValue::Float(f64::NAN)),
         _ => {}
     }
     let first = text.as_bytes()[0];
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return NodeValue::Str(text.to_owned());
+        return None;
     }
     if let Some(int) = parse_int(text) {
-        return int;
+        return Some(int);
     }
     if is_float(text)
         && let Ok(f) = text.parse::<f64>()
     {
-        return NodeValue::Float(f);
+        return Some(NodeValue::Float(f));
     }
-    NodeValue::Str(text.to_owned())
+    None
 }
 
 fn parse_int(text: &str) -> Option<NodeValue> {
-    let plain: String = text.chars().filter(|&c| c != '_').collect();
+    let plain: std::borrow::Cow<'_, str> = if text.contains('_') {
+        text.chars().filter(|&c| c != '_').collect::<String>().into()
+    } else {
+        text.into()
+    };
     let (negative, digits) = match plain.as_bytes().first()? {
         b'-' => (true, &plain[1..]),
         b'+' => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
+        _ => (false, &plain[..]),
     };
     let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
         (16, hex)

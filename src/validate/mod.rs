@@ -158,11 +158,13 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
 }
 
 fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileOutcome, SchemaError>> {
-    let threads = match options.jobs {
+    let cores = match options.jobs {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         n => n,
-    }
-    .clamp(1, inputs.len().max(1));
+    };
+    let threads = cores.clamp(1, inputs.len().max(1));
+    // With fewer files than cores, a large file may use two threads itself.
+    let split_work = cores >= 2 * threads;
     let next = AtomicUsize::new(0);
     let mut slots: Vec<Option<Result<FileOutcome, SchemaError>>> = Vec::new();
     slots.resize_with(inputs.len(), || None);
@@ -179,7 +181,7 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(input) = inputs.get(i) else { break };
-                            done.push((i, check_file(input, options)));
+                            done.push((i, check_file(input, options, split_work)));
                         }
                         done
                     })
@@ -195,11 +197,11 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
     slots
         .into_iter()
         .zip(inputs)
-        .map(|(slot, input)| slot.unwrap_or_else(|| check_file(input, options)))
+        .map(|(slot, input)| slot.unwrap_or_else(|| check_file(input, options, false)))
         .collect()
 }
 
-fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, SchemaError> {
+fn check_file(input: &Input, options: &ValidateOptions, split_work: bool) -> Result<FileOutcome, SchemaError> {
     let mut outcome = FileOutcome::default();
     let file: Arc<str> = Arc::from(input.display_name());
     let text = match load::read(input, options.max_file_bytes) {
@@ -221,14 +223,27 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
         }
         Ok(Source::Text(text)) => text,
     };
+    let check = |node: &load::Node| document::check(&file, &text, node, &options.namespace, options.keep_objects);
     let mut failure = None;
-    let parse_error = load::for_each_document(&text, |node| {
+    let mut take = |result: Result<DocOutcome, SchemaError>, outcome: &mut FileOutcome| {
         outcome.documents += 1;
-        match document::check(&file, &text, &node, &options.namespace, options.keep_objects) {
-            Ok(doc) => absorb(&mut outcome, doc),
+        match result {
+            Ok(doc) => absorb(outcome, doc),
             Err(e) => failure = Some(e),
         }
-    });
+    };
+    let pipelined = (split_work && text.len() > PIPELINE_MIN_BYTES)
+        .then(|| pipeline(&text, &check))
+        .flatten();
+    let parse_error = match pipelined {
+        Some((parse_error, results)) => {
+            for result in results {
+                take(result, &mut outcome);
+            }
+            parse_error
+        }
+        None => load::for_each_document(&text, |node| take(check(&node), &mut outcome)),
+    };
     if let Some(e) = failure {
         return Err(e);
     }
@@ -256,6 +271,47 @@ fn check_file(input: &Input, options: &ValidateOptions) -> Result<FileOutcome, S
         outcome.diagnostics.push(d);
     }
     Ok(outcome)
+}
+
+/// Files larger than this are parsed and checked on two threads when a core is free.
+const PIPELINE_MIN_BYTES: usize = 256 * 1024;
+/// Documents handed to the checking thread at a time.
+const PIPELINE_BATCH: usize = 64;
+
+type Checked = Result<DocOutcome, SchemaError>;
+
+/// Parses `text` on this thread and checks its documents on a second one, in batches (a bounded
+/// queue keeps memory proportional to a few batches, not the file). `None` when the checking
+/// thread could not run or failed: the caller then checks the file on its own, losing nothing.
+fn pipeline(
+    text: &str,
+    check: &(dyn Fn(&load::Node) -> Checked + Sync),
+) -> Option<(Option<load::ParseFailure>, Vec<Checked>)> {
+    std::thread::scope(|scope| {
+        let (to_checker, batches) = std::sync::mpsc::sync_channel::<Vec<load::Node>>(2);
+        let checker = std::thread::Builder::new()
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn_scoped(scope, move || {
+                batches
+                    .into_iter()
+                    .flatten()
+                    .map(|node| check(&node))
+                    .collect::<Vec<_>>()
+            })
+            .ok()?;
+        let mut batch = Vec::with_capacity(PIPELINE_BATCH);
+        let parse_error = load::for_each_document(text, |node| {
+            batch.push(node);
+            if batch.len() == PIPELINE_BATCH {
+                let _ = to_checker.send(std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH)));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = to_checker.send(batch);
+        }
+        drop(to_checker);
+        checker.join().ok().map(|results| (parse_error, results))
+    })
 }
 
 fn absorb(outcome: &mut FileOutcome, doc: DocOutcome) {
