@@ -1,9 +1,10 @@
 //! Stage 3 of the pipeline: validate. Turns loaded documents into a [`Report`] of located
 //! findings: YAML problems, schema violations (the checked-in `schemas/`), and GooseFS rules.
 //!
-//! Files are checked in parallel, one document at a time (memory stays proportional to the
-//! largest document, not the input); only small per-object keys are kept for the cross-file
-//! runtime/dataset pairing. Findings are data: nothing here fails on bad input.
+//! Files are checked in parallel, one document at a time: memory stays proportional to the
+//! largest document, not the input (a large file on its own gets a second thread for its
+//! checks). Only small per-object keys are kept for the cross-file runtime/dataset pairing.
+//! Findings are data: nothing here fails on bad input.
 
 pub mod codes;
 pub mod diagnostic;
