@@ -122,40 +122,7 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
         eprintln!("warning: no GooseFSRuntime in the input; nothing to render");
     }
     if args.explain_images {
-        let mut err = std::io::stderr().lock();
-        for (values, _) in compiled.values.iter().zip(0..) {
-            let _ = writeln!(err, "images for {}/{}:", values.namespace, values.name);
-            for (role, image) in [
-                (
-                    "master, worker, job master/worker, API gateway, mount Job",
-                    &values.images.goosefs,
-                ),
-                ("fuse", &values.images.fuse),
-                ("init-users", &values.images.init_users),
-            ] {
-                let _ = writeln!(
-                    err,
-                    "  {role}: {} (pull {}; from {})",
-                    image.reference, image.pull_policy, image.source
-                );
-            }
-        }
-        for m in compiled.manifests.iter().filter(|m| m.text.contains("image:")) {
-            let Ok(object) = m.object() else { continue };
-            for key in ["initContainers", "containers"] {
-                for c in object["spec"]["template"]["spec"][key].as_array().into_iter().flatten() {
-                    let (container, image) = (
-                        c["name"].as_str().unwrap_or_default(),
-                        c["image"].as_str().unwrap_or_default(),
-                    );
-                    let _ = writeln!(
-                        err,
-                        "  {}/{}/{} container {container}: {image}",
-                        m.kind, m.namespace, m.name
-                    );
-                }
-            }
-        }
+        explain_images(&compiled);
     }
     let result = match &args.output_dir {
         Some(dir) => {
@@ -180,4 +147,42 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
     std::mem::forget(compiled);
     std::mem::forget(outcome);
     result
+}
+
+/// `--explain-images`: which image each runtime's components get and why, then each container.
+fn explain_images(compiled: &compile::Compiled) {
+    let mut err = std::io::stderr().lock();
+    for values in &compiled.values {
+        let _ = writeln!(err, "images for {}/{}:", values.namespace, values.name);
+        for (role, image) in [
+            (
+                "master, worker, job master/worker, API gateway, mount Job",
+                &values.images.goosefs,
+            ),
+            ("fuse", &values.images.fuse),
+            ("init-users", &values.images.init_users),
+        ] {
+            let _ = writeln!(
+                err,
+                "  {role}: {} (pull {}; from {})",
+                image.reference, image.pull_policy, image.source
+            );
+        }
+    }
+    for m in compiled.manifests.iter().filter(|m| m.text.contains("image:")) {
+        let Ok(object) = m.object() else { continue };
+        for key in ["initContainers", "containers"] {
+            for c in object["spec"]["template"]["spec"][key].as_array().into_iter().flatten() {
+                let (container, image) = (
+                    c["name"].as_str().unwrap_or_default(),
+                    c["image"].as_str().unwrap_or_default(),
+                );
+                let _ = writeln!(
+                    err,
+                    "  {}/{}/{} container {container}: {image}",
+                    m.kind, m.namespace, m.name
+                );
+            }
+        }
+    }
 }
