@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, print};
+use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK};
 use crate::compile::{self, Catalog, CompileOptions, CsiMode, Templates};
 use crate::output::manifests::{self, ManifestFormat};
 use crate::output::{self, Format, Style};
@@ -135,11 +135,15 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
             Ok(EXIT_OK)
         }
         None => {
-            let text = manifests::render(&compiled.manifests, args.output).map_err(|source| CliError::Write {
-                what: "the manifests".into(),
-                source,
-            })?;
-            print(&text)
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            manifests::write(&compiled.manifests, args.output, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::Write {
+                    what: "the manifests".into(),
+                    source,
+                })
+                .map(|()| EXIT_OK)
         }
     };
     // The process ends right after: let the OS reclaim the objects instead of freeing each one

@@ -17,22 +17,32 @@ pub enum ManifestFormat {
     Json,
 }
 
-/// All objects in `format`: YAML is the rendered text itself; JSON parses each object.
+/// All objects in `format`, as a string (see [`write`]).
 ///
 /// # Errors
-/// An object that does not parse (only possible with user templates) or serialisation errors.
+/// As [`write`].
 pub fn render(manifests: &[Manifest], format: ManifestFormat) -> Result<String, io::Error> {
+    let mut out = Vec::with_capacity(manifests.iter().map(|m| m.text.len() + 4).sum());
+    write(manifests, format, &mut out)?;
+    String::from_utf8(out).map_err(io::Error::other)
+}
+
+/// Writes all objects in `format` to `out`: YAML is the rendered text itself, streamed object by
+/// object; JSON parses each object into a `v1/List`.
+///
+/// # Errors
+/// I/O errors of `out`, or an object that does not parse (only possible with user templates).
+pub fn write(manifests: &[Manifest], format: ManifestFormat, out: &mut dyn io::Write) -> Result<(), io::Error> {
     match format {
         ManifestFormat::Yaml => {
-            let mut out = String::with_capacity(manifests.iter().map(|m| m.text.len() + 4).sum());
             for m in manifests {
-                out.push_str("---\n");
-                out.push_str(&m.text);
+                out.write_all(b"---\n")?;
+                out.write_all(m.text.as_bytes())?;
                 if !m.text.ends_with('\n') {
-                    out.push('\n');
+                    out.write_all(b"\n")?;
                 }
             }
-            Ok(out)
+            Ok(())
         }
         ManifestFormat::Json => {
             let items = manifests
@@ -40,9 +50,8 @@ pub fn render(manifests: &[Manifest], format: ManifestFormat) -> Result<String, 
                 .map(|m| m.object().map_err(io::Error::other))
                 .collect::<Result<Vec<_>, _>>()?;
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-            let mut text = serde_json::to_string_pretty(&list).map_err(io::Error::other)?;
-            text.push('\n');
-            Ok(text)
+            serde_json::to_writer_pretty(&mut *out, &list).map_err(io::Error::other)?;
+            out.write_all(b"\n")
         }
     }
 }
