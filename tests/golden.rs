@@ -4,20 +4,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use kubectl_goosefs::output::{self, Format, Style};
 use kubectl_goosefs::validate::{ValidateOptions, validate};
 
 fn cases() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("testdata/validate")
-        .expect("testdata/validate exists")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+    common::case_dirs("testdata/validate")
 }
 
 fn render(input: &Path, format: Format) -> String {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use kubectl_goosefs::compile::{self, Catalog, CompileOptions, Compiled, CsiMode, Templates};
@@ -13,14 +15,7 @@ use kubectl_goosefs::validate::{ValidateOptions, validate};
 use serde_json::Value;
 
 fn cases() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("testdata/render")
-        .expect("testdata/render")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+    common::case_dirs("testdata/render")
 }
 
 fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode) -> Compiled {
