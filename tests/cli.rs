@@ -472,3 +472,26 @@ fn large_files_validate_the_same_on_one_and_two_threads() {
     assert_eq!(json["summary"]["documents"], 1600);
     assert_eq!(json["summary"]["errors"], 115);
 }
+
+/// On a terminal, human output is coloured unless NO_COLOR is set (`script` from util-linux,
+/// part of every Debian system, gives the binary a pseudo-terminal).
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{} validate {BROKEN}", env!("CARGO_BIN_EXE_kubectl-goosefs")),
+            "/dev/null",
+        ]);
+        cmd.env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&cmd.output().expect("script runs").stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(coloured.contains("\x1b[1;31merror[GFS101]"), "{coloured:?}");
+    let plain = on_tty(true);
+    assert!(plain.contains("error[GFS101]") && !plain.contains('\x1b'), "{plain:?}");
+}
