@@ -102,5 +102,14 @@ fn caret_width(line: &str, column: usize) -> usize {
     let end = rest.find(" #").unwrap_or(rest.len());
     let token = rest[..end].trim_end();
     let token = token.split_once(": ").map_or(token, |(k, _)| k).trim_end_matches(':');
+    // A flow collection item (`[a, b]`, `{k: v}`) ends at the next separator; a block scalar
+    // may hold commas (`quotaList: 1Gi,2Gi`).
+    let before = line.chars().take(column).collect::<String>();
+    let in_flow = before.trim_end().ends_with(['[', ',', '{']);
+    let token = if in_flow {
+        token.split([',', ']', '}']).next().unwrap_or(token)
+    } else {
+        token
+    };
     token.chars().count().clamp(1, 80)
 }

@@ -34,6 +34,8 @@ pub enum Code {
     GFS105,
     /// Pinned ports.
     GFS106,
+    /// Fields with a fixed set of values.
+    GFS107,
     /// Dataset mount points, names and paths.
     GFS201,
     /// Runtime without Dataset, or Dataset without runtime.
@@ -64,7 +66,7 @@ pub struct CodeDoc {
 }
 
 /// Every code, in order.
-pub const ALL: [Code; 15] = [
+pub const ALL: [Code; 16] = [
     Code::GFS001,
     Code::GFS002,
     Code::GFS003,
@@ -76,6 +78,7 @@ pub const ALL: [Code; 15] = [
     Code::GFS104,
     Code::GFS105,
     Code::GFS106,
+    Code::GFS107,
     Code::GFS201,
     Code::GFS202,
     Code::GFS203,
@@ -97,6 +100,7 @@ impl Code {
             Code::GFS104 => "GFS104",
             Code::GFS105 => "GFS105",
             Code::GFS106 => "GFS106",
+            Code::GFS107 => "GFS107",
             Code::GFS201 => "GFS201",
             Code::GFS202 => "GFS202",
             Code::GFS203 => "GFS203",
@@ -230,6 +234,18 @@ impl Code {
                  would make two host-network processes fight for one port on the same node.",
                 "master:\n  ports:\n    rpc: 19998\n    web: 19998",
                 "master:\n  ports:\n    rpc: 19998\n    web: 19999",
+            ),
+            Code::GFS107 => (
+                "Fields with a fixed set of values",
+                Severity::Error,
+                "imagePullPolicy (spec.goosefsVersion, spec.fuse, spec.initUsers) is Always, IfNotPresent or Never; \
+                 a Dataset's accessModes are ReadWriteOnce, ReadOnlyMany, ReadWriteMany or ReadWriteOncePod; \
+                 spec.fuse.cleanPolicy is OnDemand or OnRuntimeDeleted (a warning).",
+                "Fluid's CRD declares these as free strings, so the API server accepts a typo in the GooseFSRuntime \
+                 or Dataset; it surfaces only when the pods or the PersistentVolume are created (rejected), or \
+                 never (Fluid acts only on the two clean policies it knows).",
+                "goosefsVersion:\n  imagePullPolicy: ifNotPresent",
+                "goosefsVersion:\n  imagePullPolicy: IfNotPresent",
             ),
             Code::GFS201 => (
                 "Dataset mounts",

@@ -8,6 +8,7 @@ mod ports;
 mod raft;
 mod secrets;
 mod tieredstore;
+mod values;
 
 pub use mounts::effective_path;
 pub use ports::port_path;
@@ -22,12 +23,14 @@ pub fn check_runtime(runtime: &GooseFsRuntime, namespace: &str, ctx: &mut DocCtx
     raft::check(runtime, ctx);
     tieredstore::check(runtime, ctx);
     ports::check(runtime, ctx);
+    values::check_runtime(runtime, ctx);
 }
 
 /// Dataset rules that hold whichever runtime serves the Dataset.
 pub fn check_dataset_common(dataset: &Dataset, namespace: &str, ctx: &mut DocCtx<'_>) {
     names::check_dataset(dataset, namespace, ctx);
     secrets::check(dataset, ctx);
+    values::check_dataset(dataset, ctx);
 }
 
 /// Dataset rules that hold only when GooseFS serves the Dataset.
