@@ -457,3 +457,48 @@ fn every_template_file_is_embedded_and_used() {
         }
     }
 }
+
+/// The pure core of `plan` on rendered objects: a quota change updates exactly the ConfigMap
+/// (with a cache-rebuild note) and the worker StatefulSet (restart note); nothing else changes.
+#[test]
+fn plan_of_a_quota_change() {
+    use kubectl_goosefs::cluster::ChangeOp;
+    use kubectl_goosefs::cluster::plan::{PlanOptions, plan};
+    let dir = Path::new("testdata/render/hbase-3-masters");
+    let objects = |c: &Compiled| {
+        c.manifests
+            .iter()
+            .map(|m| m.object().expect("parses"))
+            .collect::<Vec<_>>()
+    };
+    let live = objects(&compile_case(dir));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let changed = std::fs::read_to_string(dir.join("input.yaml"))
+        .expect("input")
+        .replace("quota: 2G", "quota: 4G");
+    std::fs::write(tmp.path().join("in.yaml"), changed).expect("write");
+    let desired = objects(&compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone));
+    let p = plan(&desired, &live, PlanOptions::default()).expect("plan");
+    assert_eq!(p.summary(), "Plan: 0 to create, 2 to update, 0 to delete, 8 unchanged.");
+    let updates: Vec<(String, Vec<String>)> = p
+        .changes
+        .iter()
+        .filter(|c| c.op == ChangeOp::Update)
+        .map(|c| (c.key.to_string(), c.notes.clone()))
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            (
+                "ConfigMap/default/hbase-config".to_owned(),
+                vec!["tiered store settings change: the worker cache will be rebuilt".to_owned()]
+            ),
+            (
+                "StatefulSet/default/hbase-worker".to_owned(),
+                vec!["restarts the workers".to_owned()]
+            ),
+        ]
+    );
+    let unchanged = plan(&live, &live, PlanOptions::default()).expect("plan");
+    assert!(!unchanged.has_changes());
+}

@@ -2,6 +2,7 @@
 //! people read, and compiled manifests as YAML, JSON or a directory. Report renderers are pure
 //! (they write to any `io::Write`), one format per file.
 
+pub mod diff;
 mod github;
 mod human;
 mod json;
