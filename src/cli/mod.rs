@@ -2,6 +2,7 @@
 //! into options and calls one library function. No validation or Kubernetes logic lives here.
 
 mod explain;
+mod plan;
 mod render;
 mod schema;
 mod validate;
@@ -67,6 +68,15 @@ pub enum Command {
         kubectl goosefs render hbase.yaml -o json --explain-images\n  \
         kubectl goosefs render hbase.yaml --csi fluid --port-range 30000-31000")]
     Render(render::RenderArgs),
+    /// Show what applying would change in the cluster: server-side dry runs diffed against the live objects.
+    #[command(
+        after_help = "Sends only dry-run writes (dryRun=All); the cluster is never changed.\n\n\
+        Examples:\n  \
+        kubectl goosefs plan -f hbase.yaml\n  \
+        kubectl goosefs plan deploy/ --context prod -n cache --detailed-exitcode\n  \
+        kubectl goosefs plan hbase.yaml -o json --out plan.json"
+    )]
+    Plan(plan::PlanArgs),
     /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
     #[command(after_help = "Examples:\n  \
         kubectl goosefs schema --out schemas/\n  \
@@ -92,9 +102,10 @@ pub struct InputArgs {
     /// Same as a PATH argument (kubectl style); repeatable.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<std::path::PathBuf>,
-    /// Namespace of objects that do not set metadata.namespace.
-    #[arg(short, long, default_value = "default")]
-    pub namespace: String,
+    /// Namespace of objects that do not set metadata.namespace (default: `default`; for cluster
+    /// commands, the kubeconfig context's namespace).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
 }
 
 impl InputArgs {
@@ -146,6 +157,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, color),
         Command::Render(args) => render::run(args, color),
+        Command::Plan(args) => plan::run(args, color),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version => print(&format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))),

@@ -18,12 +18,23 @@ pub struct RenderArgs {
     /// Inputs.
     #[command(flatten)]
     pub input: super::InputArgs,
+    /// How to compile.
+    #[command(flatten)]
+    pub compile: CompileArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
     pub output: ManifestFormat,
     /// Write one file per object into DIR (replaced as a whole) instead of standard output.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Print which image each container uses and why, on standard error.
+    #[arg(long)]
+    pub explain_images: bool,
+}
+
+/// The compile settings `render` and `plan` share.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
     /// Directory of *.j2 templates replacing the embedded ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
@@ -36,9 +47,6 @@ pub struct RenderArgs {
     /// PersistentVolume form: standalone (hostPath of the FUSE mount) or fluid (Fluid's CSI driver).
     #[arg(long, value_enum, default_value_t = CsiMode::Standalone)]
     pub csi: CsiMode,
-    /// Print which image each container uses and why, on standard error.
-    #[arg(long)]
-    pub explain_images: bool,
 }
 
 fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
@@ -57,17 +65,24 @@ fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(start..=end)
 }
 
-/// Validates, compiles and writes the manifests.
+/// Validates the inputs (printing findings on standard error) and compiles them. `Ok(Err(code))`
+/// is an early exit with that code: unreadable input, findings with errors, or a compile error.
 ///
 /// # Errors
-/// Usage errors, unreadable templates/catalogs, failures writing output.
-pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
-    let paths = args.input.paths("render")?;
-    let templates = match &args.templates {
+/// Usage errors and unreadable templates or catalogs.
+pub(super) fn validate_and_compile(
+    input: &super::InputArgs,
+    compile_args: &CompileArgs,
+    namespace: &str,
+    verb: &str,
+    color: bool,
+) -> Result<Result<(validate::Outcome, compile::Compiled), u8>, CliError> {
+    let paths = input.paths(verb)?;
+    let templates = match &compile_args.templates {
         Some(dir) => Templates::from_dir(dir).map_err(|e| CliError::Usage(e.to_string()))?,
         None => Templates::embedded(),
     };
-    let catalog = match &args.images {
+    let catalog = match &compile_args.images {
         Some(file) => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
@@ -76,10 +91,9 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
         None => Catalog::embedded(),
     }
     .map_err(|e| CliError::Usage(e.to_string()))?;
-
     let options = ValidateOptions {
         paths,
-        namespace: args.input.namespace.clone(),
+        namespace: namespace.to_owned(),
         keep_objects: true,
         ..ValidateOptions::default()
     };
@@ -92,35 +106,49 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
         eprintln!("error: {e}");
     }
     if !outcome.unreadable.is_empty() {
-        return Ok(EXIT_FAILURE);
+        return Ok(Err(EXIT_FAILURE));
     }
     let report = &outcome.report;
     if !report.diagnostics.is_empty() {
         let style = if color { Style::Color } else { Style::Plain };
-        let mut err = std::io::stderr().lock();
-        let _ = output::write_report(report, Format::Human, style, &mut err);
+        let _ = output::write_report(report, Format::Human, style, &mut std::io::stderr().lock());
     }
     if report.has_errors() {
-        eprintln!("error: the input has errors; nothing was rendered");
-        return Ok(EXIT_FINDINGS);
+        let done = if verb == "plan" { "planned" } else { "rendered" };
+        eprintln!("error: the input has errors; nothing was {done}");
+        return Ok(Err(EXIT_FINDINGS));
     }
     let compile_options = CompileOptions {
-        namespace: args.input.namespace,
-        port_range: args.port_range,
-        csi: args.csi,
+        namespace: namespace.to_owned(),
+        port_range: compile_args.port_range.clone(),
+        csi: compile_args.csi,
         catalog,
         templates,
     };
-    let compiled = match compile::compile(&outcome.runtimes, &outcome.datasets, &compile_options) {
-        Ok(c) => c,
+    match compile::compile(&outcome.runtimes, &outcome.datasets, &compile_options) {
+        Ok(compiled) => {
+            if compiled.manifests.is_empty() {
+                eprintln!("warning: no GooseFSRuntime in the input; nothing to {verb}");
+            }
+            Ok(Ok((outcome, compiled)))
+        }
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(EXIT_FINDINGS);
+            Ok(Err(EXIT_FINDINGS))
         }
-    };
-    if compiled.manifests.is_empty() {
-        eprintln!("warning: no GooseFSRuntime in the input; nothing to render");
     }
+}
+
+/// Validates, compiles and writes the manifests.
+///
+/// # Errors
+/// Usage errors, unreadable templates/catalogs, failures writing output.
+pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
+    let namespace = args.input.namespace.clone().unwrap_or_else(|| "default".to_owned());
+    let (outcome, compiled) = match validate_and_compile(&args.input, &args.compile, &namespace, "render", color)? {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
+    };
     if args.explain_images {
         explain_images(&compiled);
     }

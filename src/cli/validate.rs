@@ -45,7 +45,7 @@ pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
     let paths = args.input.paths("validate")?;
     let options = ValidateOptions {
         paths,
-        namespace: args.input.namespace,
+        namespace: args.input.namespace.unwrap_or_else(|| "default".to_owned()),
         max_file_bytes: args.max_file_size,
         jobs: args.jobs,
         ignore: args.ignore,

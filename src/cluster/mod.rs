@@ -1,9 +1,9 @@
-//! Stage 5 of the pipeline: the cluster. This part is the pure core of `plan` (issue 4): given
-//! the objects a server-side-apply dry run returns and the live objects, it computes what would
-//! change, with GooseFS-aware notes, after normalising away what the server owns. The client
-//! that talks to the API server (dry runs, apply, wait, prune) is not written yet; nothing here
-//! does I/O.
+//! Stage 5 of the pipeline: the cluster. [`plan`] is pure: given the objects a server-side-apply
+//! dry run returns and the live objects, it computes what would change, with GooseFS-aware notes,
+//! after normalising away what the server owns. [`client`] is the only code that talks to an API
+//! server, and only reads and dry-runs (apply, wait and prune are not written yet).
 
+pub mod client;
 pub mod plan;
 
 pub use plan::{Change, ChangeOp, Plan, PlanError, ResourceKey};
