@@ -203,7 +203,10 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("cannot reach the API server") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("cannot reach the API server") && err.lines().count() == 1,
+        "{err}"
+    );
 
     // 503 and 429 are retried by the client (Retry-After: 0), then the plan succeeds.
     let before = server.log().len();

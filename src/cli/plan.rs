@@ -71,22 +71,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Label selecting the objects `render` made for runtime `name` (this tool's inventory).
-fn inventory_selector(name: &str) -> String {
-    format!("app.kubernetes.io/managed-by=kubectl-goosefs,app.kubernetes.io/instance={name}")
-}
-
-/// The kinds render emits: (apiVersion, kind, cluster-scoped).
-const KINDS: [(&str, &str, bool); 7] = [
-    ("v1", "ConfigMap", false),
-    ("v1", "Service", false),
-    ("v1", "PersistentVolume", true),
-    ("v1", "PersistentVolumeClaim", false),
-    ("apps/v1", "StatefulSet", false),
-    ("batch/v1", "Job", false),
-    ("apps/v1", "DaemonSet", false),
-];
-
 /// Renders, asks the server for dry-run applies, compares with the live objects, prints the plan.
 ///
 /// # Errors
@@ -119,33 +103,12 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
         .iter()
         .map(|m| m.object().map_err(|e| CliError::Usage(e.to_string())))
         .collect::<Result<_, _>>()?;
-    let gathered = runtime.block_on(async {
-        let mut desired = Vec::with_capacity(objects.len());
-        let mut live = Vec::new();
-        for object in &objects {
-            let key = crate::cluster::ResourceKey::of(object);
-            if let Some(current) = cluster.get(&key).await? {
-                live.push(current);
-            }
-            desired.push(cluster.dry_run_apply(object).await?);
-        }
-        // Objects of ours the new render no longer has: pruned by apply, shown as deletes.
-        for values in &compiled.values {
-            for (api_version, kind, cluster_scoped) in KINDS {
-                let ns = if cluster_scoped { "" } else { values.namespace.as_str() };
-                for object in cluster
-                    .list_labelled(api_version, kind, ns, &inventory_selector(&values.name))
-                    .await?
-                {
-                    let key = crate::cluster::ResourceKey::of(&with_type(object.clone(), api_version, kind));
-                    if !live.iter().any(|l| crate::cluster::ResourceKey::of(l) == key) {
-                        live.push(with_type(object, api_version, kind));
-                    }
-                }
-            }
-        }
-        Ok::<_, ClusterError>((desired, live))
-    });
+    let runtimes: Vec<(String, String)> = compiled
+        .values
+        .iter()
+        .map(|v| (v.namespace.clone(), v.name.clone()))
+        .collect();
+    let gathered = runtime.block_on(cluster.gather(&objects, &runtimes));
     let (desired, live) = match gathered {
         Ok(found) => found,
         Err(e) => return Ok(cluster_failure(&e)),
@@ -180,13 +143,6 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     } else {
         EXIT_OK
     })
-}
-
-/// List items may come without `apiVersion`/`kind`; put them back.
-fn with_type(mut object: serde_json::Value, api_version: &str, kind: &str) -> serde_json::Value {
-    object["apiVersion"] = api_version.into();
-    object["kind"] = kind.into();
-    object
 }
 
 fn cluster_failure(error: &ClusterError) -> u8 {

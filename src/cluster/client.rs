@@ -75,6 +75,29 @@ impl ClusterError {
     }
 }
 
+/// The kinds `render` emits: (apiVersion, kind, cluster-scoped).
+pub const KINDS: [(&str, &str, bool); 7] = [
+    ("v1", "ConfigMap", false),
+    ("v1", "Service", false),
+    ("v1", "PersistentVolume", true),
+    ("v1", "PersistentVolumeClaim", false),
+    ("apps/v1", "StatefulSet", false),
+    ("batch/v1", "Job", false),
+    ("apps/v1", "DaemonSet", false),
+];
+
+/// The label selector of the objects this tool made for runtime `name` (its inventory).
+pub fn inventory_selector(name: &str) -> String {
+    format!("app.kubernetes.io/managed-by=kubectl-goosefs,app.kubernetes.io/instance={name}")
+}
+
+/// List items may come without `apiVersion`/`kind`; put them back.
+fn with_type(mut object: Value, api_version: &str, kind: &str) -> Value {
+    object["apiVersion"] = api_version.into();
+    object["kind"] = kind.into();
+    object
+}
+
 /// A connection to one cluster.
 #[derive(Clone)]
 pub struct Cluster {
@@ -180,6 +203,90 @@ impl Cluster {
                 .collect(),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
             Err(e) => Err(ClusterError::from_kube(&key, e)),
+        }
+    }
+}
+
+impl Cluster {
+    /// Every object of runtime `name` in `namespace` this tool made (and its PersistentVolume).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the lists.
+    pub async fn inventory(&self, namespace: &str, name: &str) -> Result<Vec<Value>, ClusterError> {
+        let mut found = Vec::new();
+        for (api_version, kind, cluster_scoped) in KINDS {
+            let ns = if cluster_scoped { "" } else { namespace };
+            for object in self
+                .list_labelled(api_version, kind, ns, &inventory_selector(name))
+                .await?
+            {
+                found.push(with_type(object, api_version, kind));
+            }
+        }
+        Ok(found)
+    }
+
+    /// What `plan` compares: the dry-run result of every object (`desired`, in the given order)
+    /// and the live objects, which are the desired ones that exist plus the rest of each
+    /// runtime's inventory (those become deletes).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from any request.
+    pub async fn gather(
+        &self,
+        objects: &[Value],
+        runtimes: &[(String, String)],
+    ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
+        let mut desired = Vec::with_capacity(objects.len());
+        let mut live = Vec::new();
+        for object in objects {
+            if let Some(current) = self.get(&ResourceKey::of(object)).await? {
+                live.push(current);
+            }
+            desired.push(self.dry_run_apply(object).await?);
+        }
+        for (namespace, name) in runtimes {
+            for object in self.inventory(namespace, name).await? {
+                let key = ResourceKey::of(&object);
+                if !live.iter().any(|l| ResourceKey::of(l) == key) {
+                    live.push(object);
+                }
+            }
+        }
+        Ok((desired, live))
+    }
+
+    /// Applies `object` for real (server-side apply, field manager `kubectl-goosefs`).
+    ///
+    /// # Errors
+    /// [`ClusterError`]; a 409 names the conflicting fields' owner.
+    pub async fn apply(&self, object: &Value, force: bool) -> Result<Value, ClusterError> {
+        let key = ResourceKey::of(object);
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        if force {
+            params = params.force();
+        }
+        let result = self
+            .api(&key)
+            .patch(&key.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| ClusterError::from_kube(&key, e))?;
+        serde_json::to_value(result).map_err(|e| ClusterError::Unreachable(e.to_string()))
+    }
+
+    /// Deletes an object (gone already counts as done).
+    ///
+    /// # Errors
+    /// [`ClusterError`] for anything but "not found".
+    pub async fn delete(&self, key: &ResourceKey) -> Result<(), ClusterError> {
+        match self
+            .api(key)
+            .delete(&key.name, &kube::api::DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(ClusterError::from_kube(key, e)),
         }
     }
 }
