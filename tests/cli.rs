@@ -277,7 +277,9 @@ fn schema_command_writes_the_checked_in_files_and_prints_crds() {
 
 #[test]
 fn help_texts() {
-    for command in ["validate", "render", "plan", "schema", "explain", "version"] {
+    for command in [
+        "validate", "render", "plan", "apply", "status", "delete", "schema", "explain", "version",
+    ] {
         let out = run(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = stdout(&out);

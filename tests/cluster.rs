@@ -1,5 +1,6 @@
-//! `plan` against the project's own API test server (real HTTP on 127.0.0.1, started here):
-//! creates, no-op plans, updates, prunes, errors, retries, and that plan only ever dry-runs.
+//! `plan`, `apply`, `status` and `delete` against the project's own API test server (real HTTP
+//! on 127.0.0.1, started here): creates, no-op plans, updates, prunes, errors, retries, that plan
+//! only ever dry-runs, apply order and waits, confirmation, conflicts, phases, deletion.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
@@ -15,12 +16,16 @@ use serde_json::Value;
 const HBASE: &str = "testdata/hbase/hbase.yaml";
 
 fn plan(server: &ApiServer, dir: &std::path::Path, args: &[&str]) -> Output {
+    run(server, dir, "plan", args)
+}
+
+fn run(server: &ApiServer, dir: &std::path::Path, verb: &str, args: &[&str]) -> Output {
     let kubeconfig = server.kubeconfig(dir);
     Command::cargo_bin("kubectl-goosefs")
         .expect("binary")
         .env_remove("KUBECONFIG")
         .env_remove("NO_COLOR")
-        .arg("plan")
+        .arg(verb)
         .args(args)
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -184,7 +189,9 @@ fn quorum_drops_are_refused() {
 fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     let server = ApiServer::start();
     let dir = tempfile::tempdir().expect("tmp");
-    server.inject(&[Fault::Status(403)]);
+    // Requests run concurrently: faults are aimed at one object's requests.
+    let config_read: apiserver::Matcher = |l| l.starts_with("GET /api/v1/namespaces/default/configmaps/hbase-config?");
+    server.inject_matching(config_read, Fault::Status(403));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -193,29 +200,40 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
         "{err}"
     );
 
-    server.inject(&[Fault::Status(422)]);
+    server.inject_matching(
+        |l| l.starts_with("PATCH ") && l.contains("/services/"),
+        Fault::Status(422),
+    );
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("answered 422"), "{}", stderr(&out));
 
-    // A dropped connection is reported (not yet retried: kube-rs retries only 429/503/504).
-    server.inject(&[Fault::Drop]);
+    // A dropped connection is retried; three in a row are reported on one line.
+    server.inject(&[Fault::Drop, Fault::Drop]);
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for _ in 0..3 {
+        server.inject_matching(config_read, Fault::Drop);
+    }
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("cannot reach the API server") && err.lines().count() == 1,
+        err.contains("ConfigMap/default/hbase-config")
+            && err.contains("cannot reach the API server")
+            && err.lines().count() == 1,
         "{err}"
     );
 
     // 503 and 429 are retried by the client (Retry-After: 0), then the plan succeeds.
     let before = server.log().len();
-    server.inject(&[Fault::Status(503), Fault::Status(429)]);
+    server.inject_matching(config_read, Fault::Status(503));
+    server.inject_matching(config_read, Fault::Status(429));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("Plan: 10 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
-    let log = server.log();
-    assert_eq!(log[before], log[before + 2], "the first request was sent three times");
+    let sent = server.log()[before..].iter().filter(|l| config_read(l)).count();
+    assert_eq!(sent, 3, "the read was sent three times");
 }
 
 #[test]
@@ -254,4 +272,223 @@ fn an_unreachable_cluster_is_one_line_and_exit_1() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot use the kubeconfig"), "{}", stderr(&out));
+}
+
+/// Real (not dry-run) writes in the log: `METHOD path`.
+fn real_writes(server: &ApiServer) -> Vec<String> {
+    server
+        .log()
+        .iter()
+        .filter(|l| !l.starts_with("GET ") && !l.contains("dryRun=All"))
+        .map(|l| l.split('?').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do() {
+    let server = ApiServer::start();
+    server.workloads_become_ready(true);
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Plan: 10 to create"), "{text}");
+    assert!(text.contains("StatefulSet/default/hbase-master created"), "{text}");
+    assert!(text.contains("waiting for the masters of default/hbase"), "{text}");
+    assert!(
+        text.contains("hbase   3/3       Ready          3/3       Ready          2/2     Ready"),
+        "{text}"
+    );
+    let writes = real_writes(&server);
+    let order: Vec<&str> = writes.iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
+    assert_eq!(
+        order,
+        [
+            "configmaps",
+            "services",
+            "services",
+            "services",
+            "persistentvolumes",
+            "persistentvolumeclaims",
+            "statefulsets",
+            "jobs",
+            "statefulsets",
+            "daemonsets"
+        ],
+        "{writes:#?}"
+    );
+    assert_eq!(writes.len(), 10, "{writes:#?}");
+    assert!(writes.iter().all(|w| w.starts_with("PATCH ")));
+    assert_eq!(server.len(), 10);
+
+    let before = real_writes(&server).len();
+    let again = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).ends_with("10 unchanged.\nNothing to apply.\n"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(real_writes(&server).len(), before, "a no-op apply writes nothing");
+
+    let status = run(&server, dir.path(), "status", &["-o", "json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(json[0]["name"], "hbase");
+    assert_eq!(json[0]["master"]["phase"], "Ready");
+    assert_eq!(json[0]["master"]["ready"], 3);
+    assert_eq!(json[0]["worker"]["phase"], "Ready");
+    assert_eq!(json[0]["fuse"]["phase"], "Ready");
+}
+
+#[test]
+fn apply_without_yes_or_a_terminal_changes_nothing() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&server, dir.path(), "apply", &[HBASE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert!(real_writes(&server).is_empty());
+    assert_eq!(server.len(), 0);
+}
+
+#[test]
+fn wait_holds_the_mount_job_until_the_masters_are_ready() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("timed out after 1s waiting for runtime default/hbase: masters NotReady 0/3"),
+        "{err}"
+    );
+    let writes = real_writes(&server);
+    assert!(writes.iter().any(|w| w.ends_with("/statefulsets/hbase-master")));
+    assert!(!writes.iter().any(|w| w.contains("/jobs/")), "{writes:#?}");
+
+    let status = run(&server, dir.path(), "status", &["hbase"]);
+    assert_eq!(status.status.code(), Some(3));
+    assert!(stdout(&status).contains("0/3       NotReady"), "{}", stdout(&status));
+
+    // The interrupted apply converges: the next one creates only what is missing.
+    server.workloads_become_ready(true);
+    // The stored masters were applied before the stand-in kubelet was on: mark them ready.
+    let mut masters = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
+        .unwrap();
+    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
+    server.apply(&masters, "kube-controller-manager");
+    let before = real_writes(&server).len();
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 7 unchanged."),
+        "{}",
+        stdout(&out)
+    );
+    let writes = real_writes(&server);
+    let kinds: Vec<&str> = writes[before..].iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
+    assert_eq!(kinds, ["jobs", "statefulsets", "daemonsets"]);
+}
+
+#[test]
+fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    for object in rendered(HBASE) {
+        server.apply(&object, "kubectl-goosefs");
+    }
+    let labels =
+        serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase"});
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "hbase-old", "namespace": "default", "labels": labels}}),
+        "kubectl-goosefs",
+    );
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("Nothing to apply.\n"));
+    assert!(stderr(&out).contains("1 object(s) no longer rendered were kept; pass --prune"));
+    assert_eq!(server.len(), 11);
+
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--yes", "--prune", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ConfigMap/default/hbase-old pruned"));
+    assert_eq!(
+        real_writes(&server),
+        ["DELETE /api/v1/namespaces/default/configmaps/hbase-old"]
+    );
+    assert_eq!(server.len(), 10);
+
+    let changed = dir.path().join("hbase.yaml");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(HBASE)
+            .expect("input")
+            .replace("quota: 2G", "quota: 4G"),
+    )
+    .expect("write");
+    let changed = changed.to_str().unwrap();
+    server.inject_matching(
+        |l| l.starts_with("PATCH ") && !l.contains("dryRun") && l.contains("configmaps/hbase-config"),
+        Fault::Status(409),
+    );
+    let out = run(&server, dir.path(), "apply", &[changed, "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ConfigMap/default/hbase-config: the API server answered 409")
+            && err.contains("--force-conflicts"),
+        "{err}"
+    );
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[changed, "--yes", "--force-conflicts", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = server.log();
+    let forced: Vec<&String> = log.iter().filter(|l| l.contains("force=true")).collect();
+    assert_eq!(forced.len(), 2, "{forced:#?}");
+    assert!(stdout(&out).contains("StatefulSet/default/hbase-worker configured"));
+}
+
+#[test]
+fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    for object in rendered(HBASE) {
+        server.apply(&object, "kubectl-goosefs");
+    }
+    // The same runtime name in another namespace: its PV carries the same instance label.
+    let other_pv = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "other-hbase", "labels": {"app.kubernetes.io/managed-by": "kubectl-goosefs",
+        "app.kubernetes.io/instance": "hbase"}}, "spec": {"claimRef": {"namespace": "other", "name": "hbase"}}});
+    server.apply(&other_pv, "kubectl-goosefs");
+    let out = run(&server, dir.path(), "delete", &["hbase"]);
+    assert_eq!(out.status.code(), Some(2), "no terminal, no --yes");
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert_eq!(server.len(), 11);
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("DaemonSet/default/hbase-fuse deleted\n"), "{text}");
+    assert!(text.ends_with("ConfigMap/default/hbase-config deleted\n"), "{text}");
+    assert_eq!(server.paths(), ["/api/v1/persistentvolumes/other-hbase"]);
+
+    let out = run(&server, dir.path(), "delete", &["hbase", "-y"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("runtime default/hbase: no objects made by kubectl-goosefs found"));
+    let out = run(&server, dir.path(), "delete", &["hbase", "-y", "--ignore-not-found"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&server, dir.path(), "status", &[]);
+    assert_eq!(out.status.code(), Some(3));
 }

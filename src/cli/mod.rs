@@ -1,10 +1,13 @@
 //! The command line: clap definitions, and one file per command that turns parsed arguments
 //! into options and calls one library function. No validation or Kubernetes logic lives here.
 
+mod apply;
+mod delete;
 mod explain;
 mod plan;
 mod render;
 mod schema;
+mod status;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -77,6 +80,30 @@ pub enum Command {
         kubectl goosefs plan hbase.yaml -o json --out plan.json"
     )]
     Plan(plan::PlanArgs),
+    /// Apply the plan: server-side apply in dependency order, optional prune, wait for Ready phases.
+    #[command(
+        after_help = "Shows the plan first and asks Apply? [y/N] (or pass --yes; required without a terminal).\n\
+        Exit codes: 0 applied (or nothing to apply), 1 cluster error or timeout, 2 usage error or cancelled.\n\n\
+        Examples:\n  \
+        kubectl goosefs apply -f hbase.yaml\n  \
+        kubectl goosefs apply deploy/ -n cache --yes --prune --timeout 10m\n  \
+        kubectl goosefs apply hbase.yaml --yes --wait=false"
+    )]
+    Apply(apply::ApplyArgs),
+    /// Show each runtime's master, worker and FUSE phases, computed from the live workloads as Fluid does.
+    #[command(
+        after_help = "Exit codes: 0 all ready, 3 a runtime not ready (or none found), 1 cluster error.\n\n\
+        Examples:\n  \
+        kubectl goosefs status\n  \
+        kubectl goosefs status hbase -n cache -o json"
+    )]
+    Status(status::StatusArgs),
+    /// Delete every object kubectl-goosefs made for the named runtimes (FUSE first, config last).
+    #[command(after_help = "Asks unless --yes (required without a terminal).\n\n\
+        Examples:\n  \
+        kubectl goosefs delete hbase\n  \
+        kubectl goosefs delete hbase -n cache --yes --ignore-not-found")]
+    Delete(delete::DeleteArgs),
     /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
     #[command(after_help = "Examples:\n  \
         kubectl goosefs schema --out schemas/\n  \
@@ -158,6 +185,9 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, color),
         Command::Render(args) => render::run(args, color),
         Command::Plan(args) => plan::run(args, color),
+        Command::Apply(args) => apply::run(args, color),
+        Command::Status(args) => status::run(&args),
+        Command::Delete(args) => delete::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version => print(&format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))),

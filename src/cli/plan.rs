@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::render::{CompileArgs, validate_and_compile};
 use super::{CliError, EXIT_OK};
-use crate::cluster::client::{Cluster, ClusterError, ConnectOptions};
+use crate::cluster::client::{Cluster, ConnectOptions};
 use crate::cluster::plan::{PlanOptions, plan};
 use crate::output::Style;
 use crate::output::diff::render_plan;
@@ -24,15 +24,9 @@ pub struct PlanArgs {
     /// How to compile.
     #[command(flatten)]
     pub compile: CompileArgs,
-    /// Path to the kubeconfig (else KUBECONFIG, else ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Timeout of each request to the API server, e.g. 30s or 1m (0: none).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
@@ -56,7 +50,7 @@ pub enum PlanFormat {
     Json,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text
         .find(|c: char| !c.is_ascii_digit())
         .map_or((text, "s"), |i| text.split_at(i));
@@ -71,32 +65,82 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Renders, asks the server for dry-run applies, compares with the live objects, prints the plan.
+/// How to reach the cluster: kubectl's flags.
+#[derive(Debug, Args)]
+pub struct ConnArgs {
+    /// Path to the kubeconfig (else KUBECONFIG, else ~/.kube/config).
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Timeout of each request to the API server, e.g. 30s or 1m (0: none).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+/// A connected cluster and the async runtime its requests run on.
+pub(super) struct Session {
+    pub runtime: tokio::runtime::Runtime,
+    pub cluster: Cluster,
+}
+
+impl Session {
+    /// Connects; `Err(code)` once a connection error has been reported.
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] when the async runtime cannot start.
+    pub fn connect(conn: &ConnArgs) -> Result<Result<Session, u8>, CliError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        let options = ConnectOptions {
+            kubeconfig: conn.kubeconfig.clone(),
+            context: conn.context.clone(),
+            request_timeout: (!conn.request_timeout.is_zero()).then_some(conn.request_timeout),
+        };
+        Ok(match runtime.block_on(Cluster::connect(&options)) {
+            Ok(cluster) => Ok(Session { runtime, cluster }),
+            Err(e) => Err(cluster_failure(&e)),
+        })
+    }
+
+    /// `--namespace`, else the kubeconfig context's namespace.
+    pub fn namespace(&self, input: Option<&String>) -> String {
+        input
+            .cloned()
+            .unwrap_or_else(|| self.cluster.default_namespace().to_owned())
+    }
+}
+
+/// A computed plan with what it was computed from.
+pub(super) struct Planned {
+    /// The rendered objects, in apply order.
+    pub objects: Vec<serde_json::Value>,
+    /// (namespace, name) of each runtime.
+    pub runtimes: Vec<(String, String)>,
+    /// The plan.
+    pub plan: crate::cluster::Plan,
+}
+
+/// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out.
+/// `Err(code)` once a finding or cluster error has been reported.
 ///
 /// # Errors
-/// Usage errors and failures writing output; cluster errors are reported and give exit 1.
-pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let connect = ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        request_timeout: (!args.request_timeout.is_zero()).then_some(args.request_timeout),
-    };
-    let cluster = match runtime.block_on(Cluster::connect(&connect)) {
-        Ok(c) => c,
-        Err(e) => return Ok(cluster_failure(&e)),
-    };
-    let namespace = args
-        .input
-        .namespace
-        .clone()
-        .unwrap_or_else(|| cluster.default_namespace().to_owned());
-    let (_, compiled) = match validate_and_compile(&args.input, &args.compile, &namespace, "plan", color)? {
+/// Usage errors.
+pub(super) fn make_plan(
+    session: &Session,
+    input: &super::InputArgs,
+    compile: &CompileArgs,
+    options: PlanOptions,
+    verb: &str,
+    color: bool,
+) -> Result<Result<Planned, u8>, CliError> {
+    let namespace = session.namespace(input.namespace.as_ref());
+    let (_, compiled) = match validate_and_compile(input, compile, &namespace, verb, color)? {
         Ok(done) => done,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Err(code)),
     };
     let objects: Vec<serde_json::Value> = compiled
         .manifests
@@ -108,24 +152,45 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
         .iter()
         .map(|v| (v.namespace.clone(), v.name.clone()))
         .collect();
-    let gathered = runtime.block_on(cluster.gather(&objects, &runtimes));
-    let (desired, live) = match gathered {
+    let (desired, live) = match session.runtime.block_on(session.cluster.gather(&objects, &runtimes)) {
         Ok(found) => found,
-        Err(e) => return Ok(cluster_failure(&e)),
+        Err(e) => return Ok(Err(cluster_failure(&e))),
     };
-    let plan = match plan(
-        &desired,
-        &live,
-        PlanOptions {
-            allow_quorum_loss: args.allow_quorum_loss,
-        },
-    ) {
-        Ok(p) => p,
+    Ok(match plan(&desired, &live, options) {
+        Ok(plan) => Ok(Planned {
+            objects,
+            runtimes,
+            plan,
+        }),
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(EXIT_CLUSTER);
+            Err(EXIT_CLUSTER)
         }
+    })
+}
+
+/// The plan as text for people.
+pub(super) fn plan_text(plan: &crate::cluster::Plan, color: bool) -> String {
+    render_plan(plan, if color { Style::Color } else { Style::Plain })
+}
+
+/// Renders, asks the server for dry-run applies, compares with the live objects, prints the plan.
+///
+/// # Errors
+/// Usage errors and failures writing output; cluster errors are reported and give exit 1.
+pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
+    let session = match Session::connect(&args.conn)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
     };
+    let options = PlanOptions {
+        allow_quorum_loss: args.allow_quorum_loss,
+    };
+    let planned = match make_plan(&session, &args.input, &args.compile, options, "plan", color)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let plan = planned.plan;
     let json = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {
         crate::output::write_atomic(path, json.as_bytes()).map_err(|source| CliError::Write {
@@ -134,7 +199,7 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
         })?;
     }
     let text = match args.output {
-        PlanFormat::Text => render_plan(&plan, if color { Style::Color } else { Style::Plain }),
+        PlanFormat::Text => plan_text(&plan, color),
         PlanFormat::Json => json,
     };
     super::print(&text)?;
@@ -145,7 +210,8 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     })
 }
 
-fn cluster_failure(error: &ClusterError) -> u8 {
+/// Reports a cluster error; its exit code.
+pub(super) fn cluster_failure(error: &dyn std::fmt::Display) -> u8 {
     eprintln!("error: {error}");
     EXIT_CLUSTER
 }

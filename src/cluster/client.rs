@@ -1,10 +1,11 @@
-//! The API-server side of `plan`: connects with kubectl's habits (kubeconfig, context,
-//! namespace, request timeout), reads live objects and asks the server for server-side-apply dry
-//! runs. Every write this module sends carries `dryRun=All`: it never changes the cluster.
+//! The only code that talks to an API server: connects with kubectl's habits (kubeconfig,
+//! context, namespace, request timeout), reads live objects and the tool's inventory, and sends
+//! server-side applies (dry-run for `plan`, real for `apply`) and deletes.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt, stream};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -12,6 +13,7 @@ use serde_json::Value;
 
 use super::FIELD_MANAGER;
 use super::plan::ResourceKey;
+use super::status::{RuntimeStatus, runtime_status};
 
 /// How to reach the cluster (kubectl's flags).
 #[derive(Debug, Clone, Default)]
@@ -88,14 +90,52 @@ pub const KINDS: [(&str, &str, bool); 7] = [
 
 /// The label selector of the objects this tool made for runtime `name` (its inventory).
 pub fn inventory_selector(name: &str) -> String {
-    format!("app.kubernetes.io/managed-by=kubectl-goosefs,app.kubernetes.io/instance={name}")
+    format!("{MANAGED_BY},app.kubernetes.io/instance={name}")
 }
+
+/// The label selector of everything this tool made.
+const MANAGED_BY: &str = "app.kubernetes.io/managed-by=kubectl-goosefs";
 
 /// List items may come without `apiVersion`/`kind`; put them back.
 fn with_type(mut object: Value, api_version: &str, kind: &str) -> Value {
     object["apiVersion"] = api_version.into();
     object["kind"] = kind.into();
     object
+}
+
+/// Requests `plan` keeps in flight (kubectl's default client QPS is 5, burst 10; API servers
+/// handle far more, and 16 keeps a 50-runtime plan well under a second on a local server).
+const CONCURRENCY: usize = 16;
+
+/// Attempts per request when the connection fails (refused, reset, dropped, timed out).
+const ATTEMPTS: u32 = 3;
+/// No new attempt starts this long after the first (a slow server is not hammered).
+const RETRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// Runs `request` again, with doubling delays from 100 ms, when the connection failed. Every
+/// request this tool sends is idempotent (GET, LIST, server-side apply, DELETE that tolerates
+/// 404), so a request whose answer was lost can be sent again. HTTP error statuses are not
+/// retried here: kube's client already retries 429/503/504 honouring `Retry-After`.
+async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Err(kube::Error::HyperError(_) | kube::Error::Service(_))
+                if attempt < ATTEMPTS && started.elapsed() < RETRY_BUDGET =>
+            {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A connection to one cluster.
@@ -153,9 +193,8 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`] for anything but "not found".
     pub async fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
-        let found = self
-            .api(key)
-            .get_opt(&key.name)
+        let api = self.api(key);
+        let found = retrying(|| api.get_opt(&key.name))
             .await
             .map_err(|e| ClusterError::from_kube(key, e))?;
         found
@@ -170,9 +209,9 @@ impl Cluster {
     pub async fn dry_run_apply(&self, object: &Value) -> Result<Value, ClusterError> {
         let key = ResourceKey::of(object);
         let params = PatchParams::apply(FIELD_MANAGER).dry_run();
-        let result = self
-            .api(&key)
-            .patch(&key.name, &params, &Patch::Apply(object))
+        let api = self.api(&key);
+        let patch = Patch::Apply(object);
+        let result = retrying(|| api.patch(&key.name, &params, &patch))
             .await
             .map_err(|e| ClusterError::from_kube(&key, e))?;
         serde_json::to_value(result).map_err(|e| ClusterError::Unreachable(e.to_string()))
@@ -195,7 +234,9 @@ impl Cluster {
             namespace: namespace.to_owned(),
             name: String::new(),
         };
-        match self.api(&key).list(&ListParams::default().labels(labels)).await {
+        let api = self.api(&key);
+        let params = ListParams::default().labels(labels);
+        match retrying(|| api.list(&params)).await {
             Ok(list) => list
                 .items
                 .into_iter()
@@ -220,6 +261,11 @@ impl Cluster {
                 .list_labelled(api_version, kind, ns, &inventory_selector(name))
                 .await?
             {
+                // A same-named runtime in another namespace labels its PV alike; the claim
+                // tells them apart.
+                if cluster_scoped && object["spec"]["claimRef"]["namespace"].as_str() != Some(namespace) {
+                    continue;
+                }
                 found.push(with_type(object, api_version, kind));
             }
         }
@@ -237,14 +283,18 @@ impl Cluster {
         objects: &[Value],
         runtimes: &[(String, String)],
     ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
-        let mut desired = Vec::with_capacity(objects.len());
-        let mut live = Vec::new();
-        for object in objects {
-            if let Some(current) = self.get(&ResourceKey::of(object)).await? {
-                live.push(current);
-            }
-            desired.push(self.dry_run_apply(object).await?);
-        }
+        // Requests per object are independent: run several at once (one connection each),
+        // keeping the results in input order so the plan is deterministic.
+        let pairs: Vec<(Option<Value>, Value)> = stream::iter(objects)
+            .map(|object| async move {
+                let current = self.get(&ResourceKey::of(object)).await?;
+                Ok::<_, ClusterError>((current, self.dry_run_apply(object).await?))
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let (live, desired): (Vec<Option<Value>>, Vec<Value>) = pairs.into_iter().unzip();
+        let mut live: Vec<Value> = live.into_iter().flatten().collect();
         for (namespace, name) in runtimes {
             for object in self.inventory(namespace, name).await? {
                 let key = ResourceKey::of(&object);
@@ -266,9 +316,9 @@ impl Cluster {
         if force {
             params = params.force();
         }
-        let result = self
-            .api(&key)
-            .patch(&key.name, &params, &Patch::Apply(object))
+        let api = self.api(&key);
+        let patch = Patch::Apply(object);
+        let result = retrying(|| api.patch(&key.name, &params, &patch))
             .await
             .map_err(|e| ClusterError::from_kube(&key, e))?;
         serde_json::to_value(result).map_err(|e| ClusterError::Unreachable(e.to_string()))
@@ -279,14 +329,55 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`] for anything but "not found".
     pub async fn delete(&self, key: &ResourceKey) -> Result<(), ClusterError> {
-        match self
-            .api(key)
-            .delete(&key.name, &kube::api::DeleteParams::background())
-            .await
-        {
+        let api = self.api(key);
+        let params = kube::api::DeleteParams::background();
+        match retrying(|| api.delete(&key.name, &params)).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
             Err(e) => Err(ClusterError::from_kube(key, e)),
         }
+    }
+
+    /// The runtimes this tool manages in `namespace` (from its master StatefulSets' labels).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the list.
+    pub async fn runtimes(&self, namespace: &str) -> Result<Vec<String>, ClusterError> {
+        let masters = self
+            .list_labelled("apps/v1", "StatefulSet", namespace, MANAGED_BY)
+            .await?;
+        let mut names: Vec<String> = masters
+            .iter()
+            .filter_map(|o| {
+                let name = o["metadata"]["labels"]["app.kubernetes.io/instance"].as_str()?;
+                (o["metadata"]["name"].as_str() == Some(&format!("{name}-master"))).then(|| name.to_owned())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The phases of runtime `name`, read from its StatefulSets and DaemonSet.
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the reads.
+    pub async fn runtime_status(&self, namespace: &str, name: &str) -> Result<RuntimeStatus, ClusterError> {
+        let read = |api_version: &str, kind: &str, suffix: &str| ResourceKey {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: format!("{name}-{suffix}"),
+        };
+        let master = self.get(&read("apps/v1", "StatefulSet", "master")).await?;
+        let worker = self.get(&read("apps/v1", "StatefulSet", "worker")).await?;
+        let fuse = self.get(&read("apps/v1", "DaemonSet", "fuse")).await?;
+        Ok(runtime_status(
+            namespace,
+            name,
+            master.as_ref(),
+            worker.as_ref(),
+            fuse.as_ref(),
+        ))
     }
 }

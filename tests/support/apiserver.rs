@@ -1,8 +1,10 @@
 //! The project's Kubernetes API test server: real HTTP on 127.0.0.1, started by the tests
 //! themselves, following `../shared/testcluster/NOTES.md` for what `plan` needs: typed paths for
 //! core and grouped kinds (namespaced and cluster-scoped), GET, label-selected lists,
-//! server-side-apply PATCH (create or merge, `dryRun=All` honoured, field manager recorded), a
-//! request log, and fault injection (status codes with `Retry-After`, dropped connections).
+//! server-side-apply PATCH (create or merge, `dryRun=All` honoured, field manager recorded),
+//! DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
+//! connections; next-request or matching-request), and an optional kubelet stand-in that marks
+//! applied StatefulSets and DaemonSets ready.
 //! Apply semantics are simplified: maps merge, lists are replaced, no ownership conflicts.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -26,6 +28,9 @@ pub enum Fault {
     Drop,
 }
 
+/// Selects requests by their `METHOD path?query` log line.
+pub type Matcher = fn(&str) -> bool;
+
 #[derive(Default)]
 struct State {
     /// Objects by path (`/api/v1/namespaces/ns/configmaps/name`).
@@ -33,6 +38,10 @@ struct State {
     /// `METHOD path?query` of every request, in order.
     log: Vec<String>,
     faults: VecDeque<Fault>,
+    /// Faults served once to the first request whose log line satisfies the predicate.
+    targeted: Vec<(Matcher, Fault)>,
+    /// Mark applied workloads ready, as if their pods had started.
+    workloads_become_ready: bool,
     resource_version: u64,
 }
 
@@ -96,6 +105,21 @@ impl ApiServer {
         self.state.lock().expect("state").faults.extend(faults.iter().cloned());
     }
 
+    /// Serves `fault` once, to the first request whose `METHOD path?query` satisfies `matches`.
+    pub fn inject_matching(&self, matches: Matcher, fault: Fault) {
+        self.state.lock().expect("state").targeted.push((matches, fault));
+    }
+
+    /// Whether really applied StatefulSets and DaemonSets get a status with every replica ready.
+    pub fn workloads_become_ready(&self, ready: bool) {
+        self.state.lock().expect("state").workloads_become_ready = ready;
+    }
+
+    /// Paths of the stored objects.
+    pub fn paths(&self) -> Vec<String> {
+        self.state.lock().expect("state").objects.keys().cloned().collect()
+    }
+
     /// Stores `object` as an apply by `manager` would (for seeding live state).
     pub fn apply(&self, object: &Value, manager: &str) {
         let path = object_path(object);
@@ -154,6 +178,20 @@ fn apply_to(state: &mut State, path: &str, patch: &Value, manager: &str) -> Valu
     object["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
     object["metadata"]["managedFields"] = json!([{"manager": manager, "operation": "Apply"}]);
     object
+}
+
+/// What the controllers and kubelet would report once every pod of a workload runs.
+fn make_ready(object: &mut Value) {
+    match object["kind"].as_str() {
+        Some("StatefulSet") => {
+            let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+            object["status"] = json!({"replicas": replicas, "readyReplicas": replicas});
+        }
+        Some("DaemonSet") => {
+            object["status"] = json!({"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 2});
+        }
+        _ => {}
+    }
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
@@ -217,8 +255,13 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     let query = req.uri().query().unwrap_or_default().to_owned();
     let fault = {
         let mut s = state.lock().expect("state");
-        s.log.push(format!("{method} {path}?{query}"));
-        s.faults.pop_front()
+        let line = format!("{method} {path}?{query}");
+        let targeted = s.targeted.iter().position(|(matches, _)| matches(&line));
+        s.log.push(line);
+        match targeted {
+            Some(i) => Some(s.targeted.remove(i).1),
+            None => s.faults.pop_front(),
+        }
     };
     match fault {
         Some(Fault::Status(code)) => return Ok(status(code, "Injected", "injected by the test")),
@@ -259,12 +302,19 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 return Ok(status(400, "BadRequest", "the apply patch is not JSON"));
             };
             let manager = query_param(&query, "fieldManager").unwrap_or_default();
-            let merged = apply_to(&mut s, &path, &patch, &manager);
+            let mut merged = apply_to(&mut s, &path, &patch, &manager);
             if query_param(&query, "dryRun").as_deref() != Some("All") {
+                if s.workloads_become_ready {
+                    make_ready(&mut merged);
+                }
                 s.objects.insert(path, merged.clone());
             }
             Ok(ok(&merged))
         }
+        "DELETE" => match s.objects.remove(&path) {
+            Some(object) => Ok(ok(&object)),
+            None => Ok(status(404, "NotFound", &format!("{path} not found"))),
+        },
         _ => Ok(status(405, "MethodNotAllowed", "not supported by the test server")),
     }
 }

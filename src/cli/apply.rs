@@ -1,0 +1,128 @@
+//! `kubectl goosefs apply`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::plan::{ConnArgs, Session, cluster_failure, make_plan, parse_duration, plan_text};
+use super::render::CompileArgs;
+use super::{CliError, EXIT_FAILURE, EXIT_OK};
+use crate::cluster::apply::{ApplyOptions, execute};
+use crate::cluster::plan::PlanOptions;
+use crate::cluster::status::table;
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Inputs.
+    #[command(flatten)]
+    pub input: super::InputArgs,
+    /// How to compile.
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Apply without asking (required when standard input is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Delete objects of the runtime this tool made that are no longer rendered.
+    #[arg(long)]
+    pub prune: bool,
+    /// Take over fields that another field manager owns instead of stopping on the conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Wait for the masters before the mount Job, and for Ready phases at the end
+    /// (`--wait=false`: apply everything at once and return).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub wait: bool,
+    /// How long the wait lasts in all, e.g. 300s or 10m.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Apply master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
+    #[arg(long)]
+    pub allow_quorum_loss: bool,
+}
+
+/// How often `--wait` polls.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Plans, shows the plan, asks, applies in order, prunes and waits.
+///
+/// # Errors
+/// Usage errors; cluster errors are reported and give exit 1.
+pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
+    let session = match Session::connect(&args.conn)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let options = PlanOptions {
+        allow_quorum_loss: args.allow_quorum_loss,
+    };
+    let planned = match make_plan(&session, &args.input, &args.compile, options, "apply", color)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let plan = &planned.plan;
+    super::print(&plan_text(plan, color))?;
+    let deletes = plan.counts().2;
+    let work = plan.has_changes() && (args.prune || plan.counts().0 + plan.counts().1 > 0);
+    if !work {
+        if deletes > 0 {
+            eprintln!("{deletes} object(s) no longer rendered were kept; pass --prune to delete them");
+        }
+        super::print("Nothing to apply.\n")?;
+        return Ok(EXIT_OK);
+    }
+    if !args.yes && !confirm("Apply?")? {
+        eprintln!("Apply cancelled; nothing was changed.");
+        return Ok(EXIT_FAILURE);
+    }
+    let apply_options = ApplyOptions {
+        prune: args.prune,
+        force_conflicts: args.force_conflicts,
+        wait: args.wait.then_some(args.timeout),
+        poll: POLL,
+    };
+    let mut report = |line: String| println!("{line}");
+    let result = session.runtime.block_on(execute(
+        &session.cluster,
+        plan,
+        &planned.objects,
+        &planned.runtimes,
+        apply_options,
+        &mut report,
+    ));
+    match result {
+        Ok(statuses) => {
+            if !statuses.is_empty() {
+                super::print(&table(&statuses))?;
+            }
+            Ok(EXIT_OK)
+        }
+        Err(e) => Ok(cluster_failure(&e)),
+    }
+}
+
+/// Asks `question [y/N]` on the terminal; refuses when there is no terminal to ask on.
+///
+/// # Errors
+/// [`CliError::Usage`] without a terminal (pass `--yes`) or when the answer cannot be read.
+pub(super) fn confirm(question: &str) -> Result<bool, CliError> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CliError::Usage(
+            "refusing to change the cluster without confirmation: standard input is not a terminal; pass --yes".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
+}

@@ -1,0 +1,79 @@
+//! `kubectl goosefs status`.
+
+use clap::{Args, ValueEnum};
+
+use super::plan::{ConnArgs, Session, cluster_failure};
+use super::{CliError, EXIT_OK};
+use crate::cluster::status::table;
+
+/// Exit code of `status` when a runtime is not ready (1 stays for cluster errors).
+pub const EXIT_NOT_READY: u8 = 3;
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Runtime names (default: every runtime this tool manages in the namespace).
+    pub names: Vec<String>,
+    /// Namespace (default: the kubeconfig context's namespace).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+/// Status output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table like `kubectl get goosefsruntime -o wide`.
+    Text,
+    /// Phases and counts as JSON.
+    Json,
+}
+
+/// Prints the phases of the runtimes; exit 0 when all are ready, 3 when one is not.
+///
+/// # Errors
+/// Usage errors; cluster errors are reported and give exit 1.
+pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
+    let session = match Session::connect(&args.conn)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let namespace = session.namespace(args.namespace.as_ref());
+    let result = session.runtime.block_on(async {
+        let names = if args.names.is_empty() {
+            session.cluster.runtimes(&namespace).await?
+        } else {
+            args.names.clone()
+        };
+        let mut statuses = Vec::with_capacity(names.len());
+        for name in &names {
+            statuses.push(session.cluster.runtime_status(&namespace, name).await?);
+        }
+        Ok::<_, crate::cluster::client::ClusterError>(statuses)
+    });
+    let statuses = match result {
+        Ok(s) => s,
+        Err(e) => return Ok(cluster_failure(&e)),
+    };
+    if statuses.is_empty() {
+        eprintln!("No GooseFS runtimes managed by kubectl-goosefs in namespace {namespace}.");
+        return Ok(EXIT_NOT_READY);
+    }
+    let text = match args.output {
+        StatusFormat::Text => table(&statuses),
+        StatusFormat::Json => serde_json::to_string_pretty(&statuses).unwrap_or_default() + "\n",
+    };
+    super::print(&text)?;
+    Ok(
+        if statuses.iter().all(crate::cluster::status::RuntimeStatus::is_ready) {
+            EXIT_OK
+        } else {
+            EXIT_NOT_READY
+        },
+    )
+}

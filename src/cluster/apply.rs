@@ -1,0 +1,177 @@
+//! Carrying out a [`Plan`]: server-side applies in the plan's order (config, services, volume,
+//! masters, mount Job, workers, FUSE), with `--wait` holding the mount Job until the runtime's
+//! masters are all ready (the Job talks to the master), then pruning, then waiting for the
+//! runtime's phases. Progress is reported line by line through a callback so the CLI decides
+//! where it goes.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::client::{Cluster, ClusterError};
+use super::plan::{ChangeOp, Plan, ResourceKey};
+use super::status::RuntimeStatus;
+
+/// How to apply.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    /// Delete objects of the runtime that are no longer rendered.
+    pub prune: bool,
+    /// Take over fields another field manager owns (`force=true`).
+    pub force_conflicts: bool,
+    /// Wait for masters before the mount Job, and for the runtime's phases at the end, at most
+    /// this long in all.
+    pub wait: Option<Duration>,
+    /// How often to poll while waiting.
+    pub poll: Duration,
+}
+
+/// Why an apply stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A request failed; what was applied before it stays applied.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The runtime did not become ready in time.
+    #[error("timed out after {}s waiting for runtime {namespace}/{name}: masters {master}, workers {worker}, fuses {fuse}", waited.as_secs())]
+    Timeout {
+        /// How long was waited.
+        waited: Duration,
+        /// Namespace.
+        namespace: String,
+        /// Runtime.
+        name: String,
+        /// Master phase with counts.
+        master: String,
+        /// Worker phase with counts.
+        worker: String,
+        /// FUSE phase with counts.
+        fuse: String,
+    },
+}
+
+/// The runtime an object belongs to, from its instance label.
+fn runtime_of(object: &Value) -> Option<(String, String)> {
+    let metadata = &object["metadata"];
+    let name = metadata["labels"]["app.kubernetes.io/instance"].as_str()?;
+    Some((
+        metadata["namespace"].as_str().unwrap_or_default().to_owned(),
+        name.to_owned(),
+    ))
+}
+
+/// Applies `plan` (whose desired objects are `objects`), returning the final status of each
+/// runtime in `runtimes` when waiting.
+///
+/// # Errors
+/// [`ApplyError`]: the first failed request, or a wait that timed out.
+pub async fn execute(
+    cluster: &Cluster,
+    plan: &Plan,
+    objects: &[Value],
+    runtimes: &[(String, String)],
+    options: ApplyOptions,
+    report: &mut dyn FnMut(String),
+) -> Result<Vec<RuntimeStatus>, ApplyError> {
+    let started = Instant::now();
+    let by_key: HashMap<ResourceKey, &Value> = objects.iter().map(|o| (ResourceKey::of(o), o)).collect();
+    let mut masters_ready: Vec<(String, String)> = Vec::new();
+    for change in &plan.changes {
+        let verb = match change.op {
+            ChangeOp::Create => "created",
+            ChangeOp::Update => "configured",
+            ChangeOp::Unchanged | ChangeOp::Delete => continue,
+        };
+        let Some(object) = by_key.get(&change.key) else {
+            continue;
+        };
+        if change.key.kind == "Job"
+            && let (Some(limit), Some(runtime)) = (options.wait, runtime_of(object))
+            && !masters_ready.contains(&runtime)
+        {
+            report(format!("waiting for the masters of {}/{}", runtime.0, runtime.1));
+            wait_until(cluster, &runtime, started, limit, options.poll, |s| {
+                s.master.desired > 0 && s.master.ready == s.master.desired
+            })
+            .await?;
+            masters_ready.push(runtime);
+        }
+        cluster.apply(object, options.force_conflicts).await?;
+        report(format!("{} {verb}", change.key));
+    }
+    let deletes: Vec<&ResourceKey> = plan
+        .changes
+        .iter()
+        .filter(|c| c.op == ChangeOp::Delete)
+        .map(|c| &c.key)
+        .collect();
+    if options.prune {
+        for key in deletes.iter().rev() {
+            cluster.delete(key).await?;
+            report(format!("{key} pruned"));
+        }
+    } else if !deletes.is_empty() {
+        report(format!(
+            "{} object(s) no longer rendered were kept; pass --prune to delete them",
+            deletes.len()
+        ));
+    }
+    let mut statuses = Vec::new();
+    if let Some(limit) = options.wait {
+        for runtime in runtimes {
+            report(format!("waiting for runtime {}/{} to be ready", runtime.0, runtime.1));
+            statuses.push(wait_until(cluster, runtime, started, limit, options.poll, RuntimeStatus::is_ready).await?);
+        }
+    }
+    Ok(statuses)
+}
+
+/// Polls the runtime's status until `done` or the overall `limit` since `started` passes.
+async fn wait_until(
+    cluster: &Cluster,
+    (namespace, name): &(String, String),
+    started: Instant,
+    limit: Duration,
+    poll: Duration,
+    done: impl Fn(&RuntimeStatus) -> bool,
+) -> Result<RuntimeStatus, ApplyError> {
+    loop {
+        let status = cluster.runtime_status(namespace, name).await?;
+        if done(&status) {
+            return Ok(status);
+        }
+        if started.elapsed() >= limit {
+            let show = |c: &super::status::Component| format!("{} {}/{}", c.phase, c.ready, c.desired);
+            return Err(ApplyError::Timeout {
+                waited: started.elapsed(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                master: show(&status.master),
+                worker: show(&status.worker),
+                fuse: show(&status.fuse),
+            });
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Deletes everything this tool made for runtime `name`, in reverse apply order (FUSE first,
+/// config last) so nothing restarts against a half-removed runtime. Returns what was deleted.
+///
+/// # Errors
+/// [`ClusterError`] from the inventory or a delete.
+pub async fn delete_runtime(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    report: &mut dyn FnMut(String),
+) -> Result<usize, ClusterError> {
+    let inventory = cluster.inventory(namespace, name).await?;
+    for object in inventory.iter().rev() {
+        let key = ResourceKey::of(object);
+        cluster.delete(&key).await?;
+        report(format!("{key} deleted"));
+    }
+    Ok(inventory.len())
+}
