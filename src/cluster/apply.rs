@@ -1,5 +1,5 @@
 //! Carrying out a [`Plan`]: server-side applies in the plan's order (config, services, volume,
-//! masters, mount Job, workers, FUSE), with `--wait` holding the mount Job until the runtime's
+//! masters, mount Job, workers, FUSE; the objects of one step concurrently across runtimes), with `--wait` holding the mount Job until the runtime's
 //! masters are all ready (the Job talks to the master), then pruning, then waiting for the
 //! runtime's phases. Progress is reported line by line through a callback so the CLI decides
 //! where it goes.
@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::client::{Cluster, ClusterError};
+use futures::{StreamExt, stream};
+
+use super::client::{CONCURRENCY, Cluster, ClusterError};
 use super::plan::{ChangeOp, Plan, ResourceKey};
 use super::status::RuntimeStatus;
 
@@ -76,29 +78,44 @@ pub async fn execute(
 ) -> Result<Vec<RuntimeStatus>, ApplyError> {
     let started = Instant::now();
     let by_key: HashMap<ResourceKey, &Value> = objects.iter().map(|o| (ResourceKey::of(o), o)).collect();
-    let mut masters_ready: Vec<(String, String)> = Vec::new();
-    for change in &plan.changes {
-        let verb = match change.op {
-            ChangeOp::Create => "created",
-            ChangeOp::Update => "configured",
-            ChangeOp::Unchanged | ChangeOp::Delete => continue,
-        };
-        let Some(object) = by_key.get(&change.key) else {
-            continue;
-        };
-        if change.key.kind == "Job"
-            && let (Some(limit), Some(runtime)) = (options.wait, runtime_of(object))
-            && !masters_ready.contains(&runtime)
+    let writes: Vec<(&ResourceKey, &str, &Value)> = plan
+        .changes
+        .iter()
+        .filter_map(|change| {
+            let verb = match change.op {
+                ChangeOp::Create => "created",
+                ChangeOp::Update => "configured",
+                ChangeOp::Unchanged | ChangeOp::Delete => return None,
+            };
+            Some((&change.key, verb, *by_key.get(&change.key)?))
+        })
+        .collect();
+    // Consecutive objects of one kind (the same step of every runtime) do not depend on each
+    // other: they are applied concurrently; kinds follow each other in the plan's order.
+    for group in writes.chunk_by(|a, b| a.0.kind == b.0.kind) {
+        if group[0].0.kind == "Job"
+            && let Some(limit) = options.wait
         {
-            report(format!("waiting for the masters of {}/{}", runtime.0, runtime.1));
-            wait_until(cluster, &runtime, started, limit, options.poll, |s| {
-                s.master.desired > 0 && s.master.ready == s.master.desired
-            })
-            .await?;
-            masters_ready.push(runtime);
+            let mut runtimes: Vec<(String, String)> = group.iter().filter_map(|w| runtime_of(w.2)).collect();
+            runtimes.dedup();
+            for runtime in runtimes {
+                report(format!("waiting for the masters of {}/{}", runtime.0, runtime.1));
+                wait_until(cluster, &runtime, started, limit, options.poll, |s| {
+                    s.master.desired > 0 && s.master.ready == s.master.desired
+                })
+                .await?;
+            }
         }
-        cluster.apply(object, options.force_conflicts).await?;
-        report(format!("{} {verb}", change.key));
+        let results: Vec<Result<(), ClusterError>> = stream::iter(group)
+            .map(|(_, _, object)| async move { cluster.apply(object, options.force_conflicts).await.map(drop) })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        // Report what was applied up to the first failure, then stop on it.
+        for ((key, verb, _), result) in group.iter().zip(results) {
+            result?;
+            report(format!("{key} {verb}"));
+        }
     }
     let deletes: Vec<&ResourceKey> = plan
         .changes
@@ -167,7 +184,7 @@ pub async fn delete_runtime(
     name: &str,
     report: &mut dyn FnMut(String),
 ) -> Result<usize, ClusterError> {
-    let inventory = cluster.inventory(namespace, name).await?;
+    let inventory = cluster.inventory(namespace, &[name]).await?;
     for object in inventory.iter().rev() {
         let key = ResourceKey::of(object);
         cluster.delete(&key).await?;

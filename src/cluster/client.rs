@@ -103,9 +103,9 @@ fn with_type(mut object: Value, api_version: &str, kind: &str) -> Value {
     object
 }
 
-/// Requests `plan` keeps in flight (kubectl's default client QPS is 5, burst 10; API servers
+/// Requests kept in flight (kubectl's default client QPS is 5, burst 10; API servers
 /// handle far more, and 16 keeps a 50-runtime plan well under a second on a local server).
-const CONCURRENCY: usize = 16;
+pub const CONCURRENCY: usize = 16;
 
 /// Attempts per request when the connection fails (refused, reset, dropped, timed out).
 const ATTEMPTS: u32 = 3;
@@ -249,27 +249,43 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Every object of runtime `name` in `namespace` this tool made (and its PersistentVolume).
+    /// Every object this tool made for the runtimes `names` of `namespace` (and their
+    /// PersistentVolumes), in apply order of kinds. One list per kind, whatever the number of
+    /// runtimes, run concurrently.
     ///
     /// # Errors
     /// [`ClusterError`] from the lists.
-    pub async fn inventory(&self, namespace: &str, name: &str) -> Result<Vec<Value>, ClusterError> {
-        let mut found = Vec::new();
-        for (api_version, kind, cluster_scoped) in KINDS {
-            let ns = if cluster_scoped { "" } else { namespace };
-            for object in self
-                .list_labelled(api_version, kind, ns, &inventory_selector(name))
-                .await?
-            {
-                // A same-named runtime in another namespace labels its PV alike; the claim
-                // tells them apart.
-                if cluster_scoped && object["spec"]["claimRef"]["namespace"].as_str() != Some(namespace) {
-                    continue;
+    pub async fn inventory(&self, namespace: &str, names: &[&str]) -> Result<Vec<Value>, ClusterError> {
+        let selector = match names {
+            [one] => inventory_selector(one),
+            _ => MANAGED_BY.to_owned(),
+        };
+        let lists: Vec<Vec<Value>> = stream::iter(KINDS)
+            .map(|(api_version, kind, cluster_scoped)| {
+                let selector = &selector;
+                async move {
+                    let ns = if cluster_scoped { "" } else { namespace };
+                    let found = self.list_labelled(api_version, kind, ns, selector).await?;
+                    Ok::<_, ClusterError>(
+                        found
+                            .into_iter()
+                            .filter(|o| {
+                                let instance = o["metadata"]["labels"]["app.kubernetes.io/instance"].as_str();
+                                // A same-named runtime in another namespace labels its PV alike;
+                                // the claim tells them apart.
+                                instance.is_some_and(|i| names.contains(&i))
+                                    && (!cluster_scoped
+                                        || o["spec"]["claimRef"]["namespace"].as_str() == Some(namespace))
+                            })
+                            .map(|o| with_type(o, api_version, kind))
+                            .collect(),
+                    )
                 }
-                found.push(with_type(object, api_version, kind));
-            }
-        }
-        Ok(found)
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(lists.into_iter().flatten().collect())
     }
 
     /// What `plan` compares: the dry-run result of every object (`desired`, in the given order)
@@ -283,26 +299,45 @@ impl Cluster {
         objects: &[Value],
         runtimes: &[(String, String)],
     ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
-        // Requests per object are independent: run several at once (one connection each),
-        // keeping the results in input order so the plan is deterministic.
-        let pairs: Vec<(Option<Value>, Value)> = stream::iter(objects)
-            .map(|object| async move {
-                let current = self.get(&ResourceKey::of(object)).await?;
-                Ok::<_, ClusterError>((current, self.dry_run_apply(object).await?))
+        use std::collections::{BTreeMap, HashMap};
+        // The inventory first (one list per kind and namespace): it holds the live state of
+        // every object applied before, so only objects missing from it need a GET of their own.
+        let mut by_namespace: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (namespace, name) in runtimes {
+            by_namespace.entry(namespace).or_default().push(name);
+        }
+        let mut inventory = Vec::new();
+        for (namespace, names) in by_namespace {
+            inventory.extend(self.inventory(namespace, &names).await?);
+        }
+        let mut listed: HashMap<ResourceKey, usize> = inventory
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (ResourceKey::of(o), i))
+            .collect();
+        let known: Vec<Option<usize>> = objects.iter().map(|o| listed.remove(&ResourceKey::of(o))).collect();
+        // Requests per object are independent: run several at once, keeping the results in
+        // input order so the plan is deterministic.
+        let pairs: Vec<(Option<Value>, Value)> = stream::iter(objects.iter().zip(known))
+            .map(|(object, known)| {
+                let listed = known.map(|i| inventory[i].clone());
+                async move {
+                    let current = match listed {
+                        Some(found) => Some(found),
+                        None => self.get(&ResourceKey::of(object)).await?,
+                    };
+                    Ok::<_, ClusterError>((current, self.dry_run_apply(object).await?))
+                }
             })
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
         let (live, desired): (Vec<Option<Value>>, Vec<Value>) = pairs.into_iter().unzip();
         let mut live: Vec<Value> = live.into_iter().flatten().collect();
-        for (namespace, name) in runtimes {
-            for object in self.inventory(namespace, name).await? {
-                let key = ResourceKey::of(&object);
-                if !live.iter().any(|l| ResourceKey::of(l) == key) {
-                    live.push(object);
-                }
-            }
-        }
+        // What is left of the inventory is no longer rendered: deletes, in inventory order.
+        let mut leftovers: Vec<usize> = listed.into_values().collect();
+        leftovers.sort_unstable();
+        live.extend(leftovers.into_iter().map(|i| inventory[i].clone()));
         Ok((desired, live))
     }
 
