@@ -492,3 +492,102 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
     let out = run(&server, dir.path(), "status", &[]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn changing_the_dataset_mounts_replaces_the_mount_job() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    for object in rendered(HBASE) {
+        server.apply(&object, "kubectl-goosefs");
+    }
+    let changed = dir.path().join("hbase.yaml");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(HBASE)
+            .expect("input")
+            .replace("apache/hbase/stable/", "apache/hbase/2.5.10/"),
+    )
+    .expect("write");
+    let out = plan(&server, dir.path(), &[changed.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let jobs: Vec<(String, String)> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["key"]["kind"] == "Job")
+        .map(|c| {
+            (
+                c["op"].as_str().unwrap().to_owned(),
+                c["key"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0].0, "create");
+    assert_eq!(jobs[1], ("delete".to_owned(), "hbase-mount-d555067b5a".to_owned()));
+    assert_ne!(jobs[0].1, jobs[1].1);
+}
+
+#[test]
+fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let saved = dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let out = plan(&server, dir.path(), &[HBASE, "--out", saved]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &["--plan", saved, "--yes", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("DaemonSet/default/hbase-fuse created"));
+    assert_eq!(server.len(), 10);
+
+    // Applied once, the same plan is stale: every object it would create now exists.
+    let out = run(&server, dir.path(), "apply", &["--plan", saved, "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "the saved plan is stale: ConfigMap/default/hbase-config changed since it was made (resourceVersion none then,"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // A fresh plan, then someone else changes an object: refused, nothing written.
+    let out = plan(&server, dir.path(), &[HBASE, "--out", saved]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut worker = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "hbase-worker")
+        .unwrap();
+    worker["spec"]["replicas"] = 5.into();
+    server.apply(&worker, "kubectl");
+    let before = real_writes(&server).len();
+    let out = run(&server, dir.path(), "apply", &["--plan", saved, "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("StatefulSet/default/hbase-worker changed since"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(real_writes(&server).len(), before);
+
+    std::fs::write(dir.path().join("bad.json"), "{\"changes\": [}").unwrap();
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &["--plan", dir.path().join("bad.json").to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.json:1:14: not a plan saved by"),
+        "{}",
+        stderr(&out)
+    );
+}

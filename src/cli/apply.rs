@@ -8,7 +8,8 @@ use clap::Args;
 use super::plan::{ConnArgs, Session, cluster_failure, make_plan, parse_duration, plan_text};
 use super::render::CompileArgs;
 use super::{CliError, EXIT_FAILURE, EXIT_OK};
-use crate::cluster::apply::{ApplyOptions, execute};
+use crate::cluster::Plan;
+use crate::cluster::apply::{ApplyOptions, check_fresh, execute};
 use crate::cluster::plan::PlanOptions;
 use crate::cluster::status::table;
 
@@ -41,6 +42,10 @@ pub struct ApplyArgs {
     /// How long the wait lasts in all, e.g. 300s or 10m.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Apply a plan saved with `plan --out FILE` instead of rendering inputs; refused when any
+    /// object it covers changed in the cluster since.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "files"])]
+    pub plan: Option<std::path::PathBuf>,
     /// Apply master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
     #[arg(long)]
     pub allow_quorum_loss: bool,
@@ -58,14 +63,25 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let options = PlanOptions {
-        allow_quorum_loss: args.allow_quorum_loss,
+    let plan = match &args.plan {
+        Some(path) => {
+            let plan = read_plan(path)?;
+            if let Err(e) = session.runtime.block_on(check_fresh(&session.cluster, &plan)) {
+                return Ok(cluster_failure(&e));
+            }
+            plan
+        }
+        None => {
+            let options = PlanOptions {
+                allow_quorum_loss: args.allow_quorum_loss,
+            };
+            match make_plan(&session, &args.input, &args.compile, options, "apply", color)? {
+                Ok(p) => p,
+                Err(code) => return Ok(code),
+            }
+        }
     };
-    let planned = match make_plan(&session, &args.input, &args.compile, options, "apply", color)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let plan = &planned.plan;
+    let plan = &plan;
     super::print(&plan_text(plan, color))?;
     let deletes = plan.counts().2;
     let work = plan.has_changes() && (args.prune || plan.counts().0 + plan.counts().1 > 0);
@@ -87,14 +103,9 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         poll: POLL,
     };
     let mut report = |line: String| println!("{line}");
-    let result = session.runtime.block_on(execute(
-        &session.cluster,
-        plan,
-        &planned.objects,
-        &planned.runtimes,
-        apply_options,
-        &mut report,
-    ));
+    let result = session
+        .runtime
+        .block_on(execute(&session.cluster, plan, apply_options, &mut report));
     match result {
         Ok(statuses) => {
             if !statuses.is_empty() {
@@ -104,6 +115,31 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         }
         Err(e) => Ok(cluster_failure(&e)),
     }
+}
+
+/// Reads a plan saved by `plan --out`.
+fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read the plan {}: {e}", path.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{}:{}:{}: not a plan saved by `kubectl goosefs plan --out`: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if plan
+        .changes
+        .iter()
+        .any(|c| c.op != crate::cluster::ChangeOp::Delete && c.object.is_none())
+    {
+        return Err(CliError::Usage(format!(
+            "{}: the plan lacks the objects to apply (saved by an older version?); run plan --out again",
+            path.display()
+        )));
+    }
+    Ok(plan)
 }
 
 /// Asks `question [y/N]` on the terminal; refuses when there is no terminal to ask on.

@@ -30,7 +30,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
-    /// Also save the plan as JSON to FILE (atomically).
+    /// Also save the plan as JSON to FILE (atomically), for `apply --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when nothing would change, 2 when something would, 1 on errors.
@@ -114,16 +114,6 @@ impl Session {
     }
 }
 
-/// A computed plan with what it was computed from.
-pub(super) struct Planned {
-    /// The rendered objects, in apply order.
-    pub objects: Vec<serde_json::Value>,
-    /// (namespace, name) of each runtime.
-    pub runtimes: Vec<(String, String)>,
-    /// The plan.
-    pub plan: crate::cluster::Plan,
-}
-
 /// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out.
 /// `Err(code)` once a finding or cluster error has been reported.
 ///
@@ -136,7 +126,7 @@ pub(super) fn make_plan(
     options: PlanOptions,
     verb: &str,
     color: bool,
-) -> Result<Result<Planned, u8>, CliError> {
+) -> Result<Result<crate::cluster::Plan, u8>, CliError> {
     let namespace = session.namespace(input.namespace.as_ref());
     let (_, compiled) = match validate_and_compile(input, compile, &namespace, verb, color)? {
         Ok(done) => done,
@@ -157,11 +147,16 @@ pub(super) fn make_plan(
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };
     Ok(match plan(&desired, &live, options) {
-        Ok(plan) => Ok(Planned {
-            objects,
-            runtimes,
-            plan,
-        }),
+        Ok(mut plan) => {
+            let mut by_key: std::collections::HashMap<_, _> = objects
+                .into_iter()
+                .map(|o| (crate::cluster::ResourceKey::of(&o), o))
+                .collect();
+            for change in &mut plan.changes {
+                change.object = by_key.remove(&change.key);
+            }
+            Ok(plan)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Err(EXIT_CLUSTER)
@@ -186,11 +181,10 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     let options = PlanOptions {
         allow_quorum_loss: args.allow_quorum_loss,
     };
-    let planned = match make_plan(&session, &args.input, &args.compile, options, "plan", color)? {
+    let plan = match make_plan(&session, &args.input, &args.compile, options, "plan", color)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let plan = planned.plan;
     let json = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {
         crate::output::write_atomic(path, json.as_bytes()).map_err(|source| CliError::Write {

@@ -4,12 +4,11 @@
 //! runtime's phases. Progress is reported line by line through a callback so the CLI decides
 //! where it goes.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::client::{CONCURRENCY, Cluster, ClusterError};
 use super::plan::{ChangeOp, Plan, ResourceKey};
@@ -35,6 +34,18 @@ pub enum ApplyError {
     /// A request failed; what was applied before it stays applied.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// A saved plan no longer matches the cluster.
+    #[error(
+        "the saved plan is stale: {object} changed since it was made (resourceVersion {planned} then, {live} now); run plan again"
+    )]
+    Stale {
+        /// `Kind/ns/name`.
+        object: String,
+        /// resourceVersion in the plan (`none`: absent).
+        planned: String,
+        /// resourceVersion now (`none`: absent).
+        live: String,
+    },
     /// The runtime did not become ready in time.
     #[error("timed out after {}s waiting for runtime {namespace}/{name}: masters {master}, workers {worker}, fuses {fuse}", waited.as_secs())]
     Timeout {
@@ -53,31 +64,34 @@ pub enum ApplyError {
     },
 }
 
-/// The runtime an object belongs to, from its instance label.
+/// The runtime a namespaced object belongs to, from its instance label.
 fn runtime_of(object: &Value) -> Option<(String, String)> {
     let metadata = &object["metadata"];
     let name = metadata["labels"]["app.kubernetes.io/instance"].as_str()?;
-    Some((
-        metadata["namespace"].as_str().unwrap_or_default().to_owned(),
-        name.to_owned(),
-    ))
+    let namespace = metadata["namespace"].as_str().filter(|ns| !ns.is_empty())?;
+    Some((namespace.to_owned(), name.to_owned()))
 }
 
-/// Applies `plan` (whose desired objects are `objects`), returning the final status of each
-/// runtime in `runtimes` when waiting.
+/// Applies `plan` (its changes carry the objects to send), returning the final status of each
+/// runtime when waiting.
 ///
 /// # Errors
 /// [`ApplyError`]: the first failed request, or a wait that timed out.
 pub async fn execute(
     cluster: &Cluster,
     plan: &Plan,
-    objects: &[Value],
-    runtimes: &[(String, String)],
     options: ApplyOptions,
     report: &mut dyn FnMut(String),
 ) -> Result<Vec<RuntimeStatus>, ApplyError> {
     let started = Instant::now();
-    let by_key: HashMap<ResourceKey, &Value> = objects.iter().map(|o| (ResourceKey::of(o), o)).collect();
+    let mut runtimes: Vec<(String, String)> = Vec::new();
+    for object in plan.changes.iter().filter_map(|c| c.object.as_ref()) {
+        if let Some(runtime) = runtime_of(object)
+            && !runtimes.contains(&runtime)
+        {
+            runtimes.push(runtime);
+        }
+    }
     let writes: Vec<(&ResourceKey, &str, &Value)> = plan
         .changes
         .iter()
@@ -87,7 +101,7 @@ pub async fn execute(
                 ChangeOp::Update => "configured",
                 ChangeOp::Unchanged | ChangeOp::Delete => return None,
             };
-            Some((&change.key, verb, *by_key.get(&change.key)?))
+            Some((&change.key, verb, change.object.as_ref()?))
         })
         .collect();
     // Consecutive objects of one kind (the same step of every runtime) do not depend on each
@@ -136,12 +150,39 @@ pub async fn execute(
     }
     let mut statuses = Vec::new();
     if let Some(limit) = options.wait {
-        for runtime in runtimes {
+        for runtime in &runtimes {
             report(format!("waiting for runtime {}/{} to be ready", runtime.0, runtime.1));
             statuses.push(wait_until(cluster, runtime, started, limit, options.poll, RuntimeStatus::is_ready).await?);
         }
     }
     Ok(statuses)
+}
+
+/// Refuses a saved plan when any object it covers changed (or appeared, or went) since: its
+/// live resourceVersion must still be the one recorded.
+///
+/// # Errors
+/// [`ApplyError::Stale`] naming the first changed object; [`ClusterError`] from the reads.
+pub async fn check_fresh(cluster: &Cluster, plan: &Plan) -> Result<(), ApplyError> {
+    let live: Vec<Option<String>> = stream::iter(&plan.changes)
+        .map(|change| async move {
+            let found = cluster.get(&change.key).await?;
+            Ok::<_, ClusterError>(found.and_then(|o| o["metadata"]["resourceVersion"].as_str().map(str::to_owned)))
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (change, live) in plan.changes.iter().zip(live) {
+        if live != change.live_resource_version {
+            let show = |v: Option<&String>| v.map_or_else(|| "none".to_owned(), Clone::clone);
+            return Err(ApplyError::Stale {
+                object: change.key.to_string(),
+                planned: show(change.live_resource_version.as_ref()),
+                live: show(live.as_ref()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Polls the runtime's status until `done` or the overall `limit` since `started` passes.
@@ -191,4 +232,20 @@ pub async fn delete_runtime(
         report(format!("{key} deleted"));
     }
     Ok(inventory.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn runtimes_come_from_namespaced_objects_only() {
+        let labels = json!({"app.kubernetes.io/instance": "hbase"});
+        let sts = json!({"metadata": {"namespace": "cache", "labels": labels}});
+        let pv = json!({"metadata": {"labels": labels}});
+        assert_eq!(runtime_of(&sts), Some(("cache".to_owned(), "hbase".to_owned())));
+        assert_eq!(runtime_of(&pv), None);
+        assert_eq!(runtime_of(&json!({"metadata": {"namespace": "cache"}})), None);
+    }
 }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::quantity::parse_quantity;
 
 /// Identifies an object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceKey {
     /// `apiVersion`.
     pub api_version: String,
@@ -45,7 +45,7 @@ impl std::fmt::Display for ResourceKey {
 }
 
 /// What happens to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeOp {
     /// Not in the cluster yet.
@@ -59,7 +59,7 @@ pub enum ChangeOp {
 }
 
 /// One object's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The object.
     pub key: ResourceKey,
@@ -73,10 +73,14 @@ pub struct Change {
     pub live_resource_version: Option<String>,
     /// GooseFS-aware notes (quorum changes, restarts, cache rebuilds).
     pub notes: Vec<String>,
+    /// The rendered object an apply sends (none for a delete), so a saved plan can be applied
+    /// exactly as planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<Value>,
 }
 
 /// The whole plan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Changes, in apply order of the desired objects, deletes last.
     pub changes: Vec<Change>,
@@ -222,6 +226,7 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
                 after: Some(after),
                 live_resource_version: None,
                 notes: Vec::new(),
+                object: None,
             });
             continue;
         };
@@ -243,9 +248,10 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
             before: Some(before),
             after: Some(after),
             notes,
+            object: None,
         });
     }
-    let desired_keys: Vec<ResourceKey> = desired.iter().map(ResourceKey::of).collect();
+    let desired_keys: std::collections::BTreeSet<ResourceKey> = desired.iter().map(ResourceKey::of).collect();
     for (key, object) in live_by_key {
         if !desired_keys.contains(&key) {
             changes.push(Change {
@@ -255,6 +261,7 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
                 before: Some(normalize(object)),
                 after: None,
                 notes: Vec::new(),
+                object: None,
             });
         }
     }
