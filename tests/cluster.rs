@@ -274,6 +274,12 @@ fn an_unreachable_cluster_is_one_line_and_exit_1() {
     assert!(stderr(&out).contains("cannot use the kubeconfig"), "{}", stderr(&out));
 }
 
+/// The cells of the table row that starts with `first`.
+fn row<'a>(table: &'a str, first: &str) -> Vec<&'a str> {
+    let line = table.lines().find(|l| l.starts_with(first)).expect("row");
+    line.split_whitespace().collect()
+}
+
 /// Real (not dry-run) writes in the log: `METHOD path`.
 fn real_writes(server: &ApiServer) -> Vec<String> {
     server
@@ -296,8 +302,12 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     assert!(text.contains("StatefulSet/default/hbase-master created"), "{text}");
     assert!(text.contains("waiting for the masters of default/hbase"), "{text}");
     assert!(
-        text.contains("hbase   3/3       Ready          3/3       Ready          2/2     Ready"),
+        text.contains("READY MASTERS   DESIRED MASTERS   MASTER PHASE"),
         "{text}"
+    );
+    assert_eq!(
+        row(&text, "hbase")[..10],
+        ["hbase", "3", "3", "Ready", "3", "3", "Ready", "2", "2", "Ready"]
     );
     let writes = real_writes(&server);
     let order: Vec<&str> = writes.iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
@@ -369,7 +379,14 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
 
     let status = run(&server, dir.path(), "status", &["hbase"]);
     assert_eq!(status.status.code(), Some(3));
-    assert!(stdout(&status).contains("0/3       NotReady"), "{}", stdout(&status));
+    let text = stdout(&status);
+    assert!(
+        text.starts_with("NAME    MASTER PHASE   WORKER PHASE   FUSE PHASE   AGE\n"),
+        "{text}"
+    );
+    assert_eq!(row(&text, "hbase")[1..4], ["NotReady", "-", "-"]);
+    let yaml = stdout(&run(&server, dir.path(), "status", &["hbase", "-o", "yaml"]));
+    assert!(yaml.contains("phase: NotReady"), "{yaml}");
 
     // The interrupted apply converges: the next one creates only what is missing.
     server.workloads_become_ready(true);

@@ -109,7 +109,7 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
     match result {
         Ok(statuses) => {
             if !statuses.is_empty() {
-                super::print(&table(&statuses))?;
+                super::print(&table(&statuses, true, super::status::now()))?;
             }
             Ok(EXIT_OK)
         }

@@ -95,7 +95,8 @@ pub enum Command {
         after_help = "Exit codes: 0 all ready, 3 a runtime not ready (or none found), 1 cluster error.\n\n\
         Examples:\n  \
         kubectl goosefs status\n  \
-        kubectl goosefs status hbase -n cache -o json"
+        kubectl goosefs status hbase -n cache -o wide\n  \
+        kubectl goosefs status hbase -o yaml"
     )]
     Status(status::StatusArgs),
     /// Delete every object kubectl-goosefs made for the named runtimes (FUSE first, config last).

@@ -21,17 +21,28 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = StatusFormat::Text)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = StatusFormat::Table)]
     pub output: StatusFormat,
 }
 
 /// Status output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusFormat {
-    /// A table like `kubectl get goosefsruntime -o wide`.
-    Text,
+    /// `kubectl get goosefsruntime`'s columns: NAME, MASTER/WORKER/FUSE PHASE, AGE.
+    Table,
+    /// Adds ready and desired counts, as `kubectl get goosefsruntime -o wide`.
+    Wide,
     /// Phases and counts as JSON.
     Json,
+    /// Phases and counts as YAML.
+    Yaml,
+}
+
+/// Seconds since the epoch, for AGE.
+pub(super) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Prints the phases of the runtimes; exit 0 when all are ready, 3 when one is not.
@@ -65,8 +76,10 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         return Ok(EXIT_NOT_READY);
     }
     let text = match args.output {
-        StatusFormat::Text => table(&statuses),
+        StatusFormat::Table => table(&statuses, false, now()),
+        StatusFormat::Wide => table(&statuses, true, now()),
         StatusFormat::Json => serde_json::to_string_pretty(&statuses).unwrap_or_default() + "\n",
+        StatusFormat::Yaml => serde_saphyr::to_string(&statuses).map_err(|e| CliError::Usage(e.to_string()))?,
     };
     super::print(&text)?;
     Ok(

@@ -58,6 +58,9 @@ pub struct RuntimeStatus {
     pub worker: Component,
     /// `{name}-fuse`.
     pub fuse: Component,
+    /// When the master StatefulSet was created (RFC 3339), for AGE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 impl RuntimeStatus {
@@ -132,35 +135,49 @@ pub fn runtime_status(
         master: statefulset(master),
         worker: statefulset(worker),
         fuse: daemonset(fuse),
+        created: master.and_then(|m| m["metadata"]["creationTimestamp"].as_str().map(str::to_owned)),
     }
 }
 
-/// A `kubectl get`-style table (wide columns).
-pub fn table(statuses: &[RuntimeStatus]) -> String {
-    let mut rows = vec![[
-        "NAMESPACE".to_owned(),
-        "NAME".to_owned(),
-        "MASTERS".to_owned(),
-        "MASTER PHASE".to_owned(),
-        "WORKERS".to_owned(),
-        "WORKER PHASE".to_owned(),
-        "FUSES".to_owned(),
-        "FUSE PHASE".to_owned(),
-    ]];
+/// A table with `kubectl get goosefsruntime`'s columns (NAME, the three phases, AGE); `wide`
+/// adds ready and desired counts in Fluid's `-o wide` order. `now` is seconds since the epoch.
+pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
+    let header: &[&str] = if wide {
+        &[
+            "NAME",
+            "READY MASTERS",
+            "DESIRED MASTERS",
+            "MASTER PHASE",
+            "READY WORKERS",
+            "DESIRED WORKERS",
+            "WORKER PHASE",
+            "READY FUSES",
+            "DESIRED FUSES",
+            "FUSE PHASE",
+            "AGE",
+        ]
+    } else {
+        &["NAME", "MASTER PHASE", "WORKER PHASE", "FUSE PHASE", "AGE"]
+    };
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for s in statuses {
-        let count = |c: &Component| format!("{}/{}", c.ready, c.desired);
-        rows.push([
-            s.namespace.clone(),
-            s.name.clone(),
-            count(&s.master),
-            s.master.phase.to_string(),
-            count(&s.worker),
-            s.worker.phase.to_string(),
-            count(&s.fuse),
-            s.fuse.phase.to_string(),
-        ]);
+        let age = s
+            .created
+            .as_deref()
+            .and_then(epoch_seconds)
+            .map_or_else(|| "<unknown>".to_owned(), |t| human_age(now - t));
+        let mut row = vec![s.name.clone()];
+        for c in [&s.master, &s.worker, &s.fuse] {
+            if wide {
+                row.push(c.ready.to_string());
+                row.push(c.desired.to_string());
+            }
+            row.push(c.phase.to_string());
+        }
+        row.push(age);
+        rows.push(row);
     }
-    let mut widths = [0usize; 8];
+    let mut widths = vec![0usize; header.len()];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
@@ -168,11 +185,57 @@ pub fn table(statuses: &[RuntimeStatus]) -> String {
     }
     let mut out = String::new();
     for row in &rows {
-        let line: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         out.push_str(line.join("   ").trim_end());
         out.push('\n');
     }
     out
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC timestamp as the API server writes them
+/// (`2026-01-01T00:00:00Z`); `None` for anything else.
+fn epoch_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let n = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (proleptic Gregorian), with March as the first month of the year.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// An age as kubectl prints it (`45s`, `5m30s`, `15m`, `3h20m`, `20h`, `3d4h`, `300d`, `2y30d`).
+pub fn human_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86_400);
+    if s < 120 {
+        format!("{s}s")
+    } else if m < 10 {
+        format!("{m}m{}s", s % 60)
+    } else if m < 180 {
+        format!("{m}m")
+    } else if h < 8 {
+        format!("{h}h{}m", m % 60)
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 24 * 8 {
+        format!("{d}d{}h", h % 24)
+    } else if d < 365 * 2 {
+        format!("{d}d")
+    } else if d < 365 * 8 {
+        format!("{}y{}d", d / 365, d % 365)
+    } else {
+        format!("{}y", d / 365)
+    }
 }
 
 #[cfg(test)]
@@ -203,8 +266,34 @@ mod tests {
         assert!(!runtime_status("ns", "a", Some(&sts(3, 2)), Some(&sts(3, 3)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 0)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 3)), None).is_ready());
-        let text = table(&[ready]);
-        assert!(text.contains("a      3/3       Ready"), "{text}");
-        assert!(text.contains("1/3       PartialReady"), "{text}");
+        let text = table(std::slice::from_ref(&ready), false, 0);
+        assert_eq!(
+            text,
+            "NAME   MASTER PHASE   WORKER PHASE   FUSE PHASE   AGE\na      Ready          PartialReady   Ready        <unknown>\n"
+        );
+        let mut aged = ready;
+        aged.created = Some("2026-11-26T03:00:00Z".to_owned());
+        let wide = table(&[aged], true, epoch_seconds("2026-11-26T03:15:00Z").unwrap());
+        assert!(
+            wide.starts_with("NAME   READY MASTERS   DESIRED MASTERS   MASTER PHASE"),
+            "{wide}"
+        );
+        assert!(
+            wide.contains("\na      3               3                 Ready"),
+            "{wide}"
+        );
+        assert!(wide.trim_end().ends_with("15m"), "{wide}");
+    }
+
+    #[test]
+    fn timestamps_and_ages_read_like_kubectl() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_seconds("2000-03-01T00:00:01Z"), Some(951_868_801));
+        assert_eq!(epoch_seconds("2026-01-01T00:00:00+01:00"), None);
+        assert_eq!(epoch_seconds("yesterday"), None);
+        let ages: Vec<String> = [45, 330, 900, 12_000, 72_000, 270_000, 300 * 86_400, 800 * 86_400]
+            .map(human_age)
+            .to_vec();
+        assert_eq!(ages, ["45s", "5m30s", "15m", "3h20m", "20h", "3d3h", "300d", "2y70d"]);
     }
 }
