@@ -608,3 +608,77 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
         stderr(&out)
     );
 }
+
+#[test]
+fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_fluid_would() {
+    let server = ApiServer::start();
+    server.workloads_become_ready(true);
+    let dir = tempfile::tempdir().expect("tmp");
+    // Fluid's own controller would deploy the runtime too: refused unless --force.
+    server.apply(
+        &serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "goosefsruntime-controller", "namespace": "fluid-system"}, "spec": {"replicas": 1}}),
+        "helm",
+    );
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--install-crds"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Fluid's GooseFS controller"), "{}", stderr(&out));
+    assert_eq!(server.len(), 1, "nothing applied");
+
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--yes", "--install-crds", "--force", "--timeout", "20s"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Plan: 14 to create"), "{text}");
+    assert!(
+        text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
+        "{text}"
+    );
+    assert!(text.contains("GooseFSRuntime/default/hbase created"), "{text}");
+    assert!(text.contains("status written on 2 Fluid object(s)"), "{text}");
+    let runtime = server
+        .object("/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/hbase")
+        .expect("runtime stored");
+    let status = &runtime["status"];
+    assert_eq!(
+        [&status["masterPhase"], &status["workerPhase"], &status["fusePhase"]],
+        ["Ready", "Ready", "Ready"]
+    );
+    assert_eq!(status["masterNumberReady"], 3);
+    assert_eq!(runtime["spec"]["master"]["replicas"], 3);
+    let dataset = server
+        .object("/apis/data.fluid.io/v1alpha1/namespaces/default/datasets/hbase")
+        .expect("dataset stored");
+    assert_eq!(dataset["status"]["phase"], "Bound");
+    assert_eq!(dataset["status"]["runtimes"][0]["masterReplicas"], 3);
+
+    // Now that the CRDs are served, plan includes the Fluid objects and sees nothing to change.
+    let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Plan: 0 to create, 0 to update, 0 to delete, 12 unchanged.\n"
+    );
+
+    // Deleting the runtime removes its GooseFSRuntime and unbinds (keeps) its Dataset.
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("GooseFSRuntime/default/hbase deleted\nDataset/default/hbase unbound\n"),
+        "{}",
+        stdout(&out)
+    );
+    let dataset = server
+        .object("/apis/data.fluid.io/v1alpha1/namespaces/default/datasets/hbase")
+        .expect("dataset kept");
+    assert_eq!(dataset["status"]["phase"], "NotBound");
+    assert!(
+        server
+            .object("/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/hbase")
+            .is_none()
+    );
+}

@@ -9,7 +9,7 @@ use super::plan::{ConnArgs, Session, cluster_failure, make_plan, parse_duration,
 use super::render::CompileArgs;
 use super::{CliError, EXIT_FAILURE, EXIT_OK};
 use crate::cluster::Plan;
-use crate::cluster::apply::{ApplyOptions, check_fresh, execute};
+use crate::cluster::apply::{ApplyOptions, check_fresh, execute, write_fluid_status};
 use crate::cluster::plan::PlanOptions;
 use crate::cluster::status::table;
 
@@ -46,6 +46,13 @@ pub struct ApplyArgs {
     /// object it covers changed in the cluster since.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "files"])]
     pub plan: Option<std::path::PathBuf>,
+    /// Install Fluid's Dataset and GooseFSRuntime CRDs (from `schemas/`) so the objects and their
+    /// status are kept in the cluster; when the CRDs are already there this happens anyway.
+    #[arg(long)]
+    pub install_crds: bool,
+    /// Apply even though Fluid's own GooseFS controller runs in the cluster (both would act).
+    #[arg(long)]
+    pub force: bool,
     /// Apply master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
     #[arg(long)]
     pub allow_quorum_loss: bool,
@@ -75,7 +82,15 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             let options = PlanOptions {
                 allow_quorum_loss: args.allow_quorum_loss,
             };
-            match make_plan(&session, &args.input, &args.compile, options, "apply", color)? {
+            match make_plan(
+                &session,
+                &args.input,
+                &args.compile,
+                options,
+                args.install_crds,
+                "apply",
+                color,
+            )? {
                 Ok(p) => p,
                 Err(code) => return Ok(code),
             }
@@ -96,6 +111,20 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(EXIT_FAILURE);
     }
+    let fluid_objects = plan.changes.iter().any(|c| c.key.kind == "GooseFSRuntime");
+    if fluid_objects && !args.force {
+        match session.runtime.block_on(session.cluster.fluid_controller_running()) {
+            Ok(false) => {}
+            Ok(true) => {
+                eprintln!(
+                    "error: Fluid's GooseFS controller (fluid-system/goosefsruntime-controller) runs in this cluster and would \
+                     deploy these runtimes too; uninstall it, or pass --force to apply anyway"
+                );
+                return Ok(super::plan::EXIT_CLUSTER);
+            }
+            Err(e) => return Ok(cluster_failure(&e)),
+        }
+    }
     let apply_options = ApplyOptions {
         prune: args.prune,
         force_conflicts: args.force_conflicts,
@@ -106,15 +135,23 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
     let result = session
         .runtime
         .block_on(execute(&session.cluster, plan, apply_options, &mut report));
-    match result {
-        Ok(statuses) => {
-            if !statuses.is_empty() {
-                super::print(&table(&statuses, true, super::status::now()))?;
-            }
-            Ok(EXIT_OK)
+    let statuses = match result {
+        Ok(statuses) => statuses,
+        Err(e) => return Ok(cluster_failure(&e)),
+    };
+    if fluid_objects {
+        match session
+            .runtime
+            .block_on(write_fluid_status(&session.cluster, plan, super::status::now()))
+        {
+            Ok(n) => println!("status written on {n} Fluid object(s)"),
+            Err(e) => return Ok(cluster_failure(&e)),
         }
-        Err(e) => Ok(cluster_failure(&e)),
     }
+    if !statuses.is_empty() {
+        super::print(&table(&statuses, true, super::status::now()))?;
+    }
+    Ok(EXIT_OK)
 }
 
 /// Reads a plan saved by `plan --out`.

@@ -9,6 +9,8 @@ use super::render::{CompileArgs, validate_and_compile};
 use super::{CliError, EXIT_OK};
 use crate::cluster::client::{Cluster, ConnectOptions};
 use crate::cluster::plan::{PlanOptions, plan};
+use crate::model::Kind;
+use crate::model::schema::crd;
 use crate::output::Style;
 use crate::output::diff::render_plan;
 
@@ -124,25 +126,56 @@ pub(super) fn make_plan(
     input: &super::InputArgs,
     compile: &CompileArgs,
     options: PlanOptions,
+    install_crds: bool,
     verb: &str,
     color: bool,
 ) -> Result<Result<crate::cluster::Plan, u8>, CliError> {
     let namespace = session.namespace(input.namespace.as_ref());
-    let (_, compiled) = match validate_and_compile(input, compile, &namespace, verb, color)? {
+    let (outcome, compiled) = match validate_and_compile(input, compile, &namespace, verb, color)? {
         Ok(done) => done,
         Err(code) => return Ok(Err(code)),
     };
-    let objects: Vec<serde_json::Value> = compiled
-        .manifests
-        .iter()
-        .map(|m| m.object().map_err(|e| CliError::Usage(e.to_string())))
-        .collect::<Result<_, _>>()?;
+    let mut objects: Vec<serde_json::Value> = Vec::new();
+    // With Fluid's CRDs served (or installed now), the Dataset and GooseFSRuntime objects are
+    // applied too, first, so `kubectl get goosefsruntime` works as under Fluid.
+    let fluid_served = match session.runtime.block_on(session.cluster.fluid_crds_installed()) {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(cluster_failure(&e))),
+    };
+    let with_fluid = install_crds || fluid_served;
+    if with_fluid && !compiled.values.is_empty() {
+        if install_crds {
+            objects.extend([Kind::Dataset, Kind::GooseFsRuntime].map(crd));
+        }
+        let fluid = |object: serde_json::Result<serde_json::Value>| {
+            let mut object = object.map_err(|e| CliError::Usage(e.to_string()))?;
+            if object["metadata"]["namespace"].as_str().is_none_or(str::is_empty) {
+                object["metadata"]["namespace"] = namespace.clone().into();
+            }
+            if let Some(map) = object.as_object_mut() {
+                map.remove("status");
+            }
+            Ok::<_, CliError>(object)
+        };
+        for dataset in &outcome.datasets {
+            objects.push(fluid(serde_json::to_value(dataset))?);
+        }
+        for runtime in &outcome.runtimes {
+            objects.push(fluid(serde_json::to_value(runtime))?);
+        }
+    }
+    for manifest in &compiled.manifests {
+        objects.push(manifest.object().map_err(|e| CliError::Usage(e.to_string()))?);
+    }
     let runtimes: Vec<(String, String)> = compiled
         .values
         .iter()
         .map(|v| (v.namespace.clone(), v.name.clone()))
         .collect();
-    let (desired, live) = match session.runtime.block_on(session.cluster.gather(&objects, &runtimes)) {
+    let (desired, live) = match session
+        .runtime
+        .block_on(session.cluster.gather(&objects, &runtimes, fluid_served))
+    {
         Ok(found) => found,
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };
@@ -181,7 +214,7 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     let options = PlanOptions {
         allow_quorum_loss: args.allow_quorum_loss,
     };
-    let plan = match make_plan(&session, &args.input, &args.compile, options, "plan", color)? {
+    let plan = match make_plan(&session, &args.input, &args.compile, options, false, "plan", color)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::client::{CONCURRENCY, Cluster, ClusterError};
+use super::client::{CONCURRENCY, Cluster, ClusterError, is_fluid_kind};
 use super::plan::{ChangeOp, Plan, ResourceKey};
 use super::status::RuntimeStatus;
 
@@ -121,7 +121,19 @@ pub async fn execute(
             }
         }
         let results: Vec<Result<(), ClusterError>> = stream::iter(group)
-            .map(|(_, _, object)| async move { cluster.apply(object, options.force_conflicts).await.map(drop) })
+            .map(|(_, _, object)| async move {
+                // Right after their CRDs are created, Fluid kinds are served within moments.
+                let mut tries = if is_fluid_kind(object) { 20 } else { 1 };
+                loop {
+                    tries -= 1;
+                    match cluster.apply(object, options.force_conflicts).await {
+                        Err(ClusterError::Api { code: 404, .. }) if tries > 0 => {
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                        other => return other.map(drop),
+                    }
+                }
+            })
             .buffered(CONCURRENCY)
             .collect()
             .await;
@@ -156,6 +168,40 @@ pub async fn execute(
         }
     }
     Ok(statuses)
+}
+
+/// Writes Fluid's `.status` on each GooseFSRuntime (and its Dataset) the plan covers, from the
+/// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid.
+/// Returns how many objects were written.
+///
+/// # Errors
+/// [`ClusterError`] from the reads and writes.
+pub async fn write_fluid_status(cluster: &Cluster, plan: &Plan, now: i64) -> Result<usize, ClusterError> {
+    let objects: Vec<&Value> = plan.changes.iter().filter_map(|c| c.object.as_ref()).collect();
+    let mut written = 0;
+    for runtime in objects.iter().filter(|o| o["kind"] == "GooseFSRuntime") {
+        let key = ResourceKey::of(runtime);
+        let status = cluster.runtime_status(&key.namespace, &key.name).await?;
+        cluster
+            .patch_status(&key, &super::status::runtime_status_patch(&status, now))
+            .await?;
+        written += 1;
+        let dataset = objects.iter().find(|o| {
+            o["kind"] == "Dataset"
+                && ResourceKey::of(o).name == key.name
+                && ResourceKey::of(o).namespace == key.namespace
+        });
+        if let Some(dataset) = dataset {
+            let masters = runtime["spec"]["master"]["replicas"]
+                .as_i64()
+                .filter(|n| *n > 0)
+                .unwrap_or(1);
+            let body = super::status::dataset_status_patch(&status, &dataset["spec"]["mounts"], masters, now);
+            cluster.patch_status(&ResourceKey::of(dataset), &body).await?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 /// Refuses a saved plan when any object it covers changed (or appeared, or went) since: its
@@ -215,7 +261,7 @@ async fn wait_until(
 }
 
 /// Deletes everything this tool made for runtime `name`, in reverse apply order (FUSE first,
-/// config last) so nothing restarts against a half-removed runtime. Returns what was deleted.
+/// config last), then its GooseFSRuntime object when Fluid's CRDs are served so nothing restarts against a half-removed runtime. Returns what was deleted.
 ///
 /// # Errors
 /// [`ClusterError`] from the inventory or a delete.
@@ -231,7 +277,30 @@ pub async fn delete_runtime(
         cluster.delete(&key).await?;
         report(format!("{key} deleted"));
     }
-    Ok(inventory.len())
+    let mut deleted = inventory.len();
+    // With Fluid's CRDs, the GooseFSRuntime goes too and its Dataset is unbound, as when
+    // Fluid removes a runtime; the Dataset itself (the user's description of data) stays.
+    if !inventory.is_empty() && cluster.fluid_crds_installed().await? {
+        let fluid = |kind: &str| ResourceKey {
+            api_version: "data.fluid.io/v1alpha1".to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        let runtime = fluid("GooseFSRuntime");
+        if cluster.get(&runtime).await?.is_some() {
+            cluster.delete(&runtime).await?;
+            report(format!("{runtime} deleted"));
+            deleted += 1;
+        }
+        let dataset = fluid("Dataset");
+        if cluster.get(&dataset).await?.is_some() {
+            let unbound = serde_json::json!({"status": {"phase": "NotBound", "runtimes": []}});
+            cluster.patch_status(&dataset, &unbound).await?;
+            report(format!("{dataset} unbound"));
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

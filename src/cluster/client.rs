@@ -96,6 +96,11 @@ pub fn inventory_selector(name: &str) -> String {
 /// The label selector of everything this tool made.
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by=kubectl-goosefs";
 
+/// Whether `object` is a Dataset or GooseFSRuntime (served only once Fluid's CRDs are).
+pub fn is_fluid_kind(object: &Value) -> bool {
+    object["apiVersion"] == "data.fluid.io/v1alpha1"
+}
+
 /// List items may come without `apiVersion`/`kind`; put them back.
 fn with_type(mut object: Value, api_version: &str, kind: &str) -> Value {
     object["apiVersion"] = api_version.into();
@@ -194,9 +199,13 @@ impl Cluster {
     /// [`ClusterError`] for anything but "not found".
     pub async fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
         let api = self.api(key);
-        let found = retrying(|| api.get_opt(&key.name))
-            .await
-            .map_err(|e| ClusterError::from_kube(key, e))?;
+        // Any 404 is "absent": servers differ in the reason they give (`NotFound`, or none for
+        // a kind that is not served yet), so kube's `get_opt` is not enough.
+        let found = match retrying(|| api.get(&key.name)).await {
+            Ok(found) => Some(found),
+            Err(kube::Error::Api(status)) if status.code == 404 => None,
+            Err(e) => return Err(ClusterError::from_kube(key, e)),
+        };
         found
             .map(|o| serde_json::to_value(o).map_err(|e| ClusterError::Unreachable(e.to_string())))
             .transpose()
@@ -298,6 +307,7 @@ impl Cluster {
         &self,
         objects: &[Value],
         runtimes: &[(String, String)],
+        fluid_served: bool,
     ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
         use std::collections::{BTreeMap, HashMap};
         // The inventory first (one list per kind and namespace): it holds the live state of
@@ -322,6 +332,11 @@ impl Cluster {
             .map(|(object, known)| {
                 let listed = known.map(|i| inventory[i].clone());
                 async move {
+                    // A Fluid kind whose CRD this apply installs first is not served yet: it
+                    // cannot exist, nor be dry-run; plan it as rendered.
+                    if is_fluid_kind(object) && !fluid_served {
+                        return Ok((None, object.clone()));
+                    }
                     let current = match listed {
                         Some(found) => Some(found),
                         None => self.get(&ResourceKey::of(object)).await?,
@@ -414,5 +429,55 @@ impl Cluster {
             worker.as_ref(),
             fuse.as_ref(),
         ))
+    }
+
+    /// Whether the API server serves Fluid's GooseFSRuntime (its CRD is installed).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the read.
+    pub async fn fluid_crds_installed(&self) -> Result<bool, ClusterError> {
+        let key = ResourceKey {
+            api_version: "apiextensions.k8s.io/v1".to_owned(),
+            kind: "CustomResourceDefinition".to_owned(),
+            namespace: String::new(),
+            name: "goosefsruntimes.data.fluid.io".to_owned(),
+        };
+        Ok(self.get(&key).await?.is_some())
+    }
+
+    /// Whether Fluid's own GooseFS controller runs (Deployment `fluid-system/goosefsruntime-controller`
+    /// with replicas): it would act on the same objects. Unreadable (403) counts as not running.
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the read, except 403.
+    pub async fn fluid_controller_running(&self) -> Result<bool, ClusterError> {
+        let key = ResourceKey {
+            api_version: "apps/v1".to_owned(),
+            kind: "Deployment".to_owned(),
+            namespace: "fluid-system".to_owned(),
+            name: "goosefsruntime-controller".to_owned(),
+        };
+        match self.get(&key).await {
+            Ok(found) => Ok(found.is_some_and(|d| d["spec"]["replicas"].as_i64().unwrap_or(1) > 0)),
+            Err(ClusterError::Api { code: 403, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes an object's `status` through the status subresource (a merge patch of `body`).
+    ///
+    /// # Errors
+    /// [`ClusterError`].
+    pub async fn patch_status(&self, key: &ResourceKey, body: &Value) -> Result<(), ClusterError> {
+        let api = self.api(key);
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let patch = Patch::Merge(body);
+        retrying(|| api.patch_status(&key.name, &params, &patch))
+            .await
+            .map(drop)
+            .map_err(|e| ClusterError::from_kube(key, e))
     }
 }

@@ -238,6 +238,131 @@ pub fn human_age(seconds: i64) -> String {
     }
 }
 
+/// An RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`) of seconds since the epoch.
+pub fn rfc3339(seconds: i64) -> String {
+    let (days, rem) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Civil from days (proleptic Gregorian), the inverse of `epoch_seconds`.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Fluid's spelling of a phase in `.status` (`""` before the workload exists).
+fn phase_text(phase: Phase) -> &'static str {
+    match phase {
+        Phase::None => "",
+        Phase::NotReady => "NotReady",
+        Phase::PartialReady => "PartialReady",
+        Phase::Ready => "Ready",
+    }
+}
+
+fn condition(kind: &str, ok: bool, reason: &str, message: &str, now: &str) -> Value {
+    serde_json::json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason,
+                       "message": message, "lastProbeTime": now, "lastTransitionTime": now})
+}
+
+/// The `.status` Fluid's controller would write on the GooseFSRuntime (FACTS.md: phases,
+/// counts, conditions with Fluid's exact reasons and messages), as a merge patch body.
+pub fn runtime_status_patch(status: &RuntimeStatus, now: i64) -> Value {
+    let now = rfc3339(now);
+    let (master, worker, fuse) = (&status.master, &status.worker, &status.fuse);
+    let ready_message = |who: &str, phase: Phase| match phase {
+        Phase::Ready => format!("The {who} ready."),
+        Phase::PartialReady => format!("The {who} partially ready."),
+        Phase::NotReady | Phase::None => format!("The {who} not ready."),
+    };
+    let is_up = |phase: Phase| matches!(phase, Phase::Ready | Phase::PartialReady);
+    let mut conditions = vec![];
+    if master.phase != Phase::None {
+        conditions.push(condition(
+            "MasterInitialized",
+            true,
+            "Master is initialized",
+            "The master is initialized.",
+            &now,
+        ));
+        conditions.push(condition(
+            "MasterReady",
+            is_up(master.phase),
+            "Master is ready",
+            &ready_message("master is", master.phase),
+            &now,
+        ));
+    }
+    if worker.phase != Phase::None {
+        conditions.push(condition(
+            "WorkersInitialized",
+            true,
+            "Workers are initialized",
+            "The workers are initialized.",
+            &now,
+        ));
+        conditions.push(condition(
+            "WorkersReady",
+            is_up(worker.phase),
+            "Workers are ready",
+            &ready_message("workers are", worker.phase),
+            &now,
+        ));
+    }
+    if fuse.phase != Phase::None {
+        conditions.push(condition(
+            "FusesReady",
+            true,
+            "Fuses are ready",
+            "The fuses are ready.",
+            &now,
+        ));
+    }
+    serde_json::json!({"status": {
+        "valueFile": format!("{}-config", status.name),
+        "masterPhase": phase_text(master.phase),
+        "workerPhase": phase_text(worker.phase),
+        "fusePhase": phase_text(fuse.phase),
+        "desiredMasterNumberScheduled": master.desired,
+        "currentMasterNumberScheduled": master.current,
+        "masterNumberReady": master.ready,
+        "desiredWorkerNumberScheduled": worker.desired,
+        "currentWorkerNumberScheduled": worker.current,
+        "workerNumberReady": worker.ready,
+        "desiredFuseNumberScheduled": fuse.desired,
+        "currentFuseNumberScheduled": fuse.current,
+        "fuseNumberReady": fuse.ready,
+        "conditions": conditions,
+    }})
+}
+
+/// The Dataset's `.status` once its runtime is ready (`Bound`, as Fluid binds it) or not yet
+/// (`NotBound`), as a merge patch body. `mounts` is the Dataset's `spec.mounts`.
+pub fn dataset_status_patch(status: &RuntimeStatus, mounts: &Value, masters: i64, now: i64) -> Value {
+    let now = rfc3339(now);
+    let bound = status.is_ready();
+    serde_json::json!({"status": {
+        "phase": if bound { "Bound" } else { "NotBound" },
+        "conditions": [if bound {
+            condition("Ready", true, "DatasetReady", "The ddc runtime is ready.", &now)
+        } else {
+            condition("Ready", false, "DatasetNotReady", "The ddc runtime is not ready.", &now)
+        }],
+        "runtimes": [{"name": status.name, "namespace": status.namespace, "category": "Accelerate",
+                      "type": "goosefs", "masterReplicas": masters}],
+        "mounts": mounts,
+    }})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +411,35 @@ mod tests {
     }
 
     #[test]
+    fn status_patches_say_what_fluid_says() {
+        let ds = json!({"status": {"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 2}});
+        let ready = runtime_status("ns", "hbase", Some(&sts(3, 3)), Some(&sts(3, 2)), Some(&ds));
+        let patch = runtime_status_patch(&ready, 0);
+        let status = &patch["status"];
+        assert_eq!(
+            (status["masterPhase"].as_str(), status["workerPhase"].as_str()),
+            (Some("Ready"), Some("PartialReady"))
+        );
+        assert_eq!(status["workerNumberReady"], 2);
+        assert_eq!(status["conditions"][3]["message"], "The workers are partially ready.");
+        assert_eq!(status["conditions"][4]["type"], "FusesReady");
+        assert_eq!(status["conditions"][0]["lastProbeTime"], "1970-01-01T00:00:00Z");
+        let bound = dataset_status_patch(&ready, &json!([{"name": "hbase"}]), 3, 0);
+        assert_eq!(bound["status"]["phase"], "Bound");
+        assert_eq!(bound["status"]["conditions"][0]["message"], "The ddc runtime is ready.");
+        let absent = runtime_status("ns", "hbase", None, None, None);
+        assert_eq!(runtime_status_patch(&absent, 0)["status"]["masterPhase"], "");
+        assert_eq!(
+            dataset_status_patch(&absent, &json!([]), 3, 0)["status"]["phase"],
+            "NotBound"
+        );
+    }
+
+    #[test]
     fn timestamps_and_ages_read_like_kubectl() {
+        for t in [0, 951_868_801, 1_795_000_000, 4_102_444_800] {
+            assert_eq!(epoch_seconds(&rfc3339(t)), Some(t), "{}", rfc3339(t));
+        }
         assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(epoch_seconds("2000-03-01T00:00:01Z"), Some(951_868_801));
         assert_eq!(epoch_seconds("2026-01-01T00:00:00+01:00"), None);

@@ -2,7 +2,7 @@
 //! themselves, following `../shared/testcluster/NOTES.md` for what `plan` needs: typed paths for
 //! core and grouped kinds (namespaced and cluster-scoped), GET, label-selected lists,
 //! server-side-apply PATCH (create or merge, `dryRun=All` honoured, field manager recorded),
-//! DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
+//! the status subresource (merge patch), DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
 //! connections; next-request or matching-request), and an optional kubelet stand-in that marks
 //! applied StatefulSets and DaemonSets ready.
 //! Apply semantics are simplified: maps merge, lists are replaced, no ownership conflicts.
@@ -113,6 +113,11 @@ impl ApiServer {
     /// Whether really applied StatefulSets and DaemonSets get a status with every replica ready.
     pub fn workloads_become_ready(&self, ready: bool) {
         self.state.lock().expect("state").workloads_become_ready = ready;
+    }
+
+    /// The stored object at `path`.
+    pub fn object(&self, path: &str) -> Option<Value> {
+        self.state.lock().expect("state").objects.get(path).cloned()
     }
 
     /// Paths of the stored objects.
@@ -301,6 +306,17 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
                 return Ok(status(400, "BadRequest", "the apply patch is not JSON"));
             };
+            if let Some(parent) = path.strip_suffix("/status") {
+                // The status subresource: a merge patch of the parent's `status` only.
+                let Some(mut object) = s.objects.get(parent).cloned() else {
+                    return Ok(status(404, "NotFound", &format!("{parent} not found")));
+                };
+                merge(&mut object["status"], &patch["status"]);
+                s.resource_version += 1;
+                object["metadata"]["resourceVersion"] = json!(s.resource_version.to_string());
+                s.objects.insert(parent.to_owned(), object.clone());
+                return Ok(ok(&object));
+            }
             let manager = query_param(&query, "fieldManager").unwrap_or_default();
             let mut merged = apply_to(&mut s, &path, &patch, &manager);
             if query_param(&query, "dryRun").as_deref() != Some("All") {
