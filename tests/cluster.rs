@@ -373,6 +373,11 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
         err.contains("timed out after 1s waiting for runtime default/hbase: masters NotReady 0/3"),
         "{err}"
     );
+    assert!(
+        stdout(&out).contains("\n  masters 0/3 ready, workers 0/0, fuses 0/0 (0s)\n"),
+        "{}",
+        stdout(&out)
+    );
     let writes = real_writes(&server);
     assert!(writes.iter().any(|w| w.ends_with("/statefulsets/hbase-master")));
     assert!(!writes.iter().any(|w| w.contains("/jobs/")), "{writes:#?}");
@@ -681,4 +686,21 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
             .object("/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/hbase")
             .is_none()
     );
+}
+
+#[test]
+fn create_namespace_applies_the_namespace_first() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "-n", "cache", "--create-namespace", "--yes", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Plan: 11 to create"), "{}", stdout(&out));
+    let writes = real_writes(&server);
+    assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
+    assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::plan::{ConnArgs, Session, cluster_failure, make_plan, parse_duration, plan_text};
+use super::plan::{ConnArgs, Extra, Session, cluster_failure, make_plan, parse_duration, plan_text};
 use super::render::CompileArgs;
 use super::{CliError, EXIT_FAILURE, EXIT_OK};
 use crate::cluster::Plan;
@@ -46,6 +46,9 @@ pub struct ApplyArgs {
     /// object it covers changed in the cluster since.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "files"])]
     pub plan: Option<std::path::PathBuf>,
+    /// Create the runtimes' namespaces first (server-side applied, like the rest).
+    #[arg(long)]
+    pub create_namespace: bool,
     /// Install Fluid's Dataset and GooseFSRuntime CRDs (from `schemas/`) so the objects and their
     /// status are kept in the cluster; when the CRDs are already there this happens anyway.
     #[arg(long)]
@@ -82,15 +85,11 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             let options = PlanOptions {
                 allow_quorum_loss: args.allow_quorum_loss,
             };
-            match make_plan(
-                &session,
-                &args.input,
-                &args.compile,
-                options,
-                args.install_crds,
-                "apply",
-                color,
-            )? {
+            let extra = Extra {
+                install_crds: args.install_crds,
+                create_namespace: args.create_namespace,
+            };
+            match make_plan(&session, &args.input, &args.compile, options, extra, "apply", color)? {
                 Ok(p) => p,
                 Err(code) => return Ok(code),
             }

@@ -116,6 +116,15 @@ impl Session {
     }
 }
 
+/// Objects `apply` may add in front of the rendered ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Extra {
+    /// Fluid's CRDs.
+    pub install_crds: bool,
+    /// The runtimes' namespaces.
+    pub create_namespace: bool,
+}
+
 /// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out.
 /// `Err(code)` once a finding or cluster error has been reported.
 ///
@@ -126,7 +135,7 @@ pub(super) fn make_plan(
     input: &super::InputArgs,
     compile: &CompileArgs,
     options: PlanOptions,
-    install_crds: bool,
+    extra: Extra,
     verb: &str,
     color: bool,
 ) -> Result<Result<crate::cluster::Plan, u8>, CliError> {
@@ -142,9 +151,19 @@ pub(super) fn make_plan(
         Ok(found) => found,
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };
-    let with_fluid = install_crds || fluid_served;
+    let with_fluid = extra.install_crds || fluid_served;
+    if extra.create_namespace {
+        let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        objects.extend(
+            namespaces
+                .into_iter()
+                .map(|ns| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
+        );
+    }
     if with_fluid && !compiled.values.is_empty() {
-        if install_crds {
+        if extra.install_crds {
             objects.extend([Kind::Dataset, Kind::GooseFsRuntime].map(crd));
         }
         let fluid = |object: serde_json::Result<serde_json::Value>| {
@@ -214,7 +233,15 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     let options = PlanOptions {
         allow_quorum_loss: args.allow_quorum_loss,
     };
-    let plan = match make_plan(&session, &args.input, &args.compile, options, false, "plan", color)? {
+    let plan = match make_plan(
+        &session,
+        &args.input,
+        &args.compile,
+        options,
+        Extra::default(),
+        "plan",
+        color,
+    )? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

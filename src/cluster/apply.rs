@@ -114,10 +114,8 @@ pub async fn execute(
             runtimes.dedup();
             for runtime in runtimes {
                 report(format!("waiting for the masters of {}/{}", runtime.0, runtime.1));
-                wait_until(cluster, &runtime, started, limit, options.poll, |s| {
-                    s.master.desired > 0 && s.master.ready == s.master.desired
-                })
-                .await?;
+                let masters_ready = |s: &RuntimeStatus| s.master.desired > 0 && s.master.ready == s.master.desired;
+                wait_until(cluster, &runtime, started, limit, options.poll, masters_ready, report).await?;
             }
         }
         let results: Vec<Result<(), ClusterError>> = stream::iter(group)
@@ -164,7 +162,17 @@ pub async fn execute(
     if let Some(limit) = options.wait {
         for runtime in &runtimes {
             report(format!("waiting for runtime {}/{} to be ready", runtime.0, runtime.1));
-            statuses.push(wait_until(cluster, runtime, started, limit, options.poll, RuntimeStatus::is_ready).await?);
+            let ready = wait_until(
+                cluster,
+                runtime,
+                started,
+                limit,
+                options.poll,
+                RuntimeStatus::is_ready,
+                report,
+            )
+            .await?;
+            statuses.push(ready);
         }
     }
     Ok(statuses)
@@ -239,9 +247,25 @@ async fn wait_until(
     limit: Duration,
     poll: Duration,
     done: impl Fn(&RuntimeStatus) -> bool,
+    report: &mut dyn FnMut(String),
 ) -> Result<RuntimeStatus, ApplyError> {
+    let mut shown = String::new();
     loop {
         let status = cluster.runtime_status(namespace, name).await?;
+        // Progress, one line whenever a count changes.
+        let counts = format!(
+            "  masters {}/{} ready, workers {}/{}, fuses {}/{}",
+            status.master.ready,
+            status.master.desired,
+            status.worker.ready,
+            status.worker.desired,
+            status.fuse.ready,
+            status.fuse.desired
+        );
+        if counts != shown {
+            report(format!("{counts} ({}s)", started.elapsed().as_secs()));
+            shown = counts;
+        }
         if done(&status) {
             return Ok(status);
         }
@@ -261,7 +285,8 @@ async fn wait_until(
 }
 
 /// Deletes everything this tool made for runtime `name`, in reverse apply order (FUSE first,
-/// config last), then its GooseFSRuntime object when Fluid's CRDs are served so nothing restarts against a half-removed runtime. Returns what was deleted.
+/// config last, so nothing restarts against a half-removed runtime), then its GooseFSRuntime
+/// object when Fluid's CRDs are served. Returns how many objects were deleted.
 ///
 /// # Errors
 /// [`ClusterError`] from the inventory or a delete.
