@@ -78,11 +78,7 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
 
 #[test]
 fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
+    let (server, dir) = applied();
     let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
@@ -90,14 +86,7 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
         "Plan: 0 to create, 0 to update, 0 to delete, 10 unchanged.\n"
     );
 
-    let changed = dir.path().join("hbase.yaml");
-    std::fs::write(
-        &changed,
-        std::fs::read_to_string(HBASE)
-            .expect("input")
-            .replace("quota: 2G", "quota: 4G"),
-    )
-    .expect("write");
+    let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let out = plan(
         &server,
         dir.path(),
@@ -130,11 +119,7 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
 
 #[test]
 fn objects_of_ours_that_are_no_longer_rendered_are_planned_for_deletion_and_others_never() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
+    let (server, dir) = applied();
     let labels =
         serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase"});
     server.apply(
@@ -160,19 +145,13 @@ fn objects_of_ours_that_are_no_longer_rendered_are_planned_for_deletion_and_othe
 
 #[test]
 fn quorum_drops_are_refused() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
-    let one = dir.path().join("one.yaml");
-    std::fs::write(
-        &one,
-        std::fs::read_to_string(HBASE)
-            .expect("input")
-            .replace("  master:\n    replicas: 3\n", "  master:\n    replicas: 1\n"),
-    )
-    .expect("write");
+    let (server, dir) = applied();
+    let one = edited(
+        dir.path(),
+        "one.yaml",
+        "  master:\n    replicas: 3\n",
+        "  master:\n    replicas: 1\n",
+    );
     let out = plan(&server, dir.path(), &[one.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -272,6 +251,24 @@ fn an_unreachable_cluster_is_one_line_and_exit_1() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot use the kubeconfig"), "{}", stderr(&out));
+}
+
+/// A server holding the hbase case as an earlier apply left it, and a scratch directory.
+fn applied() -> (ApiServer, tempfile::TempDir) {
+    let server = ApiServer::start();
+    for object in rendered(HBASE) {
+        server.apply(&object, "kubectl-goosefs");
+    }
+    (server, tempfile::tempdir().expect("tmp"))
+}
+
+/// The hbase case with `from` replaced by `to`, written to `dir/name`.
+fn edited(dir: &std::path::Path, name: &str, from: &str, to: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(HBASE).expect("input");
+    assert!(text.contains(from), "{from:?} is in the hbase case");
+    let path = dir.join(name);
+    std::fs::write(&path, text.replace(from, to)).expect("write");
+    path
 }
 
 /// The cells of the table row that starts with `first`.
@@ -417,11 +414,7 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
 
 #[test]
 fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
+    let (server, dir) = applied();
     let labels =
         serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase"});
     server.apply(
@@ -449,14 +442,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
     );
     assert_eq!(server.len(), 10);
 
-    let changed = dir.path().join("hbase.yaml");
-    std::fs::write(
-        &changed,
-        std::fs::read_to_string(HBASE)
-            .expect("input")
-            .replace("quota: 2G", "quota: 4G"),
-    )
-    .expect("write");
+    let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let changed = changed.to_str().unwrap();
     server.inject_matching(
         |l| l.starts_with("PATCH ") && !l.contains("dryRun") && l.contains("configmaps/hbase-config"),
@@ -485,11 +471,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
 
 #[test]
 fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
+    let (server, dir) = applied();
     // The same runtime name in another namespace: its PV carries the same instance label.
     let other_pv = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolume",
         "metadata": {"name": "other-hbase", "labels": {"app.kubernetes.io/managed-by": "kubectl-goosefs",
@@ -517,19 +499,8 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
 
 #[test]
 fn changing_the_dataset_mounts_replaces_the_mount_job() {
-    let server = ApiServer::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    for object in rendered(HBASE) {
-        server.apply(&object, "kubectl-goosefs");
-    }
-    let changed = dir.path().join("hbase.yaml");
-    std::fs::write(
-        &changed,
-        std::fs::read_to_string(HBASE)
-            .expect("input")
-            .replace("apache/hbase/stable/", "apache/hbase/2.5.10/"),
-    )
-    .expect("write");
+    let (server, dir) = applied();
+    let changed = edited(dir.path(), "hbase.yaml", "apache/hbase/stable/", "apache/hbase/2.5.10/");
     let out = plan(&server, dir.path(), &[changed.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -216,8 +216,12 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`], e.g. 409 for a field owned by another manager, 422 for an invalid object.
     pub async fn dry_run_apply(&self, object: &Value) -> Result<Value, ClusterError> {
+        self.server_side_apply(object, PatchParams::apply(FIELD_MANAGER).dry_run())
+            .await
+    }
+
+    async fn server_side_apply(&self, object: &Value, params: PatchParams) -> Result<Value, ClusterError> {
         let key = ResourceKey::of(object);
-        let params = PatchParams::apply(FIELD_MANAGER).dry_run();
         let api = self.api(&key);
         let patch = Patch::Apply(object);
         let result = retrying(|| api.patch(&key.name, &params, &patch))
@@ -361,17 +365,9 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`]; a 409 names the conflicting fields' owner.
     pub async fn apply(&self, object: &Value, force: bool) -> Result<Value, ClusterError> {
-        let key = ResourceKey::of(object);
-        let mut params = PatchParams::apply(FIELD_MANAGER);
-        if force {
-            params = params.force();
-        }
-        let api = self.api(&key);
-        let patch = Patch::Apply(object);
-        let result = retrying(|| api.patch(&key.name, &params, &patch))
+        let params = PatchParams::apply(FIELD_MANAGER);
+        self.server_side_apply(object, if force { params.force() } else { params })
             .await
-            .map_err(|e| ClusterError::from_kube(&key, e))?;
-        serde_json::to_value(result).map_err(|e| ClusterError::Unreachable(e.to_string()))
     }
 
     /// Deletes an object (gone already counts as done).
