@@ -187,6 +187,23 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("answered 422"), "{}", stderr(&out));
 
+    // An expired token, and a kind the server does not serve, each say what to do.
+    server.inject_matching(config_read, Fault::Status(401));
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("answered 401") && stderr(&out).contains("log in again"),
+        "{}",
+        stderr(&out)
+    );
+    server.inject_matching(
+        |l| l.starts_with("PATCH ") && l.contains("/statefulsets/"),
+        Fault::Status(404),
+    );
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("a CRD missing?"), "{}", stderr(&out));
+
     // A dropped connection is retried; three in a row are reported on one line.
     server.inject(&[Fault::Drop, Fault::Drop]);
     let out = plan(&server, dir.path(), &[HBASE]);
@@ -389,27 +406,6 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
     assert_eq!(row(&text, "hbase")[1..4], ["NotReady", "-", "-"]);
     let yaml = stdout(&run(&server, dir.path(), "status", &["hbase", "-o", "yaml"]));
     assert!(yaml.contains("phase: NotReady"), "{yaml}");
-
-    // The interrupted apply converges: the next one creates only what is missing.
-    server.workloads_become_ready(true);
-    // The stored masters were applied before the stand-in kubelet was on: mark them ready.
-    let mut masters = rendered(HBASE)
-        .into_iter()
-        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
-        .unwrap();
-    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
-    server.apply(&masters, "kube-controller-manager");
-    let before = real_writes(&server).len();
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(
-        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 7 unchanged."),
-        "{}",
-        stdout(&out)
-    );
-    let writes = real_writes(&server);
-    let kinds: Vec<&str> = writes[before..].iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
-    assert_eq!(kinds, ["jobs", "statefulsets", "daemonsets"]);
 }
 
 #[test]
@@ -674,4 +670,60 @@ fn create_namespace_applies_the_namespace_first() {
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
     assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
+}
+
+#[test]
+fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(dir.path());
+    // Masters never become ready, so the apply waits before the mount Job until interrupted.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
+        .args(["apply", HBASE, "--yes", "--timeout", "60s", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !real_writes(&server)
+        .iter()
+        .any(|w| w.ends_with("/statefulsets/hbase-master"))
+    {
+        assert!(std::time::Instant::now() < deadline, "the masters were never applied");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "interrupted, not finished");
+    assert_eq!(
+        server.len(),
+        7,
+        "config, services, volume and masters were applied; no Job yet"
+    );
+
+    server.workloads_become_ready(true);
+    let mut masters = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
+        .unwrap();
+    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
+    server.apply(&masters, "kube-controller-manager");
+    let before = real_writes(&server).len();
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 7 unchanged."),
+        "{}",
+        stdout(&out)
+    );
+    let writes = real_writes(&server);
+    let kinds: Vec<&str> = writes[before..].iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
+    assert_eq!(kinds, ["jobs", "statefulsets", "daemonsets"], "only what was missing");
+    let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
