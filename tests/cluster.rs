@@ -440,17 +440,27 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let changed = changed.to_str().unwrap();
-    server.inject_matching(
-        |l| l.starts_with("PATCH ") && !l.contains("dryRun") && l.contains("configmaps/hbase-config"),
-        Fault::Status(409),
-    );
+    // Someone scales the workers with their own apply: they own .spec.replicas now.
+    let mut worker = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "hbase-worker")
+        .unwrap();
+    worker["spec"] = serde_json::json!({"replicas": 5});
+    server.apply(&worker, "kubectl-edit");
+    let before = real_writes(&server).len();
     let out = run(&server, dir.path(), "apply", &[changed, "--yes", "--wait=false"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("ConfigMap/default/hbase-config: the API server answered 409")
+        err.contains("StatefulSet/default/hbase-worker: the API server answered 409")
+            && err.contains("conflict with \"kubectl-edit\": .spec.replicas")
             && err.contains("--force-conflicts"),
         "{err}"
+    );
+    assert_eq!(
+        real_writes(&server).len(),
+        before,
+        "a conflict found while planning writes nothing"
     );
     let out = run(
         &server,
@@ -459,10 +469,14 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
         &[changed, "--yes", "--force-conflicts", "--wait=false"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let log = server.log();
-    let forced: Vec<&String> = log.iter().filter(|l| l.contains("force=true")).collect();
-    assert_eq!(forced.len(), 2, "{forced:#?}");
+    assert!(
+        stdout(&out).contains("replicas: 5"),
+        "the plan shows the field taken back"
+    );
     assert!(stdout(&out).contains("StatefulSet/default/hbase-worker configured"));
+    // The fields are ours again: a plain plan has no conflict and nothing to change.
+    let out = plan(&server, dir.path(), &[changed, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             let extra = Extra {
                 install_crds: args.install_crds,
                 create_namespace: args.create_namespace,
+                force_conflicts: args.force_conflicts,
             };
             match make_plan(&session, &args.input, &args.compile, options, extra, "apply", color)? {
                 Ok(p) => p,

@@ -116,13 +116,15 @@ impl Session {
     }
 }
 
-/// Objects `apply` may add in front of the rendered ones.
+/// What `apply` adds to a plan: objects in front of the rendered ones, forced dry runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Extra {
     /// Fluid's CRDs.
     pub install_crds: bool,
     /// The runtimes' namespaces.
     pub create_namespace: bool,
+    /// Dry-run with `force`, as the apply will take conflicting fields.
+    pub force_conflicts: bool,
 }
 
 /// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out.
@@ -191,10 +193,12 @@ pub(super) fn make_plan(
         .iter()
         .map(|v| (v.namespace.clone(), v.name.clone()))
         .collect();
-    let (desired, live) = match session
-        .runtime
-        .block_on(session.cluster.gather(&objects, &runtimes, fluid_served))
-    {
+    let (desired, live) = match session.runtime.block_on(session.cluster.gather(
+        &objects,
+        &runtimes,
+        fluid_served,
+        extra.force_conflicts,
+    )) {
         Ok(found) => found,
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };

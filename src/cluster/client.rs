@@ -215,8 +215,10 @@ impl Cluster {
     ///
     /// # Errors
     /// [`ClusterError`], e.g. 409 for a field owned by another manager, 422 for an invalid object.
-    pub async fn dry_run_apply(&self, object: &Value) -> Result<Value, ClusterError> {
-        self.server_side_apply(object, PatchParams::apply(FIELD_MANAGER).dry_run())
+    /// `force` takes fields other managers own, as the real apply with `--force-conflicts` will.
+    pub async fn dry_run_apply(&self, object: &Value, force: bool) -> Result<Value, ClusterError> {
+        let params = PatchParams::apply(FIELD_MANAGER).dry_run();
+        self.server_side_apply(object, if force { params.force() } else { params })
             .await
     }
 
@@ -312,6 +314,7 @@ impl Cluster {
         objects: &[Value],
         runtimes: &[(String, String)],
         fluid_served: bool,
+        force_conflicts: bool,
     ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
         use std::collections::{BTreeMap, HashMap};
         // The inventory first (one list per kind and namespace): it holds the live state of
@@ -345,7 +348,7 @@ impl Cluster {
                         Some(found) => Some(found),
                         None => self.get(&ResourceKey::of(object)).await?,
                     };
-                    Ok::<_, ClusterError>((current, self.dry_run_apply(object).await?))
+                    Ok::<_, ClusterError>((current, self.dry_run_apply(object, force_conflicts).await?))
                 }
             })
             .buffered(CONCURRENCY)

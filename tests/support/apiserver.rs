@@ -5,7 +5,9 @@
 //! the status subresource (merge patch), DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
 //! connections; next-request or matching-request), and an optional kubelet stand-in that marks
 //! applied StatefulSets and DaemonSets ready.
-//! Apply semantics are simplified: maps merge, lists are replaced, no ownership conflicts.
+//! Apply semantics are simplified: maps merge, lists are replaced whole, and ownership is kept
+//! per leaf field (a list is one leaf): applying a different value to a field another manager
+//! applied is a 409 naming that manager and field, unless `force=true` takes it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -43,6 +45,8 @@ struct State {
     /// Mark applied workloads ready, as if their pods had started.
     workloads_become_ready: bool,
     resource_version: u64,
+    /// Per object path: the manager of each applied leaf field (`.spec.replicas`).
+    owners: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A running server; stopped when dropped (the thread ends with the test process).
@@ -129,6 +133,7 @@ impl ApiServer {
     pub fn apply(&self, object: &Value, manager: &str) {
         let path = object_path(object);
         let mut state = self.state.lock().expect("state");
+        take_fields(&mut state, &path, object, manager);
         let merged = apply_to(&mut state, &path, object, manager);
         state.objects.insert(path, merged);
     }
@@ -171,6 +176,56 @@ fn merge(into: &mut Value, from: &Value) {
             }
         }
         (slot, value) => *slot = value.clone(),
+    }
+}
+
+/// The leaf fields an apply sets (`\0spec\0replicas`), with their values; identity fields left out.
+fn leaves(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                // Segments are joined with NUL: keys such as `app.kubernetes.io/name` hold dots.
+                let field = format!("{prefix}\0{k}");
+                if !matches!(
+                    field.as_str(),
+                    "\0apiVersion" | "\0kind" | "\0metadata\0name" | "\0metadata\0namespace"
+                ) {
+                    leaves(v, &field, out);
+                }
+            }
+        }
+        _ => out.push((prefix.to_owned(), value.clone())),
+    }
+}
+
+/// The value at a leaf field of `object`.
+fn at<'a>(object: &'a Value, field: &str) -> &'a Value {
+    field.split('\0').skip(1).fold(object, |v, k| &v[k])
+}
+
+/// Fields of `patch` whose value differs from the live one and that another manager owns.
+fn conflicts(state: &State, path: &str, patch: &Value, manager: &str) -> Vec<(String, String)> {
+    let (Some(owners), Some(live)) = (state.owners.get(path), state.objects.get(path)) else {
+        return Vec::new();
+    };
+    let mut fields = Vec::new();
+    leaves(patch, "", &mut fields);
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let owner = owners.get(&field)?;
+            (owner != manager && at(live, &field) != &value).then(|| (owner.clone(), field.replace('\0', ".")))
+        })
+        .collect()
+}
+
+/// Makes `manager` the owner of every field `patch` sets.
+fn take_fields(state: &mut State, path: &str, patch: &Value, manager: &str) {
+    let mut fields = Vec::new();
+    leaves(patch, "", &mut fields);
+    let owners = state.owners.entry(path.to_owned()).or_default();
+    for (field, _) in fields {
+        owners.insert(field, manager.to_owned());
     }
 }
 
@@ -318,8 +373,23 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 return Ok(ok(&object));
             }
             let manager = query_param(&query, "fieldManager").unwrap_or_default();
+            let dry_run = query_param(&query, "dryRun").as_deref() == Some("All");
+            if query_param(&query, "force").as_deref() != Some("true") {
+                let found = conflicts(&s, &path, &patch, &manager);
+                if !found.is_empty() {
+                    let list: Vec<String> = found
+                        .iter()
+                        .map(|(m, f)| format!("conflict with \"{m}\": {f}"))
+                        .collect();
+                    let message = format!("Apply failed with {} conflict(s): {}", found.len(), list.join(", "));
+                    return Ok(status(409, "Conflict", &message));
+                }
+            }
+            if !dry_run {
+                take_fields(&mut s, &path, &patch, &manager);
+            }
             let mut merged = apply_to(&mut s, &path, &patch, &manager);
-            if query_param(&query, "dryRun").as_deref() != Some("All") {
+            if !dry_run {
                 if s.workloads_become_ready {
                     make_ready(&mut merged);
                 }
@@ -328,7 +398,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             Ok(ok(&merged))
         }
         "DELETE" => match s.objects.remove(&path) {
-            Some(object) => Ok(ok(&object)),
+            Some(object) => {
+                s.owners.remove(&path);
+                Ok(ok(&object))
+            }
             None => Ok(status(404, "NotFound", &format!("{path} not found"))),
         },
         _ => Ok(status(405, "MethodNotAllowed", "not supported by the test server")),
