@@ -741,3 +741,20 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+#[test]
+fn apply_with_a_closed_stdout_still_applies_everything() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(dir.path());
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
+        .args(["apply", HBASE, "--yes", "--wait=false", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(writer)
+        .status()
+        .expect("runs");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(server.len(), 10);
+}

@@ -97,20 +97,18 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         }
     };
     let plan = &plan;
-    super::print(&plan_text(plan, color))?;
-    let deletes = plan.counts().2;
-    let work = plan.has_changes() && (args.prune || plan.counts().0 + plan.counts().1 > 0);
+    // Output errors (a closed pipe) never decide whether the cluster is changed: see `progress`.
+    let _ = super::print(&plan_text(plan, color));
+    let (creates, updates, deletes, _) = plan.counts();
+    let work = creates + updates > 0 || (args.prune && deletes > 0);
     if !work {
         if deletes > 0 {
             eprintln!("{deletes} object(s) no longer rendered were kept; pass --prune to delete them");
         }
-        super::print("Nothing to apply.\n")?;
+        super::progress("Nothing to apply.".to_owned());
         return Ok(EXIT_OK);
     }
-    if !args.yes && !confirm("Apply?")? {
-        eprintln!("Apply cancelled; nothing was changed.");
-        return Ok(EXIT_FAILURE);
-    }
+    // Before asking: a refusal should not follow a yes.
     let fluid_objects = plan.changes.iter().any(|c| c.key.kind == "GooseFSRuntime");
     if fluid_objects && !args.force {
         match session.runtime.block_on(session.cluster.fluid_controller_running()) {
@@ -125,13 +123,17 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             Err(e) => return Ok(cluster_failure(&e)),
         }
     }
+    if !args.yes && !confirm("Apply?")? {
+        eprintln!("Apply cancelled; nothing was changed.");
+        return Ok(EXIT_FAILURE);
+    }
     let apply_options = ApplyOptions {
         prune: args.prune,
         force_conflicts: args.force_conflicts,
         wait: args.wait.then_some(args.timeout),
         poll: POLL,
     };
-    let mut report = |line: String| println!("{line}");
+    let mut report = super::progress;
     let result = session
         .runtime
         .block_on(execute(&session.cluster, plan, apply_options, &mut report));
@@ -144,12 +146,12 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             .runtime
             .block_on(write_fluid_status(&session.cluster, plan, super::status::now()))
         {
-            Ok(n) => println!("status written on {n} Fluid object(s)"),
+            Ok(n) => super::progress(format!("status written on {n} Fluid object(s)")),
             Err(e) => return Ok(cluster_failure(&e)),
         }
     }
     if !statuses.is_empty() {
-        super::print(&table(&statuses, true, super::status::now()))?;
+        let _ = super::print(&table(&statuses, true, super::status::now()));
     }
     Ok(EXIT_OK)
 }

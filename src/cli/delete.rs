@@ -46,7 +46,7 @@ pub fn run(args: &DeleteArgs) -> Result<u8, CliError> {
     }
     let mut code = EXIT_OK;
     for name in &args.names {
-        let mut report = |line: String| println!("{line}");
+        let mut report = super::progress;
         match session
             .runtime
             .block_on(delete_runtime(&session.cluster, &namespace, name, &mut report))

@@ -205,6 +205,12 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes one progress line to stdout. A closed stdout (`| head`) must not stop, or panic, a
+/// run that is changing the cluster half-way, so write errors are dropped here.
+fn progress(line: String) {
+    let _ = print(&(line + "\n"));
+}
+
 /// Writes `text` to stdout.
 fn print(text: &str) -> Result<u8, CliError> {
     let mut out = std::io::stdout().lock();

@@ -114,7 +114,11 @@ pub(super) fn validate_and_compile(
         let _ = output::write_report(report, Format::Human, style, &mut std::io::stderr().lock());
     }
     if report.has_errors() {
-        let done = if verb == "plan" { "planned" } else { "rendered" };
+        let done = match verb {
+            "plan" => "planned",
+            "apply" => "applied",
+            _ => "rendered",
+        };
         eprintln!("error: the input has errors; nothing was {done}");
         return Ok(Err(EXIT_FINDINGS));
     }
