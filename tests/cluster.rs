@@ -363,6 +363,27 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     assert_eq!(json[0]["master"]["ready"], 3);
     assert_eq!(json[0]["worker"]["phase"], "Ready");
     assert_eq!(json[0]["fuse"]["phase"], "Ready");
+    assert_eq!(
+        json[0]["journalAddresses"],
+        "hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009"
+    );
+
+    // The master pods the StatefulSet controller would have made (one shown as scheduled).
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "hbase-master-0", "namespace": "default",
+                         "labels": {"release": "hbase", "role": "goosefs-master"}},
+            "spec": {"nodeName": "node-a"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}),
+        "kubelet",
+    );
+    let text = stdout(&run(&server, dir.path(), "status", &["hbase"]));
+    assert!(
+        text.ends_with(
+            "hbase: Raft embedded journal hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009\n  hbase-master-0 Running ready on node-a\n"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::plan::{ConnArgs, Session, cluster_failure};
 use super::{CliError, EXIT_OK};
-use crate::cluster::status::table;
+use crate::cluster::status::{details, table};
 
 /// Exit code of `status` when a runtime is not ready (1 stays for cluster errors).
 pub const EXIT_NOT_READY: u8 = 3;
@@ -63,7 +63,7 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         };
         let mut statuses = Vec::with_capacity(names.len());
         for name in &names {
-            statuses.push(session.cluster.runtime_status(&namespace, name).await?);
+            statuses.push(session.cluster.runtime_details(&namespace, name).await?);
         }
         Ok::<_, crate::cluster::client::ClusterError>(statuses)
     });
@@ -76,8 +76,8 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         return Ok(EXIT_NOT_READY);
     }
     let text = match args.output {
-        StatusFormat::Table => table(&statuses, false, now()),
-        StatusFormat::Wide => table(&statuses, true, now()),
+        StatusFormat::Table => table(&statuses, false, now()) + &details(&statuses),
+        StatusFormat::Wide => table(&statuses, true, now()) + &details(&statuses),
         StatusFormat::Json => serde_json::to_string_pretty(&statuses).unwrap_or_default() + "\n",
         StatusFormat::Yaml => serde_saphyr::to_string(&statuses).map_err(|e| CliError::Usage(e.to_string()))?,
     };

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::FIELD_MANAGER;
 use super::plan::ResourceKey;
-use super::status::{RuntimeStatus, runtime_status};
+use super::status::{PodStatus, RuntimeStatus, journal_addresses, runtime_status};
 
 /// How to reach the cluster (kubectl's flags).
 #[derive(Debug, Clone, Default)]
@@ -428,6 +428,28 @@ impl Cluster {
             worker.as_ref(),
             fuse.as_ref(),
         ))
+    }
+
+    /// [`Cluster::runtime_status`] plus the Raft journal addresses (from the runtime's
+    /// ConfigMap) and the master pods, for `status`.
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the reads.
+    pub async fn runtime_details(&self, namespace: &str, name: &str) -> Result<RuntimeStatus, ClusterError> {
+        let mut status = self.runtime_status(namespace, name).await?;
+        let config = ResourceKey {
+            api_version: "v1".to_owned(),
+            kind: "ConfigMap".to_owned(),
+            namespace: namespace.to_owned(),
+            name: format!("{name}-config"),
+        };
+        status.journal_addresses = self.get(&config).await?.as_ref().and_then(journal_addresses);
+        let pods = self
+            .list_labelled("v1", "Pod", namespace, &format!("release={name},role=goosefs-master"))
+            .await?;
+        status.master_pods = pods.iter().map(PodStatus::of).collect();
+        status.master_pods.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(status)
     }
 
     /// Whether the API server serves Fluid's GooseFSRuntime (its CRD is installed).

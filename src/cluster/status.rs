@@ -61,6 +61,67 @@ pub struct RuntimeStatus {
     /// When the master StatefulSet was created (RFC 3339), for AGE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The Raft embedded-journal addresses the masters were configured with (`host:port,...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal_addresses: Option<String>,
+    /// The master pods, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub master_pods: Vec<PodStatus>,
+}
+
+/// One pod, as `kubectl get pods -o wide` would summarise it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodStatus {
+    /// Name.
+    pub name: String,
+    /// `status.phase` (`Pending`, `Running`...).
+    pub phase: String,
+    /// Whether its `Ready` condition is true.
+    pub ready: bool,
+    /// The node it runs on, if scheduled.
+    pub node: Option<String>,
+}
+
+impl PodStatus {
+    /// From a live Pod.
+    pub fn of(pod: &Value) -> PodStatus {
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+        PodStatus {
+            name: pod["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            phase: pod["status"]["phase"].as_str().unwrap_or("Unknown").to_owned(),
+            ready,
+            node: pod["spec"]["nodeName"].as_str().map(str::to_owned),
+        }
+    }
+}
+
+/// The embedded-journal addresses in the runtime's ConfigMap (`GOOSEFS_JAVA_OPTS`).
+pub fn journal_addresses(config: &Value) -> Option<String> {
+    let options = config["data"]["GOOSEFS_JAVA_OPTS"].as_str()?;
+    options.split_whitespace().find_map(|option| {
+        option
+            .strip_prefix("-Dgoosefs.master.embedded.journal.addresses=")
+            .map(str::to_owned)
+    })
+}
+
+/// The lines `status` prints under the table: each runtime's journal and master pods.
+pub fn details(statuses: &[RuntimeStatus]) -> String {
+    let mut out = String::new();
+    for s in statuses {
+        if let Some(addresses) = &s.journal_addresses {
+            out.push_str(&format!("{}: Raft embedded journal {addresses}\n", s.name));
+        }
+        for pod in &s.master_pods {
+            let node = pod.node.as_deref().unwrap_or("<unscheduled>");
+            let ready = if pod.ready { "ready" } else { "not ready" };
+            out.push_str(&format!("  {} {} {ready} on {node}\n", pod.name, pod.phase));
+        }
+    }
+    out
 }
 
 impl RuntimeStatus {
@@ -136,6 +197,8 @@ pub fn runtime_status(
         worker: statefulset(worker),
         fuse: daemonset(fuse),
         created: master.and_then(|m| m["metadata"]["creationTimestamp"].as_str().map(str::to_owned)),
+        journal_addresses: None,
+        master_pods: Vec::new(),
     }
 }
 
@@ -432,6 +495,26 @@ mod tests {
         assert_eq!(
             dataset_status_patch(&absent, &json!([]), 3, 0)["status"]["phase"],
             "NotBound"
+        );
+    }
+
+    #[test]
+    fn journal_and_pods_are_read_from_the_live_objects() {
+        let config = json!({"data": {"GOOSEFS_JAVA_OPTS":
+            "-Dgoosefs.master.journal.type=EMBEDDED -Dgoosefs.master.embedded.journal.addresses=a-0:26009,a-1:26009 -Dx=y"}});
+        assert_eq!(journal_addresses(&config).as_deref(), Some("a-0:26009,a-1:26009"));
+        assert_eq!(journal_addresses(&json!({"data": {}})), None);
+        let pod = json!({"metadata": {"name": "a-master-0"}, "spec": {"nodeName": "n1"},
+                         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        let mut status = runtime_status("ns", "a", None, None, None);
+        status.journal_addresses = journal_addresses(&config);
+        status.master_pods = vec![
+            PodStatus::of(&pod),
+            PodStatus::of(&json!({"metadata": {"name": "a-master-1"}})),
+        ];
+        assert_eq!(
+            details(&[status]),
+            "a: Raft embedded journal a-0:26009,a-1:26009\n  a-master-0 Running ready on n1\n  a-master-1 Unknown not ready on <unscheduled>\n"
         );
     }
 
