@@ -779,3 +779,22 @@ fn apply_with_a_closed_stdout_still_applies_everything() {
     assert!(status.success(), "{status:?}");
     assert_eq!(server.len(), 10);
 }
+
+#[test]
+fn delete_waits_for_the_pods_to_go() {
+    let (server, dir) = applied();
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "hbase-worker-0", "namespace": "default", "labels": {"release": "hbase"}}}),
+        "kubelet",
+    );
+    // Nothing here removes pods (no garbage collector): the wait runs out and names them.
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("waiting for the pods of default/hbase to go: hbase-worker-0 remain"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.len(), 1, "the objects were deleted, the pod is what remains");
+}

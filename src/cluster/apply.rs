@@ -46,6 +46,16 @@ pub enum ApplyError {
         /// resourceVersion now (`none`: absent).
         live: String,
     },
+    /// Pods of a deleted runtime were still there when the wait ended.
+    #[error("timed out after {}s waiting for the pods of {runtime} to go: {pods} remain", waited.as_secs())]
+    PodsRemain {
+        /// How long was waited.
+        waited: Duration,
+        /// `namespace/name`.
+        runtime: String,
+        /// Pod names.
+        pods: String,
+    },
     /// The runtime did not become ready in time.
     #[error("timed out after {}s waiting for runtime {namespace}/{name}: masters {master}, workers {worker}, fuses {fuse}", waited.as_secs())]
     Timeout {
@@ -326,6 +336,37 @@ pub async fn delete_runtime(
         }
     }
     Ok(deleted)
+}
+
+/// Waits until no pod of runtime `name` (label `release=<name>`) is left, at most `limit`.
+///
+/// # Errors
+/// [`ApplyError::PodsRemain`] naming the pods still there; [`ClusterError`] from the lists.
+pub async fn wait_for_pods_gone(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    limit: Duration,
+    poll: Duration,
+) -> Result<(), ApplyError> {
+    let started = Instant::now();
+    loop {
+        let pods = cluster
+            .list_labelled("v1", "Pod", namespace, &format!("release={name}"))
+            .await?;
+        if pods.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() >= limit {
+            let names: Vec<&str> = pods.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
+            return Err(ApplyError::PodsRemain {
+                waited: started.elapsed(),
+                runtime: format!("{namespace}/{name}"),
+                pods: names.join(", "),
+            });
+        }
+        tokio::time::sleep(poll).await;
+    }
 }
 
 #[cfg(test)]
