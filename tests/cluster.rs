@@ -425,6 +425,11 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
         "{text}"
     );
     assert_eq!(row(&text, "hbase")[1..4], ["NotReady", "-", "-"]);
+    let explained = stdout(&run(&server, dir.path(), "status", &["hbase", "--explain"]));
+    assert!(
+        explained.ends_with("hbase: 0/3 masters ready and no master pod found: the StatefulSet controller has not made them; see `kubectl describe statefulset hbase-master`\n"),
+        "{explained}"
+    );
     let yaml = stdout(&run(&server, dir.path(), "status", &["hbase", "-o", "yaml"]));
     assert!(yaml.contains("phase: NotReady"), "{yaml}");
 }

@@ -96,6 +96,7 @@ pub enum Command {
         Examples:\n  \
         kubectl goosefs status\n  \
         kubectl goosefs status hbase -n cache -o wide\n  \
+        kubectl goosefs status hbase --explain\n  \
         kubectl goosefs status hbase -o yaml"
     )]
     Status(status::StatusArgs),

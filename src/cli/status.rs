@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::plan::{ConnArgs, Session, cluster_failure};
 use super::{CliError, EXIT_OK};
-use crate::cluster::status::{details, table};
+use crate::cluster::status::{details, explain, table};
 
 /// Exit code of `status` when a runtime is not ready (1 stays for cluster errors).
 pub const EXIT_NOT_READY: u8 = 3;
@@ -23,6 +23,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = StatusFormat::Table)]
     pub output: StatusFormat,
+    /// Also walk each runtime -> workloads -> master pods and name the first broken link.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Status output formats.
@@ -82,6 +85,10 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         StatusFormat::Yaml => serde_saphyr::to_string(&statuses).map_err(|e| CliError::Usage(e.to_string()))?,
     };
     super::print(&text)?;
+    if args.explain {
+        let lines: Vec<String> = statuses.iter().map(explain).collect();
+        super::print(&(lines.join("\n") + "\n"))?;
+    }
     Ok(
         if statuses.iter().all(crate::cluster::status::RuntimeStatus::is_ready) {
             EXIT_OK

@@ -301,6 +301,58 @@ pub fn human_age(seconds: i64) -> String {
     }
 }
 
+/// Walks runtime -> workloads -> master pods and names the first broken link, with what to look
+/// at next (for `status --explain`).
+pub fn explain(s: &RuntimeStatus) -> String {
+    let name = &s.name;
+    let (master, worker, fuse) = (&s.master, &s.worker, &s.fuse);
+    if master.phase == Phase::None {
+        return format!("{name}: the master StatefulSet {name}-master does not exist: run `kubectl goosefs apply`");
+    }
+    if master.ready < master.desired {
+        let Some(pod) = s.master_pods.iter().find(|p| !p.ready) else {
+            return format!(
+                "{name}: {}/{} masters ready and no master pod found: the StatefulSet controller has not made them; see `kubectl describe statefulset {name}-master`",
+                master.ready, master.desired
+            );
+        };
+        let pod_name = &pod.name;
+        let why = match (&pod.node, pod.phase.as_str()) {
+            (None, _) => format!(
+                "is not scheduled (host ports, node selector or resources fit no node); see `kubectl describe pod {pod_name}`"
+            ),
+            (Some(_), "Pending") => {
+                format!("is Pending (image pull or volumes); see `kubectl describe pod {pod_name}`")
+            }
+            (Some(_), phase) => format!(
+                "is {phase} but not ready (master not serving, or the Raft quorum not formed); see `kubectl logs {pod_name} -c goosefs-master`"
+            ),
+        };
+        return format!(
+            "{name}: {}/{} masters ready: pod {pod_name} {why}",
+            master.ready, master.desired
+        );
+    }
+    if worker.phase == Phase::None {
+        return format!("{name}: the worker StatefulSet {name}-worker does not exist: run `kubectl goosefs apply`");
+    }
+    if worker.phase == Phase::NotReady {
+        return format!(
+            "{name}: no worker of {} is ready; see `kubectl describe statefulset {name}-worker`",
+            worker.desired
+        );
+    }
+    if fuse.phase == Phase::None {
+        return format!("{name}: the FUSE DaemonSet {name}-fuse does not exist: run `kubectl goosefs apply`");
+    }
+    if fuse.desired == 0 {
+        return format!(
+            "{name}: the FUSE DaemonSet {name}-fuse matches no node: check spec.fuse.nodeSelector against the node labels"
+        );
+    }
+    format!("{name}: masters, workers and FUSE are up; nothing is broken")
+}
+
 /// An RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`) of seconds since the epoch.
 pub fn rfc3339(seconds: i64) -> String {
     let (days, rem) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -516,6 +568,47 @@ mod tests {
             details(&[status]),
             "a: Raft embedded journal a-0:26009,a-1:26009\n  a-master-0 Running ready on n1\n  a-master-1 Unknown not ready on <unscheduled>\n"
         );
+    }
+
+    #[test]
+    fn explain_names_the_first_broken_link() {
+        let ds = |n: i64| json!({"status": {"desiredNumberScheduled": n}});
+        let pod = |name: &str, node: Option<&str>, phase: &str| PodStatus {
+            name: name.to_owned(),
+            phase: phase.to_owned(),
+            ready: false,
+            node: node.map(str::to_owned),
+        };
+        let mut s = runtime_status("ns", "a", None, None, None);
+        assert!(explain(&s).contains("a-master does not exist"));
+        s = runtime_status("ns", "a", Some(&sts(3, 1)), None, None);
+        assert!(
+            explain(&s).contains("1/3 masters ready and no master pod found"),
+            "{}",
+            explain(&s)
+        );
+        s.master_pods = vec![pod("a-master-1", None, "Pending")];
+        assert!(
+            explain(&s).contains("pod a-master-1 is not scheduled"),
+            "{}",
+            explain(&s)
+        );
+        s.master_pods = vec![pod("a-master-1", Some("n"), "Pending")];
+        assert!(explain(&s).contains("is Pending (image pull"), "{}", explain(&s));
+        s.master_pods = vec![pod("a-master-1", Some("n"), "Running")];
+        assert!(
+            explain(&s).contains("kubectl logs a-master-1 -c goosefs-master"),
+            "{}",
+            explain(&s)
+        );
+        s = runtime_status("ns", "a", Some(&sts(3, 3)), None, None);
+        assert!(explain(&s).contains("a-worker does not exist"));
+        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 0)), None);
+        assert!(explain(&s).contains("no worker of 2 is ready"));
+        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(0)));
+        assert!(explain(&s).contains("matches no node"));
+        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(2)));
+        assert!(explain(&s).ends_with("nothing is broken"));
     }
 
     #[test]
