@@ -288,6 +288,16 @@ fn edited(dir: &std::path::Path, name: &str, from: &str, to: &str) -> std::path:
     path
 }
 
+/// What the StatefulSet controller reports once the three masters run.
+fn masters_become_ready(server: &ApiServer) {
+    let mut masters = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
+        .unwrap();
+    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
+    server.apply(&masters, "kube-controller-manager");
+}
+
 /// The cells of the table row that starts with `first`.
 fn row<'a>(table: &'a str, first: &str) -> Vec<&'a str> {
     let line = table.lines().find(|l| l.starts_with(first)).expect("row");
@@ -747,12 +757,7 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     );
 
     server.workloads_become_ready(true);
-    let mut masters = rendered(HBASE)
-        .into_iter()
-        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
-        .unwrap();
-    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
-    server.apply(&masters, "kube-controller-manager");
+    masters_become_ready(&server);
     let before = real_writes(&server).len();
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -802,4 +807,37 @@ fn delete_waits_for_the_pods_to_go() {
         stderr(&out)
     );
     assert_eq!(server.len(), 1, "the objects were deleted, the pod is what remains");
+}
+
+#[test]
+fn status_watch_prints_a_row_when_a_runtime_changes() {
+    use std::io::BufRead;
+    let (server, dir) = applied();
+    let kubeconfig = server.kubeconfig(dir.path());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
+        .args(["status", "hbase", "--watch", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_row = || loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line");
+        if line.starts_with("hbase ") {
+            return line;
+        }
+    };
+    assert_eq!(row(&next_row(), "hbase")[1..4], ["NotReady", "NotReady", "Ready"]);
+    masters_become_ready(&server);
+    assert_eq!(row(&next_row(), "hbase")[1..4], ["Ready", "NotReady", "Ready"]);
+    child.kill().expect("kill");
+    child.wait().expect("wait");
 }

@@ -23,6 +23,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = StatusFormat::Table)]
     pub output: StatusFormat,
+    /// After printing, keep watching and print a row whenever a runtime's status changes.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Also walk each runtime -> workloads -> master pods and name the first broken link.
     #[arg(long)]
     pub explain: bool,
@@ -41,6 +44,9 @@ pub enum StatusFormat {
     Yaml,
 }
 
+/// How often `--watch` reads the cluster.
+const WATCH_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Seconds since the epoch, for AGE.
 pub(super) fn now() -> i64 {
     std::time::SystemTime::now()
@@ -58,18 +64,31 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         Err(code) => return Ok(code),
     };
     let namespace = session.namespace(args.namespace.as_ref());
-    let result = session.runtime.block_on(async {
-        let names = if args.names.is_empty() {
-            session.cluster.runtimes(&namespace).await?
-        } else {
-            args.names.clone()
-        };
-        let mut statuses = Vec::with_capacity(names.len());
-        for name in &names {
-            statuses.push(session.cluster.runtime_details(&namespace, name).await?);
+    let wide = match args.output {
+        StatusFormat::Table => false,
+        StatusFormat::Wide => true,
+        StatusFormat::Json | StatusFormat::Yaml if args.watch => {
+            return Err(CliError::Usage(
+                "--watch prints table rows: use it with -o table or -o wide".into(),
+            ));
         }
-        Ok::<_, crate::cluster::client::ClusterError>(statuses)
-    });
+        StatusFormat::Json | StatusFormat::Yaml => false,
+    };
+    let read = || {
+        session.runtime.block_on(async {
+            let names = if args.names.is_empty() {
+                session.cluster.runtimes(&namespace).await?
+            } else {
+                args.names.clone()
+            };
+            let mut statuses = Vec::with_capacity(names.len());
+            for name in &names {
+                statuses.push(session.cluster.runtime_details(&namespace, name).await?);
+            }
+            Ok::<_, crate::cluster::client::ClusterError>(statuses)
+        })
+    };
+    let result = read();
     let statuses = match result {
         Ok(s) => s,
         Err(e) => return Ok(cluster_failure(&e)),
@@ -88,6 +107,27 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
     if args.explain {
         let lines: Vec<String> = statuses.iter().map(explain).collect();
         super::print(&(lines.join("\n") + "\n"))?;
+    }
+    if args.watch {
+        // As `kubectl get -w`: a new row whenever a runtime's status changes, until interrupted.
+        let mut shown = statuses;
+        loop {
+            std::thread::sleep(WATCH_POLL);
+            let current = match read() {
+                Ok(s) => s,
+                Err(e) => return Ok(cluster_failure(&e)),
+            };
+            for status in current.iter().filter(|s| !shown.contains(s)) {
+                let rows = table(std::slice::from_ref(status), wide, now());
+                super::print(
+                    rows.lines()
+                        .nth(1)
+                        .map_or(String::new(), |row| format!("{row}\n"))
+                        .as_str(),
+                )?;
+            }
+            shown = current;
+        }
     }
     Ok(
         if statuses.iter().all(crate::cluster::status::RuntimeStatus::is_ready) {
