@@ -60,14 +60,14 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.ends_with("Plan: 10 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert!(text.contains("create StatefulSet/default/hbase-master"));
     assert_eq!(server.len(), 0, "plan stored nothing");
     let log = server.log();
     let writes: Vec<&String> = log.iter().filter(|l| !l.starts_with("GET ")).collect();
-    assert_eq!(writes.len(), 10, "{log:#?}");
+    assert_eq!(writes.len(), 11, "{log:#?}");
     assert!(
         writes
             .iter()
@@ -83,7 +83,7 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out),
-        "Plan: 0 to create, 0 to update, 0 to delete, 10 unchanged.\n"
+        "Plan: 0 to create, 0 to update, 0 to delete, 11 unchanged.\n"
     );
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
@@ -118,10 +118,45 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
 }
 
 #[test]
+fn server_defaults_and_canonical_quantities_show_no_diff_after_apply() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string("testdata/render/tiers-mem-ssd-hdd/input.yaml").expect("input");
+    let spelled = text
+        .replace(
+            "requests: {cpu: \"2\", memory: 4Gi}",
+            "requests: {cpu: 2000m, memory: 4096Mi}",
+        )
+        .replace("limits: {memory: 2Gi}", "limits: {memory: \"2147483648\"}");
+    assert_ne!(spelled, text);
+    let input = dir.path().join("in.yaml");
+    std::fs::write(&input, spelled).expect("write");
+    let input = input.to_str().expect("utf-8");
+    let out = run(&server, dir.path(), "apply", &[input, "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = server
+        .paths()
+        .into_iter()
+        .find(|p| p.ends_with("-worker") && p.contains("/statefulsets/"))
+        .expect("workers");
+    let worker = server.object(&path).expect("stored");
+    let container = &worker["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["resources"]["requests"],
+        serde_json::json!({"cpu": "2", "memory": "4Gi"})
+    );
+    assert_eq!(
+        container["terminationMessagePolicy"], "File",
+        "server defaults are stored"
+    );
+    let out = plan(&server, dir.path(), &[input, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
 fn objects_of_ours_that_are_no_longer_rendered_are_planned_for_deletion_and_others_never() {
     let (server, dir) = applied();
-    let labels =
-        serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase"});
+    let labels = ours();
     server.apply(
         &serde_json::json!({"apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "hbase-mount-0000000000", "namespace": "default", "labels": labels}}),
@@ -138,7 +173,7 @@ fn objects_of_ours_that_are_no_longer_rendered_are_planned_for_deletion_and_othe
     assert!(text.contains("delete Job/default/hbase-mount-0000000000"), "{text}");
     assert!(!text.contains("someone-elses"));
     assert!(
-        text.ends_with("Plan: 0 to create, 0 to update, 1 to delete, 10 unchanged.\n"),
+        text.ends_with("Plan: 0 to create, 0 to update, 1 to delete, 11 unchanged.\n"),
         "{text}"
     );
 }
@@ -227,9 +262,37 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     server.inject_matching(config_read, Fault::Status(429));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with("Plan: 10 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
+    assert!(stdout(&out).ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
     let sent = server.log()[before..].iter().filter(|l| config_read(l)).count();
     assert_eq!(sent, 3, "the read was sent three times");
+}
+
+#[test]
+fn a_slow_answer_times_out_per_request_is_retried_then_reported() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config_read: apiserver::Matcher = |l| l.starts_with("GET /api/v1/namespaces/default/configmaps/hbase-config?");
+    let slow = Fault::Delay(std::time::Duration::from_secs(3));
+    server.inject_matching(config_read, slow.clone());
+    let out = plan(&server, dir.path(), &[HBASE, "--request-timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.log().iter().filter(|l| config_read(l)).count(), 2);
+
+    for _ in 0..3 {
+        server.inject_matching(config_read, slow.clone());
+    }
+    let started = std::time::Instant::now();
+    let out = plan(&server, dir.path(), &[HBASE, "--request-timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ConfigMap/default/hbase-config") && err.contains("timed out") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "bounded by the attempts"
+    );
 }
 
 #[test]
@@ -290,18 +353,22 @@ fn edited(dir: &std::path::Path, name: &str, from: &str, to: &str) -> std::path:
 
 /// What the StatefulSet controller reports once the three masters run.
 fn masters_become_ready(server: &ApiServer) {
-    let mut masters = rendered(HBASE)
-        .into_iter()
-        .find(|o| o["metadata"]["name"] == "hbase-master" && o["kind"] == "StatefulSet")
-        .unwrap();
-    masters["status"] = serde_json::json!({"replicas": 3, "readyReplicas": 3});
-    server.apply(&masters, "kube-controller-manager");
+    server.set_status(
+        "/apis/apps/v1/namespaces/default/statefulsets/hbase-master",
+        serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+    );
 }
 
 /// The cells of the table row that starts with `first`.
 fn row<'a>(table: &'a str, first: &str) -> Vec<&'a str> {
     let line = table.lines().find(|l| l.starts_with(first)).expect("row");
     line.split_whitespace().collect()
+}
+
+/// The labels this tool puts on the objects of runtime default/hbase.
+fn ours() -> Value {
+    serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase",
+        "applyset.kubernetes.io/part-of": kubectl_goosefs::compile::applyset::id("hbase", "default")})
 }
 
 /// Real (not dry-run) writes in the log: `METHOD path`.
@@ -322,7 +389,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 10 to create"), "{text}");
+    assert!(text.contains("Plan: 11 to create"), "{text}");
     assert!(text.contains("StatefulSet/default/hbase-master created"), "{text}");
     assert!(text.contains("waiting for the masters of default/hbase"), "{text}");
     assert!(
@@ -339,6 +406,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         order,
         [
             "configmaps",
+            "configmaps",
             "services",
             "services",
             "services",
@@ -351,15 +419,40 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         ],
         "{writes:#?}"
     );
-    assert_eq!(writes.len(), 10, "{writes:#?}");
+    assert_eq!(writes.len(), 11, "{writes:#?}");
     assert!(writes.iter().all(|w| w.starts_with("PATCH ")));
-    assert_eq!(server.len(), 10);
+    assert_eq!(server.len(), 11);
+    // ApplySet inventory: the parent names the tooling and member kinds; every object is a
+    // member, no pod template is.
+    let id = kubectl_goosefs::compile::applyset::id("hbase", "default");
+    let parent = server
+        .object("/api/v1/namespaces/default/configmaps/hbase-applyset")
+        .expect("parent");
+    assert_eq!(parent["metadata"]["labels"]["applyset.kubernetes.io/id"], id.as_str());
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"],
+        format!("kubectl-goosefs/v{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Service,StatefulSet.apps"
+    );
+    for path in server.paths().iter().filter(|p| !p.ends_with("/hbase-applyset")) {
+        let object = server.object(path).expect("stored");
+        assert_eq!(
+            object["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+            id.as_str(),
+            "{path}"
+        );
+        let pod_labels = &object["spec"]["template"]["metadata"]["labels"];
+        assert!(pod_labels.get("applyset.kubernetes.io/part-of").is_none(), "{path}");
+    }
 
     let before = real_writes(&server).len();
     let again = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(
-        stdout(&again).ends_with("10 unchanged.\nNothing to apply.\n"),
+        stdout(&again).ends_with("11 unchanged.\nNothing to apply.\n"),
         "{}",
         stdout(&again)
     );
@@ -447,8 +540,7 @@ fn wait_holds_the_mount_job_until_the_masters_are_ready() {
 #[test]
 fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced() {
     let (server, dir) = applied();
-    let labels =
-        serde_json::json!({"app.kubernetes.io/managed-by": "kubectl-goosefs", "app.kubernetes.io/instance": "hbase"});
+    let labels = ours();
     server.apply(
         &serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "hbase-old", "namespace": "default", "labels": labels}}),
@@ -458,7 +550,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("Nothing to apply.\n"));
     assert!(stderr(&out).contains("1 object(s) no longer rendered were kept; pass --prune"));
-    assert_eq!(server.len(), 11);
+    assert_eq!(server.len(), 12);
 
     let out = run(
         &server,
@@ -472,7 +564,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
         real_writes(&server),
         ["DELETE /api/v1/namespaces/default/configmaps/hbase-old"]
     );
-    assert_eq!(server.len(), 10);
+    assert_eq!(server.len(), 11);
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let changed = changed.to_str().unwrap();
@@ -521,17 +613,19 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
     // The same runtime name in another namespace: its PV carries the same instance label.
     let other_pv = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolume",
         "metadata": {"name": "other-hbase", "labels": {"app.kubernetes.io/managed-by": "kubectl-goosefs",
-        "app.kubernetes.io/instance": "hbase"}}, "spec": {"claimRef": {"namespace": "other", "name": "hbase"}}});
+        "app.kubernetes.io/instance": "hbase",
+        "applyset.kubernetes.io/part-of": kubectl_goosefs::compile::applyset::id("hbase", "other")}},
+        "spec": {"claimRef": {"namespace": "other", "name": "hbase"}}});
     server.apply(&other_pv, "kubectl-goosefs");
     let out = run(&server, dir.path(), "delete", &["hbase"]);
     assert_eq!(out.status.code(), Some(2), "no terminal, no --yes");
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
-    assert_eq!(server.len(), 11);
+    assert_eq!(server.len(), 12);
     let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("DaemonSet/default/hbase-fuse deleted\n"), "{text}");
-    assert!(text.ends_with("ConfigMap/default/hbase-config deleted\n"), "{text}");
+    assert!(text.ends_with("ConfigMap/default/hbase-applyset deleted\n"), "{text}");
     assert_eq!(server.paths(), ["/api/v1/persistentvolumes/other-hbase"]);
 
     let out = run(&server, dir.path(), "delete", &["hbase", "-y"]);
@@ -584,14 +678,14 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("DaemonSet/default/hbase-fuse created"));
-    assert_eq!(server.len(), 10);
+    assert_eq!(server.len(), 11);
 
     // Applied once, the same plan is stale: every object it would create now exists.
     let out = run(&server, dir.path(), "apply", &["--plan", saved, "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(
-            "the saved plan is stale: ConfigMap/default/hbase-config changed since it was made (resourceVersion none then,"
+            "the saved plan is stale: ConfigMap/default/hbase-applyset changed since it was made (resourceVersion none then,"
         ),
         "{}",
         stderr(&out)
@@ -655,7 +749,7 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 14 to create"), "{text}");
+    assert!(text.contains("Plan: 15 to create"), "{text}");
     assert!(
         text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
         "{text}"
@@ -683,8 +777,13 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out),
-        "Plan: 0 to create, 0 to update, 0 to delete, 12 unchanged.\n"
+        "Plan: 0 to create, 0 to update, 0 to delete, 13 unchanged.\n"
     );
+    // ... and so does apply, which finds the Fluid status current: no write at all.
+    let before = real_writes(&server).len();
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    assert!(stdout(&out).ends_with("Nothing to apply.\n"), "{}", stdout(&out));
+    assert_eq!(real_writes(&server).len(), before, "{:#?}", real_writes(&server));
 
     // Deleting the runtime removes its GooseFSRuntime and unbinds (keeps) its Dataset.
     let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
@@ -706,6 +805,89 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
 }
 
 #[test]
+fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--yes", "--install-crds", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runtime_path = "/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/hbase";
+    let dataset_path = "/apis/data.fluid.io/v1alpha1/namespaces/default/datasets/hbase";
+    let first = server.object(runtime_path).expect("runtime")["status"].clone();
+    assert_eq!(first["masterPhase"], "NotReady");
+    assert_eq!(
+        server.object(dataset_path).expect("dataset")["status"]["phase"],
+        "NotBound"
+    );
+
+    // The pods start later; no controller updates the GooseFSRuntime, the next apply does.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for (kind, name, status) in [
+        (
+            "statefulsets",
+            "hbase-master",
+            serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+        ),
+        (
+            "statefulsets",
+            "hbase-worker",
+            serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+        ),
+        (
+            "daemonsets",
+            "hbase-fuse",
+            serde_json::json!({"desiredNumberScheduled": 2, "numberReady": 2}),
+        ),
+    ] {
+        server.set_status(&format!("/apis/apps/v1/namespaces/default/{kind}/{name}"), status);
+    }
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("Nothing to apply.\nstatus refreshed on 2 Fluid object(s)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let status = server.object(runtime_path).expect("runtime")["status"].clone();
+    assert_eq!(
+        [&status["masterPhase"], &status["workerPhase"], &status["fusePhase"]],
+        ["Ready", "Ready", "Ready"]
+    );
+    // An unchanged condition keeps its transition time; a changed one gets a new one.
+    let condition = |status: &Value, kind: &str| {
+        status["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == kind).cloned())
+            .expect("condition")
+    };
+    assert_eq!(
+        condition(&status, "MasterInitialized")["lastTransitionTime"],
+        condition(&first, "MasterInitialized")["lastTransitionTime"]
+    );
+    assert_ne!(
+        condition(&status, "MasterReady")["lastTransitionTime"],
+        condition(&first, "MasterReady")["lastTransitionTime"]
+    );
+    let dataset = server.object(dataset_path).expect("dataset");
+    assert_eq!(dataset["status"]["phase"], "Bound");
+    // Fluid's Dataset conditions have lastUpdateTime; the CRD's schema prunes anything else.
+    let ready = condition(&dataset["status"], "Ready");
+    assert!(
+        ready["lastUpdateTime"].is_string() && ready.get("lastProbeTime").is_none(),
+        "{ready}"
+    );
+
+    let before = real_writes(&server).len();
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    assert!(stdout(&out).ends_with("Nothing to apply.\n"), "{}", stdout(&out));
+    assert_eq!(real_writes(&server).len(), before, "current now: nothing written");
+}
+
+#[test]
 fn create_namespace_applies_the_namespace_first() {
     let server = ApiServer::start();
     let dir = tempfile::tempdir().expect("tmp");
@@ -716,10 +898,11 @@ fn create_namespace_applies_the_namespace_first() {
         &[HBASE, "-n", "cache", "--create-namespace", "--yes", "--wait=false"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Plan: 11 to create"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Plan: 12 to create"), "{}", stdout(&out));
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
-    assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
+    assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-applyset");
+    assert_eq!(writes[2], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
 }
 
 #[test]
@@ -752,8 +935,8 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     assert!(!status.success(), "interrupted, not finished");
     assert_eq!(
         server.len(),
-        7,
-        "config, services, volume and masters were applied; no Job yet"
+        8,
+        "ApplySet parent, config, services, volume and masters were applied; no Job yet"
     );
 
     server.workloads_become_ready(true);
@@ -762,7 +945,7 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 7 unchanged."),
+        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 8 unchanged."),
         "{}",
         stdout(&out)
     );
@@ -787,7 +970,7 @@ fn apply_with_a_closed_stdout_still_applies_everything() {
         .status()
         .expect("runs");
     assert!(status.success(), "{status:?}");
-    assert_eq!(server.len(), 10);
+    assert_eq!(server.len(), 11);
 }
 
 #[test]

@@ -251,6 +251,7 @@ fn hbase_reference_case_matches_fluid() {
         kinds,
         [
             "ConfigMap",
+            "ConfigMap",
             "Service",
             "Service",
             "Service",
@@ -479,7 +480,7 @@ fn plan_of_a_quota_change() {
     std::fs::write(tmp.path().join("in.yaml"), changed).expect("write");
     let desired = objects(&compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone));
     let p = plan(&desired, &live, PlanOptions::default()).expect("plan");
-    assert_eq!(p.summary(), "Plan: 0 to create, 2 to update, 0 to delete, 8 unchanged.");
+    assert_eq!(p.summary(), "Plan: 0 to create, 2 to update, 0 to delete, 9 unchanged.");
     let updates: Vec<(String, Vec<String>)> = p
         .changes
         .iter()

@@ -101,15 +101,27 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
     let _ = super::print(&plan_text(plan, color));
     let (creates, updates, deletes, _) = plan.counts();
     let work = creates + updates > 0 || (args.prune && deletes > 0);
+    let fluid_objects = plan.changes.iter().any(|c| c.key.kind == "GooseFSRuntime");
     if !work {
         if deletes > 0 {
             eprintln!("{deletes} object(s) no longer rendered were kept; pass --prune to delete them");
         }
         super::progress("Nothing to apply.".to_owned());
+        // Nothing to apply, but the workloads may have become ready since: no controller keeps
+        // the GooseFSRuntime's status current, so bring it up to date (written only if stale).
+        if fluid_objects {
+            match session
+                .runtime
+                .block_on(write_fluid_status(&session.cluster, plan, super::status::now()))
+            {
+                Ok(0) => {}
+                Ok(n) => super::progress(format!("status refreshed on {n} Fluid object(s)")),
+                Err(e) => return Ok(cluster_failure(&e)),
+            }
+        }
         return Ok(EXIT_OK);
     }
     // Before asking: a refusal should not follow a yes.
-    let fluid_objects = plan.changes.iter().any(|c| c.key.kind == "GooseFSRuntime");
     if fluid_objects && !args.force {
         match session.runtime.block_on(session.cluster.fluid_controller_running()) {
             Ok(false) => {}

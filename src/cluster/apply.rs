@@ -189,8 +189,10 @@ pub async fn execute(
 }
 
 /// Writes Fluid's `.status` on each GooseFSRuntime (and its Dataset) the plan covers, from the
-/// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid.
-/// Returns how many objects were written.
+/// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid. A
+/// status that already says the same is left alone, and a condition whose status did not change
+/// keeps its `lastTransitionTime`, as Fluid's controller does. Returns how many objects were
+/// written.
 ///
 /// # Errors
 /// [`ClusterError`] from the reads and writes.
@@ -200,10 +202,7 @@ pub async fn write_fluid_status(cluster: &Cluster, plan: &Plan, now: i64) -> Res
     for runtime in objects.iter().filter(|o| o["kind"] == "GooseFSRuntime") {
         let key = ResourceKey::of(runtime);
         let status = cluster.runtime_status(&key.namespace, &key.name).await?;
-        cluster
-            .patch_status(&key, &super::status::runtime_status_patch(&status, now))
-            .await?;
-        written += 1;
+        let mut bodies = vec![(key.clone(), super::status::runtime_status_patch(&status, now))];
         let dataset = objects.iter().find(|o| {
             o["kind"] == "Dataset"
                 && ResourceKey::of(o).name == key.name
@@ -215,11 +214,39 @@ pub async fn write_fluid_status(cluster: &Cluster, plan: &Plan, now: i64) -> Res
                 .filter(|n| *n > 0)
                 .unwrap_or(1);
             let body = super::status::dataset_status_patch(&status, &dataset["spec"]["mounts"], masters, now);
-            cluster.patch_status(&ResourceKey::of(dataset), &body).await?;
+            bodies.push((ResourceKey::of(dataset), body));
+        }
+        for (key, mut body) in bodies {
+            let live = cluster.get(&key).await?;
+            let live_status = live.as_ref().map_or(&Value::Null, |o| &o["status"]);
+            if keep_transition_times(&mut body["status"], live_status) {
+                continue;
+            }
+            cluster.patch_status(&key, &body).await?;
             written += 1;
         }
     }
     Ok(written)
+}
+
+/// Gives each condition of `new` whose type and status are unchanged in `live` the live
+/// condition's times. Returns whether `live` then already holds everything `new` says.
+fn keep_transition_times(new: &mut Value, live: &Value) -> bool {
+    let live_conditions = live["conditions"].as_array().cloned().unwrap_or_default();
+    for condition in new["conditions"].as_array_mut().into_iter().flatten() {
+        let same = live_conditions
+            .iter()
+            .find(|c| c["type"] == condition["type"] && c["status"] == condition["status"]);
+        if let Some(same) = same {
+            for time in ["lastProbeTime", "lastUpdateTime", "lastTransitionTime"] {
+                if condition.get(time).is_some() && same[time].is_string() {
+                    condition[time] = same[time].clone();
+                }
+            }
+        }
+    }
+    new.as_object()
+        .is_some_and(|fields| fields.iter().all(|(k, v)| &live[k] == v))
 }
 
 /// Refuses a saved plan when any object it covers changed (or appeared, or went) since: its

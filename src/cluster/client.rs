@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::FIELD_MANAGER;
 use super::plan::ResourceKey;
 use super::status::{PodStatus, RuntimeStatus, journal_addresses, runtime_status};
+use crate::compile::applyset;
 
 /// How to reach the cluster (kubectl's flags).
 #[derive(Debug, Clone, Default)]
@@ -72,8 +73,34 @@ impl ClusterError {
                     hint: hint.to_owned(),
                 }
             }
-            other => ClusterError::Unreachable(format!("{object}: {other}")),
+            other => ClusterError::Unreachable(format!("{object}: {}", causes(&other))),
         }
+    }
+}
+
+/// An error with the causes under it (`client error (SendRequest): connection closed before
+/// message completed`): kube's own message alone rarely says what happened. A time-out says so
+/// first, with the flag that sets it.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut timed_out = false;
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let io_timeout = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        let message = e.to_string();
+        timed_out |= io_timeout || message.contains("timed out") || message.contains("deadline has elapsed");
+        if !messages.iter().any(|m| m.contains(&message)) {
+            messages.push(message);
+        }
+        next = e.source();
+    }
+    let chain = messages.join(": ");
+    if timed_out {
+        format!("timed out waiting for an answer (--request-timeout) ({chain})")
+    } else {
+        chain
     }
 }
 
@@ -275,9 +302,10 @@ impl Cluster {
             [one] => inventory_selector(one),
             _ => MANAGED_BY.to_owned(),
         };
+        let ids: Vec<String> = names.iter().map(|n| applyset::id(n, namespace)).collect();
         let lists: Vec<Vec<Value>> = stream::iter(KINDS)
             .map(|(api_version, kind, cluster_scoped)| {
-                let selector = &selector;
+                let (selector, ids) = (&selector, &ids);
                 async move {
                     let ns = if cluster_scoped { "" } else { namespace };
                     let found = self.list_labelled(api_version, kind, ns, selector).await?;
@@ -285,12 +313,12 @@ impl Cluster {
                         found
                             .into_iter()
                             .filter(|o| {
-                                let instance = o["metadata"]["labels"]["app.kubernetes.io/instance"].as_str();
-                                // A same-named runtime in another namespace labels its PV alike;
-                                // the claim tells them apart.
-                                instance.is_some_and(|i| names.contains(&i))
-                                    && (!cluster_scoped
-                                        || o["spec"]["claimRef"]["namespace"].as_str() == Some(namespace))
+                                // Members (or the parent) of one of these runtimes' ApplySets: the
+                                // id depends on the namespace, so a same-named runtime elsewhere,
+                                // whose PV carries the same instance label, is left alone.
+                                let labels = &o["metadata"]["labels"];
+                                let set = labels[applyset::PART_OF].as_str().or(labels[applyset::ID].as_str());
+                                set.is_some_and(|set| ids.iter().any(|id| id == set))
                             })
                             .map(|o| with_type(o, api_version, kind))
                             .collect(),

@@ -384,9 +384,17 @@ fn phase_text(phase: Phase) -> &'static str {
     }
 }
 
+/// A runtime condition (Fluid's `RuntimeCondition`: probe and transition times).
 fn condition(kind: &str, ok: bool, reason: &str, message: &str, now: &str) -> Value {
     serde_json::json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason,
                        "message": message, "lastProbeTime": now, "lastTransitionTime": now})
+}
+
+/// A Dataset condition (Fluid's `DatasetCondition` has update and transition times; a real API
+/// server prunes any other field from the stored status).
+fn dataset_condition(ok: bool, reason: &str, message: &str, now: &str) -> Value {
+    serde_json::json!({"type": "Ready", "status": if ok { "True" } else { "False" }, "reason": reason,
+                       "message": message, "lastUpdateTime": now, "lastTransitionTime": now})
 }
 
 /// The `.status` Fluid's controller would write on the GooseFSRuntime (FACTS.md: phases,
@@ -468,9 +476,9 @@ pub fn dataset_status_patch(status: &RuntimeStatus, mounts: &Value, masters: i64
     serde_json::json!({"status": {
         "phase": if bound { "Bound" } else { "NotBound" },
         "conditions": [if bound {
-            condition("Ready", true, "DatasetReady", "The ddc runtime is ready.", &now)
+            dataset_condition(true, "DatasetReady", "The ddc runtime is ready.", &now)
         } else {
-            condition("Ready", false, "DatasetNotReady", "The ddc runtime is not ready.", &now)
+            dataset_condition(false, "DatasetNotReady", "The ddc runtime is not ready.", &now)
         }],
         "runtimes": [{"name": status.name, "namespace": status.namespace, "category": "Accelerate",
                       "type": "goosefs", "masterReplicas": masters}],

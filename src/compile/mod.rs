@@ -4,6 +4,7 @@
 //! minijinja templates ([`templates`]), parsed back and put in apply order. No I/O here; the CLI
 //! reads templates and catalogs and writes output.
 
+pub mod applyset;
 pub mod images;
 pub mod ports;
 pub mod properties;
@@ -87,7 +88,7 @@ pub enum CompileError {
 /// A rendered object: the template's text for it, plus what ordering and file names need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Position in apply order: configuration, Services, PV, PVC, masters, mount Job, workers,
+    /// Position in apply order: the ApplySet parent (0), configuration, Services, PV, PVC, masters, mount Job, workers,
     /// FUSE. Masters come before the Job (it waits for them) and workers (they register).
     pub rank: u8,
     /// `kind`.
@@ -193,6 +194,17 @@ pub fn compile(
                     manifests.push(manifest);
                 }
             }
+            let members: Vec<(String, String)> = manifests
+                .iter()
+                .map(|m| (api_version(&m.text), m.kind.clone()))
+                .collect();
+            manifests.push(Manifest {
+                rank: 0,
+                kind: "ConfigMap".to_owned(),
+                namespace: namespace.clone(),
+                name: applyset::parent_name(&name),
+                text: applyset::parent(&name, &namespace, &values.labels, &members),
+            });
             Ok((values, manifests))
         };
     let threads = std::thread::available_parallelism()
@@ -233,6 +245,17 @@ pub fn compile(
 /// Services 2, PV 3 (PVC 4), masters 5, mount Job 6, workers 7, FUSE 8.
 fn apply_rank_of_template(i: usize) -> u8 {
     [1, 2, 3, 5, 6, 7, 8].get(i).copied().unwrap_or(9)
+}
+
+/// The top-level `apiVersion` of a rendered document (empty when it has none).
+fn api_version(doc: &str) -> String {
+    doc.lines()
+        .find_map(|l| l.strip_prefix("apiVersion:"))
+        .map(|v| {
+            let v = v.trim();
+            serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// Splits a rendered stream at `---` lines, dropping empty documents.

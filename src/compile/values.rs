@@ -632,7 +632,7 @@ pub fn build(
     labels.insert("app.kubernetes.io/managed-by".to_owned(), "kubectl-goosefs".to_owned());
     labels.insert("fluid.io/dataset-id".to_owned(), dataset_id.clone());
 
-    let role_labels = role_labels(&labels, &name, &dataset_id, placement, monitoring.as_deref());
+    let role_labels = role_labels(&labels, &name, namespace, &dataset_id, placement, monitoring.as_deref());
     Ok(Values {
         mount_script: mount_script(&job_mounts),
         role_labels,
@@ -724,6 +724,7 @@ pub fn build(
 fn role_labels(
     common: &BTreeMap<String, String>,
     name: &str,
+    namespace: &str,
     dataset_id: &str,
     placement: &str,
     monitoring: Option<&str>,
@@ -763,11 +764,21 @@ fn role_labels(
     out.insert("worker_pod".to_owned(), with(&worker_pod));
     out.insert("fuse".to_owned(), with(&[("role", "goosefs-fuse")]));
     out.insert("fuse_pod".to_owned(), with(&[("role", "goosefs-fuse"), no_sidecar]));
+    out.insert("mount_pod".to_owned(), with(&[("role", "goosefs-mount")]));
     out.insert("mount".to_owned(), with(&[("role", "goosefs-mount")]));
     out.insert(
         "volume".to_owned(),
         with(&[(&format!("fluid.io/s-{dataset_id}") as &str, "true")]),
     );
+    // Objects (not their pods) are members of the runtime's ApplySet.
+    for (group, labels) in &mut out {
+        if !group.ends_with("_pod") {
+            labels.insert(
+                super::applyset::PART_OF.to_owned(),
+                super::applyset::id(name, namespace),
+            );
+        }
+    }
     out
 }
 

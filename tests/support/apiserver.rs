@@ -3,8 +3,14 @@
 //! core and grouped kinds (namespaced and cluster-scoped), GET, label-selected lists,
 //! server-side-apply PATCH (create or merge, `dryRun=All` honoured, field manager recorded),
 //! the status subresource (merge patch), DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
-//! connections; next-request or matching-request), and an optional kubelet stand-in that marks
-//! applied StatefulSets and DaemonSets ready.
+//! connections, delayed answers; next-request or matching-request), and an optional kubelet stand-in that marks
+//! applied StatefulSets and DaemonSets ready. Like a real server it fills in defaults (the
+//! common ones of the kinds we render, in dry runs too), writes quantities in canonical form
+//! (`4096Mi` -> `4Gi`, `0.5` -> `500m`), and serves custom resources only once their
+//! CustomResourceDefinition is stored (404 before, as for an unknown kind), dropping the fields
+//! their CRD's structural schema does not declare, as a real server prunes them.
+//! Not modelled, because this tool never uses them: watches (`status --watch` polls) and
+//! discovery (paths are typed).
 //! Apply semantics are simplified: maps merge, lists are replaced whole, and ownership is kept
 //! per leaf field (a list is one leaf): applying a different value to a field another manager
 //! applied is a 409 naming that manager and field, unless `force=true` takes it.
@@ -28,6 +34,8 @@ pub enum Fault {
     Status(u16),
     /// Close the connection without answering.
     Drop,
+    /// Answer normally, but only after this long.
+    Delay(std::time::Duration),
 }
 
 /// Selects requests by their `METHOD path?query` log line.
@@ -138,6 +146,16 @@ impl ApiServer {
         state.objects.insert(path, merged);
     }
 
+    /// Sets the `status` of the stored object at `path`, as its controller would.
+    pub fn set_status(&self, path: &str, status: Value) {
+        let mut state = self.state.lock().expect("state");
+        state.resource_version += 1;
+        let version = state.resource_version.to_string();
+        let object = state.objects.get_mut(path).expect("object to update");
+        object["status"] = status;
+        object["metadata"]["resourceVersion"] = json!(version);
+    }
+
     /// Number of stored objects.
     pub fn len(&self) -> usize {
         self.state.lock().expect("state").objects.len()
@@ -235,6 +253,8 @@ fn apply_to(state: &mut State, path: &str, patch: &Value, manager: &str) -> Valu
         json!({"metadata": {"uid": format!("uid-{}", state.resource_version), "creationTimestamp": "2026-01-01T00:00:00Z"}})
     });
     merge(&mut object, patch);
+    set_defaults(&mut object);
+    canonical_quantities(&mut object);
     object["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
     object["metadata"]["managedFields"] = json!([{"manager": manager, "operation": "Apply"}]);
     object
@@ -326,6 +346,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     match fault {
         Some(Fault::Status(code)) => return Ok(status(code, "Injected", "injected by the test")),
         Some(Fault::Drop) => return Err(std::io::Error::other("dropped by the test")),
+        Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
         None => {}
     }
     let body = req
@@ -335,6 +356,15 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let mut s = state.lock().expect("state");
+    if let Some(crd) = custom_resource_definition(&path)
+        && !s.objects.contains_key(&crd)
+    {
+        return Ok(status(
+            404,
+            "NotFound",
+            &format!("the server could not find the requested resource ({path})"),
+        ));
+    }
     match method.as_str() {
         "GET" => {
             if let Some(object) = s.objects.get(&path) {
@@ -367,6 +397,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                     return Ok(status(404, "NotFound", &format!("{parent} not found")));
                 };
                 merge(&mut object["status"], &patch["status"]);
+                prune_unknown(&s, parent, &mut object);
                 s.resource_version += 1;
                 object["metadata"]["resourceVersion"] = json!(s.resource_version.to_string());
                 s.objects.insert(parent.to_owned(), object.clone());
@@ -389,6 +420,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 take_fields(&mut s, &path, &patch, &manager);
             }
             let mut merged = apply_to(&mut s, &path, &patch, &manager);
+            prune_unknown(&s, &path, &mut merged);
             if !dry_run {
                 if s.workloads_become_ready {
                     make_ready(&mut merged);
@@ -405,5 +437,225 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             None => Ok(status(404, "NotFound", &format!("{path} not found"))),
         },
         _ => Ok(status(405, "MethodNotAllowed", "not supported by the test server")),
+    }
+}
+
+/// Groups served without a CRD.
+const BUILT_IN_GROUPS: [&str; 5] = [
+    "apps",
+    "batch",
+    "apiextensions.k8s.io",
+    "rbac.authorization.k8s.io",
+    "policy",
+];
+
+/// For a path of a custom resource (`/apis/data.fluid.io/v1alpha1/.../goosefsruntimes/x`), the
+/// path its CustomResourceDefinition is stored at.
+fn custom_resource_definition(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    let (Some(&"apis"), Some(group)) = (parts.first(), parts.get(1)) else {
+        return None;
+    };
+    if BUILT_IN_GROUPS.contains(group) || !group.contains('.') {
+        return None;
+    }
+    let rest = parts.get(3..).unwrap_or_default();
+    let plural = if rest.first() == Some(&"namespaces") {
+        rest.get(2)
+    } else {
+        rest.first()
+    }?;
+    Some(format!(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.{group}"
+    ))
+}
+
+/// Sets `object[key]` to `value` where it is absent.
+fn default(object: &mut Value, key: &str, value: Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.entry(key).or_insert(value);
+    }
+}
+
+/// The defaults a real API server fills in for the kinds we render (Kubernetes 1.20-1.33).
+fn set_defaults(object: &mut Value) {
+    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+    let spec = &mut object["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    match kind.as_str() {
+        "StatefulSet" => {
+            default(spec, "podManagementPolicy", json!("OrderedReady"));
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+        }
+        "DaemonSet" => {
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
+        }
+        "Job" => {
+            default(spec, "completions", json!(1));
+            default(spec, "parallelism", json!(1));
+            default(spec, "completionMode", json!("NonIndexed"));
+            default(spec, "suspend", json!(false));
+        }
+        "Service" => {
+            default(spec, "type", json!("ClusterIP"));
+            default(spec, "sessionAffinity", json!("None"));
+            for port in spec["ports"].as_array_mut().into_iter().flatten() {
+                default(port, "protocol", json!("TCP"));
+                let number = port["port"].clone();
+                default(port, "targetPort", number);
+            }
+        }
+        "PersistentVolume" => {
+            default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+            default(spec, "volumeMode", json!("Filesystem"));
+        }
+        "PersistentVolumeClaim" => default(spec, "volumeMode", json!("Filesystem")),
+        _ => {}
+    }
+    let pod = &mut spec["template"]["spec"];
+    if pod.is_object() {
+        default(pod, "restartPolicy", json!("Always"));
+        default(pod, "dnsPolicy", json!("ClusterFirst"));
+        default(pod, "schedulerName", json!("default-scheduler"));
+        default(pod, "terminationGracePeriodSeconds", json!(30));
+        default(pod, "securityContext", json!({}));
+        for key in ["containers", "initContainers"] {
+            for container in pod[key].as_array_mut().into_iter().flatten() {
+                let latest = container["image"]
+                    .as_str()
+                    .is_some_and(|i| i.ends_with(":latest") || !i.contains(':'));
+                default(
+                    container,
+                    "imagePullPolicy",
+                    json!(if latest { "Always" } else { "IfNotPresent" }),
+                );
+                default(container, "terminationMessagePath", json!("/dev/termination-log"));
+                default(container, "terminationMessagePolicy", json!("File"));
+                for port in container["ports"].as_array_mut().into_iter().flatten() {
+                    default(port, "protocol", json!("TCP"));
+                }
+            }
+        }
+    }
+}
+
+/// Rewrites the quantities of `resources.limits`/`requests` and `storage` in canonical form.
+fn canonical_quantities(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    ("limits" | "requests" | "capacity", Value::Object(quantities)) => {
+                        for q in quantities.values_mut() {
+                            if let Some(text) = q.as_str().and_then(canonical_quantity) {
+                                *q = json!(text);
+                            }
+                        }
+                    }
+                    (_, value) => canonical_quantities(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(canonical_quantities),
+        _ => {}
+    }
+}
+
+/// `4096Mi` -> `4Gi`, `0.5` -> `500m`, `1000m` -> `1`, `2000k` -> `2M`: the largest suffix of the
+/// same family (binary or decimal) that keeps the number whole. `None` for what it cannot parse.
+fn canonical_quantity(text: &str) -> Option<String> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    const BINARY: [(&str, f64); 6] = [
+        ("Ei", 6.0),
+        ("Pi", 5.0),
+        ("Ti", 4.0),
+        ("Gi", 3.0),
+        ("Mi", 2.0),
+        ("Ki", 1.0),
+    ];
+    const DECIMAL: [(&str, i32); 8] = [
+        ("E", 18),
+        ("P", 15),
+        ("T", 12),
+        ("G", 9),
+        ("M", 6),
+        ("k", 3),
+        ("", 0),
+        ("m", -3),
+    ];
+    if let Some((_, power)) = BINARY.iter().find(|(s, _)| *s == suffix) {
+        let bytes = (number * 1024f64.powf(*power)).round() as u128;
+        for (s, p) in BINARY {
+            let unit = 1024u128.pow(p as u32);
+            if bytes >= unit && bytes.is_multiple_of(unit) {
+                return Some(format!("{}{s}", bytes / unit));
+            }
+        }
+        return Some(bytes.to_string());
+    }
+    let (_, power) = DECIMAL.iter().find(|(s, _)| *s == suffix)?;
+    let milli = (number * 10f64.powi(power + 3)).round() as u128;
+    for (s, p) in DECIMAL {
+        let unit = 10u128.pow((p + 3) as u32);
+        if milli >= unit && milli.is_multiple_of(unit) {
+            return Some(format!("{}{s}", milli / unit));
+        }
+    }
+    Some("0".to_owned())
+}
+
+/// Drops the fields of a custom resource at `path` that its CRD's schema does not declare.
+fn prune_unknown(state: &State, path: &str, object: &mut Value) {
+    let Some(crd) = custom_resource_definition(path).and_then(|p| state.objects.get(&p)) else {
+        return;
+    };
+    let version = path.split('/').nth(3).unwrap_or_default();
+    let versions = crd["spec"]["versions"].as_array().cloned().unwrap_or_default();
+    let Some(schema) = versions.iter().find(|v| v["name"] == version) else {
+        return;
+    };
+    let schema = &schema["schema"]["openAPIV3Schema"];
+    if let Some(fields) = object.as_object_mut() {
+        for (key, value) in fields.iter_mut() {
+            if !matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                prune(value, &schema["properties"][key.as_str()]);
+            }
+        }
+    }
+}
+
+fn prune(value: &mut Value, schema: &Value) {
+    if schema["x-kubernetes-preserve-unknown-fields"] == true {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(properties) = schema["properties"].as_object() {
+                map.retain(|k, _| properties.contains_key(k));
+                for (k, v) in map.iter_mut() {
+                    prune(v, &properties[k]);
+                }
+            } else if schema["additionalProperties"].is_object() {
+                map.values_mut().for_each(|v| prune(v, &schema["additionalProperties"]));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| prune(v, &schema["items"])),
+        _ => {}
     }
 }
