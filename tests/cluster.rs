@@ -296,6 +296,38 @@ fn a_slow_answer_times_out_per_request_is_retried_then_reported() {
 }
 
 #[test]
+fn kubectl_dispatches_plan_with_its_connection_flags() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(dir.path());
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin("kubectl-goosefs"),
+        bin.join("kubectl-goosefs"),
+    )
+    .expect("copy");
+    let out = std::process::Command::new("kubectl")
+        .args(["goosefs", "plan", HBASE, "--detailed-exitcode", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .expect("kubectl is installed on every machine here");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.starts_with("PATCH ") && l.contains("dryRun=All"))
+    );
+}
+
+#[test]
 fn an_unreachable_cluster_is_one_line_and_exit_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -581,7 +613,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
     let err = stderr(&out);
     assert!(
         err.contains("StatefulSet/default/hbase-worker: the API server answered 409")
-            && err.contains("conflict with \"kubectl-edit\": .spec.replicas")
+            && err.contains("conflict with \"kubectl-edit\" using apps/v1: .spec.replicas")
             && err.contains("--force-conflicts"),
         "{err}"
     );
@@ -656,10 +688,32 @@ fn changing_the_dataset_mounts_replaces_the_mount_job() {
             )
         })
         .collect();
+    let old_job = rendered(HBASE)
+        .into_iter()
+        .find(|o| o["kind"] == "Job")
+        .and_then(|o| o["metadata"]["name"].as_str().map(str::to_owned))
+        .expect("a mount Job");
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     assert_eq!(jobs[0].0, "create");
-    assert_eq!(jobs[1], ("delete".to_owned(), "hbase-mount-d555067b5a".to_owned()));
+    assert_eq!(jobs[1], ("delete".to_owned(), old_job));
     assert_ne!(jobs[0].1, jobs[1].1);
+}
+
+#[test]
+fn a_new_image_replaces_the_mount_job_whose_template_is_immutable() {
+    let (server, dir) = applied();
+    let changed = edited(
+        dir.path(),
+        "hbase.yaml",
+        "kind: GooseFSRuntime\nmetadata:\n  name: hbase\nspec:\n",
+        "kind: GooseFSRuntime\nmetadata:\n  name: hbase\nspec:\n  goosefsVersion: {image: registry.example/goosefs, imageTag: v1.2.1}\n",
+    );
+    let out = plan(&server, dir.path(), &[changed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("create Job/default/hbase-mount-"), "{text}");
+    assert!(text.contains("delete Job/default/hbase-mount-"), "{text}");
+    assert!(text.contains("update StatefulSet/default/hbase-master"), "{text}");
 }
 
 #[test]
@@ -901,6 +955,16 @@ fn create_namespace_applies_the_namespace_first() {
     assert!(stdout(&out).contains("Plan: 12 to create"), "{}", stdout(&out));
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
+    // Without --create-namespace, a missing namespace is named with what to do.
+    let out = run(&server, dir.path(), "plan", &[HBASE, "-n", "elsewhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "namespaces \"elsewhere\" not found; the namespace does not exist: create it, or pass --create-namespace"
+        ),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-applyset");
     assert_eq!(writes[2], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
 }

@@ -154,15 +154,23 @@ pub(super) fn make_plan(
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };
     let with_fluid = extra.install_crds || fluid_served;
+    let mut absent_namespaces: Vec<String> = Vec::new();
     if extra.create_namespace {
         let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
         namespaces.sort_unstable();
         namespaces.dedup();
-        objects.extend(
-            namespaces
-                .into_iter()
-                .map(|ns| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
-        );
+        for ns in namespaces {
+            let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            match session
+                .runtime
+                .block_on(session.cluster.get(&crate::cluster::ResourceKey::of(&object)))
+            {
+                Ok(Some(_)) => {}
+                Ok(None) => absent_namespaces.push(ns.to_owned()),
+                Err(e) => return Ok(Err(cluster_failure(&e))),
+            }
+            objects.push(object);
+        }
     }
     if with_fluid && !compiled.values.is_empty() {
         if extra.install_crds {
@@ -193,10 +201,16 @@ pub(super) fn make_plan(
         .iter()
         .map(|v| (v.namespace.clone(), v.name.clone()))
         .collect();
+    let as_rendered = |object: &serde_json::Value| {
+        (crate::cluster::client::is_fluid_kind(object) && !fluid_served)
+            || object["metadata"]["namespace"]
+                .as_str()
+                .is_some_and(|ns| absent_namespaces.iter().any(|a| a == ns))
+    };
     let (desired, live) = match session.runtime.block_on(session.cluster.gather(
         &objects,
         &runtimes,
-        fluid_served,
+        &as_rendered,
         extra.force_conflicts,
     )) {
         Ok(found) => found,

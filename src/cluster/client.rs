@@ -59,6 +59,9 @@ impl ClusterError {
                 let hint = match status.code {
                     401 => "; your credentials were refused (expired token?): log in again",
                     403 => "; your user lacks RBAC permission for this: ask for get/patch rights on it",
+                    404 if status.message.starts_with("namespaces \"") => {
+                        "; the namespace does not exist: create it, or pass --create-namespace to apply"
+                    }
                     404 => "; the kind is not served (a CRD missing?)",
                     409 => "; another field manager owns these fields: resolve the conflict or use --force-conflicts",
                     422 => "; the server rejected the object as invalid",
@@ -69,7 +72,8 @@ impl ClusterError {
                     object: object.to_string(),
                     code: status.code,
                     reason: status.reason.clone(),
-                    message: status.message.clone(),
+                    // One line: a real server lists several conflicts on lines of their own.
+                    message: status.message.split_whitespace().collect::<Vec<_>>().join(" "),
                     hint: hint.to_owned(),
                 }
             }
@@ -341,7 +345,7 @@ impl Cluster {
         &self,
         objects: &[Value],
         runtimes: &[(String, String)],
-        fluid_served: bool,
+        as_rendered: &(dyn Fn(&Value) -> bool + Sync),
         force_conflicts: bool,
     ) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
         use std::collections::{BTreeMap, HashMap};
@@ -367,9 +371,10 @@ impl Cluster {
             .map(|(object, known)| {
                 let listed = known.map(|i| inventory[i].clone());
                 async move {
-                    // A Fluid kind whose CRD this apply installs first is not served yet: it
-                    // cannot exist, nor be dry-run; plan it as rendered.
-                    if is_fluid_kind(object) && !fluid_served {
+                    // A Fluid kind whose CRD this apply installs first, or an object of a
+                    // namespace it creates first, cannot exist yet nor be dry-run (a real server
+                    // answers 404): plan it as rendered.
+                    if as_rendered(object) {
                         return Ok((None, object.clone()));
                     }
                     let current = match listed {

@@ -236,11 +236,14 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
         } else {
             ChangeOp::Update
         };
-        let notes = if op == ChangeOp::Update {
+        let mut notes = if op == ChangeOp::Update {
             notes(&key, &before, &after, options)?
         } else {
             Vec::new()
         };
+        if let Some(note) = terminating(live_object) {
+            notes.push(note);
+        }
         changes.push(Change {
             live_resource_version: live_object["metadata"]["resourceVersion"].as_str().map(str::to_owned),
             key,
@@ -266,6 +269,27 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
         }
     }
     Ok(Plan { changes })
+}
+
+/// A note for a live object that is being deleted: applying to it does not stop that, so the
+/// user must know it will go (a PVC in use, waiting on `kubernetes.io/pvc-protection`).
+fn terminating(live: &Value) -> Option<String> {
+    let metadata = &live["metadata"];
+    metadata["deletionTimestamp"].as_str()?;
+    let finalizers: Vec<&str> = metadata["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    Some(format!(
+        "is being deleted (Terminating, waiting for finalizers: {}): it disappears once they are removed; apply again then to recreate it",
+        if finalizers.is_empty() {
+            "none".to_owned()
+        } else {
+            finalizers.join(", ")
+        }
+    ))
 }
 
 /// Failures a Raft quorum of `n` members tolerates.
@@ -365,6 +389,24 @@ mod tests {
             "Plan: 0 to create, 0 to update, 0 to delete, 1 unchanged."
         );
         assert!(!plan.has_changes());
+    }
+
+    #[test]
+    fn a_live_object_being_deleted_is_noted_even_when_unchanged() {
+        let object = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "hbase", "namespace": "default", "finalizers": ["kubernetes.io/pvc-protection"]},
+            "spec": {"volumeName": "default-hbase"}});
+        // The dry run returns the live object with the apply merged in: the same finalizers.
+        let mut live = object.clone();
+        live["metadata"]["deletionTimestamp"] = json!("2026-11-26T04:00:00Z");
+        let p = plan(&[object], &[live], PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.changes[0].op, ChangeOp::Unchanged);
+        assert!(
+            p.changes[0].notes[0]
+                .starts_with("is being deleted (Terminating, waiting for finalizers: kubernetes.io/pvc-protection)"),
+            "{:?}",
+            p.changes[0].notes
+        );
     }
 
     #[test]

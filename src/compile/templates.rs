@@ -93,6 +93,11 @@ impl Templates {
         }
     }
 
+    /// The source of template `name`, if there is one.
+    pub fn source(&self, name: &str) -> Option<&str> {
+        self.sources.get(name).map(String::as_str)
+    }
+
     /// The embedded templates with the `*.j2` files of `dir` replacing (or adding to) them.
     ///
     /// # Errors

@@ -601,10 +601,22 @@ pub fn build(
         _ => Value::Null,
     };
 
-    let mount_job = format!(
-        "{name}-mount-{}",
-        &fnv64(&serde_json::to_string(&job_mounts).unwrap_or_default())[..10]
-    );
+    let tolerations = dataset
+        .spec
+        .tolerations
+        .as_ref()
+        .map(to_json)
+        .unwrap_or_else(|| json!([]));
+    // A Job's pod template is immutable: its name carries a hash of everything the template
+    // renders from (and of the template itself), so any change makes a new Job instead of a 422.
+    let job_inputs = json!({
+        "mounts": job_mounts,
+        "image": images.goosefs.reference,
+        "pullPolicy": images.goosefs.pull_policy,
+        "tolerations": tolerations,
+        "template": options.templates.source("mount-job.yaml.j2"),
+    });
+    let mount_job = format!("{name}-mount-{}", &fnv64(&job_inputs.to_string())[..10]);
     let run_as = spec.run_as.clone();
     let init_users = run_as.as_ref().map(|u| InitUsers {
         env_users: format!("{}:{}:{},{}:{}", u.uid, u.user, u.gid, u.gid, u.group),
@@ -697,12 +709,7 @@ pub fn build(
             .map(to_json)
             .unwrap_or_else(|| json!({})),
         api_gateway: spec.api_gateway.as_ref().and_then(|g| g.enabled).unwrap_or(false),
-        tolerations: dataset
-            .spec
-            .tolerations
-            .as_ref()
-            .map(to_json)
-            .unwrap_or_else(|| json!([])),
+        tolerations,
         worker_affinity,
         master_affinity,
         placement: placement.to_owned(),

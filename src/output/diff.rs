@@ -38,7 +38,12 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
     };
     let mut out = String::new();
-    for change in plan.changes.iter().filter(|c| c.op != ChangeOp::Unchanged) {
+    // Unchanged objects are shown only when there is something to say about them.
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.op != ChangeOp::Unchanged || !c.notes.is_empty())
+    {
         let (verb, colour) = match change.op {
             ChangeOp::Create => ("create", "32"),
             ChangeOp::Update => ("update", "33"),
@@ -53,6 +58,10 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         );
         for note in &change.notes {
             let _ = writeln!(out, "  {} {note}", paint("1;35", "note:"));
+        }
+        if change.op == ChangeOp::Unchanged {
+            out.push('\n');
+            continue;
         }
         let (before, after) = (yaml(change.before.as_ref()), yaml(change.after.as_ref()));
         if before == after {

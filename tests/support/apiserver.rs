@@ -6,7 +6,9 @@
 //! connections, delayed answers; next-request or matching-request), and an optional kubelet stand-in that marks
 //! applied StatefulSets and DaemonSets ready. Like a real server it fills in defaults (the
 //! common ones of the kinds we render, in dry runs too), writes quantities in canonical form
-//! (`4096Mi` -> `4Gi`, `0.5` -> `500m`), and serves custom resources only once their
+//! (`4096Mi` -> `4Gi`, `0.5` -> `500m`), refuses objects in namespaces that do not exist and
+//! changes to immutable fields (a Job's pod template, a StatefulSet's spec but for replicas,
+//! template and update strategy) with 422, and serves custom resources only once their
 //! CustomResourceDefinition is stored (404 before, as for an unknown kind), dropping the fields
 //! their CRD's structural schema does not declare, as a real server prunes them.
 //! Not modelled, because this tool never uses them: watches (`status --watch` polls) and
@@ -403,24 +405,54 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 s.objects.insert(parent.to_owned(), object.clone());
                 return Ok(ok(&object));
             }
+            // Like a real server: objects go only into namespaces that exist (dry runs too).
+            if let Some(ns) = path
+                .split("/namespaces/")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                && path.split("/namespaces/").nth(1).is_some_and(|rest| rest.contains('/'))
+                && !PRESENT_NAMESPACES.contains(&ns)
+                && !s.objects.contains_key(&format!("/api/v1/namespaces/{ns}"))
+            {
+                return Ok(status(404, "NotFound", &format!("namespaces \"{ns}\" not found")));
+            }
             let manager = query_param(&query, "fieldManager").unwrap_or_default();
             let dry_run = query_param(&query, "dryRun").as_deref() == Some("All");
             if query_param(&query, "force").as_deref() != Some("true") {
                 let found = conflicts(&s, &path, &patch, &manager);
-                if !found.is_empty() {
-                    let list: Vec<String> = found
-                        .iter()
-                        .map(|(m, f)| format!("conflict with \"{m}\": {f}"))
-                        .collect();
-                    let message = format!("Apply failed with {} conflict(s): {}", found.len(), list.join(", "));
+                // Worded as kube-apiserver words it (checked against 1.20).
+                let message = match found.as_slice() {
+                    [] => None,
+                    [(m, f)] => Some(format!(
+                        "Apply failed with 1 conflict: conflict with \"{m}\" using {}: {f}",
+                        patch["apiVersion"].as_str().unwrap_or_default()
+                    )),
+                    many => {
+                        let mut text = format!("Apply failed with {} conflicts:", many.len());
+                        let mut managers: Vec<&String> = many.iter().map(|(m, _)| m).collect();
+                        managers.dedup();
+                        for m in managers {
+                            text.push_str(&format!(" conflicts with \"{m}\":"));
+                            for (_, f) in many.iter().filter(|(owner, _)| owner == m) {
+                                text.push_str(&format!("\n- {f}"));
+                            }
+                        }
+                        Some(text)
+                    }
+                };
+                if let Some(message) = message {
                     return Ok(status(409, "Conflict", &message));
                 }
+            }
+            let before = s.objects.get(&path).cloned();
+            let mut merged = apply_to(&mut s, &path, &patch, &manager);
+            prune_unknown(&s, &path, &mut merged);
+            if let Some(message) = before.and_then(|live| immutable_change(&live, &merged)) {
+                return Ok(status(422, "Invalid", &message));
             }
             if !dry_run {
                 take_fields(&mut s, &path, &patch, &manager);
             }
-            let mut merged = apply_to(&mut s, &path, &patch, &manager);
-            prune_unknown(&s, &path, &mut merged);
             if !dry_run {
                 if s.workloads_become_ready {
                     make_ready(&mut merged);
@@ -439,6 +471,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         _ => Ok(status(405, "MethodNotAllowed", "not supported by the test server")),
     }
 }
+
+/// Namespaces every cluster starts with.
+const PRESENT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Groups served without a CRD.
 const BUILT_IN_GROUPS: [&str; 5] = [
@@ -657,5 +692,30 @@ fn prune(value: &mut Value, schema: &Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(|v| prune(v, &schema["items"])),
         _ => {}
+    }
+}
+
+/// Why an update of `live` to `merged` is refused as a real server refuses it, if it is.
+fn immutable_change(live: &Value, merged: &Value) -> Option<String> {
+    let name = merged["metadata"]["name"].as_str().unwrap_or_default();
+    match merged["kind"].as_str() {
+        Some("Job") if live["spec"]["template"] != merged["spec"]["template"] => Some(format!(
+            "Job.batch \"{name}\" is invalid: spec.template: Invalid value: ...: field is immutable"
+        )),
+        Some("StatefulSet") => {
+            let strip = |o: &Value| {
+                let mut spec = o["spec"].clone();
+                if let Some(map) = spec.as_object_mut() {
+                    for mutable in ["replicas", "template", "updateStrategy", "minReadySeconds", "ordinals"] {
+                        map.remove(mutable);
+                    }
+                }
+                spec
+            };
+            (strip(live) != strip(merged)).then(|| format!(
+                "StatefulSet.apps \"{name}\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', 'updateStrategy' and 'minReadySeconds' are forbidden"
+            ))
+        }
+        _ => None,
     }
 }

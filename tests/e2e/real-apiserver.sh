@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# End-to-end checks of kubectl-goosefs against a real kube-apiserver (scripts/real-apiserver),
+# through the real kubectl's plugin dispatch. There are no controllers: the checks write the
+# workloads' status themselves, as the StatefulSet/DaemonSet controllers would.
+#
+#   tests/e2e/real-apiserver.sh BINARY KUBECONFIG [NOBODY_KUBECONFIG]
+#
+# NOBODY_KUBECONFIG is a user without RBAC rights (403 checks; skipped and said so if absent).
+# Every check is counted; all run even after a failure; the exit status is 1 if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+BINARY="$(realpath "$1")"
+export KUBECONFIG="$(realpath "$2")"
+NOBODY="${3:-}"
+HBASE=testdata/hbase/hbase.yaml
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
+export PATH="$WORK/bin:$PATH" NO_COLOR=1
+
+passed=0
+failed=()
+# check NAME SNIPPET: runs the shell snippet, counts it. A pipeline's status is its last command's
+# (`grep` deciding), so an early-exiting `grep -q` cannot fail a check through SIGPIPE.
+check() {
+  local name="$1"
+  shift
+  if out=$(bash -c "$*" 2>&1); then
+    passed=$((passed + 1))
+    echo "  ok   $name"
+  else
+    failed+=("$name")
+    echo "  FAIL $name"
+    echo "$out" | tail -15 | sed 's/^/       /'
+  fi
+}
+
+echo "== kubectl and its plugin dispatch"
+check "kubectl plugin list finds kubectl-goosefs" \
+  "kubectl plugin list 2>/dev/null | grep -x '$WORK/bin/kubectl-goosefs'"
+check "kubectl goosefs version" "kubectl goosefs version | grep -q '^kubectl-goosefs $("$BINARY" version | head -1 | cut -d' ' -f2)'"
+check "kubectl goosefs validate (exit 0)" "kubectl goosefs validate $HBASE"
+
+echo "== plan and apply on an empty cluster"
+check "plan: 11 to create, exit 2 with --detailed-exitcode" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -qx 'Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.'"
+check "plan wrote nothing" "test -z \"\$(kubectl get configmaps,statefulsets -l app.kubernetes.io/instance=hbase -o name)\""
+check "apply --install-crds creates everything (no wait)" \
+  "kubectl goosefs apply $HBASE --yes --install-crds --wait=false | grep -q 'DaemonSet/default/hbase-fuse created'"
+check "the CRDs are Established" \
+  "kubectl wait --for condition=established --timeout=20s crd/goosefsruntimes.data.fluid.io crd/datasets.data.fluid.io"
+check "objects exist: 2 ConfigMaps, 3 Services, 2 StatefulSets, Job, DaemonSet, PV, PVC" \
+  "test \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets,pvc -l app.kubernetes.io/instance=hbase -o name | wc -l)\" = 10 && kubectl get pv default-hbase -o name"
+check "master Services keep protocol TCP (1.20 rejects apply of ports without it)" \
+  "test \"\$(kubectl get service hbase-master-0 -o jsonpath='{.spec.ports[*].protocol}' | tr ' ' '\n' | sort -u)\" = TCP"
+check "plan after apply: no changes despite the server's defaults (exit 0)" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode | tail -1 | grep -qx 'Plan: 0 to create, 0 to update, 0 to delete, 13 unchanged.'"
+check "status: NotReady before any pod runs (exit 3)" \
+  "kubectl goosefs status hbase > $WORK/status.txt; test \$? = 3 && grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/status.txt"
+
+echo "== readiness (written as the controllers would)"
+kubectl patch statefulset hbase-master --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
+kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
+kubectl patch daemonset hbase-fuse --subresource=status --type=merge -p '{"status":{"desiredNumberScheduled":2,"currentNumberScheduled":2,"numberReady":2,"numberMisscheduled":0}}' >/dev/null
+check "status -o wide: Ready with 3/3 masters, 3/3 workers, 2/2 fuses (exit 0)" \
+  "kubectl goosefs status hbase -o wide | grep -Eq '^hbase +3 +3 +Ready +3 +3 +Ready +2 +2 +Ready '"
+check "status lists the Raft embedded-journal addresses" \
+  "kubectl goosefs status hbase | grep -q 'Raft embedded journal hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009'"
+check "apply with nothing to change refreshes the stale Fluid status" \
+  "kubectl goosefs apply $HBASE --yes | tail -2 | tr '\n' '|' | grep -qx 'Nothing to apply.|status refreshed on 2 Fluid object(s)|'"
+check "kubectl get goosefsruntime hbase (server-side printer columns): Ready Ready Ready" \
+  "kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready +Ready '"
+check "kubectl get dataset hbase: Bound" "test \"\$(kubectl get dataset hbase -o jsonpath='{.status.phase}')\" = Bound"
+check "a further apply writes nothing" "kubectl goosefs apply $HBASE --yes | tail -1 | grep -qx 'Nothing to apply.'"
+
+echo "== a quota change"
+sed 's/quota: 2G/quota: 4G/' $HBASE > "$WORK/quota.yaml"
+# The GooseFSRuntime itself changes too: with Fluid's CRDs served it is applied with the rest.
+check "plan: exactly the GooseFSRuntime, the ConfigMap and the worker StatefulSet change" \
+  "kubectl goosefs plan $WORK/quota.yaml -o json | python3 -c 'import json,sys; p=json.load(sys.stdin); u=[c[\"key\"][\"kind\"]+\"/\"+c[\"key\"][\"name\"] for c in p[\"changes\"] if c[\"op\"]!=\"unchanged\"]; assert u==[\"GooseFSRuntime/hbase\",\"ConfigMap/hbase-config\",\"StatefulSet/hbase-worker\"], u'"
+check "the plan says the worker cache is rebuilt" "kubectl goosefs plan $WORK/quota.yaml | grep -qi 'cache'"
+check "apply the quota change (no wait)" \
+  "kubectl goosefs apply $WORK/quota.yaml --yes --wait=false | grep -q 'StatefulSet/default/hbase-worker configured'"
+check "the live ConfigMap holds the new quota (3906250KB)" \
+  "kubectl get configmap hbase-config -o jsonpath='{.data.GOOSEFS_JAVA_OPTS}' | grep -q 'level0.dirs.quota=3906250KB'"
+check "plan after the change: no changes" "kubectl goosefs plan $WORK/quota.yaml --detailed-exitcode >/dev/null"
+
+python3 - "$WORK/quota.yaml" "$WORK/image.yaml" <<'EOF'
+import sys
+text = open(sys.argv[1]).read()
+head = "kind: GooseFSRuntime\nmetadata:\n  name: hbase\nspec:\n"
+assert head in text
+open(sys.argv[2], "w").write(text.replace(head, head + "  goosefsVersion: {image: registry.example/goosefs, imageTag: v1.2.1}\n"))
+EOF
+check "a new image: plan replaces the mount Job (its pod template is immutable) instead of failing" \
+  "kubectl goosefs plan $WORK/image.yaml > $WORK/image.txt && grep -q '^create Job/default/hbase-mount-' $WORK/image.txt && grep -q '^delete Job/default/hbase-mount-' $WORK/image.txt"
+
+echo "== field ownership"
+cat > "$WORK/scale.json" <<'EOF'
+{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "hbase-worker", "namespace": "default"},
+ "spec": {"replicas": 5}}
+EOF
+check "another manager takes .spec.replicas of the workers" \
+  "kubectl apply --server-side --force-conflicts --validate=false --field-manager=scaler -f $WORK/scale.json >/dev/null"
+check "plan reports the conflict naming the manager (exit 1)" \
+  "kubectl goosefs plan $WORK/quota.yaml > $WORK/conflict.txt 2>&1; test \$? = 1 && grep -q 'conflict' $WORK/conflict.txt && grep -q 'scaler' $WORK/conflict.txt"
+check "apply --force-conflicts takes the fields back" \
+  "kubectl goosefs apply $WORK/quota.yaml --yes --force-conflicts --wait=false | grep -q 'hbase-worker configured' && test \"\$(kubectl get statefulset hbase-worker -o jsonpath='{.spec.replicas}')\" = 3"
+
+echo "== ApplySet inventory and prune"
+check "kubectl derives the same ApplySet id from the parent reference" "
+  kubectl create namespace kcheck >/dev/null &&
+  kubectl create configmap seed -n kcheck --from-literal=a=b --dry-run=client -o yaml > $WORK/seed.yaml &&
+  KUBECTL_APPLYSET=true kubectl apply -n kcheck --server-side --prune --applyset=configmaps/hbase-applyset -f $WORK/seed.yaml >/dev/null &&
+  theirs=\$(kubectl get configmap hbase-applyset -n kcheck -o jsonpath='{.metadata.labels.applyset\.kubernetes\.io/id}') &&
+  ours=\$(kubectl goosefs render $HBASE -n kcheck -o json | python3 -c 'import json,sys; print([o for o in json.load(sys.stdin)[\"items\"] if o[\"metadata\"][\"name\"]==\"hbase-applyset\"][0][\"metadata\"][\"labels\"][\"applyset.kubernetes.io/id\"])') &&
+  test -n \"\$ours\" && test \"\$theirs\" = \"\$ours\""
+check "kubectl refuses to take over our ApplySet (tooling kubectl-goosefs)" \
+  "! KUBECTL_APPLYSET=true kubectl apply --server-side --prune --applyset=configmaps/hbase-applyset -f $WORK/seed.yaml -n default --dry-run=server > $WORK/takeover.txt 2>&1; grep -q 'kubectl-goosefs' $WORK/takeover.txt"
+ID=$(kubectl get configmap hbase-applyset -o jsonpath='{.metadata.labels.applyset\.kubernetes\.io/id}')
+kubectl create configmap hbase-old --dry-run=client -o yaml | kubectl label --local -f - -o yaml \
+  app.kubernetes.io/managed-by=kubectl-goosefs app.kubernetes.io/instance=hbase "applyset.kubernetes.io/part-of=$ID" \
+  | kubectl apply --server-side --field-manager=kubectl-goosefs -f - >/dev/null
+kubectl create configmap someone-elses --dry-run=client -o yaml | kubectl label --local -f - -o yaml app=goosefs \
+  | kubectl apply --server-side -f - >/dev/null
+check "apply keeps a member no longer rendered unless --prune" \
+  "kubectl goosefs apply $WORK/quota.yaml --yes 2>&1 | grep -q '1 object(s) no longer rendered were kept' && kubectl get configmap hbase-old -o name"
+check "apply --prune deletes it and nothing else" \
+  "kubectl goosefs apply $WORK/quota.yaml --yes --prune --wait=false | grep -q 'ConfigMap/default/hbase-old pruned' && ! kubectl get configmap hbase-old 2>/dev/null && kubectl get configmap someone-elses -o name"
+
+echo "== errors"
+if [ -n "$NOBODY" ]; then
+  check "a user without RBAC rights: 403 named in one line, exit 1" \
+    "kubectl goosefs plan $HBASE --kubeconfig $NOBODY > $WORK/403.txt 2>&1; test \$? = 1 && grep -q 'answered 403' $WORK/403.txt && grep -q RBAC $WORK/403.txt"
+else
+  echo "  (403 checks not run: no NOBODY_KUBECONFIG given)"
+fi
+mkdir -p "$WORK/templates" && sed 's/podManagementPolicy: Parallel/podManagementPolicy: OrderedReady/' \
+  templates/master-statefulset.yaml.j2 > "$WORK/templates/master-statefulset.yaml.j2"
+check "a template change to an immutable field: the server's 422 names the object, exit 1" \
+  "kubectl goosefs plan $WORK/quota.yaml --templates $WORK/templates > $WORK/422.txt 2>&1; test \$? = 1 && grep -q 'StatefulSet/default/hbase-master: the API server answered 422' $WORK/422.txt"
+
+check "a namespace that does not exist is named with what to do (exit 1)" \
+  "kubectl goosefs plan $HBASE -n cache > $WORK/ns.txt 2>&1; test \$? = 1 && grep -q 'namespaces \"cache\" not found; the namespace does not exist' $WORK/ns.txt"
+check "apply --create-namespace plans objects of the new namespace as rendered, then applies them" \
+  "kubectl goosefs apply $HBASE -n cache --create-namespace --yes --wait=false | grep -q 'DaemonSet/cache/hbase-fuse created' &&
+   kubectl goosefs plan $HBASE -n cache --detailed-exitcode >/dev/null"
+
+echo "== delete"
+# Without kube-controller-manager the PV and PVC stay Terminating (their protection finalizers
+# are never removed): deleted means gone or being deleted.
+check "delete removes every object of the runtime and the GooseFSRuntime" \
+  "kubectl goosefs delete hbase --yes >/dev/null &&
+   test -z \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets -l app.kubernetes.io/instance=hbase -o name)\" &&
+   kubectl get pv,pvc -A -l applyset.kubernetes.io/part-of=$ID -o json | python3 -c 'import json,sys; i=json.load(sys.stdin)[\"items\"]; assert len(i)==2 and all(o[\"metadata\"].get(\"deletionTimestamp\") for o in i), i' &&
+   ! kubectl get goosefsruntime hbase 2>/dev/null"
+check "the same-named runtime of namespace cache keeps everything, its PV included" \
+  "kubectl get pv cache-hbase -o name && test -z \"\$(kubectl get pv cache-hbase -o jsonpath='{.metadata.deletionTimestamp}')\" &&
+   test \"\$(kubectl get statefulsets -n cache -o name | wc -l)\" = 2"
+check "the Dataset stays, NotBound; the stranger's ConfigMap stays" \
+  "test \"\$(kubectl get dataset hbase -o jsonpath='{.status.phase}')\" = NotBound && kubectl get configmap someone-elses -o name"
+check "plan after delete: everything else to create; the Terminating PV and PVC are noted" \
+  "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 10 to create, 0 to update, 0 to delete, 3 unchanged.' &&
+   test \"\$(grep -c 'is being deleted (Terminating, waiting for finalizers: kubernetes.io/pv' $WORK/after.txt)\" = 2"
+
+echo "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'): ${passed} checks passed, ${#failed[@]} failed"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf '  failed: %s\n' "${failed[@]}"
+  exit 1
+fi
