@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
@@ -278,7 +279,17 @@ fn schema_command_writes_the_checked_in_files_and_prints_crds() {
 #[test]
 fn help_texts() {
     for command in [
-        "validate", "render", "plan", "apply", "status", "delete", "schema", "explain", "version",
+        "validate",
+        "render",
+        "plan",
+        "apply",
+        "status",
+        "delete",
+        "schema",
+        "explain",
+        "version",
+        "completion",
+        "man",
     ] {
         let out = run(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0));
@@ -286,7 +297,7 @@ fn help_texts() {
         assert!(text.contains("Example"), "{command} --help has examples");
         insta::assert_snapshot!(format!("help_{command}"), text);
     }
-    let version = stdout(&run(&["version"]));
+    let version = stdout(&run(&["--version"]));
     assert_eq!(version, format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION")));
 }
 
@@ -439,8 +450,8 @@ fn kubectl_discovers_and_dispatches_the_plugin() {
     );
     let version = kubectl(&["goosefs", "version"]);
     assert_eq!(
-        String::from_utf8_lossy(&version.stdout),
-        format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))
+        String::from_utf8_lossy(&version.stdout).lines().next(),
+        Some(format!("kubectl-goosefs {}", env!("CARGO_PKG_VERSION")).as_str())
     );
     let validate = kubectl(&["goosefs", "validate", "--format", "json", BROKEN]);
     assert_eq!(validate.status.code(), Some(1), "exit codes pass through kubectl");
@@ -497,4 +508,121 @@ fn colour_on_a_terminal_unless_no_color() {
     assert!(coloured.contains("\x1b[1;31merror[GFS101]"), "{coloured:?}");
     let plain = on_tty(true);
     assert!(plain.contains("error[GFS101]") && !plain.contains('\x1b'), "{plain:?}");
+}
+
+/// `version` names the build's commit and the images the embedded catalog pins.
+#[test]
+fn version_prints_the_commit_and_the_bundled_images() {
+    let out = run(&["version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("kubectl-goosefs {}", env!("CARGO_PKG_VERSION")));
+    let commit = lines[1].strip_prefix("commit: ").expect("a commit line");
+    let hash = commit.split(' ').next().unwrap_or_default();
+    assert!(
+        hash == "unknown" || (hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    // Read the catalog independently of the binary's own parser.
+    let catalog: BTreeMap<String, BTreeMap<String, String>> =
+        serde_saphyr::from_str(&std::fs::read_to_string("templates/images.yaml").expect("catalog")).expect("yaml");
+    for (role, entry) in &catalog {
+        let line = format!("  {role:<10} {}:{}", entry["image"], entry["tag"]);
+        assert!(lines.contains(&line.as_str()), "{line:?} in {text}");
+    }
+    let json: Value = serde_json::from_slice(&run(&["version", "-o", "json"]).stdout).expect("json");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["commit"], hash);
+    assert_eq!(
+        json["images"]["goosefs"],
+        format!("{}:{}", catalog["goosefs"]["image"], catalog["goosefs"]["tag"])
+    );
+}
+
+/// The bash completion script, sourced in a real bash, completes subcommands and flags.
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let script = stdout(&run(&["completion", "bash"]));
+    let complete = |words: &str| {
+        // As bash calls a completion function: the command, the current word, the previous one.
+        let program = format!(
+            "{script}\nCOMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _kubectl__goosefs kubectl-goosefs \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .expect("bash");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subcommands = complete("kubectl-goosefs ap");
+    assert_eq!(subcommands.trim(), "apply", "{subcommands}");
+    let flags = complete("kubectl-goosefs plan --detailed");
+    assert!(flags.lines().any(|l| l == "--detailed-exitcode"), "{flags}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = run(&["completion", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains("detailed-exitcode"), "{shell}");
+    }
+    assert_eq!(run(&["completion", "tcsh"]).status.code(), Some(2));
+}
+
+/// The man page is valid roff that groff renders, with a page per command in --out-dir.
+#[test]
+fn man_pages_render_with_groff() {
+    let page = run(&["man"]);
+    assert_eq!(page.status.code(), Some(0));
+    let mut groff = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-P", "-cbou"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("groff is installed here (Debian's groff-base)");
+    std::io::Write::write_all(&mut groff.stdin.take().expect("stdin"), &page.stdout).expect("write");
+    let shown = groff.wait_with_output().expect("groff runs");
+    assert!(shown.status.success() && shown.stderr.is_empty(), "{shown:?}");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "SUBCOMMANDS"] {
+        assert!(text.lines().any(|l| l.trim() == section), "{section} in {text}");
+    }
+    assert!(text.contains("kubectl-goosefs-plan(1)"), "{text}");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&["man", "--out-dir", &dir.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    let expected: Vec<String> = std::iter::once("kubectl-goosefs.1".to_owned())
+        .chain(
+            [
+                "apply",
+                "completion",
+                "delete",
+                "explain",
+                "man",
+                "plan",
+                "render",
+                "schema",
+                "status",
+                "validate",
+                "version",
+            ]
+            .iter()
+            .map(|c| format!("kubectl-goosefs-{c}.1")),
+        )
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(pages, expected);
+    let apply = std::fs::read_to_string(dir.path().join("kubectl-goosefs-apply.1")).expect("page");
+    assert!(
+        apply.contains("force\\-conflicts"),
+        "the apply page documents its flags"
+    );
 }

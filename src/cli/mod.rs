@@ -9,6 +9,7 @@ mod render;
 mod schema;
 mod status;
 mod validate;
+mod version;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -117,9 +118,20 @@ pub enum Command {
         after_help = "Examples:\n  kubectl goosefs explain GFS101\n  kubectl goosefs explain   # list every code"
     )]
     Explain(explain::ExplainArgs),
-    /// Print the version.
-    #[command(after_help = "Example:\n  kubectl goosefs version")]
-    Version,
+    /// Print the version, the git commit it was built from and the bundled image catalog.
+    #[command(after_help = "Examples:\n  kubectl goosefs version\n  kubectl goosefs version -o json")]
+    Version(version::VersionArgs),
+    /// Print a shell completion script for kubectl-goosefs.
+    #[command(after_help = "Examples:\n  \
+        source <(kubectl-goosefs completion bash)\n  \
+        kubectl-goosefs completion zsh > \"${fpath[1]}/_kubectl-goosefs\"\n  \
+        kubectl-goosefs completion fish > ~/.config/fish/completions/kubectl-goosefs.fish")]
+    Completion(version::CompletionArgs),
+    /// Print the man page (roff), or write a page per command with --out-dir.
+    #[command(after_help = "Examples:\n  \
+        kubectl goosefs man | man -l -\n  \
+        kubectl goosefs man --out-dir /usr/local/share/man/man1")]
+    Man(version::ManArgs),
 }
 
 /// The inputs every command that reads Fluid objects takes.
@@ -192,7 +204,9 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => delete::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
-        Command::Version => print(&format!("kubectl-goosefs {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Version(args) => version::version(&args),
+        Command::Completion(args) => version::completion(&args),
+        Command::Man(args) => version::man(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
