@@ -626,3 +626,133 @@ fn man_pages_render_with_groff() {
         "the apply page documents its flags"
     );
 }
+
+/// `--kustomization` makes the output directory a kustomize base that keeps apply order: the real
+/// kubectl builds it into exactly the objects `render` prints, in the same order.
+#[test]
+fn render_output_dir_with_a_kustomization_builds_with_kubectl_in_apply_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("base");
+    let arg = out_dir.display().to_string();
+    let out = run(&["render", HBASE, "--output-dir", &arg, "--kustomization"]);
+    assert_eq!(out.status.code(), Some(0));
+    let kustomization = std::fs::read_to_string(out_dir.join("kustomization.yaml")).expect("written");
+    let listed: Vec<String> = kustomization
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - "))
+        .map(str::to_owned)
+        .collect();
+    let mut files: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "kustomization.yaml")
+        .collect();
+    files.sort();
+    assert_eq!(listed, files, "every file, in apply order");
+
+    let built = std::process::Command::new("kubectl")
+        .args(["kustomize", &arg])
+        .output()
+        .expect("kubectl is installed on every machine here");
+    assert!(built.status.success(), "{built:?}");
+    let names = |objects: Vec<Value>| -> Vec<String> {
+        objects
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap_or(""),
+                    o["metadata"]["name"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    let from_kubectl: Vec<Value> = String::from_utf8_lossy(&built.stdout)
+        .split("\n---\n")
+        .map(|doc| serde_saphyr::from_str::<Value>(doc).expect("yaml"))
+        .collect();
+    let rendered: Value = serde_json::from_slice(&run(&["render", HBASE, "-o", "json"]).stdout).expect("json");
+    let rendered = rendered["items"].as_array().cloned().expect("items");
+    assert_eq!(names(from_kubectl.clone()), names(rendered.clone()));
+    assert_eq!(from_kubectl, rendered, "kustomize changes nothing");
+    // Without --output-dir the flag is a usage error.
+    assert_eq!(run(&["render", HBASE, "--kustomization"]).status.code(), Some(2));
+}
+
+/// The 1-based line of the first line of `file` containing `needle`.
+fn line_of(file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(file).expect("file");
+    text.lines().position(|l| l.contains(needle)).expect("needle") + 1
+}
+
+/// A repository laid out as GitOps repositories are (runtimes split across files, other kinds,
+/// a broken file): GitHub annotations and SARIF results name each finding's file and line.
+#[test]
+fn github_and_sarif_on_a_gitops_tree() {
+    const TREE: &str = "testdata/gitops";
+    let spark = "testdata/gitops/apps/spark/runtime.yaml";
+    let logs = "testdata/gitops/apps/logs/runtime.yaml";
+    let broken = "testdata/gitops/broken/values.yaml";
+    let expected = [
+        ("warning", logs, line_of(logs, "name: logs"), "GFS202"),
+        ("error", spark, line_of(spark, "    replicas: 2"), "GFS101"),
+        ("error", broken, 4, "GFS001"),
+    ];
+
+    let out = run(&["validate", TREE, "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let annotations: Vec<(String, String, usize, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(|l| {
+            let (level, rest) = l[2..].split_once(' ').expect("level");
+            let props = rest.split("::").next().expect("properties");
+            let get = |key: &str| {
+                props
+                    .split(',')
+                    .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                    .expect("property")
+                    .to_owned()
+            };
+            let code = get("title").split(' ').next().expect("code").to_owned();
+            (level.to_owned(), get("file"), get("line").parse().expect("line"), code)
+        })
+        .collect();
+    let want: Vec<(String, String, usize, String)> = expected
+        .iter()
+        .map(|(l, f, n, c)| ((*l).to_owned(), (*f).to_owned(), *n, (*c).to_owned()))
+        .collect();
+    assert_eq!(annotations, want, "{text}");
+    // The summary counts the other kinds as skipped, not as errors.
+    let human = stdout(&run(&["validate", TREE]));
+    assert!(
+        human.ends_with("(7 document(s), 2 of other kinds skipped)\n"),
+        "{human}"
+    );
+
+    let out = run(&["validate", TREE, "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run0 = &sarif["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
+    let results: Vec<(String, String, usize, String)> = run0["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            let rule = r["ruleId"].as_str().expect("ruleId").to_owned();
+            let index = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+            assert_eq!(rules[index]["id"], rule.as_str(), "ruleIndex points at its rule");
+            (
+                r["level"].as_str().expect("level").to_owned(),
+                location["artifactLocation"]["uri"].as_str().expect("uri").to_owned(),
+                location["region"]["startLine"].as_u64().expect("line") as usize,
+                rule,
+            )
+        })
+        .collect();
+    assert_eq!(results, want);
+}

@@ -27,6 +27,10 @@ pub struct RenderArgs {
     /// Write one file per object into DIR (replaced as a whole) instead of standard output.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// With --output-dir, also write a kustomization.yaml listing the files in apply order (for
+    /// Argo CD, Flux or `kubectl apply -k`).
+    #[arg(long, requires = "output_dir")]
+    pub kustomization: bool,
     /// Print which image each container uses and why, on standard error.
     #[arg(long)]
     pub explain_images: bool,
@@ -159,9 +163,11 @@ pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
     let result = match &args.output_dir {
         Some(dir) => {
             let written =
-                manifests::write_dir(dir, &compiled.manifests, args.output).map_err(|source| CliError::Write {
-                    what: dir.display().to_string(),
-                    source,
+                manifests::write_dir(dir, &compiled.manifests, args.output, args.kustomization).map_err(|source| {
+                    CliError::Write {
+                        what: dir.display().to_string(),
+                        source,
+                    }
                 })?;
             eprintln!("wrote {} object(s) to {}", written.len(), dir.display());
             Ok(EXIT_OK)

@@ -70,13 +70,38 @@ pub fn file_name(m: &Manifest, format: ManifestFormat) -> String {
     }
 }
 
+/// The name of the kustomization `write_dir` writes when asked.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+
+/// A kustomization listing `files` in order, and keeping that order when built (`fifo`; kustomize
+/// would otherwise sort by kind), so Argo CD and Flux apply the objects as `apply` does.
+fn kustomization(files: &[String]) -> String {
+    let mut text = String::from(
+        "# Written by kubectl-goosefs render --kustomization: the rendered objects, in apply order.\n\
+         apiVersion: kustomize.config.k8s.io/v1beta1\n\
+         kind: Kustomization\n\
+         sortOptions:\n  order: fifo\n\
+         resources:\n",
+    );
+    for file in files {
+        text.push_str(&format!("  - {file}\n"));
+    }
+    text
+}
+
 /// Writes one file per object into `dir`, replacing its previous content as a whole: files are
 /// written to a sibling staging directory which is then renamed over `dir`. Refuses to replace
-/// a directory holding anything but manifest files, so user files are never deleted.
+/// a directory holding anything but manifest files, so user files are never deleted. With
+/// `with_kustomization`, also a `kustomization.yaml` listing the files in apply order.
 ///
 /// # Errors
 /// I/O errors, or `InvalidInput` when `dir` holds other files.
-pub fn write_dir(dir: &Path, manifests: &[Manifest], format: ManifestFormat) -> io::Result<Vec<PathBuf>> {
+pub fn write_dir(
+    dir: &Path,
+    manifests: &[Manifest],
+    format: ManifestFormat,
+    with_kustomization: bool,
+) -> io::Result<Vec<PathBuf>> {
     if dir.exists() {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
@@ -121,6 +146,10 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest], format: ManifestFormat) -> 
             };
             std::fs::write(staging.join(&name), text)?;
             written.push(dir.join(name));
+        }
+        if with_kustomization {
+            let files: Vec<String> = manifests.iter().map(|m| file_name(m, format)).collect();
+            std::fs::write(staging.join(KUSTOMIZATION), kustomization(&files))?;
         }
         if dir.exists() {
             std::fs::rename(dir, &old)?;
