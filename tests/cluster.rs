@@ -1056,11 +1056,10 @@ fn delete_waits_for_the_pods_to_go() {
     assert_eq!(server.len(), 1, "the objects were deleted, the pod is what remains");
 }
 
-#[test]
-fn status_watch_prints_a_row_when_a_runtime_changes() {
+/// Runs `status hbase --watch` against `server`; returns the child and a reader of its table rows.
+fn watch_status(server: &ApiServer, dir: &std::path::Path) -> (std::process::Child, impl Fn() -> String) {
     use std::io::BufRead;
-    let (server, dir) = applied();
-    let kubeconfig = server.kubeconfig(dir.path());
+    let kubeconfig = server.kubeconfig(dir);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
         .args(["status", "hbase", "--watch", "--kubeconfig"])
         .arg(&kubeconfig)
@@ -1076,12 +1075,51 @@ fn status_watch_prints_a_row_when_a_runtime_changes() {
             }
         }
     });
-    let next_row = || loop {
+    let next_row = move || loop {
         let line = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line");
         if line.starts_with("hbase ") {
             return line;
         }
     };
+    (child, next_row)
+}
+
+#[test]
+fn status_watch_prints_a_row_when_a_runtime_changes() {
+    let (server, dir) = applied();
+    let (mut child, next_row) = watch_status(&server, dir.path());
+    assert_eq!(row(&next_row(), "hbase")[1..4], ["NotReady", "NotReady", "Ready"]);
+    masters_become_ready(&server);
+    assert_eq!(row(&next_row(), "hbase")[1..4], ["Ready", "NotReady", "Ready"]);
+    // It watches (as kubectl get -w) instead of reading everything every second.
+    let watches: Vec<String> = server.log().into_iter().filter(|l| l.contains("watch=true")).collect();
+    for kind in ["/statefulsets?", "/daemonsets?", "/pods?"] {
+        assert!(
+            watches
+                .iter()
+                .any(|w| w.contains(kind) && w.contains("labelSelector=app.kubernetes.io%2Fmanaged-by")),
+            "{kind} {watches:#?}"
+        );
+    }
+    let reads = || {
+        server
+            .log()
+            .iter()
+            .filter(|l| l.starts_with("GET /apis/apps/v1/namespaces/default/statefulsets/hbase-master"))
+            .count()
+    };
+    let before = reads();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(reads(), before, "no reads while nothing changes");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
+#[test]
+fn status_watch_polls_a_server_that_serves_no_watches() {
+    let (server, dir) = applied();
+    server.refuse_watches();
+    let (mut child, next_row) = watch_status(&server, dir.path());
     assert_eq!(row(&next_row(), "hbase")[1..4], ["NotReady", "NotReady", "Ready"]);
     masters_become_ready(&server);
     assert_eq!(row(&next_row(), "hbase")[1..4], ["Ready", "NotReady", "Ready"]);

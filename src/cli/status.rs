@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::plan::{ConnArgs, Session, cluster_failure};
 use super::{CliError, EXIT_OK};
+use crate::cluster::client::Watched;
 use crate::cluster::status::{details, explain, table};
 
 /// Exit code of `status` when a runtime is not ready (1 stays for cluster errors).
@@ -44,8 +45,11 @@ pub enum StatusFormat {
     Yaml,
 }
 
-/// How often `--watch` reads the cluster.
+/// How often `--watch` reads the cluster when the server serves no watches.
 const WATCH_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long `--watch` lets a burst of changes settle before reading.
+const WATCH_SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Seconds since the epoch, for AGE.
 pub(super) fn now() -> i64 {
@@ -74,21 +78,19 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         }
         StatusFormat::Json | StatusFormat::Yaml => false,
     };
-    let read = || {
-        session.runtime.block_on(async {
-            let names = if args.names.is_empty() {
-                session.cluster.runtimes(&namespace).await?
-            } else {
-                args.names.clone()
-            };
-            let mut statuses = Vec::with_capacity(names.len());
-            for name in &names {
-                statuses.push(session.cluster.runtime_details(&namespace, name).await?);
-            }
-            Ok::<_, crate::cluster::client::ClusterError>(statuses)
-        })
+    let read = || async {
+        let names = if args.names.is_empty() {
+            session.cluster.runtimes(&namespace).await?
+        } else {
+            args.names.clone()
+        };
+        let mut statuses = Vec::with_capacity(names.len());
+        for name in &names {
+            statuses.push(session.cluster.runtime_details(&namespace, name).await?);
+        }
+        Ok::<_, crate::cluster::client::ClusterError>(statuses)
     };
-    let result = read();
+    let result = session.runtime.block_on(read());
     let statuses = match result {
         Ok(s) => s,
         Err(e) => return Ok(cluster_failure(&e)),
@@ -110,24 +112,44 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
     }
     if args.watch {
         // As `kubectl get -w`: a new row whenever a runtime's status changes, until interrupted.
-        let mut shown = statuses;
-        loop {
-            std::thread::sleep(WATCH_POLL);
-            let current = match read() {
-                Ok(s) => s,
-                Err(e) => return Ok(cluster_failure(&e)),
-            };
-            for status in current.iter().filter(|s| !shown.contains(s)) {
-                let rows = table(std::slice::from_ref(status), wide, now());
-                super::print(
-                    rows.lines()
-                        .nth(1)
-                        .map_or(String::new(), |row| format!("{row}\n"))
-                        .as_str(),
-                )?;
+        return session.runtime.block_on(async {
+            let mut shown = statuses;
+            let mut changes = session.cluster.workload_changes(&namespace);
+            let mut poll = false;
+            loop {
+                if poll {
+                    tokio::time::sleep(WATCH_POLL).await;
+                } else {
+                    match changes.recv().await {
+                        Some(Ok(Watched::Changed)) => {
+                            // A rollout changes many objects at once: read once after the burst.
+                            tokio::time::sleep(WATCH_SETTLE).await;
+                            while let Ok(event) = changes.try_recv() {
+                                if let Err(e) = event {
+                                    return Ok(cluster_failure(&e));
+                                }
+                            }
+                        }
+                        Some(Ok(Watched::Unsupported)) | None => poll = true,
+                        Some(Err(e)) => return Ok(cluster_failure(&e)),
+                    }
+                }
+                let current = match read().await {
+                    Ok(s) => s,
+                    Err(e) => return Ok(cluster_failure(&e)),
+                };
+                for status in current.iter().filter(|s| !shown.contains(s)) {
+                    let rows = table(std::slice::from_ref(status), wide, now());
+                    super::print(
+                        rows.lines()
+                            .nth(1)
+                            .map_or(String::new(), |row| format!("{row}\n"))
+                            .as_str(),
+                    )?;
+                }
+                shown = current;
             }
-            shown = current;
-        }
+        });
     }
     Ok(
         if statuses.iter().all(crate::cluster::status::RuntimeStatus::is_ready) {

@@ -485,6 +485,25 @@ impl Cluster {
         Ok(status)
     }
 
+    /// Watches the StatefulSets, DaemonSets and Pods this tool labelled in `namespace`, as
+    /// `kubectl get -w` does, and sends [`Watched::Changed`] for every change (the current objects
+    /// count as changes when a watch starts). Each watch reconnects where it stopped when the server
+    /// ends it (its timeout) and from the current state after 410 Gone. A server that does not
+    /// serve watches gets [`Watched::Unsupported`]; a failure ends the watches with the error.
+    pub fn workload_changes(&self, namespace: &str) -> tokio::sync::mpsc::Receiver<Result<Watched, ClusterError>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        for (api_version, kind) in [("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"), ("v1", "Pod")] {
+            let key = ResourceKey {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+                namespace: namespace.to_owned(),
+                name: String::new(),
+            };
+            tokio::spawn(watch_kind(self.api(&key), key, sender.clone()));
+        }
+        receiver
+    }
+
     /// Whether the API server serves Fluid's GooseFSRuntime (its CRD is installed).
     ///
     /// # Errors
@@ -533,5 +552,71 @@ impl Cluster {
             .await
             .map(drop)
             .map_err(|e| ClusterError::from_kube(key, e))
+    }
+}
+
+/// What a watch reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// An object was added, changed or deleted.
+    Changed,
+    /// The server does not serve watches (404/405): poll instead.
+    Unsupported,
+}
+
+/// One kind's watch for [`Cluster::workload_changes`]; ends when the receiver is gone.
+async fn watch_kind(
+    api: Api<DynamicObject>,
+    key: ResourceKey,
+    sender: tokio::sync::mpsc::Sender<Result<Watched, ClusterError>>,
+) {
+    use kube::api::{WatchEvent, WatchParams};
+    let params = WatchParams::default().labels(MANAGED_BY).timeout(290);
+    // "0": start from the current state, which arrives as ADDED events.
+    let mut version = "0".to_owned();
+    loop {
+        let events = match retrying(|| api.watch(&params, &version)).await {
+            Ok(events) => events,
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 405 => {
+                let _ = sender.send(Ok(Watched::Unsupported)).await;
+                return;
+            }
+            Err(e) => {
+                let _ = sender.send(Err(ClusterError::from_kube(&key, e))).await;
+                return;
+            }
+        };
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o)) => {
+                    if let Some(v) = o.metadata.resource_version {
+                        version = v;
+                    }
+                    if sender.send(Ok(Watched::Changed)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(WatchEvent::Bookmark(bookmark)) => version = bookmark.metadata.resource_version,
+                // Too old to resume from: start again from the current state.
+                Ok(WatchEvent::Error(status)) if status.code == 410 => {
+                    version = "0".to_owned();
+                    break;
+                }
+                Ok(WatchEvent::Error(status)) => {
+                    let error = kube::Error::Api(status);
+                    let _ = sender.send(Err(ClusterError::from_kube(&key, error))).await;
+                    return;
+                }
+                // The stream broke (a dropped connection): reconnect where it stopped, soon.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    break;
+                }
+            }
+        }
+        if sender.is_closed() {
+            return;
+        }
     }
 }

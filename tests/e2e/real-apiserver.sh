@@ -60,9 +60,15 @@ check "status: NotReady before any pod runs (exit 3)" \
   "kubectl goosefs status hbase > $WORK/status.txt; test \$? = 3 && grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/status.txt"
 
 echo "== readiness (written as the controllers would)"
+kubectl goosefs status hbase --watch > "$WORK/watch.txt" 2>&1 &
+WATCHER=$!
+sleep 1
 kubectl patch statefulset hbase-master --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
 kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
 kubectl patch daemonset hbase-fuse --subresource=status --type=merge -p '{"status":{"desiredNumberScheduled":2,"currentNumberScheduled":2,"numberReady":2,"numberMisscheduled":0}}' >/dev/null
+check "status --watch (a real watch) printed a row as the workloads became ready" \
+  "for _ in \$(seq 50); do grep -Eq '^hbase +Ready +Ready +Ready ' $WORK/watch.txt && break; sleep 0.1; done
+   kill $WATCHER; grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/watch.txt && grep -Eq '^hbase +Ready +Ready +Ready ' $WORK/watch.txt"
 check "status -o wide: Ready with 3/3 masters, 3/3 workers, 2/2 fuses (exit 0)" \
   "kubectl goosefs status hbase -o wide | grep -Eq '^hbase +3 +3 +Ready +3 +3 +Ready +2 +2 +Ready '"
 check "status lists the Raft embedded-journal addresses" \

@@ -11,8 +11,9 @@
 //! template and update strategy) with 422, and serves custom resources only once their
 //! CustomResourceDefinition is stored (404 before, as for an unknown kind), dropping the fields
 //! their CRD's structural schema does not declare, as a real server prunes them.
-//! Not modelled, because this tool never uses them: watches (`status --watch` polls) and
-//! discovery (paths are typed).
+//! Watches stream changes (from resourceVersion 0: the current objects first) until their
+//! timeout; `refuse_watches` answers them with 405. Not modelled, because this tool never uses
+//! it: discovery (paths are typed).
 //! Apply semantics are simplified: maps merge, lists are replaced whole, and ownership is kept
 //! per leaf field (a list is one leaf): applying a different value to a field another manager
 //! applied is a 409 naming that manager and field, unless `force=true` takes it.
@@ -21,8 +22,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use futures::StreamExt;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -43,7 +46,12 @@ pub enum Fault {
 /// Selects requests by their `METHOD path?query` log line.
 pub type Matcher = fn(&str) -> bool;
 
-#[derive(Default)]
+/// What a watch sends: the object's path, the event type and the object.
+type Event = (String, &'static str, Value);
+
+/// A response body: whole, or streamed (watches).
+type Body = BoxBody<Bytes, std::io::Error>;
+
 struct State {
     /// Objects by path (`/api/v1/namespaces/ns/configmaps/name`).
     objects: BTreeMap<String, Value>,
@@ -57,6 +65,37 @@ struct State {
     resource_version: u64,
     /// Per object path: the manager of each applied leaf field (`.spec.replicas`).
     owners: BTreeMap<String, BTreeMap<String, String>>,
+    /// Every stored change, for watches.
+    events: tokio::sync::broadcast::Sender<Event>,
+    /// Answer watch requests with 405, as a server (or proxy) that does not stream.
+    refuse_watches: bool,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            objects: BTreeMap::new(),
+            log: Vec::new(),
+            faults: VecDeque::new(),
+            targeted: Vec::new(),
+            workloads_become_ready: false,
+            resource_version: 0,
+            owners: BTreeMap::new(),
+            events: tokio::sync::broadcast::channel(4096).0,
+            refuse_watches: false,
+        }
+    }
+
+    /// Stores `object` at `path` and tells the watches.
+    fn store(&mut self, path: String, object: Value) {
+        let kind = if self.objects.contains_key(&path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        let _ = self.events.send((path.clone(), kind, object.clone()));
+        self.objects.insert(path, object);
+    }
 }
 
 /// A running server; stopped when dropped (the thread ends with the test process).
@@ -69,7 +108,7 @@ pub struct ApiServer {
 impl ApiServer {
     /// Starts a server on a free port of 127.0.0.1.
     pub fn start() -> ApiServer {
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let shared = state.clone();
         std::thread::spawn(move || {
@@ -145,7 +184,7 @@ impl ApiServer {
         let mut state = self.state.lock().expect("state");
         take_fields(&mut state, &path, object, manager);
         let merged = apply_to(&mut state, &path, object, manager);
-        state.objects.insert(path, merged);
+        state.store(path, merged);
     }
 
     /// Sets the `status` of the stored object at `path`, as its controller would.
@@ -153,9 +192,15 @@ impl ApiServer {
         let mut state = self.state.lock().expect("state");
         state.resource_version += 1;
         let version = state.resource_version.to_string();
-        let object = state.objects.get_mut(path).expect("object to update");
+        let mut object = state.objects.get(path).cloned().expect("object to update");
         object["status"] = status;
         object["metadata"]["resourceVersion"] = json!(version);
+        state.store(path.to_owned(), object);
+    }
+
+    /// Answers watch requests with 405 from now on.
+    pub fn refuse_watches(&self) {
+        self.state.lock().expect("state").refuse_watches = true;
     }
 
     /// Number of stored objects.
@@ -276,10 +321,15 @@ fn make_ready(object: &mut Value) {
     }
 }
 
-fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
+/// A whole body.
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                       "message": message, "reason": reason, "code": code});
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut response = Response::new(full(body.to_string()));
     *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
         .headers_mut()
@@ -292,8 +342,8 @@ fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
     response
 }
 
-fn ok(value: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+fn ok(value: &Value) -> Response<Body> {
+    let mut response = Response::new(full(value.to_string()));
     response
         .headers_mut()
         .insert("content-type", "application/json".parse().expect("header"));
@@ -331,7 +381,7 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
@@ -372,6 +422,12 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             if let Some(object) = s.objects.get(&path) {
                 return Ok(ok(object));
             }
+            if is_collection(&path) && matches!(query_param(&query, "watch").as_deref(), Some("true" | "1")) {
+                if s.refuse_watches {
+                    return Ok(status(405, "MethodNotAllowed", "watch is not supported here"));
+                }
+                return Ok(watch(&s, &path, &query));
+            }
             if is_collection(&path) {
                 let prefix = format!("{path}/");
                 let selector = query_param(&query, "labelSelector").unwrap_or_default();
@@ -402,7 +458,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 prune_unknown(&s, parent, &mut object);
                 s.resource_version += 1;
                 object["metadata"]["resourceVersion"] = json!(s.resource_version.to_string());
-                s.objects.insert(parent.to_owned(), object.clone());
+                s.store(parent.to_owned(), object.clone());
                 return Ok(ok(&object));
             }
             // Like a real server: objects go only into namespaces that exist (dry runs too).
@@ -457,13 +513,14 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 if s.workloads_become_ready {
                     make_ready(&mut merged);
                 }
-                s.objects.insert(path, merged.clone());
+                s.store(path, merged.clone());
             }
             Ok(ok(&merged))
         }
         "DELETE" => match s.objects.remove(&path) {
             Some(object) => {
                 s.owners.remove(&path);
+                let _ = s.events.send((path.clone(), "DELETED", object.clone()));
                 Ok(ok(&object))
             }
             None => Ok(status(404, "NotFound", &format!("{path} not found"))),
@@ -718,4 +775,58 @@ fn immutable_change(live: &Value, merged: &Value) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// A watch of the collection at `path`: from `resourceVersion` 0 (or none) the matching objects as
+/// ADDED first, then every change, one JSON event per line, until `timeoutSeconds` (default 290).
+fn watch(state: &State, path: &str, query: &str) -> Response<Body> {
+    let prefix = format!("{path}/");
+    let selector = query_param(query, "labelSelector").unwrap_or_default();
+    let member = move |p: &str, o: &Value| {
+        p.starts_with(&prefix) && !p[prefix.len()..].contains('/') && matches_labels(o, &selector)
+    };
+    let from_start = matches!(query_param(query, "resourceVersion").as_deref(), None | Some("" | "0"));
+    let initial: Vec<Event> = if from_start {
+        state
+            .objects
+            .iter()
+            .filter(|(p, o)| member(p, o))
+            .map(|(p, o)| (p.clone(), "ADDED", o.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let seconds = query_param(query, "timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(290);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let changes = events_until(state.events.subscribe(), deadline);
+    let frame = |(_, kind, object): Event| {
+        Ok::<_, std::io::Error>(Frame::data(Bytes::from(
+            json!({"type": kind, "object": object}).to_string() + "\n",
+        )))
+    };
+    let stream = futures::stream::iter(initial)
+        .chain(changes.filter(move |(p, _, o)| std::future::ready(member(p, o))))
+        .map(frame);
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    response
+        .headers_mut()
+        .insert("content-type", "application/json".parse().expect("header"));
+    response
+}
+
+/// The events of `receiver` until `deadline`.
+fn events_until(
+    receiver: tokio::sync::broadcast::Receiver<Event>,
+    deadline: tokio::time::Instant,
+) -> impl futures::Stream<Item = Event> {
+    futures::stream::unfold(receiver, move |mut receiver| async move {
+        // The deadline, a closed channel, or a watcher too slow to keep up (real servers end
+        // such watches too) end the stream.
+        match tokio::time::timeout_at(deadline, receiver.recv()).await {
+            Ok(Ok(event)) => Some((event, receiver)),
+            Ok(Err(_)) | Err(_) => None,
+        }
+    })
 }
