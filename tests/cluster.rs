@@ -328,6 +328,59 @@ fn kubectl_dispatches_plan_with_its_connection_flags() {
 }
 
 #[test]
+fn kubectl_completes_the_plugin_through_kubectl_complete_goosefs() {
+    let (server, dir) = applied();
+    let kubeconfig = server.kubeconfig(dir.path());
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin("kubectl-goosefs"),
+        bin.join("kubectl-goosefs"),
+    )
+    .expect("copy");
+    let script = bin.join("kubectl_complete-goosefs");
+    let out = Command::cargo_bin("kubectl-goosefs")
+        .expect("binary")
+        .args(["completion", "kubectl"])
+        .output()
+        .expect("runs");
+    std::fs::write(&script, &out.stdout).expect("write");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let complete = |words: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("__complete")
+            .arg("goosefs")
+            .args(words)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+            )
+            .env("KUBECONFIG", dir.path().join("none"))
+            .output()
+            .expect("kubectl is installed on every machine here");
+        stdout(&out)
+    };
+    let subcommands = complete(&["ap"]);
+    assert!(subcommands.starts_with("apply\tApply the plan"), "{subcommands}");
+    assert!(subcommands.ends_with(":4\n"), "{subcommands}");
+    let names = |text: String| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(names(complete(&["validate", "--format", "j"])), ["json", "junit", ":4"]);
+    assert_eq!(
+        complete(&["render", ""]),
+        ":0\n",
+        "inputs are files: the shell completes them"
+    );
+    // Runtime names come from the cluster the words point at.
+    let kc = kubeconfig.to_str().expect("utf-8");
+    assert_eq!(complete(&["status", "--kubeconfig", kc, "h"]), "hbase\n:4\n");
+    assert_eq!(complete(&["delete", "--kubeconfig", kc, "-n", "other", ""]), ":4\n");
+}
+
+#[test]
 fn an_unreachable_cluster_is_one_line_and_exit_1() {
     let dir = tempfile::tempdir().expect("tmp");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

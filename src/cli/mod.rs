@@ -2,6 +2,7 @@
 //! into options and calls one library function. No validation or Kubernetes logic lives here.
 
 mod apply;
+mod complete;
 mod delete;
 mod explain;
 mod plan;
@@ -187,6 +188,15 @@ pub enum CliError {
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
+    // kubectl's plugin completion protocol, outside the clap tree so that no help text or shell
+    // completion script shows it.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some(complete::COMMAND) {
+        return match complete::run(&args.collect::<Vec<_>>()) {
+            Ok(code) => ExitCode::from(code),
+            Err(_) => ExitCode::from(EXIT_FAILURE),
+        };
+    }
     let cli = Cli::parse();
     let color = match cli.color {
         ColorChoice::Always => true,

@@ -26,9 +26,27 @@ pub struct VersionArgs {
 /// Arguments of `completion`.
 #[derive(Debug, Args)]
 pub struct CompletionArgs {
-    /// The shell to complete for.
+    /// The shell to complete for, or `kubectl`: the `kubectl_complete-goosefs` executable that
+    /// lets kubectl (1.26+) complete `kubectl goosefs ...` in any shell kubectl completes.
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub shell: Target,
+}
+
+/// What `completion` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// bash.
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+    /// elvish.
+    Elvish,
+    /// kubectl's plugin completion.
+    Kubectl,
 }
 
 /// Arguments of `man`.
@@ -91,8 +109,20 @@ pub fn version(args: &VersionArgs) -> Result<u8, CliError> {
 /// # Errors
 /// Writing output.
 pub fn completion(args: &CompletionArgs) -> Result<u8, CliError> {
+    use clap_complete::Shell;
+    let shell = match args.shell {
+        Target::Bash => Shell::Bash,
+        Target::Zsh => Shell::Zsh,
+        Target::Fish => Shell::Fish,
+        Target::Powershell => Shell::PowerShell,
+        Target::Elvish => Shell::Elvish,
+        Target::Kubectl => {
+            super::print(super::complete::KUBECTL_SCRIPT)?;
+            return Ok(EXIT_OK);
+        }
+    };
     let mut command = super::Cli::command();
-    if args.shell == clap_complete::Shell::Bash {
+    if shell == Shell::Bash {
         // clap_complete 4.6's bash script walks the words from the binary name with `-` turned
         // into `__` (`kubectl__goosefs`) but names each subcommand's state from its bin name with
         // spaces turned into `__subcmd__`; ours come out as `kubectl goosefs plan`, so no
@@ -103,7 +133,7 @@ pub fn completion(args: &CompletionArgs) -> Result<u8, CliError> {
         });
     }
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut command, "kubectl-goosefs", &mut script);
+    clap_complete::generate(shell, &mut command, "kubectl-goosefs", &mut script);
     super::print(&String::from_utf8_lossy(&script))?;
     Ok(EXIT_OK)
 }
