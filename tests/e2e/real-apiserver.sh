@@ -17,6 +17,7 @@ HBASE=testdata/hbase/hbase.yaml
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
+"$BINARY" completion kubectl > "$WORK/bin/kubectl_complete-goosefs" && chmod +x "$WORK/bin/kubectl_complete-goosefs"
 export PATH="$WORK/bin:$PATH" NO_COLOR=1
 
 passed=0
@@ -71,6 +72,8 @@ check "status --watch (a real watch) printed a row as the workloads became ready
    kill $WATCHER; grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/watch.txt && grep -Eq '^hbase +Ready +Ready +Ready ' $WORK/watch.txt"
 check "status -o wide: Ready with 3/3 masters, 3/3 workers, 2/2 fuses (exit 0)" \
   "kubectl goosefs status hbase -o wide | grep -Eq '^hbase +3 +3 +Ready +3 +3 +Ready +2 +2 +Ready '"
+check "kubectl completes 'kubectl goosefs status <TAB>' with the runtime's name" \
+  "kubectl __complete goosefs status '' 2>/dev/null | grep -qx hbase"
 check "status lists the Raft embedded-journal addresses" \
   "kubectl goosefs status hbase | grep -q 'Raft embedded journal hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009'"
 check "apply with nothing to change refreshes the stale Fluid status" \
