@@ -544,7 +544,10 @@ fn version_prints_the_commit_and_the_bundled_images() {
 #[test]
 fn bash_completion_completes_subcommands_and_flags() {
     let script = stdout(&run(&["completion", "bash"]));
-    assert!(!script.contains("__complete"), "kubectl's completion protocol stays out of the scripts");
+    assert!(
+        !script.contains("__complete"),
+        "kubectl's completion protocol stays out of the scripts"
+    );
     let complete = |words: &str| {
         // As bash calls a completion function: the command, the current word, the previous one.
         let program = format!(

@@ -115,6 +115,27 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
         .find(|c| c["key"]["name"] == "hbase-worker")
         .unwrap();
     assert!(worker["live_resource_version"].is_string());
+    // For machines, the changed fields: the pod template's settings checksum, nothing else.
+    let fields: Vec<&str> = worker["diff"]
+        .as_array()
+        .expect("diff")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["spec.template.metadata.annotations.kubectl-goosefs/config-checksum"]
+    );
+    let config = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"]["name"] == "hbase-config")
+        .unwrap();
+    let opts = &config["diff"][0];
+    assert_eq!(opts["path"], "data.GOOSEFS_JAVA_OPTS");
+    assert!(opts["before"].as_str().unwrap().contains("quota=1953125KB"));
+    assert!(opts["after"].as_str().unwrap().contains("quota=3906250KB"));
 }
 
 #[test]

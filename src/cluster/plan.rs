@@ -73,10 +73,83 @@ pub struct Change {
     pub live_resource_version: Option<String>,
     /// GooseFS-aware notes (quorum changes, restarts, cache rebuilds).
     pub notes: Vec<String>,
+    /// For an update, the fields that change, for machines (people read the unified diff).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FieldChange>,
     /// The rendered object an apply sends (none for a delete), so a saved plan can be applied
     /// exactly as planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<Value>,
+}
+
+/// One changed field of an update: `spec.template.spec.containers[goosefs-worker].image`, with
+/// its value before and after (absent on one side when added or removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Dotted path; list items by their `name` when they have one, else by index.
+    pub path: String,
+    /// Live value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// Value after the apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// The fields that differ between `before` and `after`, in document order. Secret values are
+/// never included (see the redaction of people's diffs): a changed Secret value shows as the
+/// path alone.
+pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> {
+    fn walk(path: &str, before: Option<&Value>, after: Option<&Value>, secret: bool, out: &mut Vec<FieldChange>) {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match (before, after) {
+            (Some(b), Some(a)) if b == a => {}
+            (Some(Value::Object(b)), Some(Value::Object(a))) => {
+                for (key, value) in a {
+                    walk(&join(key), b.get(key), Some(value), secret, out);
+                }
+                for (key, value) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+                    walk(&join(key), Some(value), None, secret, out);
+                }
+            }
+            (Some(Value::Array(b)), Some(Value::Array(a))) if named(b) && named(a) => {
+                let name = |v: &Value| v["name"].as_str().unwrap_or_default().to_owned();
+                for item in a {
+                    let old = b.iter().find(|o| name(o) == name(item));
+                    walk(&format!("{path}[{}]", name(item)), old, Some(item), secret, out);
+                }
+                for item in b.iter().filter(|o| !a.iter().any(|n| name(n) == name(o))) {
+                    walk(&format!("{path}[{}]", name(item)), Some(item), None, secret, out);
+                }
+            }
+            (Some(Value::Array(b)), Some(Value::Array(a))) if b.len() == a.len() => {
+                for (i, (old, new)) in b.iter().zip(a).enumerate() {
+                    walk(&format!("{path}[{i}]"), Some(old), Some(new), secret, out);
+                }
+            }
+            (before, after) => {
+                let hidden = secret && (path.starts_with("data.") || path.starts_with("stringData."));
+                let shown = |v: Option<&Value>| if hidden { None } else { v.cloned() };
+                out.push(FieldChange {
+                    path: path.to_owned(),
+                    before: shown(before),
+                    after: shown(after),
+                });
+            }
+        }
+    }
+    fn named(items: &[Value]) -> bool {
+        !items.is_empty() && items.iter().all(|i| i["name"].is_string())
+    }
+    let mut out = Vec::new();
+    walk("", Some(before), Some(after), secret, &mut out);
+    out
 }
 
 /// The whole plan.
@@ -226,6 +299,7 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
                 after: Some(after),
                 live_resource_version: None,
                 notes: Vec::new(),
+                diff: Vec::new(),
                 object: None,
             });
             continue;
@@ -244,6 +318,11 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
         if let Some(note) = terminating(live_object) {
             notes.push(note);
         }
+        let diff = if op == ChangeOp::Update {
+            field_changes(&before, &after, key.kind == "Secret")
+        } else {
+            Vec::new()
+        };
         changes.push(Change {
             live_resource_version: live_object["metadata"]["resourceVersion"].as_str().map(str::to_owned),
             key,
@@ -251,6 +330,7 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
             before: Some(before),
             after: Some(after),
             notes,
+            diff,
             object: None,
         });
     }
@@ -264,6 +344,7 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
                 before: Some(normalize(object)),
                 after: None,
                 notes: Vec::new(),
+                diff: Vec::new(),
                 object: None,
             });
         }
@@ -389,6 +470,37 @@ mod tests {
             "Plan: 0 to create, 0 to update, 0 to delete, 1 unchanged."
         );
         assert!(!plan.has_changes());
+    }
+
+    #[test]
+    fn field_changes_name_list_items_and_hide_secret_values() {
+        let before = json!({"spec": {"replicas": 3, "containers": [{"name": "w", "image": "a:1"}], "ports": [1, 2]},
+                            "gone": true});
+        let after = json!({"spec": {"replicas": 4, "containers": [{"name": "w", "image": "a:2"}], "ports": [1, 3]},
+                           "new": {"x": 1}});
+        let paths: Vec<(String, Option<Value>, Option<Value>)> = field_changes(&before, &after, false)
+            .into_iter()
+            .map(|c| (c.path, c.before, c.after))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("spec.replicas".to_owned(), Some(json!(3)), Some(json!(4))),
+                (
+                    "spec.containers[w].image".to_owned(),
+                    Some(json!("a:1")),
+                    Some(json!("a:2"))
+                ),
+                ("spec.ports[1]".to_owned(), Some(json!(2)), Some(json!(3))),
+                ("new".to_owned(), None, Some(json!({"x": 1}))),
+                ("gone".to_owned(), Some(json!(true)), None),
+            ]
+        );
+        let secret = field_changes(&json!({"data": {"k": "b2xk"}}), &json!({"data": {"k": "bmV3"}}), true);
+        assert_eq!(
+            (secret[0].path.as_str(), &secret[0].before, &secret[0].after),
+            ("data.k", &None, &None)
+        );
     }
 
     #[test]
