@@ -798,12 +798,8 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
     let saved = saved.to_str().unwrap();
     let out = plan(&server, dir.path(), &[HBASE, "--out", saved]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = run(
-        &server,
-        dir.path(),
-        "apply",
-        &["--plan", saved, "--yes", "--wait=false"],
-    );
+    // `apply plan.json` (a saved plan as the input) is `apply --plan plan.json`.
+    let out = run(&server, dir.path(), "apply", &[saved, "--yes", "--wait=false"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("DaemonSet/default/hbase-fuse created"));
     assert_eq!(server.len(), 11);

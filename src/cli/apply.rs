@@ -42,8 +42,8 @@ pub struct ApplyArgs {
     /// How long the wait lasts in all, e.g. 300s or 10m.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Apply a plan saved with `plan --out FILE` instead of rendering inputs; refused when any
-    /// object it covers changed in the cluster since.
+    /// Apply a plan saved with `plan --out FILE` instead of rendering inputs (`apply FILE` does the
+    /// same when FILE is such a plan); refused when any object it covers changed in the cluster since.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "files"])]
     pub plan: Option<std::path::PathBuf>,
     /// Create the runtimes' namespaces first (server-side applied, like the rest).
@@ -73,7 +73,8 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let plan = match &args.plan {
+    let saved = args.plan.clone().or_else(|| saved_plan_input(&args.input));
+    let plan = match &saved {
         Some(path) => {
             let plan = read_plan(path)?;
             if let Err(e) = session.runtime.block_on(check_fresh(&session.cluster, &plan)) {
@@ -166,6 +167,23 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         let _ = super::print(&table(&statuses, true, super::status::now()));
     }
     Ok(EXIT_OK)
+}
+
+/// `apply plan.json`: a single input that is a plan saved by `plan --out` (a JSON object with
+/// `changes`) is applied as `--plan` would, rather than read as manifests.
+fn saved_plan_input(input: &super::InputArgs) -> Option<std::path::PathBuf> {
+    let [path] = input.paths.iter().chain(&input.files).collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    // Plans are small; a large JSON input is manifests, not worth reading twice.
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < 64 << 20);
+    if !is_json || !small {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (value.get("changes").is_some_and(serde_json::Value::is_array) && value.get("kind").is_none()).then(|| path.clone())
 }
 
 /// Reads a plan saved by `plan --out`.
