@@ -68,11 +68,44 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     let log = server.log();
     let writes: Vec<&String> = log.iter().filter(|l| !l.starts_with("GET ")).collect();
     assert_eq!(writes.len(), 11, "{log:#?}");
+    // One dry run per object, no read of it: a dry-run create has no resourceVersion, so only
+    // objects that exist outside the inventory are read.
+    let reads: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/hbase"))
+        .collect();
+    assert!(reads.is_empty(), "{reads:#?}");
     assert!(
         writes
             .iter()
             .all(|l| l.starts_with("PATCH ") && l.contains("dryRun=All") && l.contains("fieldManager=kubectl-goosefs")),
         "{writes:#?}"
+    );
+}
+
+#[test]
+fn an_object_that_exists_without_our_labels_is_read_and_updated_not_created() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "hbase-config", "namespace": "default"}, "data": {"theirs": "1"}}),
+        "kubectl",
+    );
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("update ConfigMap/default/hbase-config"), "{text}");
+    assert!(
+        text.ends_with("Plan: 10 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
+        "{text}"
+    );
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.starts_with("GET /api/v1/namespaces/default/configmaps/hbase-config")),
+        "the object outside the inventory was read"
     );
 }
 
@@ -225,8 +258,9 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     let server = ApiServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     // Requests run concurrently: faults are aimed at one object's requests.
-    let config_read: apiserver::Matcher = |l| l.starts_with("GET /api/v1/namespaces/default/configmaps/hbase-config?");
-    server.inject_matching(config_read, Fault::Status(403));
+    let config_request: apiserver::Matcher =
+        |l| l.starts_with("PATCH /api/v1/namespaces/default/configmaps/hbase-config?");
+    server.inject_matching(config_request, Fault::Status(403));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -244,7 +278,7 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     assert!(stderr(&out).contains("answered 422"), "{}", stderr(&out));
 
     // An expired token, and a kind the server does not serve, each say what to do.
-    server.inject_matching(config_read, Fault::Status(401));
+    server.inject_matching(config_request, Fault::Status(401));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -265,7 +299,7 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for _ in 0..3 {
-        server.inject_matching(config_read, Fault::Drop);
+        server.inject_matching(config_request, Fault::Drop);
     }
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(1));
@@ -279,28 +313,29 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
 
     // 503 and 429 are retried by the client (Retry-After: 0), then the plan succeeds.
     let before = server.log().len();
-    server.inject_matching(config_read, Fault::Status(503));
-    server.inject_matching(config_read, Fault::Status(429));
+    server.inject_matching(config_request, Fault::Status(503));
+    server.inject_matching(config_request, Fault::Status(429));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
-    let sent = server.log()[before..].iter().filter(|l| config_read(l)).count();
-    assert_eq!(sent, 3, "the read was sent three times");
+    let sent = server.log()[before..].iter().filter(|l| config_request(l)).count();
+    assert_eq!(sent, 3, "the request was sent three times");
 }
 
 #[test]
 fn a_slow_answer_times_out_per_request_is_retried_then_reported() {
     let server = ApiServer::start();
     let dir = tempfile::tempdir().expect("tmp");
-    let config_read: apiserver::Matcher = |l| l.starts_with("GET /api/v1/namespaces/default/configmaps/hbase-config?");
+    let config_request: apiserver::Matcher =
+        |l| l.starts_with("PATCH /api/v1/namespaces/default/configmaps/hbase-config?");
     let slow = Fault::Delay(std::time::Duration::from_secs(3));
-    server.inject_matching(config_read, slow.clone());
+    server.inject_matching(config_request, slow.clone());
     let out = plan(&server, dir.path(), &[HBASE, "--request-timeout", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(server.log().iter().filter(|l| config_read(l)).count(), 2);
+    assert_eq!(server.log().iter().filter(|l| config_request(l)).count(), 2);
 
     for _ in 0..3 {
-        server.inject_matching(config_read, slow.clone());
+        server.inject_matching(config_request, slow.clone());
     }
     let started = std::time::Instant::now();
     let out = plan(&server, dir.path(), &[HBASE, "--request-timeout", "1s"]);

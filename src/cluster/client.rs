@@ -337,7 +337,8 @@ impl Cluster {
 
     /// What `plan` compares: the dry-run result of every object (`desired`, in the given order)
     /// and the live objects, which are the desired ones that exist plus the rest of each
-    /// runtime's inventory (those become deletes).
+    /// runtime's inventory (those become deletes). Per object one dry run; a read only for an
+    /// object that exists outside the inventory.
     ///
     /// # Errors
     /// [`ClusterError`] from any request.
@@ -377,11 +378,19 @@ impl Cluster {
                     if as_rendered(object) {
                         return Ok((None, object.clone()));
                     }
+                    let desired = self.dry_run_apply(object, force_conflicts).await?;
+                    // Not in the inventory: a dry-run create comes back without a resourceVersion
+                    // (real servers and the emulators agree), so only an object that exists
+                    // without our labels costs a read.
+                    let exists = desired["metadata"]["resourceVersion"]
+                        .as_str()
+                        .is_some_and(|v| !v.is_empty());
                     let current = match listed {
                         Some(found) => Some(found),
-                        None => self.get(&ResourceKey::of(object)).await?,
+                        None if exists => self.get(&ResourceKey::of(object)).await?,
+                        None => None,
                     };
-                    Ok::<_, ClusterError>((current, self.dry_run_apply(object, force_conflicts).await?))
+                    Ok::<_, ClusterError>((current, desired))
                 }
             })
             .buffered(CONCURRENCY)

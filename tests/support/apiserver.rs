@@ -503,8 +503,14 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             let before = s.objects.get(&path).cloned();
             let mut merged = apply_to(&mut s, &path, &patch, &manager);
             prune_unknown(&s, &path, &mut merged);
-            if let Some(message) = before.and_then(|live| immutable_change(&live, &merged)) {
+            if let Some(message) = before.as_ref().and_then(|live| immutable_change(live, &merged)) {
                 return Ok(status(422, "Invalid", &message));
+            }
+            if dry_run && before.is_none() {
+                // As real servers: a dry-run create is stored nowhere, so it has no version.
+                if let Some(metadata) = merged["metadata"].as_object_mut() {
+                    metadata.remove("resourceVersion");
+                }
             }
             if !dry_run {
                 take_fields(&mut s, &path, &patch, &manager);
