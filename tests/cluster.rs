@@ -930,6 +930,42 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
         .expect("dataset stored");
     assert_eq!(dataset["status"]["phase"], "Bound");
     assert_eq!(dataset["status"]["runtimes"][0]["masterReplicas"], 3);
+    // The real kubectl reads them back, as users do (discovery finds the CRDs' kinds).
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(server.kubeconfig(dir.path()))
+            .output()
+            .expect("kubectl is installed on every machine here");
+        assert!(out.status.success(), "{out:?}");
+        stdout(&out)
+    };
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "goosefsruntime",
+            "hbase",
+            "-o",
+            "jsonpath={.status.masterPhase} {.status.workerPhase} {.status.fusePhase}"
+        ]),
+        "Ready Ready Ready"
+    );
+    assert_eq!(
+        kubectl(&["get", "dataset", "hbase", "-o", "jsonpath={.status.phase}"]),
+        "Bound"
+    );
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "statefulsets",
+            "-l",
+            "app.kubernetes.io/instance=hbase",
+            "-o",
+            "name"
+        ]),
+        "statefulset.apps/hbase-master\nstatefulset.apps/hbase-worker\n"
+    );
 
     // Now that the CRDs are served, plan includes the Fluid objects and sees nothing to change.
     let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
@@ -1218,6 +1254,49 @@ fn status_watch_prints_a_row_when_a_runtime_changes() {
     assert_eq!(reads(), before, "no reads while nothing changes");
     child.kill().expect("kill");
     child.wait().expect("wait");
+}
+
+#[test]
+fn status_all_namespaces_lists_every_runtime_with_its_namespace() {
+    let server = ApiServer::start();
+    server.workloads_become_ready(true);
+    let dir = tempfile::tempdir().expect("tmp");
+    for namespace in ["default", "cache"] {
+        let out = run(
+            &server,
+            dir.path(),
+            "apply",
+            &[HBASE, "-n", namespace, "--create-namespace", "--yes", "--wait=false"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(&server, dir.path(), "status", &["-A"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("NAMESPACE   NAME    MASTER PHASE"), "{text}");
+    assert_eq!(
+        row(lines[1], "cache")[..5],
+        ["cache", "hbase", "Ready", "Ready", "Ready"]
+    );
+    assert_eq!(
+        row(lines[2], "default")[..5],
+        ["default", "hbase", "Ready", "Ready", "Ready"]
+    );
+    assert!(
+        text.contains("\ncache/hbase: Raft embedded journal hbase-master-0:26009"),
+        "{text}"
+    );
+    // Only this namespace without -A; names and -A do not mix (as kubectl get).
+    let one = stdout(&run(&server, dir.path(), "status", &["-n", "cache"]));
+    assert!(
+        one.starts_with("NAME    MASTER PHASE") && one.lines().filter(|l| l.starts_with("hbase ")).count() == 1,
+        "{one}"
+    );
+    assert_eq!(
+        run(&server, dir.path(), "status", &["-A", "hbase"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use super::plan::{ConnArgs, Session, cluster_failure};
 use super::{CliError, EXIT_OK};
 use crate::cluster::client::Watched;
-use crate::cluster::status::{details, explain, table};
+use crate::cluster::status::{details, explain, table_of};
 
 /// Exit code of `status` when a runtime is not ready (1 stays for cluster errors).
 pub const EXIT_NOT_READY: u8 = 3;
@@ -13,11 +13,14 @@ pub const EXIT_NOT_READY: u8 = 3;
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Runtime names (default: every runtime this tool manages in the namespace).
+    /// Runtime names (default: every runtime this tool manages in the namespace, or with -A in all).
     pub names: Vec<String>,
     /// Namespace (default: the kubeconfig context's namespace).
     #[arg(short, long)]
     pub namespace: Option<String>,
+    /// Every namespace (a NAMESPACE column comes first), as `kubectl get -A`.
+    #[arg(short = 'A', long, conflicts_with_all = ["names", "namespace"])]
+    pub all_namespaces: bool,
     /// Connection.
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -78,15 +81,19 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         }
         StatusFormat::Json | StatusFormat::Yaml => false,
     };
+    let all = args.all_namespaces;
     let read = || async {
-        let names = if args.names.is_empty() {
-            session.cluster.runtimes(&namespace).await?
+        let runtimes = if !args.names.is_empty() {
+            args.names.iter().map(|n| (namespace.clone(), n.clone())).collect()
         } else {
-            args.names.clone()
+            session
+                .cluster
+                .runtimes_in((!all).then_some(namespace.as_str()))
+                .await?
         };
-        let mut statuses = Vec::with_capacity(names.len());
-        for name in &names {
-            statuses.push(session.cluster.runtime_details(&namespace, name).await?);
+        let mut statuses = Vec::with_capacity(runtimes.len());
+        for (namespace, name) in &runtimes {
+            statuses.push(session.cluster.runtime_details(namespace, name).await?);
         }
         Ok::<_, crate::cluster::client::ClusterError>(statuses)
     };
@@ -96,12 +103,16 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         Err(e) => return Ok(cluster_failure(&e)),
     };
     if statuses.is_empty() {
-        eprintln!("No GooseFS runtimes managed by kubectl-goosefs in namespace {namespace}.");
+        let place = if all {
+            "any namespace".to_owned()
+        } else {
+            format!("namespace {namespace}")
+        };
+        eprintln!("No GooseFS runtimes managed by kubectl-goosefs in {place}.");
         return Ok(EXIT_NOT_READY);
     }
     let text = match args.output {
-        StatusFormat::Table => table(&statuses, false, now()) + &details(&statuses),
-        StatusFormat::Wide => table(&statuses, true, now()) + &details(&statuses),
+        StatusFormat::Table | StatusFormat::Wide => table_of(&statuses, wide, all, now()) + &details(&statuses, all),
         StatusFormat::Json => serde_json::to_string_pretty(&statuses).unwrap_or_default() + "\n",
         StatusFormat::Yaml => serde_saphyr::to_string(&statuses).map_err(|e| CliError::Usage(e.to_string()))?,
     };
@@ -114,7 +125,7 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
         // As `kubectl get -w`: a new row whenever a runtime's status changes, until interrupted.
         return session.runtime.block_on(async {
             let mut shown = statuses;
-            let mut changes = session.cluster.workload_changes(&namespace);
+            let mut changes = session.cluster.workload_changes(if all { "" } else { &namespace });
             let mut poll = false;
             loop {
                 if poll {
@@ -139,7 +150,7 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
                     Err(e) => return Ok(cluster_failure(&e)),
                 };
                 for status in current.iter().filter(|s| !shown.contains(s)) {
-                    let rows = table(std::slice::from_ref(status), wide, now());
+                    let rows = table_of(std::slice::from_ref(status), wide, all, now());
                     super::print(
                         rows.lines()
                             .nth(1)

@@ -434,19 +434,35 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`] from the list.
     pub async fn runtimes(&self, namespace: &str) -> Result<Vec<String>, ClusterError> {
+        Ok(self
+            .runtimes_in(Some(namespace))
+            .await?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect())
+    }
+
+    /// The runtimes this tool manages, as (namespace, name), in `namespace` or in all
+    /// namespaces (`None`), found by their master StatefulSets; sorted.
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the list.
+    pub async fn runtimes_in(&self, namespace: Option<&str>) -> Result<Vec<(String, String)>, ClusterError> {
         let masters = self
-            .list_labelled("apps/v1", "StatefulSet", namespace, MANAGED_BY)
+            .list_labelled("apps/v1", "StatefulSet", namespace.unwrap_or(""), MANAGED_BY)
             .await?;
-        let mut names: Vec<String> = masters
+        let mut found: Vec<(String, String)> = masters
             .iter()
             .filter_map(|o| {
                 let name = o["metadata"]["labels"]["app.kubernetes.io/instance"].as_str()?;
-                (o["metadata"]["name"].as_str() == Some(&format!("{name}-master"))).then(|| name.to_owned())
+                let namespace = o["metadata"]["namespace"].as_str()?;
+                (o["metadata"]["name"].as_str() == Some(&format!("{name}-master")))
+                    .then(|| (namespace.to_owned(), name.to_owned()))
             })
             .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     /// The phases of runtime `name`, read from its StatefulSets and DaemonSet.
@@ -494,7 +510,8 @@ impl Cluster {
         Ok(status)
     }
 
-    /// Watches the StatefulSets, DaemonSets and Pods this tool labelled in `namespace`, as
+    /// Watches the StatefulSets, DaemonSets and Pods this tool labelled in `namespace` (all
+    /// namespaces when empty), as
     /// `kubectl get -w` does, and sends [`Watched::Changed`] for every change (the current objects
     /// count as changes when a watch starts). Each watch reconnects where it stopped when the server
     /// ends it (its timeout) and from the current state after 410 Gone. A server that does not

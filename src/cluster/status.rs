@@ -109,11 +109,16 @@ pub fn journal_addresses(config: &Value) -> Option<String> {
 }
 
 /// The lines `status` prints under the table: each runtime's journal and master pods.
-pub fn details(statuses: &[RuntimeStatus]) -> String {
+pub fn details(statuses: &[RuntimeStatus], namespaces: bool) -> String {
     let mut out = String::new();
     for s in statuses {
         if let Some(addresses) = &s.journal_addresses {
-            out.push_str(&format!("{}: Raft embedded journal {addresses}\n", s.name));
+            let name = if namespaces {
+                format!("{}/{}", s.namespace, s.name)
+            } else {
+                s.name.clone()
+            };
+            out.push_str(&format!("{name}: Raft embedded journal {addresses}\n"));
         }
         for pod in &s.master_pods {
             let node = pod.node.as_deref().unwrap_or("<unscheduled>");
@@ -205,7 +210,12 @@ pub fn runtime_status(
 /// A table with `kubectl get goosefsruntime`'s columns (NAME, the three phases, AGE); `wide`
 /// adds ready and desired counts in Fluid's `-o wide` order. `now` is seconds since the epoch.
 pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
-    let header: &[&str] = if wide {
+    table_of(statuses, wide, false, now)
+}
+
+/// [`table`], with a NAMESPACE column first when `namespaces` (`-A`, as kubectl does).
+pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i64) -> String {
+    let columns: &[&str] = if wide {
         &[
             "NAME",
             "READY MASTERS",
@@ -222,6 +232,11 @@ pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
     } else {
         &["NAME", "MASTER PHASE", "WORKER PHASE", "FUSE PHASE", "AGE"]
     };
+    let header: Vec<&str> = namespaces
+        .then_some("NAMESPACE")
+        .into_iter()
+        .chain(columns.iter().copied())
+        .collect();
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for s in statuses {
         let age = s
@@ -229,7 +244,8 @@ pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
             .as_deref()
             .and_then(epoch_seconds)
             .map_or_else(|| "<unknown>".to_owned(), |t| human_age(now - t));
-        let mut row = vec![s.name.clone()];
+        let mut row: Vec<String> = namespaces.then(|| s.namespace.clone()).into_iter().collect();
+        row.push(s.name.clone());
         for c in [&s.master, &s.worker, &s.fuse] {
             if wide {
                 row.push(c.ready.to_string());
@@ -573,7 +589,7 @@ mod tests {
             PodStatus::of(&json!({"metadata": {"name": "a-master-1"}})),
         ];
         assert_eq!(
-            details(&[status]),
+            details(&[status], false),
             "a: Raft embedded journal a-0:26009,a-1:26009\n  a-master-0 Running ready on n1\n  a-master-1 Unknown not ready on <unscheduled>\n"
         );
     }

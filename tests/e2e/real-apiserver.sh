@@ -155,6 +155,9 @@ check "a namespace that does not exist is named with what to do (exit 1)" \
 check "apply --create-namespace plans objects of the new namespace as rendered, then applies them" \
   "kubectl goosefs apply $HBASE -n cache --create-namespace --yes --wait=false | grep -q 'DaemonSet/cache/hbase-fuse created' &&
    kubectl goosefs plan $HBASE -n cache --detailed-exitcode >/dev/null"
+check "status -A: both namespaces' runtimes, NAMESPACE first (cache not ready yet: exit 3)" \
+  "kubectl goosefs status -A > $WORK/all.txt; test \$? = 3 && grep -Eq '^NAMESPACE +NAME ' $WORK/all.txt &&
+   grep -Eq '^cache +hbase +NotReady ' $WORK/all.txt && grep -Eq '^default +hbase +Ready +Ready +Ready ' $WORK/all.txt"
 
 echo "== delete"
 # Without kube-controller-manager the PV and PVC stay Terminating (their protection finalizers

@@ -12,8 +12,8 @@
 //! CustomResourceDefinition is stored (404 before, as for an unknown kind), dropping the fields
 //! their CRD's structural schema does not declare, as a real server prunes them.
 //! Watches stream changes (from resourceVersion 0: the current objects first) until their
-//! timeout; `refuse_watches` answers them with 405. Not modelled, because this tool never uses
-//! it: discovery (paths are typed).
+//! timeout; `refuse_watches` answers them with 405. Discovery (`/api`, `/apis`, each group
+//! version's resources, custom ones from the stored CRDs) lets the real kubectl talk to it.
 //! Apply semantics are simplified: maps merge, lists are replaced whole, and ownership is kept
 //! per leaf field (a list is one leaf): applying a different value to a field another manager
 //! applied is a 409 naming that manager and field, unless `force=true` takes it.
@@ -374,6 +374,29 @@ fn is_collection(path: &str) -> bool {
     }
 }
 
+/// Whether the object at `object` belongs to the collection at `collection`: its direct child,
+/// or for a collection across namespaces (`/apis/apps/v1/statefulsets`), one in any namespace
+/// (`/apis/apps/v1/namespaces/<ns>/statefulsets/<name>`).
+fn in_collection(collection: &str, object: &str) -> bool {
+    let Some((parent, name)) = object.rsplit_once('/') else {
+        return false;
+    };
+    if name.is_empty() {
+        return false;
+    }
+    if parent == collection {
+        return true;
+    }
+    let Some((base, plural)) = collection.rsplit_once('/') else {
+        return false;
+    };
+    !base.contains("/namespaces")
+        && parent
+            .strip_prefix(&format!("{base}/namespaces/"))
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(namespace, p)| !namespace.is_empty() && p == plural)
+}
+
 fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
@@ -422,6 +445,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             if let Some(object) = s.objects.get(&path) {
                 return Ok(ok(object));
             }
+            if let Some(document) = discovery(&s, &path) {
+                return Ok(ok(&document));
+            }
             if is_collection(&path) && matches!(query_param(&query, "watch").as_deref(), Some("true" | "1")) {
                 if s.refuse_watches {
                     return Ok(status(405, "MethodNotAllowed", "watch is not supported here"));
@@ -429,14 +455,11 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 return Ok(watch(&s, &path, &query));
             }
             if is_collection(&path) {
-                let prefix = format!("{path}/");
                 let selector = query_param(&query, "labelSelector").unwrap_or_default();
                 let items: Vec<Value> = s
                     .objects
                     .iter()
-                    .filter(|(p, o)| {
-                        p.starts_with(&prefix) && !p[prefix.len()..].contains('/') && matches_labels(o, &selector)
-                    })
+                    .filter(|(p, o)| in_collection(&path, p) && matches_labels(o, &selector))
                     .map(|(_, o)| o.clone())
                     .collect();
                 let list = json!({"apiVersion": "v1", "kind": "List",
@@ -786,11 +809,9 @@ fn immutable_change(live: &Value, merged: &Value) -> Option<String> {
 /// A watch of the collection at `path`: from `resourceVersion` 0 (or none) the matching objects as
 /// ADDED first, then every change, one JSON event per line, until `timeoutSeconds` (default 290).
 fn watch(state: &State, path: &str, query: &str) -> Response<Body> {
-    let prefix = format!("{path}/");
+    let collection = path.to_owned();
     let selector = query_param(query, "labelSelector").unwrap_or_default();
-    let member = move |p: &str, o: &Value| {
-        p.starts_with(&prefix) && !p[prefix.len()..].contains('/') && matches_labels(o, &selector)
-    };
+    let member = move |p: &str, o: &Value| in_collection(&collection, p) && matches_labels(o, &selector);
     let from_start = matches!(query_param(query, "resourceVersion").as_deref(), None | Some("" | "0"));
     let initial: Vec<Event> = if from_start {
         state
@@ -835,4 +856,94 @@ fn events_until(
             Ok(Err(_)) | Err(_) => None,
         }
     })
+}
+
+/// The built-in resources served: (group, version, kind, plural, namespaced).
+const BUILT_IN: [(&str, &str, &str, &str, bool); 12] = [
+    ("", "v1", "Namespace", "namespaces", false),
+    ("", "v1", "ConfigMap", "configmaps", true),
+    ("", "v1", "Secret", "secrets", true),
+    ("", "v1", "Service", "services", true),
+    ("", "v1", "Pod", "pods", true),
+    ("", "v1", "PersistentVolume", "persistentvolumes", false),
+    ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
+    ("apps", "v1", "StatefulSet", "statefulsets", true),
+    ("apps", "v1", "DaemonSet", "daemonsets", true),
+    ("apps", "v1", "Deployment", "deployments", true),
+    ("batch", "v1", "Job", "jobs", true),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    ),
+];
+
+/// Discovery documents: `/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`.
+fn discovery(state: &State, path: &str) -> Option<Value> {
+    // Served resources: the built-in ones and those of the stored CRDs.
+    let mut resources: Vec<(String, String, String, String, bool)> = BUILT_IN
+        .iter()
+        .map(|(g, v, k, p, n)| ((*g).to_owned(), (*v).to_owned(), (*k).to_owned(), (*p).to_owned(), *n))
+        .collect();
+    for (crd_path, crd) in &state.objects {
+        if !crd_path.starts_with("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/") {
+            continue;
+        }
+        let spec = &crd["spec"];
+        for version in spec["versions"].as_array().into_iter().flatten() {
+            resources.push((
+                spec["group"].as_str().unwrap_or_default().to_owned(),
+                version["name"].as_str().unwrap_or_default().to_owned(),
+                spec["names"]["kind"].as_str().unwrap_or_default().to_owned(),
+                spec["names"]["plural"].as_str().unwrap_or_default().to_owned(),
+                spec["scope"] == "Namespaced",
+            ));
+        }
+    }
+    let list = |group: &str, version: &str| {
+        let group_version = if group.is_empty() {
+            version.to_owned()
+        } else {
+            format!("{group}/{version}")
+        };
+        let items: Vec<Value> = resources
+            .iter()
+            .filter(|(g, v, ..)| g == group && v == version)
+            .map(|(_, _, kind, plural, namespaced)| {
+                json!({"name": plural, "singularName": kind.to_ascii_lowercase(), "namespaced": namespaced,
+                       "kind": kind, "verbs": ["get", "list", "watch", "patch", "delete"]})
+            })
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": items})
+    };
+    match path.trim_end_matches('/') {
+        "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"],
+                              "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
+        "/api/v1" => Some(list("", "v1")),
+        "/apis" => {
+            let mut groups: Vec<(String, String)> = resources
+                .iter()
+                .filter(|(g, ..)| !g.is_empty())
+                .map(|(g, v, ..)| (g.clone(), v.clone()))
+                .collect();
+            groups.sort();
+            groups.dedup();
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| {
+                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+                })
+                .collect();
+            Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+        }
+        other => {
+            let rest = other.strip_prefix("/apis/")?;
+            let (group, version) = rest.split_once('/')?;
+            (!version.contains('/') && resources.iter().any(|(g, v, ..)| g == group && v == version))
+                .then(|| list(group, version))
+        }
+    }
 }
