@@ -1096,6 +1096,25 @@ fn create_namespace_applies_the_namespace_first() {
     assert!(stdout(&out).contains("Plan: 12 to create"), "{}", stdout(&out));
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
+    // plan previews the same: the Namespace and the rest as rendered, nothing written.
+    let before = real_writes(&server).len();
+    let out = plan(
+        &server,
+        dir.path(),
+        &[HBASE, "-n", "fresh", "--create-namespace", "--install-crds"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("create Namespace/fresh"), "{text}");
+    assert!(
+        text.contains("create CustomResourceDefinition/goosefsruntimes.data.fluid.io"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 16 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        "{text}"
+    );
+    assert_eq!(real_writes(&server).len(), before, "plan never writes");
     // Without --create-namespace, a missing namespace is named with what to do.
     let out = run(&server, dir.path(), "plan", &[HBASE, "-n", "elsewhere"]);
     assert_eq!(out.status.code(), Some(1));

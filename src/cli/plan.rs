@@ -41,6 +41,16 @@ pub struct PlanArgs {
     /// Plan master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
     #[arg(long)]
     pub allow_quorum_loss: bool,
+    /// Plan what `apply --create-namespace` would do: the runtimes' Namespaces first.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Plan what `apply --install-crds` would do: Fluid's CRDs, then the Dataset and
+    /// GooseFSRuntime objects.
+    #[arg(long)]
+    pub install_crds: bool,
+    /// Plan what `apply --force-conflicts` would do: take fields other managers own.
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 /// Plan output formats.
@@ -256,7 +266,11 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
         &args.input,
         &args.compile,
         options,
-        Extra::default(),
+        Extra {
+            install_crds: args.install_crds,
+            create_namespace: args.create_namespace,
+            force_conflicts: args.force_conflicts,
+        },
         "plan",
         color,
     )? {
