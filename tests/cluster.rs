@@ -1221,7 +1221,7 @@ fn watch_status(server: &ApiServer, dir: &std::path::Path) -> (std::process::Chi
     use std::io::BufRead;
     let kubeconfig = server.kubeconfig(dir);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
-        .args(["status", "hbase", "--watch", "--kubeconfig"])
+        .args(["status", "hbase", "--watch", "--request-timeout", "1s", "--kubeconfig"])
         .arg(&kubeconfig)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -1249,6 +1249,8 @@ fn status_watch_prints_a_row_when_a_runtime_changes() {
     let (server, dir) = applied();
     let (mut child, next_row) = watch_status(&server, dir.path());
     assert_eq!(row(&next_row(), "hbase")[1..4], ["NotReady", "NotReady", "Ready"]);
+    // Quiet for longer than the request timeout: the idle watches are re-established.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     masters_become_ready(&server);
     assert_eq!(row(&next_row(), "hbase")[1..4], ["Ready", "NotReady", "Ready"]);
     // It watches (as kubectl get -w) instead of reading everything every second.
