@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::plan::{ConnArgs, Extra, Session, cluster_failure, make_plan, parse_duration, plan_text};
+use super::plan::{ConnArgs, ScopeArgs, Session, cluster_failure, make_plan, parse_duration, plan_text};
 use super::render::CompileArgs;
 use super::{CliError, EXIT_FAILURE, EXIT_OK};
 use crate::cluster::Plan;
 use crate::cluster::apply::{ApplyOptions, check_fresh, execute, write_fluid_status};
-use crate::cluster::plan::PlanOptions;
 use crate::cluster::status::table;
 
 /// Arguments of `apply`.
@@ -31,9 +30,9 @@ pub struct ApplyArgs {
     /// Delete objects of the runtime this tool made that are no longer rendered.
     #[arg(long)]
     pub prune: bool,
-    /// Take over fields that another field manager owns instead of stopping on the conflict.
-    #[arg(long)]
-    pub force_conflicts: bool,
+    /// What the apply covers.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Wait for the masters before the mount Job, and for Ready phases at the end
     /// (`--wait=false`: apply everything at once and return).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
@@ -46,19 +45,9 @@ pub struct ApplyArgs {
     /// same when FILE is such a plan); refused when any object it covers changed in the cluster since.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "files"])]
     pub plan: Option<std::path::PathBuf>,
-    /// Create the runtimes' namespaces first (server-side applied, like the rest).
-    #[arg(long)]
-    pub create_namespace: bool,
-    /// Install Fluid's Dataset and GooseFSRuntime CRDs (from `schemas/`) so the objects and their
-    /// status are kept in the cluster; when the CRDs are already there this happens anyway.
-    #[arg(long)]
-    pub install_crds: bool,
     /// Apply even though Fluid's own GooseFS controller runs in the cluster (both would act).
     #[arg(long)]
     pub force: bool,
-    /// Apply master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
-    #[arg(long)]
-    pub allow_quorum_loss: bool,
 }
 
 /// How often `--wait` polls.
@@ -82,20 +71,10 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
             }
             plan
         }
-        None => {
-            let options = PlanOptions {
-                allow_quorum_loss: args.allow_quorum_loss,
-            };
-            let extra = Extra {
-                install_crds: args.install_crds,
-                create_namespace: args.create_namespace,
-                force_conflicts: args.force_conflicts,
-            };
-            match make_plan(&session, &args.input, &args.compile, options, extra, "apply", color)? {
-                Ok(p) => p,
-                Err(code) => return Ok(code),
-            }
-        }
+        None => match make_plan(&session, &args.input, &args.compile, args.scope, "apply", color)? {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        },
     };
     let plan = &plan;
     // Output errors (a closed pipe) never decide whether the cluster is changed: see `progress`.
@@ -142,7 +121,7 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
     }
     let apply_options = ApplyOptions {
         prune: args.prune,
-        force_conflicts: args.force_conflicts,
+        force_conflicts: args.scope.force_conflicts,
         wait: args.wait.then_some(args.timeout),
         poll: POLL,
     };

@@ -75,7 +75,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Show what applying would change in the cluster: server-side dry runs diffed against the live objects.
     #[command(
-        after_help = "Sends only dry-run writes (dryRun=All); the cluster is never changed.\n\n\
+        after_help = "Sends only dry-run writes (dryRun=All); the cluster is never changed. --create-namespace,\n\
+        --install-crds, --force-conflicts and --allow-quorum-loss plan what apply with them does.\n\n\
         Examples:\n  \
         kubectl goosefs plan -f hbase.yaml\n  \
         kubectl goosefs plan deploy/ --context prod -n cache --detailed-exitcode\n  \

@@ -38,19 +38,9 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when something would, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Plan master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
-    #[arg(long)]
-    pub allow_quorum_loss: bool,
-    /// Plan what `apply --create-namespace` would do: the runtimes' Namespaces first.
-    #[arg(long)]
-    pub create_namespace: bool,
-    /// Plan what `apply --install-crds` would do: Fluid's CRDs, then the Dataset and
-    /// GooseFSRuntime objects.
-    #[arg(long)]
-    pub install_crds: bool,
-    /// Plan what `apply --force-conflicts` would do: take fields other managers own.
-    #[arg(long)]
-    pub force_conflicts: bool,
+    /// What the apply would cover.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 /// Plan output formats.
@@ -126,18 +116,27 @@ impl Session {
     }
 }
 
-/// What `apply` adds to a plan: objects in front of the rendered ones, forced dry runs.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Extra {
-    /// Fluid's CRDs.
-    pub install_crds: bool,
-    /// The runtimes' namespaces.
+/// What an apply covers besides the rendered objects and what it may change; `plan` takes the
+/// same flags so that it shows what `apply` with them does.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ScopeArgs {
+    /// Create the runtimes' namespaces first (server-side applied, like the rest).
+    #[arg(long)]
     pub create_namespace: bool,
-    /// Dry-run with `force`, as the apply will take conflicting fields.
+    /// Install Fluid's Dataset and GooseFSRuntime CRDs (from `schemas/`) so the objects and their
+    /// status are kept in the cluster; when the CRDs are already there this happens anyway.
+    #[arg(long)]
+    pub install_crds: bool,
+    /// Take over fields that another field manager owns instead of stopping on the conflict.
+    #[arg(long)]
     pub force_conflicts: bool,
+    /// Allow master-count changes that lower the Raft quorum's fault tolerance (e.g. 3 -> 1).
+    #[arg(long)]
+    pub allow_quorum_loss: bool,
 }
 
-/// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out.
+/// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out, for the
+/// `scope` (namespaces, CRDs, forced fields, quorum loss).
 /// `Err(code)` once a finding or cluster error has been reported.
 ///
 /// # Errors
@@ -146,8 +145,7 @@ pub(super) fn make_plan(
     session: &Session,
     input: &super::InputArgs,
     compile: &CompileArgs,
-    options: PlanOptions,
-    extra: Extra,
+    scope: ScopeArgs,
     verb: &str,
     color: bool,
 ) -> Result<Result<crate::cluster::Plan, u8>, CliError> {
@@ -163,9 +161,9 @@ pub(super) fn make_plan(
         Ok(found) => found,
         Err(e) => return Ok(Err(cluster_failure(&e))),
     };
-    let with_fluid = extra.install_crds || fluid_served;
+    let with_fluid = scope.install_crds || fluid_served;
     let mut absent_namespaces: Vec<String> = Vec::new();
-    if extra.create_namespace {
+    if scope.create_namespace {
         let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
         namespaces.sort_unstable();
         namespaces.dedup();
@@ -183,7 +181,7 @@ pub(super) fn make_plan(
         }
     }
     if with_fluid && !compiled.values.is_empty() {
-        if extra.install_crds {
+        if scope.install_crds {
             objects.extend([Kind::Dataset, Kind::GooseFsRuntime].map(crd));
         }
         let fluid = |object: serde_json::Result<serde_json::Value>| {
@@ -221,10 +219,13 @@ pub(super) fn make_plan(
         &objects,
         &runtimes,
         &as_rendered,
-        extra.force_conflicts,
+        scope.force_conflicts,
     )) {
         Ok(found) => found,
         Err(e) => return Ok(Err(cluster_failure(&e))),
+    };
+    let options = PlanOptions {
+        allow_quorum_loss: scope.allow_quorum_loss,
     };
     Ok(match plan(&desired, &live, options) {
         Ok(mut plan) => {
@@ -258,22 +259,7 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let options = PlanOptions {
-        allow_quorum_loss: args.allow_quorum_loss,
-    };
-    let plan = match make_plan(
-        &session,
-        &args.input,
-        &args.compile,
-        options,
-        Extra {
-            install_crds: args.install_crds,
-            create_namespace: args.create_namespace,
-            force_conflicts: args.force_conflicts,
-        },
-        "plan",
-        color,
-    )? {
+    let plan = match make_plan(&session, &args.input, &args.compile, args.scope, "plan", color)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
