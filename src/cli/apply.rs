@@ -92,7 +92,7 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         if fluid_objects {
             match session
                 .runtime
-                .block_on(write_fluid_status(&session.cluster, plan, super::status::now()))
+                .block_on(write_fluid_status(&session.cluster, plan, &[], super::status::now()))
             {
                 Ok(0) => {}
                 Ok(n) => super::progress(format!("status refreshed on {n} Fluid object(s)")),
@@ -134,10 +134,12 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
         Err(e) => return Ok(cluster_failure(&e)),
     };
     if fluid_objects {
-        match session
-            .runtime
-            .block_on(write_fluid_status(&session.cluster, plan, super::status::now()))
-        {
+        match session.runtime.block_on(write_fluid_status(
+            &session.cluster,
+            plan,
+            &statuses,
+            super::status::now(),
+        )) {
             Ok(n) => super::progress(format!("status written on {n} Fluid object(s)")),
             Err(e) => return Ok(cluster_failure(&e)),
         }

@@ -191,17 +191,28 @@ pub async fn execute(
 /// Writes Fluid's `.status` on each GooseFSRuntime (and its Dataset) the plan covers, from the
 /// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid. A
 /// status that already says the same is left alone, and a condition whose status did not change
-/// keeps its `lastTransitionTime`, as Fluid's controller does. Returns how many objects were
-/// written.
+/// keeps its `lastTransitionTime`, as Fluid's controller does. `known` are statuses just read
+/// (by the wait), not read again. Returns how many objects were written.
 ///
 /// # Errors
 /// [`ClusterError`] from the reads and writes.
-pub async fn write_fluid_status(cluster: &Cluster, plan: &Plan, now: i64) -> Result<usize, ClusterError> {
+pub async fn write_fluid_status(
+    cluster: &Cluster,
+    plan: &Plan,
+    known: &[RuntimeStatus],
+    now: i64,
+) -> Result<usize, ClusterError> {
     let objects: Vec<&Value> = plan.changes.iter().filter_map(|c| c.object.as_ref()).collect();
     let mut written = 0;
     for runtime in objects.iter().filter(|o| o["kind"] == "GooseFSRuntime") {
         let key = ResourceKey::of(runtime);
-        let status = cluster.runtime_status(&key.namespace, &key.name).await?;
+        let status = match known
+            .iter()
+            .find(|s| s.namespace == key.namespace && s.name == key.name)
+        {
+            Some(status) => status.clone(),
+            None => cluster.runtime_status(&key.namespace, &key.name).await?,
+        };
         let mut bodies = vec![(key.clone(), super::status::runtime_status_patch(&status, now))];
         let dataset = objects.iter().find(|o| {
             o["kind"] == "Dataset"
