@@ -1218,10 +1218,22 @@ fn delete_waits_for_the_pods_to_go() {
 
 /// Runs `status hbase --watch` against `server`; returns the child and a reader of its table rows.
 fn watch_status(server: &ApiServer, dir: &std::path::Path) -> (std::process::Child, impl Fn() -> String) {
+    watch_lines(server, dir, &["hbase"], "hbase ")
+}
+
+/// Runs `status NAMES --watch`; returns the child and a reader of the lines starting with `prefix`.
+fn watch_lines(
+    server: &ApiServer,
+    dir: &std::path::Path,
+    names: &[&str],
+    prefix: &'static str,
+) -> (std::process::Child, impl Fn() -> String) {
     use std::io::BufRead;
     let kubeconfig = server.kubeconfig(dir);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-goosefs"))
-        .args(["status", "hbase", "--watch", "--request-timeout", "1s", "--kubeconfig"])
+        .arg("status")
+        .args(names)
+        .args(["--watch", "--request-timeout", "1s", "--kubeconfig"])
         .arg(&kubeconfig)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -1237,11 +1249,46 @@ fn watch_status(server: &ApiServer, dir: &std::path::Path) -> (std::process::Chi
     });
     let next_row = move || loop {
         let line = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a line");
-        if line.starts_with("hbase ") {
+        if line.starts_with(prefix) {
             return line;
         }
     };
     (child, next_row)
+}
+
+#[test]
+fn status_watch_rows_line_up_with_the_table() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(HBASE).expect("input");
+    let both = format!("{text}---\n{}", text.replace("name: hbase", "name: archive-of-logs"));
+    let input = dir.path().join("both.yaml");
+    std::fs::write(&input, both).expect("write");
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[input.to_str().unwrap(), "--yes", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (mut child, next_line) = watch_lines(&server, dir.path(), &[], "");
+    let header = next_line();
+    assert!(header.starts_with("NAME "), "{header}");
+    let column = header.find("MASTER PHASE").expect("column");
+    server.set_status(
+        "/apis/apps/v1/namespaces/default/statefulsets/hbase-master",
+        serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+    );
+    // The table's rows (NotReady), then the watch's row for the change (Ready).
+    let row = loop {
+        let line = next_line();
+        if line.split_whitespace().take(2).eq(["hbase", "Ready"]) {
+            break line;
+        }
+    };
+    assert_eq!(row.find("Ready"), Some(column), "{header}\n{row}");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
 }
 
 #[test]

@@ -149,14 +149,12 @@ pub fn run(args: &StatusArgs) -> Result<u8, CliError> {
                     Ok(s) => s,
                     Err(e) => return Ok(cluster_failure(&e)),
                 };
-                for status in current.iter().filter(|s| !shown.contains(s)) {
-                    let rows = table_of(std::slice::from_ref(status), wide, all, now());
-                    super::print(
-                        rows.lines()
-                            .nth(1)
-                            .map_or(String::new(), |row| format!("{row}\n"))
-                            .as_str(),
-                    )?;
+                // Rows laid out with every current runtime, so they line up with the table above.
+                let table = table_of(&current, wide, all, now());
+                for (status, row) in current.iter().zip(table.lines().skip(1)) {
+                    if !shown.contains(status) {
+                        super::print(&format!("{row}\n"))?;
+                    }
                 }
                 shown = current;
             }
