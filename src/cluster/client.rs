@@ -108,7 +108,8 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// The kinds `render` emits: (apiVersion, kind, cluster-scoped).
+/// The kinds `render` emits: (apiVersion, kind, cluster-scoped); the same as
+/// [`applyset::MEMBER_KINDS`] (a test holds them together).
 pub const KINDS: [(&str, &str, bool); 7] = [
     ("v1", "ConfigMap", false),
     ("v1", "Service", false),
@@ -644,5 +645,16 @@ async fn watch_kind(
         if sender.is_closed() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inventory_covers_every_kind_the_applyset_names() {
+        let listed: Vec<(&str, &str)> = KINDS.iter().map(|(a, k, _)| (*a, *k)).collect();
+        assert_eq!(listed, applyset::MEMBER_KINDS);
     }
 }

@@ -44,7 +44,21 @@ fn group_kind(api_version: &str, kind: &str) -> String {
     }
 }
 
-/// The parent object of a runtime whose members are `(apiVersion, kind)` pairs, as YAML.
+/// The kinds the embedded templates render, whether or not a runtime has one of each (a runtime
+/// without mounts has no Job): `contains-group-kinds` must stay a superset of the live members
+/// until they are pruned, so it always names them all.
+pub const MEMBER_KINDS: [(&str, &str); 7] = [
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("v1", "PersistentVolume"),
+    ("v1", "PersistentVolumeClaim"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("apps/v1", "DaemonSet"),
+];
+
+/// The parent object of a runtime whose members are `(apiVersion, kind)` pairs (with user
+/// templates, maybe kinds beyond [`MEMBER_KINDS`]), as YAML.
 #[must_use]
 pub fn parent(
     name: &str,
@@ -52,7 +66,11 @@ pub fn parent(
     labels: &std::collections::BTreeMap<String, String>,
     members: &[(String, String)],
 ) -> String {
-    let mut kinds: Vec<String> = members.iter().map(|(a, k)| group_kind(a, k)).collect();
+    let mut kinds: Vec<String> = MEMBER_KINDS
+        .iter()
+        .map(|(a, k)| group_kind(a, k))
+        .chain(members.iter().map(|(a, k)| group_kind(a, k)))
+        .collect();
     kinds.sort();
     kinds.dedup();
     let quote = |s: &str| serde_json::Value::from(s).to_string();
@@ -93,15 +111,20 @@ mod tests {
 
     #[test]
     fn parent_lists_member_group_kinds_sorted_once() {
+        // Job.batch is named without a Job (a stale one may live until pruned); a kind a user
+        // template adds is named too.
         let members = [
             ("apps/v1".to_owned(), "StatefulSet".to_owned()),
             ("v1".to_owned(), "ConfigMap".to_owned()),
             ("apps/v1".to_owned(), "StatefulSet".to_owned()),
-            ("batch/v1".to_owned(), "Job".to_owned()),
+            ("v1".to_owned(), "Secret".to_owned()),
         ];
         let text = parent("hbase", "default", &Default::default(), &members);
         assert!(
-            text.contains("\"applyset.kubernetes.io/contains-group-kinds\": \"ConfigMap,Job.batch,StatefulSet.apps\"")
+            text.contains(
+                "\"applyset.kubernetes.io/contains-group-kinds\": \"ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Secret,Service,StatefulSet.apps\""
+            ),
+            "{text}"
         );
         assert!(text.contains(&format!(
             "\"applyset.kubernetes.io/id\": \"{}\"",
