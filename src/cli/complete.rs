@@ -40,9 +40,10 @@ pub fn run(words: &[String]) -> Result<u8, CliError> {
     Ok(EXIT_OK)
 }
 
-/// Whether `arg` is given as `--name VALUE` / `-n VALUE` (not a switch).
+/// Whether `arg` takes its value as the next word (`--name VALUE` / `-n VALUE`): not a switch,
+/// nor `--wait[=BOOL]`, whose value is attached.
 fn takes_value(arg: &Arg) -> bool {
-    matches!(arg.get_action(), ArgAction::Set | ArgAction::Append)
+    matches!(arg.get_action(), ArgAction::Set | ArgAction::Append) && !arg.is_require_equals_set()
 }
 
 /// The option of `command` (or a global one of `root`) that `word` names.
@@ -239,6 +240,9 @@ mod tests {
         assert_eq!(names("status -n cache h"), ["hbase"]);
         assert_eq!(names("delete --context prod "), ["hbase", "spark"]);
         assert_eq!(names("completion z"), ["zsh"]);
+        // `--wait` takes its value attached: the next word is an input again.
+        assert_eq!(complete("apply --wait "), (Vec::new(), FILES));
+        assert_eq!(names("apply --wait --ti"), ["--timeout"]);
         assert_eq!(names("explain GFS10").len(), 7);
         // Inputs and file-valued options are left to the shell.
         assert_eq!(complete("validate "), (Vec::new(), FILES));
