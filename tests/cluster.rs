@@ -779,6 +779,39 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
 }
 
 #[test]
+fn delete_says_which_objects_finalizers_hold_and_plan_notes_them() {
+    let (server, dir) = applied();
+    // As the storage-object-in-use admission plugin marks a claim.
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "hbase", "namespace": "default", "finalizers": ["kubernetes.io/pvc-protection"]}}),
+        "kube-apiserver",
+    );
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "PersistentVolumeClaim/default/hbase deleting (waiting for finalizers: kubernetes.io/pvc-protection)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("PersistentVolume/default-hbase deleted\n"), "{text}");
+    let claim = server
+        .object("/api/v1/namespaces/default/persistentvolumeclaims/hbase")
+        .expect("held by its finalizer");
+    assert!(claim["metadata"]["deletionTimestamp"].is_string());
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert!(
+        stdout(&out).contains(
+            "unchanged PersistentVolumeClaim/default/hbase\n  note: is being deleted (Terminating, waiting for finalizers: kubernetes.io/pvc-protection)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn changing_the_dataset_mounts_replaces_the_mount_job() {
     let (server, dir) = applied();
     let changed = edited(dir.path(), "hbase.yaml", "apache/hbase/stable/", "apache/hbase/2.5.10/");

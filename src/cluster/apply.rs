@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::client::{CONCURRENCY, Cluster, ClusterError, is_fluid_kind};
+use super::client::{CONCURRENCY, Cluster, ClusterError, Deletion, is_fluid_kind};
 use super::plan::{ChangeOp, Plan, ResourceKey};
 use super::status::RuntimeStatus;
 
@@ -159,8 +159,10 @@ pub async fn execute(
         .collect();
     if options.prune {
         for key in deletes.iter().rev() {
-            cluster.delete(key).await?;
-            report(format!("{key} pruned"));
+            match cluster.delete(key).await? {
+                Deletion::Gone => report(format!("{key} pruned")),
+                pending => report(format!("{key} pruned: {}", pending.verb())),
+            }
         }
     } else if !deletes.is_empty() {
         report(format!(
@@ -347,8 +349,8 @@ pub async fn delete_runtime(
     let inventory = cluster.inventory(namespace, &[name]).await?;
     for object in inventory.iter().rev() {
         let key = ResourceKey::of(object);
-        cluster.delete(&key).await?;
-        report(format!("{key} deleted"));
+        let deletion = cluster.delete(&key).await?;
+        report(format!("{key} {}", deletion.verb()));
     }
     let mut deleted = inventory.len();
     // With Fluid's CRDs, the GooseFSRuntime goes too and its Dataset is unbound, as when
@@ -362,8 +364,8 @@ pub async fn delete_runtime(
         };
         let runtime = fluid("GooseFSRuntime");
         if cluster.get(&runtime).await?.is_some() {
-            cluster.delete(&runtime).await?;
-            report(format!("{runtime} deleted"));
+            let deletion = cluster.delete(&runtime).await?;
+            report(format!("{runtime} {}", deletion.verb()));
             deleted += 1;
         }
         let dataset = fluid("Dataset");

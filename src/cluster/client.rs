@@ -420,12 +420,22 @@ impl Cluster {
     ///
     /// # Errors
     /// [`ClusterError`] for anything but "not found".
-    pub async fn delete(&self, key: &ResourceKey) -> Result<(), ClusterError> {
+    pub async fn delete(&self, key: &ResourceKey) -> Result<Deletion, ClusterError> {
         let api = self.api(key);
         let params = kube::api::DeleteParams::background();
         match retrying(|| api.delete(&key.name, &params)).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            // The object comes back when it is still there, marked: finalizers hold it (a PVC in
+            // use, `pvc-protection`); a Status or the final object when it is gone.
+            Ok(answer) => Ok(match answer.left() {
+                Some(object)
+                    if object.metadata.deletion_timestamp.is_some()
+                        && object.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty()) =>
+                {
+                    Deletion::Pending(object.metadata.finalizers.unwrap_or_default())
+                }
+                _ => Deletion::Gone,
+            }),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deletion::Gone),
             Err(e) => Err(ClusterError::from_kube(key, e)),
         }
     }
@@ -579,6 +589,25 @@ impl Cluster {
             .await
             .map(drop)
             .map_err(|e| ClusterError::from_kube(key, e))
+    }
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// The object is gone (or was not there).
+    Gone,
+    /// The object is marked for deletion and waits for these finalizers.
+    Pending(Vec<String>),
+}
+
+impl Deletion {
+    /// `deleted`, or `deleting (waiting for finalizers: ...)`.
+    pub fn verb(&self) -> String {
+        match self {
+            Deletion::Gone => "deleted".to_owned(),
+            Deletion::Pending(finalizers) => format!("deleting (waiting for finalizers: {})", finalizers.join(", ")),
+        }
     }
 }
 

@@ -163,7 +163,8 @@ echo "== delete"
 # Without kube-controller-manager the PV and PVC stay Terminating (their protection finalizers
 # are never removed): deleted means gone or being deleted.
 check "delete removes every object of the runtime and the GooseFSRuntime" \
-  "kubectl goosefs delete hbase --yes >/dev/null &&
+  "kubectl goosefs delete hbase --yes > $WORK/delete.txt &&
+   grep -qx 'PersistentVolumeClaim/default/hbase deleting (waiting for finalizers: kubernetes.io/pvc-protection)' $WORK/delete.txt &&
    test -z \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets -l app.kubernetes.io/instance=hbase -o name)\" &&
    kubectl get pv,pvc -A -l applyset.kubernetes.io/part-of=$ID -o json | python3 -c 'import json,sys; i=json.load(sys.stdin)[\"items\"]; assert len(i)==2 and all(o[\"metadata\"].get(\"deletionTimestamp\") for o in i), i' &&
    ! kubectl get goosefsruntime hbase 2>/dev/null"
