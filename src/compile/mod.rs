@@ -251,11 +251,14 @@ fn apply_rank_of_template(i: usize) -> u8 {
 fn api_version(doc: &str) -> String {
     doc.lines()
         .find_map(|l| l.strip_prefix("apiVersion:"))
-        .map(|v| {
-            let v = v.trim();
-            serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_owned())
-        })
+        .map(unquote)
         .unwrap_or_default()
+}
+
+/// A scalar as our templates write it: plain, or JSON-quoted by the `y` filter.
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    serde_json::from_str::<String>(value).unwrap_or_else(|_| value.to_owned())
 }
 
 /// Splits a rendered stream at `---` lines, dropping empty documents.
@@ -293,10 +296,6 @@ fn split_documents(text: &str) -> Vec<&str> {
 /// Reads `kind`, `metadata.name` and `metadata.namespace` from the top of a rendered document
 /// (the templates write them as the first keys, as block YAML).
 fn header(doc: &str, template: &str, namespace: &str, runtime: &str, rank: u8) -> Result<Manifest, CompileError> {
-    let unquote = |v: &str| -> String {
-        let v = v.trim();
-        serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_owned())
-    };
     let (mut kind, mut name, mut ns, mut in_metadata) = (String::new(), String::new(), String::new(), false);
     for line in doc.lines() {
         if let Some(v) = line.strip_prefix("kind:") {
