@@ -16,13 +16,19 @@ fn main() {
     let date = git(&["show", "-s", "--format=%cs", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=KGFS_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=KGFS_GIT_DATE={date}");
-    // Rebuild when HEAD moves (a commit, a checkout), not on every file change.
+    // Rebuild when HEAD moves (a commit, a checkout), not on every file change. Cargo reruns a
+    // build script on every build when a watched path does not exist, so only existing paths
+    // are watched (a fresh clone may have no packed-refs).
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={dir}/{head}");
+        // A directory is watched as a whole, so a branch ref that a commit creates counts too.
+        let watched = [
+            format!("{dir}/HEAD"),
+            format!("{dir}/packed-refs"),
+            format!("{dir}/refs/heads"),
+        ];
+        for path in watched.iter().filter(|p| std::path::Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={path}");
         }
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
@@ -353,6 +355,7 @@ fn a_slow_answer_times_out_per_request_is_retried_then_reported() {
 
 #[test]
 fn kubectl_dispatches_plan_with_its_connection_flags() {
+    common::require("kubectl", "kubectl 1.26 or later, e.g. Debian's kubernetes-client");
     let server = ApiServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let kubeconfig = server.kubeconfig(dir.path());
@@ -385,6 +388,7 @@ fn kubectl_dispatches_plan_with_its_connection_flags() {
 
 #[test]
 fn kubectl_completes_the_plugin_through_kubectl_complete_goosefs() {
+    common::require("kubectl", "kubectl 1.26 or later, e.g. Debian's kubernetes-client");
     let (server, dir) = applied();
     let kubeconfig = server.kubeconfig(dir.path());
     let bin = dir.path().join("bin");
@@ -919,6 +923,7 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
 
 #[test]
 fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_fluid_would() {
+    common::require("kubectl", "kubectl 1.26 or later, e.g. Debian's kubernetes-client");
     let server = ApiServer::start();
     server.workloads_become_ready(true);
     let dir = tempfile::tempdir().expect("tmp");

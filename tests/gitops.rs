@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,6 +18,7 @@ fn yaml(path: &str) -> Value {
 /// A repository with a `deploy/` directory: the hbase runtime and other kinds, or a broken runtime
 /// too. Returns the directory and a PATH with the plugin binary first.
 fn repository(broken: bool) -> (tempfile::TempDir, String) {
+    common::require("bash", "bash");
     let dir = tempfile::tempdir().expect("tmp");
     let deploy = dir.path().join("deploy");
     std::fs::create_dir_all(&deploy).expect("mkdir");

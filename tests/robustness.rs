@@ -23,6 +23,16 @@ impl Rng {
     }
 }
 
+/// Port ranges compiled with: wide, narrow, and at both ends of 1-65535.
+const PORT_RANGES: [std::ops::RangeInclusive<u16>; 6] = [
+    20000..=65000,
+    1..=65535,
+    1..=9,
+    65526..=65535,
+    65535..=65535,
+    26000..=26010,
+];
+
 const SPECIAL: &[u8] = b"-:?[]{},&*!|>'\"%@` \t\n#\\0\xff\x00";
 
 fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
@@ -102,7 +112,8 @@ fn mutated_inputs_never_panic_and_findings_stay_in_bounds() {
             if !outcome.report.has_errors() {
                 let compile_options = kubectl_goosefs::compile::CompileOptions {
                     namespace: "default".into(),
-                    port_range: 20000..=65000,
+                    // Both ends of 1-65535 too: a used-up range must fail at once, never spin.
+                    port_range: PORT_RANGES[rng.below(PORT_RANGES.len())].clone(),
                     csi: kubectl_goosefs::compile::CsiMode::Standalone,
                     catalog: kubectl_goosefs::compile::Catalog::embedded().expect("catalog"),
                     templates: kubectl_goosefs::compile::Templates::embedded(),

@@ -6,7 +6,9 @@
 use kubectl_goosefs::model::{Kind, schema};
 use serde_json::Value;
 
-const FLUID_CRDS: &str = "../shared/reference/fluid/crds";
+/// Fluid's CRDs, from the team's reference material beside the repository (not part of it): the
+/// tests that read them are `#[ignore]`d and run by `.ci/run` with `--ignored`.
+const FLUID_CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/fluid/crds");
 
 fn fluid_schema(file: &str) -> Option<Value> {
     let path = std::path::Path::new(FLUID_CRDS).join(file);
@@ -104,6 +106,7 @@ fn checked_in_schemas_match_the_model() {
 }
 
 #[test]
+#[ignore = "needs ../shared/reference/fluid/crds (run by .ci/run with --ignored)"]
 fn our_schemas_cover_fluids_crds() {
     for (kind, file) in [
         (Kind::GooseFsRuntime, "data.fluid.io_goosefsruntimes.yaml"),
@@ -133,10 +136,9 @@ fn our_schemas_cover_fluids_crds() {
 }
 
 /// The generated CRD is what Kubernetes accepts as a structural schema (no `$ref`, `const`,
-/// `additionalProperties: false`, non-int-or-string `anyOf`) and keeps Fluid's names, columns
-/// and subresources.
+/// `additionalProperties: false`, non-int-or-string `anyOf`).
 #[test]
-fn generated_crds_are_structural_and_match_fluids_shape() {
+fn generated_crds_are_structural() {
     fn walk(node: &Value, path: &str, problems: &mut Vec<String>) {
         match node {
             Value::Object(map) => {
@@ -171,10 +173,7 @@ fn generated_crds_are_structural_and_match_fluids_shape() {
             _ => problems.push(format!("{path}: not a schema object")),
         }
     }
-    for (kind, file) in [
-        (Kind::GooseFsRuntime, "data.fluid.io_goosefsruntimes.yaml"),
-        (Kind::Dataset, "data.fluid.io_datasets.yaml"),
-    ] {
+    for kind in [Kind::GooseFsRuntime, Kind::Dataset] {
         let crd = schema::crd(kind);
         let mut problems = Vec::new();
         walk(
@@ -187,6 +186,19 @@ fn generated_crds_are_structural_and_match_fluids_shape() {
             "{kind} CRD is not structural:\n{}",
             problems.join("\n")
         );
+        assert_eq!(crd["spec"]["group"], "data.fluid.io");
+    }
+}
+
+/// The generated CRD keeps Fluid's names, printer columns, subresources and field types.
+#[test]
+#[ignore = "needs ../shared/reference/fluid/crds (run by .ci/run with --ignored)"]
+fn generated_crds_match_fluids_shape() {
+    for (kind, file) in [
+        (Kind::GooseFsRuntime, "data.fluid.io_goosefsruntimes.yaml"),
+        (Kind::Dataset, "data.fluid.io_datasets.yaml"),
+    ] {
+        let crd = schema::crd(kind);
         let text = std::fs::read_to_string(std::path::Path::new(FLUID_CRDS).join(file)).expect("Fluid CRD");
         let fluid: Value = serde_saphyr::from_str(&text).expect("Fluid's CRD parses");
         assert_eq!(crd["metadata"]["name"], fluid["metadata"]["name"]);

@@ -133,7 +133,10 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
             taken.insert(port);
         }
     }
-    let mut next = *range.start();
+    // u32, so the cursor can step past 65535 and the range end is always reached (a u16 that
+    // saturates at 65535 would spin forever on a range ending there once it is used up).
+    let end = u32::from(*range.end());
+    let mut next = u32::from(*range.start());
     let mut result = Vec::with_capacity(runtimes.len());
     for runtime in runtimes {
         let ha = runtime.master_replicas() > 1;
@@ -148,19 +151,18 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
             if let Some(port) = pins.get(&(component, name.to_owned())) {
                 return Ok(u16::try_from(*port).unwrap_or_default());
             }
-            while taken.contains(&next) {
-                next = next.saturating_add(1);
+            while next <= end && u16::try_from(next).is_ok_and(|p| taken.contains(&p)) {
+                next += 1;
             }
-            if next > *range.end() || next < *range.start() {
+            let Some(port) = u16::try_from(next).ok().filter(|_| next <= end) else {
                 return Err(PortError::Exhausted {
                     start: *range.start(),
                     end: *range.end(),
                     runtime: id(runtime),
                 });
-            }
-            let port = next;
+            };
             taken.insert(port);
-            next = next.saturating_add(1);
+            next += 1;
             Ok(port)
         };
         let mut values = [0u16; 12];
@@ -196,4 +198,52 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
 /// Whether `(component, name)` is a port the runtime uses.
 pub fn is_known(component: &str, name: &str) -> bool {
     ORDER.iter().any(|(c, n)| *c == component && *n == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime(masters: u32, pinned: &str) -> GooseFsRuntime {
+        let text = format!(
+            "apiVersion: data.fluid.io/v1alpha1\nkind: GooseFSRuntime\nmetadata: {{name: rt}}\nspec:\n  master: {{replicas: {masters}{pinned}}}\n"
+        );
+        serde_saphyr::from_str(&text).unwrap_or_default()
+    }
+
+    #[test]
+    fn ranges_ending_at_65535_fail_at_once_when_used_up() {
+        let hbase = runtime(3, "");
+        // 11 ports wanted, 10 available: an error, not a spin at 65535.
+        let err = allocate(&[&hbase], &(65526..=65535)).map(|_| ());
+        assert!(
+            matches!(
+                err,
+                Err(PortError::Exhausted {
+                    start: 65526,
+                    end: 65535,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        // Exactly enough: the last port is 65535.
+        let ports = allocate(&[&hbase], &(65525..=65535)).unwrap_or_default();
+        assert_eq!(ports[0].job_master_embedded, Some(65535));
+        assert_eq!(ports[0].master_rpc, 65525);
+        // A pinned port at the very end is skipped by the allocator without wrapping.
+        let pinned = runtime(1, ", ports: {rpc: 65535}");
+        let ports = allocate(&[&pinned], &(65526..=65535)).unwrap_or_default();
+        assert_eq!((ports[0].master_rpc, ports[0].master_web), (65535, 65526));
+        assert!(allocate(&[&pinned, &hbase], &(65526..=65535)).is_err());
+    }
+
+    #[test]
+    fn ranges_at_the_low_end() {
+        let single = runtime(1, "");
+        let ports = allocate(&[&single], &(1..=9)).unwrap_or_default();
+        assert_eq!((ports[0].master_rpc, ports[0].job_worker_data), (1, 9));
+        assert!(allocate(&[&single], &(1..=8)).is_err());
+        assert!(allocate(&[&single], &(1..=1)).is_err());
+    }
 }
