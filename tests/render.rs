@@ -503,3 +503,65 @@ fn plan_of_a_quota_change() {
     let unchanged = plan(&live, &live, PlanOptions::default()).expect("plan");
     assert!(!unchanged.has_changes());
 }
+
+/// The plugin and the runtime read one configuration model: every rendered ConfigMap, expanded
+/// as the pods' launcher would expand it, parses with the runtime's reader (goosefs-conf) for
+/// every role, with no stray word, every port and the tiered store readable, and (with several
+/// masters) the embedded journal listing each master once.
+#[test]
+fn every_rendered_configmap_parses_with_the_runtime_reader() {
+    use goosefs_conf::opts::{Conf, Role};
+    use goosefs_conf::ports::PortRole;
+    let mut checked = 0;
+    for dir in cases() {
+        let compiled = compile_case(&dir);
+        for values in &compiled.values {
+            let config = find(&compiled, "ConfigMap", &format!("{}-config", values.name));
+            let data = config["data"].as_object().expect("data").clone();
+            let env = |name: &str| -> Option<String> {
+                match name {
+                    "GOOSEFS_MASTER_HOSTNAME" => Some(format!("{}-master-1", values.name)),
+                    "GOOSEFS_WORKER_HOSTNAME" | "GOOSEFS_CLIENT_HOSTNAME" => Some("10.0.0.2".to_owned()),
+                    _ => data.get(name).and_then(Value::as_str).map(str::to_owned),
+                }
+            };
+            for role in [
+                Role::Master,
+                Role::JobMaster,
+                Role::Worker,
+                Role::JobWorker,
+                Role::Fuse,
+                Role::Client,
+            ] {
+                let conf = Conf::from_env(role, &env, &[]);
+                let at = format!("{}: {role:?}", dir.display());
+                assert!(conf.unknown.is_empty(), "{at}: stray words {:?}", conf.unknown);
+                for port in PortRole::ALL {
+                    assert!(conf.port(port).is_ok(), "{at}: {:?}", conf.port(port));
+                }
+                let levels = goosefs_conf::tier::levels(&conf).unwrap_or_else(|e| panic!("{at}: {e}"));
+                let dirs: usize = values.levels.iter().map(|l| l.dirs.len()).sum();
+                assert_eq!(levels.iter().map(|l| l.dirs.len()).sum::<usize>(), dirs, "{at}");
+                let addresses = conf
+                    .addresses(goosefs_conf::keys::MASTER_EMBEDDED_JOURNAL_ADDRESSES)
+                    .unwrap_or_else(|e| panic!("{at}: {e}"));
+                if values.ha {
+                    let addresses = addresses.expect("HA lists its masters");
+                    assert_eq!(addresses.len(), usize::try_from(values.masters).unwrap_or(0), "{at}");
+                    assert_eq!(Some(addresses[0].port), values.ports.master_embedded, "{at}");
+                }
+                assert_eq!(
+                    conf.port(PortRole::MasterRpc).ok(),
+                    Some(values.ports.master_rpc),
+                    "{at}"
+                );
+                if role == Role::Master {
+                    let host = conf.get(goosefs_conf::keys::MASTER_HOSTNAME);
+                    assert_eq!(host, Some(format!("{}-master-1", values.name).as_str()), "{at}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20 * 6, "only {checked} role configurations checked");
+}

@@ -122,6 +122,51 @@ pub fn resolve(
     }
 }
 
+/// The images of one runtime.
+#[derive(Debug, Clone, Serialize)]
+pub struct Images {
+    /// Master/worker/job/gateway/mount Job.
+    pub goosefs: ResolvedImage,
+    /// FUSE.
+    pub fuse: ResolvedImage,
+    /// init-users.
+    pub init_users: ResolvedImage,
+}
+
+/// The images `spec` gets from `catalog`.
+pub fn images(spec: &crate::model::runtime::GooseFsRuntimeSpec, catalog: &Catalog) -> Images {
+    let version = spec.goosefs_version.clone().unwrap_or_default();
+    let fuse = spec.fuse.clone().unwrap_or_default();
+    let init = spec.init_users.clone().unwrap_or_default();
+    let origin = catalog.origin.as_str();
+    Images {
+        goosefs: resolve(
+            &catalog.goosefs,
+            origin,
+            version.image.as_deref(),
+            version.image_tag.as_deref(),
+            version.image_pull_policy.as_deref(),
+            "spec.goosefsVersion",
+        ),
+        fuse: resolve(
+            &catalog.fuse,
+            origin,
+            fuse.image.as_deref(),
+            fuse.image_tag.as_deref(),
+            fuse.image_pull_policy.as_deref(),
+            "spec.fuse",
+        ),
+        init_users: resolve(
+            &catalog.init_users,
+            origin,
+            init.image.as_deref(),
+            init.image_tag.as_deref(),
+            init.image_pull_policy.as_deref(),
+            "spec.initUsers",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

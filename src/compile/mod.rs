@@ -5,9 +5,14 @@
 //! reads templates and catalogs and writes output.
 
 pub mod applyset;
+pub mod fuse;
 pub mod images;
+pub mod labels;
+pub mod mounts;
+pub mod placement;
 pub mod ports;
 pub mod properties;
+pub mod resources;
 pub mod templates;
 pub mod tiered;
 pub mod values;

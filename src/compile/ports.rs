@@ -1,15 +1,20 @@
 //! Host ports. GooseFS runs on host networking, so every runtime needs its own host ports.
 //! Fluid draws them at random from `26000-32000`; we allocate them sequentially from the range
 //! in Fluid's order, so output is deterministic, the reference case gets master RPC 26000, and
-//! several runtimes rendered together never overlap. Ports pinned in `spec.<component>.ports`
-//! are honoured (Fluid ignores them) and skipped by the allocator.
+//! several runtimes rendered together never overlap. Ports the user fixes are honoured and
+//! skipped by the allocator: pinned in `spec.<component>.ports` (Fluid ignores these) or set by
+//! their property in `spec.properties` (Fluid lets the property win but still allocates, so its
+//! containers and Services expose another port; ours agree with the property).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
 use serde::Serialize;
 
+use goosefs_conf::ports::PortRole;
+
 use crate::model::GooseFsRuntime;
+use crate::model::runtime::PinSource;
 
 /// Fluid's GooseFS port range.
 pub const DEFAULT_RANGE: RangeInclusive<u16> = 26000..=32000;
@@ -70,86 +75,97 @@ pub enum PortError {
     },
 }
 
-/// The slots in Fluid's allocation order: (component, port name).
-const ORDER: [(&str, &str); 12] = [
-    ("master", "rpc"),
-    ("master", "web"),
-    ("worker", "rpc"),
-    ("worker", "web"),
-    ("jobMaster", "rpc"),
-    ("jobMaster", "web"),
-    ("jobWorker", "rpc"),
-    ("jobWorker", "web"),
-    ("jobWorker", "data"),
-    ("apiGateway", "rest"),
-    ("master", "embedded"),
-    ("jobMaster", "embedded"),
-];
+impl Ports {
+    /// The port of `role`, when the runtime uses it.
+    pub fn get(&self, role: PortRole) -> Option<u16> {
+        match role {
+            PortRole::MasterRpc => Some(self.master_rpc),
+            PortRole::MasterWeb => Some(self.master_web),
+            PortRole::WorkerRpc => Some(self.worker_rpc),
+            PortRole::WorkerWeb => Some(self.worker_web),
+            PortRole::JobMasterRpc => Some(self.job_master_rpc),
+            PortRole::JobMasterWeb => Some(self.job_master_web),
+            PortRole::JobWorkerRpc => Some(self.job_worker_rpc),
+            PortRole::JobWorkerWeb => Some(self.job_worker_web),
+            PortRole::JobWorkerData => Some(self.job_worker_data),
+            PortRole::ApiGatewayRest => self.api_gateway_rest,
+            PortRole::MasterEmbedded => self.master_embedded,
+            PortRole::JobMasterEmbedded => self.job_master_embedded,
+        }
+        .filter(|p| *p != 0)
+    }
 
-/// The ports pinned by a runtime, by (component, name).
-pub fn pinned(runtime: &GooseFsRuntime) -> BTreeMap<(&'static str, String), i64> {
-    let spec = &runtime.spec;
-    let components = [
-        ("master", &spec.master),
-        ("worker", &spec.worker),
-        ("jobMaster", &spec.job_master),
-        ("jobWorker", &spec.job_worker),
-        ("apiGateway", &spec.api_gateway),
-    ];
-    let mut out = BTreeMap::new();
-    for (component, comp) in components {
-        for (name, port) in comp.iter().flat_map(|c| c.ports.iter().flatten()) {
-            out.insert((component, name.clone()), *port);
+    fn from_map(ports: &BTreeMap<PortRole, u16>) -> Ports {
+        let at = |role| ports.get(&role).copied().unwrap_or(0);
+        Ports {
+            master_rpc: at(PortRole::MasterRpc),
+            master_web: at(PortRole::MasterWeb),
+            worker_rpc: at(PortRole::WorkerRpc),
+            worker_web: at(PortRole::WorkerWeb),
+            job_master_rpc: at(PortRole::JobMasterRpc),
+            job_master_web: at(PortRole::JobMasterWeb),
+            job_worker_rpc: at(PortRole::JobWorkerRpc),
+            job_worker_web: at(PortRole::JobWorkerWeb),
+            job_worker_data: at(PortRole::JobWorkerData),
+            api_gateway_rest: ports.get(&PortRole::ApiGatewayRest).copied(),
+            master_embedded: ports.get(&PortRole::MasterEmbedded).copied(),
+            job_master_embedded: ports.get(&PortRole::JobMasterEmbedded).copied(),
         }
     }
-    out
 }
 
-/// Allocates ports for `runtimes` (in the order given) from `range`, skipping every port pinned
-/// by any of them.
-///
-/// # Errors
-/// [`PortError`] when a pinned port is invalid or the range runs out.
-pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Result<Vec<Ports>, PortError> {
-    let id = |r: &GooseFsRuntime| {
-        format!(
-            "{}/{}",
-            r.metadata.namespace.as_deref().unwrap_or("default"),
-            r.metadata.name.as_deref().unwrap_or_default()
-        )
-    };
-    let mut taken = BTreeSet::new();
-    for runtime in runtimes {
-        for ((component, name), port) in pinned(runtime) {
-            let valid = u16::try_from(port).ok().filter(|p| *p > 0);
-            let Some(port) = valid else {
-                return Err(PortError::Invalid {
-                    runtime: id(runtime),
-                    component,
-                    name,
-                    port,
-                });
-            };
-            taken.insert(port);
+/// The ports a runtime fixes itself, by role: pinned in `spec.<component>.ports`, or set by
+/// their property (which Fluid lets win) or the journal addresses in `spec.properties`. Where
+/// two sources disagree validate refuses the input (GFS106); here the property wins, as in Fluid.
+fn fixed(runtime: &GooseFsRuntime) -> Result<BTreeMap<PortRole, u16>, PortError> {
+    let mut out = BTreeMap::new();
+    for pin in runtime.port_pins() {
+        let Some(port) = pin.port() else {
+            return Err(PortError::Invalid {
+                runtime: id(runtime),
+                component: pin.role.component(),
+                name: pin.role.name().to_owned(),
+                port: pin.value,
+            });
+        };
+        if pin.source == PinSource::Ports {
+            out.entry(pin.role).or_insert(port);
+        } else {
+            out.insert(pin.role, port);
         }
     }
+    Ok(out)
+}
+
+fn id(r: &GooseFsRuntime) -> String {
+    format!(
+        "{}/{}",
+        r.metadata.namespace.as_deref().unwrap_or("default"),
+        r.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Allocates ports for `runtimes` (in the order given) from `range`, in Fluid's order
+/// ([`PortRole::ALL`]), skipping every port any of them fixes.
+///
+/// # Errors
+/// [`PortError`] when a fixed port is invalid or the range runs out.
+pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Result<Vec<Ports>, PortError> {
+    let fixed: Vec<BTreeMap<PortRole, u16>> = runtimes.iter().map(|r| fixed(r)).collect::<Result<_, _>>()?;
+    let mut taken: BTreeSet<u16> = fixed.iter().flat_map(|f| f.values().copied()).collect();
     // u32, so the cursor can step past 65535 and the range end is always reached (a u16 that
     // saturates at 65535 would spin forever on a range ending there once it is used up).
     let end = u32::from(*range.end());
     let mut next = u32::from(*range.start());
     let mut result = Vec::with_capacity(runtimes.len());
-    for runtime in runtimes {
-        let ha = runtime.master_replicas() > 1;
-        let gateway = runtime
-            .spec
-            .api_gateway
-            .as_ref()
-            .and_then(|g| g.enabled)
-            .unwrap_or(false);
-        let pins = pinned(runtime);
-        let mut slot = |component: &'static str, name: &str| -> Result<u16, PortError> {
-            if let Some(port) = pins.get(&(component, name.to_owned())) {
-                return Ok(u16::try_from(*port).unwrap_or_default());
+    for (runtime, fixed) in runtimes.iter().zip(&fixed) {
+        let masters = u32::try_from(runtime.master_replicas().max(1)).unwrap_or(1);
+        let gateway = runtime.api_gateway_enabled();
+        let mut ports = BTreeMap::new();
+        for role in PortRole::ALL.into_iter().filter(|r| r.used(masters, gateway)) {
+            if let Some(port) = fixed.get(&role) {
+                ports.insert(role, *port);
+                continue;
             }
             while next <= end && u16::try_from(next).is_ok_and(|p| taken.contains(&p)) {
                 next += 1;
@@ -163,41 +179,11 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
             };
             taken.insert(port);
             next += 1;
-            Ok(port)
-        };
-        let mut values = [0u16; 12];
-        for (i, (component, name)) in ORDER.iter().enumerate() {
-            let wanted = match i {
-                9 => gateway,
-                10 | 11 => ha,
-                _ => true,
-            };
-            if wanted {
-                values[i] = slot(component, name)?;
-            }
+            ports.insert(role, port);
         }
-        let opt = |i: usize| (values[i] != 0).then_some(values[i]);
-        result.push(Ports {
-            master_rpc: values[0],
-            master_web: values[1],
-            worker_rpc: values[2],
-            worker_web: values[3],
-            job_master_rpc: values[4],
-            job_master_web: values[5],
-            job_worker_rpc: values[6],
-            job_worker_web: values[7],
-            job_worker_data: values[8],
-            api_gateway_rest: opt(9),
-            master_embedded: opt(10),
-            job_master_embedded: opt(11),
-        });
+        result.push(Ports::from_map(&ports));
     }
     Ok(result)
-}
-
-/// Whether `(component, name)` is a port the runtime uses.
-pub fn is_known(component: &str, name: &str) -> bool {
-    ORDER.iter().any(|(c, n)| *c == component && *n == name)
 }
 
 #[cfg(test)]

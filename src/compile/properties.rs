@@ -5,65 +5,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use goosefs_conf::fluid::{DEFAULTS, NETWORK_READER_BUFFER, WEB_UFS_CHUNK_KEYS};
+use goosefs_conf::journal;
+use goosefs_conf::keys::{MASTER_EMBEDDED_JOURNAL_ADDRESSES, MASTER_JOURNAL_TYPE};
+use goosefs_conf::ports::PortRole;
+
 use super::ports::Ports;
 use super::tiered::TierLevel;
-
-/// Fluid's defaults, set only when the user's `spec.properties` does not have the key.
-const DEFAULTS: [(&str, &str); 44] = [
-    ("goosefs.security.authorization.permission.enabled", "false"),
-    ("goosefs.fuse.jnifuse.enabled", "true"),
-    ("goosefs.master.metastore", "ROCKS"),
-    ("goosefs.web.ui.enabled", "false"),
-    ("goosefs.user.update.file.accesstime.disabled", "true"),
-    ("goosefs.user.client.cache.enabled", "false"),
-    ("goosefs.master.metastore.inode.cache.max.size", "10000000"),
-    ("goosefs.master.journal.log.size.bytes.max", "500MB"),
-    ("goosefs.master.metadata.sync.concurrency.level", "128"),
-    ("goosefs.master.metadata.sync.executor.pool.size", "128"),
-    ("goosefs.master.metadata.sync.ufs.prefetch.pool.size", "128"),
-    ("goosefs.user.block.worker.client.pool.min", "512"),
-    ("goosefs.fuse.debug.enabled", "false"),
-    ("goosefs.user.file.writetype.default", "MUST_CACHE"),
-    (
-        "goosefs.user.ufs.block.read.location.policy",
-        "com.qcloud.cos.goosefs.client.block.policy.LocalFirstAvoidEvictionPolicy",
-    ),
-    (
-        "goosefs.user.block.write.location.policy.class",
-        "com.qcloud.cos.goosefs.client.block.policy.LocalFirstAvoidEvictionPolicy",
-    ),
-    (
-        "goosefs.worker.allocator.class",
-        "com.qcloud.cos.goosefs.worker.block.allocator.MaxFreeAllocator",
-    ),
-    ("goosefs.worker.file.buffer.size", "1MB"),
-    ("goosefs.user.metrics.collection.enabled", "true"),
-    ("goosefs.master.rpc.executor.max.pool.size", "1024"),
-    ("goosefs.master.rpc.executor.core.pool.size", "128"),
-    ("goosefs.user.file.passive.cache.enabled", "false"),
-    ("goosefs.user.block.avoid.eviction.policy.reserved.size.bytes", "2GB"),
-    ("goosefs.master.journal.folder", "/journal"),
-    ("goosefs.user.block.master.client.pool.gc.threshold", "2day"),
-    ("goosefs.user.file.master.client.threads", "1024"),
-    ("goosefs.user.block.master.client.threads", "1024"),
-    ("goosefs.user.file.create.ttl.action", "FREE"),
-    ("goosefs.user.file.readtype.default", "CACHE"),
-    ("goosefs.security.stale.channel.purge.interval", "365d"),
-    ("goosefs.user.metadata.cache.enabled", "true"),
-    ("goosefs.user.metadata.cache.expiration.time", "2day"),
-    ("goosefs.user.metadata.cache.max.size", "6000000"),
-    ("goosefs.fuse.cached.paths.max", "1000000"),
-    ("goosefs.job.worker.threadpool.size", "164"),
-    ("goosefs.user.worker.list.refresh.interval", "2min"),
-    ("goosefs.user.logging.threshold", "1000ms"),
-    ("goosefs.fuse.logging.threshold", "1000ms"),
-    ("goosefs.worker.block.master.client.pool.size", "1024"),
-    ("goosefs.job.master.finished.job.retention.time", "30sec"),
-    ("goosefs.underfs.object.store.breadcrumbs.enabled", "false"),
-    ("goosefs.user.block.size.bytes.default", "16MB"),
-    ("goosefs.user.streaming.reader.chunk.size.bytes", "32MB"),
-    ("goosefs.user.local.reader.chunk.size.bytes", "32MB"),
-];
 
 /// What the property composition needs to know about the runtime and its Dataset.
 #[derive(Debug, Clone)]
@@ -111,15 +59,10 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> Properties {
     for (key, value) in DEFAULTS {
         set_default(key, value);
     }
-    set_default("goosefs.worker.network.reader.buffer.size", "32MB");
+    set_default(NETWORK_READER_BUFFER.0, NETWORK_READER_BUFFER.1);
     if inputs.all_http {
         // Fluid's optimisation for web UFS overrides the chunk sizes (user keys still win).
-        for key in [
-            "goosefs.user.block.size.bytes.default",
-            "goosefs.user.streaming.reader.chunk.size.bytes",
-            "goosefs.user.local.reader.chunk.size.bytes",
-            "goosefs.worker.network.reader.buffer.size",
-        ] {
+        for key in WEB_UFS_CHUNK_KEYS {
             if !user.contains_key(key) {
                 props.insert(Cow::Borrowed(key), Cow::Borrowed("256MB"));
             }
@@ -132,9 +75,9 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> Properties {
         }
     }
     let ha = inputs.masters > 1;
-    if !user.contains_key("goosefs.master.journal.type") {
+    if !user.contains_key(MASTER_JOURNAL_TYPE) {
         props.insert(
-            Cow::Borrowed("goosefs.master.journal.type"),
+            Cow::Borrowed(MASTER_JOURNAL_TYPE),
             Cow::Borrowed(if ha { "EMBEDDED" } else { "UFS" }),
         );
     }
@@ -175,29 +118,23 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> Properties {
             Cow::Owned(conf.clone()),
         ));
     }
+    // Ports and the journal addresses: Fluid sets them only where the user did not
+    // (setDefaultProperties), and our allocation honours the user's values (compile::ports).
     let p = inputs.ports;
-    for (key, port) in [
-        ("goosefs.master.rpc.port", Some(p.master_rpc)),
-        ("goosefs.master.web.port", Some(p.master_web)),
-        ("goosefs.worker.rpc.port", Some(p.worker_rpc)),
-        ("goosefs.worker.web.port", Some(p.worker_web)),
-        ("goosefs.job.master.rpc.port", Some(p.job_master_rpc)),
-        ("goosefs.job.master.web.port", Some(p.job_master_web)),
-        ("goosefs.job.worker.rpc.port", Some(p.job_worker_rpc)),
-        ("goosefs.job.worker.web.port", Some(p.job_worker_web)),
-        ("goosefs.job.worker.data.port", Some(p.job_worker_data)),
-        ("goosefs.proxy.web.port", p.api_gateway_rest),
-        ("goosefs.master.embedded.journal.port", p.master_embedded),
-        ("goosefs.job.master.embedded.journal.port", p.job_master_embedded),
-    ] {
-        if let Some(port) = port {
-            always.push((Cow::Borrowed(key), Cow::Owned(port.to_string())));
+    for role in PortRole::ALL {
+        if let Some(port) = p.get(role)
+            && !user.contains_key(role.property())
+        {
+            always.push((Cow::Borrowed(role.property()), Cow::Owned(port.to_string())));
         }
     }
-    if let (true, Some(embedded)) = (ha, p.master_embedded) {
+    if let (true, Some(embedded)) = (ha, p.master_embedded)
+        && !user.contains_key(MASTER_EMBEDDED_JOURNAL_ADDRESSES)
+    {
+        let masters = u32::try_from(inputs.masters).unwrap_or(1);
         always.push((
-            Cow::Borrowed("goosefs.master.embedded.journal.addresses"),
-            Cow::Owned(journal_addresses(inputs.name, inputs.masters, embedded)),
+            Cow::Borrowed(MASTER_EMBEDDED_JOURNAL_ADDRESSES),
+            Cow::Owned(journal::masters(inputs.name, masters, embedded)),
         ));
     }
     always.extend(
@@ -208,14 +145,6 @@ pub fn properties(inputs: &PropertyInputs<'_>) -> Properties {
     );
     props.extend(always);
     props
-}
-
-/// `<name>-master-0:P,<name>-master-1:P,...`: every Raft peer.
-pub fn journal_addresses(name: &str, masters: i32, port: u16) -> String {
-    (0..masters)
-        .map(|i| format!("{name}-master-{i}:{port}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The six JVM option strings of the `<name>-config` ConfigMap.
@@ -242,9 +171,13 @@ pub struct ComponentOpts<'a> {
     pub properties: Option<&'a BTreeMap<String, String>>,
     /// Component JVM options.
     pub jvm_options: &'a [String],
+    /// Workers only: `goosefs.worker.memory.size` (the worker's `requests.memory`).
+    pub memory_size: Option<&'a str>,
 }
 
-/// Composes the ConfigMap strings in the chart's order. Every flag is followed by a space.
+/// Composes the ConfigMap strings in the chart's order. Every flag is followed by a space. The
+/// job master and job worker get their leading flags only: Fluid copies neither the properties
+/// nor the JVM options of `spec.jobMaster` / `spec.jobWorker` (FACTS c.3).
 #[allow(clippy::too_many_arguments)]
 pub fn java_opts(
     name: &str,
@@ -253,9 +186,7 @@ pub fn java_opts(
     properties: &Properties,
     global_jvm: &[String],
     master: &ComponentOpts<'_>,
-    job_master: &ComponentOpts<'_>,
     worker: &ComponentOpts<'_>,
-    job_worker: &ComponentOpts<'_>,
     fuse: &ComponentOpts<'_>,
     ports: &Ports,
 ) -> JavaOpts {
@@ -264,9 +195,7 @@ pub fn java_opts(
         let _ = write!(g, "-Dgoosefs.master.hostname={name}-master-0 ");
     }
     g.push_str("-Dgoosefs.user.hostname=${GOOSEFS_CLIENT_HOSTNAME} ");
-    let journal = properties
-        .get("goosefs.master.journal.type")
-        .map_or("EMBEDDED", |v| v.as_ref());
+    let journal = properties.get(MASTER_JOURNAL_TYPE).map_or("EMBEDDED", |v| v.as_ref());
     let _ = write!(g, "-Dgoosefs.master.journal.type={journal} ");
     g.push_str("-Dgoosefs.master.journal.folder=/journal ");
     let _ = write!(g, "-Dgoosefs.worker.tieredstore.levels={} ", levels.len());
@@ -310,17 +239,18 @@ pub fn java_opts(
         s
     };
     let master_host = "-Dgoosefs.master.hostname=${GOOSEFS_MASTER_HOSTNAME}".to_owned();
+    let mut worker_lead = vec![
+        "-Dgoosefs.worker.hostname=${GOOSEFS_WORKER_HOSTNAME}".to_owned(),
+        format!("-Dgoosefs.worker.rpc.port={}", ports.worker_rpc),
+        format!("-Dgoosefs.worker.web.port={}", ports.worker_web),
+    ];
+    if let Some(size) = worker.memory_size {
+        worker_lead.push(format!("-Dgoosefs.worker.memory.size={size}"));
+    }
     JavaOpts {
         master: component(vec![master_host.clone()], master),
-        job_master: component(vec![master_host], job_master),
-        worker: component(
-            vec![
-                "-Dgoosefs.worker.hostname=${GOOSEFS_WORKER_HOSTNAME}".to_owned(),
-                format!("-Dgoosefs.worker.rpc.port={}", ports.worker_rpc),
-                format!("-Dgoosefs.worker.web.port={}", ports.worker_web),
-            ],
-            worker,
-        ),
+        job_master: component(vec![master_host], &ComponentOpts::default()),
+        worker: component(worker_lead, worker),
         job_worker: component(
             vec![
                 "-Dgoosefs.worker.hostname=${GOOSEFS_WORKER_HOSTNAME}".to_owned(),
@@ -328,7 +258,7 @@ pub fn java_opts(
                 format!("-Dgoosefs.job.worker.data.port={}", ports.job_worker_data),
                 format!("-Dgoosefs.job.worker.web.port={}", ports.job_worker_web),
             ],
-            job_worker,
+            &ComponentOpts::default(),
         ),
         fuse: component(Vec::new(), fuse),
         goosefs: g,

@@ -35,6 +35,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("_ufs-volumes.j2", include_str!("../../templates/_ufs-volumes.j2")),
     ("_tier-mounts.j2", include_str!("../../templates/_tier-mounts.j2")),
     ("_tier-volumes.j2", include_str!("../../templates/_tier-volumes.j2")),
+    ("_user-mounts.j2", include_str!("../../templates/_user-mounts.j2")),
+    ("_user-volumes.j2", include_str!("../../templates/_user-volumes.j2")),
 ];
 
 /// The object templates rendered per runtime, in apply order (partials start with `_`).

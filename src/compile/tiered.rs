@@ -1,15 +1,17 @@
-//! Tiered store: Fluid's `convertToTieredstoreInfo` + `transformTieredstore`. Paths split on
-//! commas (trailing `/` trimmed), each becomes `<path>/<ns>/<name>`; the level's quota is split
-//! equally across paths (integer bytes) unless `quotaList` gives one per path; quotas are written
-//! in GooseFS units (Kubernetes' canonical binary form with `i` → `B`: `2G` → `1953125KB`).
+//! Tiered store: Fluid's `convertToTieredstoreInfo` + `transformTieredstore` (FACTS c.4). Paths
+//! split on commas (trailing `/` trimmed), each becomes `<path>/<ns>/<name>`; the level's
+//! `quota` is split equally across paths (integer bytes, written as a binary quantity in GooseFS
+//! units: `2G` → `1953125KB`), while `quotaList` entries keep their own format (`2G,2Gi` →
+//! `2G,2GB`). A runtime without levels gets the chart's default level (MEM on `/dev/shm` as an
+//! emptyDir, `1G`, 0.95/0.7), since Fluid then leaves the chart's value in place.
 
 use serde::Serialize;
 
 use crate::model::GooseFsRuntime;
 use crate::model::common::MediumType;
-use crate::model::quantity::{QuantityError, parse_quantity};
+use crate::model::quantity::{QuantityError, QuantityFormat, goosefs_bytes, goosefs_unit, parse_quantity};
 
-/// One directory of a level, as a hostPath volume.
+/// One directory of a level, as a volume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TierDir {
     /// Volume name: `<medium>` or `<medium>-<i>` when the level has several paths.
@@ -18,9 +20,11 @@ pub struct TierDir {
     pub path: String,
     /// Quota in GooseFS units.
     pub quota: String,
-    /// Quota in bytes (for resource arithmetic).
+    /// Quota in bytes as Kubernetes counts them (for resource arithmetic).
     #[serde(skip)]
     pub bytes: i128,
+    /// A memory-backed emptyDir (the chart's default level) instead of a hostPath.
+    pub empty_dir: bool,
 }
 
 /// One level as the chart's values describe it.
@@ -64,24 +68,27 @@ pub enum TierError {
     },
 }
 
-/// Bytes in GooseFS units: the Kubernetes canonical BinarySI string with `i` replaced by `B`.
-pub fn goosefs_unit(bytes: i128) -> String {
-    let mut value = bytes;
-    let mut suffix = "";
-    for s in ["KB", "MB", "GB", "TB", "PB", "EB"] {
-        if value != 0 && value % 1024 == 0 {
-            value /= 1024;
-            suffix = s;
-        } else {
-            break;
-        }
+/// The chart's default level, used when the runtime declares none (Fluid omits an empty list,
+/// so Helm keeps the chart's `tieredstore` value).
+fn default_level() -> TierLevel {
+    let (alias, path, quota, high, low) = goosefs_conf::tier::DEFAULT_LEVEL;
+    TierLevel {
+        level: 0,
+        alias: MediumType::Mem.as_str(),
+        dirs: vec![TierDir {
+            volume: "mem".to_owned(),
+            path: path.to_owned(),
+            quota: quota.to_owned(),
+            // Not counted towards memory limits: Fluid adds only the runtime's own MEM tiers.
+            bytes: 0,
+            empty_dir: true,
+        }],
+        mediumtype: alias.to_owned(),
+        path: path.to_owned(),
+        quota: quota.to_owned(),
+        high: Some(high.to_owned()),
+        low: Some(low.to_owned()),
     }
-    format!("{value}{suffix}")
-}
-
-/// A byte count as a Kubernetes binary quantity (`22Gi`), for resource limits.
-pub fn binary_quantity(bytes: i128) -> String {
-    goosefs_unit(bytes).replace('B', "i")
 }
 
 /// Compiles the levels of `runtime` in namespace `namespace`.
@@ -107,7 +114,8 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
             .split(',')
             .map(|p| p.trim_end_matches('/'))
             .collect();
-        let quotas: Vec<i128> = match (&level.quota_list, &level.quota) {
+        // (bytes, text in GooseFS units) per path.
+        let quotas: Vec<(i128, String)> = match (&level.quota_list, &level.quota) {
             (Some(list), _) => {
                 let items: Vec<&str> = list.split(',').collect();
                 if items.len() != paths.len() {
@@ -115,7 +123,7 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
                 }
                 items
                     .iter()
-                    .map(|q| parse_quantity(q).map(|q| q.value_ceil()))
+                    .map(|q| parse_quantity(q).map(|p| (p.value_ceil(), goosefs_unit(p, QuantityFormat::of(q)))))
                     .collect::<Result<_, _>>()
                     .map_err(|source| TierError::Quantity { level: i, source })?
             }
@@ -124,7 +132,8 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
                     .parse()
                     .map_err(|source| TierError::Quantity { level: i, source })?
                     .value_ceil();
-                vec![total / paths.len() as i128; paths.len()]
+                let each = total / paths.len() as i128;
+                vec![(each, goosefs_bytes(each)); paths.len()]
             }
             (None, None) => return Err(TierError::NoQuota(i)),
         };
@@ -140,8 +149,9 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
                     format!("{}-{j}", alias.to_ascii_lowercase())
                 },
                 path: format!("{p}/{namespace}/{name}"),
-                quota: goosefs_unit(*q),
-                bytes: *q,
+                quota: q.1.clone(),
+                bytes: q.0,
+                empty_dir: false,
             })
             .collect();
         out.push(TierLevel {
@@ -155,22 +165,15 @@ pub fn levels(runtime: &GooseFsRuntime, namespace: &str, name: &str) -> Result<V
             dirs,
         });
     }
+    if out.is_empty() {
+        out.push(default_level());
+    }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn goosefs_units_match_fluid() {
-        assert_eq!(goosefs_unit(2_000_000_000), "1953125KB");
-        assert_eq!(goosefs_unit(2 * 1024 * 1024 * 1024), "2GB");
-        assert_eq!(goosefs_unit(50 * 1024 * 1024 * 1024), "50GB");
-        assert_eq!(goosefs_unit(4_882_812_500), "4882812500");
-        assert_eq!(goosefs_unit(512), "512");
-        assert_eq!(binary_quantity(22 * 1024 * 1024 * 1024), "22Gi");
-    }
 
     #[test]
     fn quota_split_and_list_as_fluid_tests() {
@@ -191,11 +194,33 @@ mod tests {
         // Fluid test 2: count mismatch.
         let rt = yaml("      - {mediumtype: SSD, path: \"/a,/b\", quotaList: \"10Gi,20Gi,30Gi\"}\n");
         assert_eq!(levels(&rt, "ns", "rt"), Err(TierError::Count(0)));
+        // quotaList entries keep their own format (FACTS c.4); only the quota split is binary.
+        let rt = yaml("      - {mediumtype: SSD, path: \"/a,/b\", quotaList: \"2G,2Gi\"}\n");
+        assert_eq!(levels(&rt, "ns", "rt").unwrap_or_default()[0].quota, "2G,2GB");
+        let rt = yaml("      - {mediumtype: SSD, path: \"/a,/b\", quotaList: \"100Gi,1T\"}\n");
+        assert_eq!(levels(&rt, "ns", "rt").unwrap_or_default()[0].quota, "100GB,1T");
+        let rt = yaml("      - {mediumtype: HDD, path: /mnt/disk1, quota: 2G}\n");
+        assert_eq!(levels(&rt, "ns", "rt").unwrap_or_default()[0].quota, "1953125KB");
+        let rt = yaml("      - {mediumtype: HDD, path: \"/a,/b\", quota: 10G}\n");
+        assert_eq!(
+            levels(&rt, "ns", "rt").unwrap_or_default()[0].quota,
+            "5000000000,5000000000"
+        );
         // Level index among distinct media, whatever the order.
         let rt = yaml(
             "      - {mediumtype: HDD, path: /hdd, quota: 1Gi}\n      - {mediumtype: MEM, path: /dev/shm, quota: 1Gi}\n",
         );
         let l = levels(&rt, "ns", "rt").unwrap_or_default();
         assert_eq!((l[0].level, l[1].level), (1, 0));
+        // No levels: the chart's default MEM level.
+        let none: GooseFsRuntime =
+            serde_saphyr::from_str("apiVersion: data.fluid.io/v1alpha1\nkind: GooseFSRuntime\nmetadata: {name: rt}\n")
+                .unwrap_or_default();
+        let l = levels(&none, "ns", "rt").unwrap_or_default();
+        assert_eq!(
+            (l.len(), l[0].path.as_str(), l[0].quota.as_str()),
+            (1, "/dev/shm", "1G")
+        );
+        assert!(l[0].dirs[0].empty_dir);
     }
 }

@@ -111,6 +111,17 @@ pub struct Mount {
     pub encrypt_options: Option<Vec<EncryptOption>>,
 }
 
+impl Mount {
+    /// The mount's path in the GooseFS namespace: `path` when absolute, else `/<name>` (so a
+    /// mount with neither is at `/`, the root UFS when it is the Dataset's only mount).
+    pub fn effective_path(&self) -> String {
+        match self.path.as_deref() {
+            Some(p) if p.starts_with('/') => p.to_owned(),
+            _ => format!("/{}", self.name.as_deref().unwrap_or_default().trim_start_matches('/')),
+        }
+    }
+}
+
 /// Node affinity of the cache.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CacheableNodeAffinity {

@@ -86,7 +86,7 @@ pub enum QuantityError {
 
 /// An exactly parsed quantity: `millis / 1000` units (bytes for storage). Kubernetes keeps at
 /// most three decimals (rounding up), and so do we.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ParsedQuantity {
     /// The value in thousandths of the base unit.
     pub millis: i128,
@@ -98,6 +98,87 @@ impl ParsedQuantity {
         let q = self.millis.div_euclid(1000);
         if self.millis.rem_euclid(1000) == 0 { q } else { q + 1 }
     }
+}
+
+/// How a quantity is written, which decides its canonical form (apimachinery's `Format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantityFormat {
+    /// `Ki`, `Mi`, `Gi`...
+    BinarySi,
+    /// No suffix, or `m`, `k`, `M`, `G`...
+    DecimalSi,
+    /// `1e3`.
+    DecimalExponent,
+}
+
+impl QuantityFormat {
+    /// The format of a quantity's text.
+    pub fn of(text: &str) -> QuantityFormat {
+        let suffix = text
+            .trim_start_matches(['+', '-'])
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        if suffix.ends_with('i') {
+            QuantityFormat::BinarySi
+        } else if suffix.starts_with(['e', 'E']) {
+            QuantityFormat::DecimalExponent
+        } else {
+            QuantityFormat::DecimalSi
+        }
+    }
+}
+
+/// The canonical text Kubernetes gives a quantity (`Quantity.String()`): the largest suffix of
+/// its own family that keeps the number whole. `2G` stays `2G`, `2048Mi` is `2Gi`, `1.5Gi` is
+/// `1536Mi`, `0.5` is `500m`; a binary quantity under 1024, or not whole, is written in decimal.
+pub fn canonical(quantity: ParsedQuantity, format: QuantityFormat) -> String {
+    let millis = quantity.millis;
+    if millis == 0 {
+        return "0".to_owned();
+    }
+    let format = match format {
+        QuantityFormat::BinarySi if millis.abs() < 1024 * 1000 || millis % 1000 != 0 => QuantityFormat::DecimalSi,
+        other => other,
+    };
+    if format == QuantityFormat::BinarySi {
+        const SUFFIXES: [&str; 7] = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+        let (mut value, mut power) = (millis / 1000, 0);
+        while value % 1024 == 0 && power + 1 < SUFFIXES.len() {
+            value /= 1024;
+            power += 1;
+        }
+        return format!("{value}{}", SUFFIXES[power]);
+    }
+    // Decimal: the mantissa times 10^exponent, the exponent a multiple of 3 from milli up.
+    let (mut mantissa, mut exponent) = (millis, -3i32);
+    while mantissa % 1000 == 0 && exponent < 18 {
+        mantissa /= 1000;
+        exponent += 3;
+    }
+    let suffix = match (format, exponent) {
+        (QuantityFormat::DecimalExponent, 0) => String::new(),
+        (QuantityFormat::DecimalExponent, e) => format!("e{e}"),
+        (_, -3) => "m".to_owned(),
+        (_, 0) => String::new(),
+        (_, e) => ["k", "M", "G", "T", "P", "E"][usize::try_from(e / 3 - 1).unwrap_or(0)].to_owned(),
+    };
+    format!("{mantissa}{suffix}")
+}
+
+/// A quantity in GooseFS units, as Fluid's `TransformQuantityToGooseFSUnit` writes it: the
+/// canonical text with every `i` replaced by `B` (`2Gi` → `2GB`, `2G` stays `2G`).
+pub fn goosefs_unit(quantity: ParsedQuantity, format: QuantityFormat) -> String {
+    canonical(quantity, format).replace('i', "B")
+}
+
+/// A byte count in GooseFS units, as Fluid writes a tier quota split across paths (a binary
+/// quantity of the bytes): `2000000000` → `1953125KB`, `512` → `512`, `1000` → `1k`.
+pub fn goosefs_bytes(bytes: i128) -> String {
+    goosefs_unit(
+        ParsedQuantity {
+            millis: bytes.saturating_mul(1000),
+        },
+        QuantityFormat::BinarySi,
+    )
 }
 
 impl Quantity {
@@ -203,6 +284,50 @@ mod tests {
         assert_eq!(bytes("1024"), 1024);
         assert_eq!(parse_quantity("500m").map(|q| q.millis), Ok(500));
         assert_eq!(parse_quantity("-1Ki").map(|q| q.millis), Ok(-1_024_000));
+    }
+
+    #[test]
+    fn canonical_forms_are_apimachinery_s() {
+        let c = |s: &str| {
+            parse_quantity(s)
+                .map(|q| canonical(q, QuantityFormat::of(s)))
+                .unwrap_or_default()
+        };
+        for (input, expected) in [
+            ("2G", "2G"),
+            ("2Gi", "2Gi"),
+            ("2048Mi", "2Gi"),
+            ("1.5Gi", "1536Mi"),
+            ("0.5", "500m"),
+            ("1000m", "1"),
+            ("1500M", "1500M"),
+            ("2000k", "2M"),
+            ("1e3", "1e3"),
+            ("1E6", "1e6"),
+            ("100Pi", "100Pi"),
+            ("512Ki", "512Ki"),
+            ("1023Ki", "1023Ki"),
+            ("0.5Ki", "512"),
+            ("1T", "1T"),
+            ("0", "0"),
+            ("-1Gi", "-1Gi"),
+        ] {
+            assert_eq!(c(input), expected, "{input}");
+        }
+        let g = |s: &str| {
+            parse_quantity(s)
+                .map(|q| goosefs_unit(q, QuantityFormat::of(s)))
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            [g("2G"), g("2Gi"), g("100Gi"), g("1T"), g("500M")],
+            ["2G", "2GB", "100GB", "1T", "500M"]
+        );
+        assert_eq!(goosefs_bytes(2_000_000_000), "1953125KB");
+        assert_eq!(goosefs_bytes(1 << 31), "2GB");
+        assert_eq!(goosefs_bytes(512), "512");
+        assert_eq!(goosefs_bytes(1000), "1k");
+        assert_eq!(goosefs_bytes(5_000_000_000), "5000000000");
     }
 
     #[test]

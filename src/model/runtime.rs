@@ -8,6 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use goosefs_conf::ports::PortRole;
+use goosefs_conf::{journal, keys};
+
 use super::common::{StringMap, TieredStore, User, VersionSpec};
 use super::status::RuntimeStatus;
 
@@ -212,9 +215,117 @@ pub struct CleanCachePolicy {
     pub max_retry_attempts: Option<i32>,
 }
 
+/// Where a port of a runtime is fixed by the user instead of allocated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// `spec.<component>.ports.<name>` (Fluid ignores these maps; we honour them).
+    Ports,
+    /// The port's property in `spec.properties` (Fluid lets it win over the allocated port).
+    Property(&'static str),
+    /// The port of `goosefs.master.embedded.journal.addresses` in `spec.properties`.
+    JournalAddresses,
+}
+
+/// A port the user fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortPin {
+    /// Which port.
+    pub role: PortRole,
+    /// The value as written (validate checks the range; see [`PortPin::port`]).
+    pub value: i64,
+    /// Where it was fixed.
+    pub source: PinSource,
+}
+
+impl PortPin {
+    /// The port, when `value` is one.
+    pub fn port(&self) -> Option<u16> {
+        u16::try_from(self.value).ok().filter(|p| *p > 0)
+    }
+}
+
 impl GooseFsRuntime {
     /// Number of masters Fluid runs: `spec.master.replicas`, 1 when unset.
     pub fn master_replicas(&self) -> i32 {
         self.spec.master.as_ref().and_then(|m| m.replicas).unwrap_or(1)
+    }
+
+    /// Whether the API gateway runs (and so needs its port).
+    pub fn api_gateway_enabled(&self) -> bool {
+        self.spec.api_gateway.as_ref().and_then(|g| g.enabled).unwrap_or(false)
+    }
+
+    /// The `spec.<component>.ports` entries, known or not, as (component, name, value).
+    pub fn pinned_port_entries(&self) -> Vec<(&'static str, &str, i64)> {
+        let spec = &self.spec;
+        let components = [
+            ("master", &spec.master),
+            ("worker", &spec.worker),
+            ("jobMaster", &spec.job_master),
+            ("jobWorker", &spec.job_worker),
+            ("apiGateway", &spec.api_gateway),
+        ];
+        let mut out = Vec::new();
+        for (component, comp) in components {
+            for (name, port) in comp.iter().flat_map(|c| c.ports.iter().flatten()) {
+                out.push((component, name.as_str(), *port));
+            }
+        }
+        out
+    }
+
+    /// Every port the user fixed: pinned in `spec.<component>.ports` (known names only), set by
+    /// its property in `spec.properties`, or given by the embedded journal addresses there. A
+    /// property value that is not a number is left out (validate reports it: GFS106).
+    pub fn port_pins(&self) -> Vec<PortPin> {
+        let mut pins: Vec<PortPin> = self
+            .pinned_port_entries()
+            .into_iter()
+            .filter_map(|(component, name, value)| {
+                PortRole::of_pin(component, name).map(|role| PortPin {
+                    role,
+                    value,
+                    source: PinSource::Ports,
+                })
+            })
+            .collect();
+        let properties = self.spec.properties.as_ref();
+        for role in PortRole::ALL {
+            let key = role.property();
+            if let Some(value) = properties
+                .and_then(|p| p.get(key))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+            {
+                pins.push(PortPin {
+                    role,
+                    value,
+                    source: PinSource::Property(key),
+                });
+            }
+        }
+        if let Some(port) = self.journal_addresses_port() {
+            pins.push(PortPin {
+                role: PortRole::MasterEmbedded,
+                value: i64::from(port),
+                source: PinSource::JournalAddresses,
+            });
+        }
+        pins
+    }
+
+    /// The user's `goosefs.master.embedded.journal.addresses`, when set.
+    pub fn user_journal_addresses(&self) -> Option<&str> {
+        self.spec
+            .properties
+            .as_ref()
+            .and_then(|p| p.get(keys::MASTER_EMBEDDED_JOURNAL_ADDRESSES))
+            .map(String::as_str)
+    }
+
+    /// The one port of the user's journal addresses, when they parse and share one port.
+    pub fn journal_addresses_port(&self) -> Option<u16> {
+        let addresses = journal::parse_list(self.user_journal_addresses()?).ok()?;
+        let port = addresses.first()?.port;
+        addresses.iter().all(|a| a.port == port).then_some(port)
     }
 }

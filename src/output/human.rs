@@ -104,12 +104,47 @@ fn caret_width(line: &str, column: usize) -> usize {
     let token = token.split_once(": ").map_or(token, |(k, _)| k).trim_end_matches(':');
     // A flow collection item (`[a, b]`, `{k: v}`) ends at the next separator; a block scalar
     // may hold commas (`quotaList: 1Gi,2Gi`).
-    let before = line.chars().take(column).collect::<String>();
-    let in_flow = before.trim_end().ends_with(['[', ',', '{']);
-    let token = if in_flow {
-        token.split([',', ']', '}']).next().unwrap_or(token)
-    } else {
-        token
+    // Inside a flow collection when brackets opened before the token are not all closed
+    // (quoted text is not YAML structure and does not count).
+    let mut depth = 0i32;
+    let mut quote = None;
+    for c in line.chars().take(column) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth -= 1,
+            _ => {}
+        }
+    }
+    let in_flow = depth > 0;
+    let token = match token.chars().next() {
+        // A quoted scalar ends at its closing quote, whatever it holds.
+        Some(q @ ('"' | '\'')) => token[1..].find(q).map_or(token, |end| &token[..end + 2]),
+        _ if in_flow => token.split([',', ']', '}']).next().unwrap_or(token),
+        _ => token,
     };
     token.chars().count().clamp(1, 80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caret_width;
+
+    #[test]
+    fn carets_cover_the_value_alone() {
+        let flow = "  tieredstore: {levels: [{mediumtype: SSD, quota: 10Gi, high: 0.9}]}";
+        let column = flow.find("0.9").unwrap_or_default();
+        assert_eq!(caret_width(flow, column), 3);
+        let item = "    - {mountPoint: \"https://a/b,c\", name: x}";
+        assert_eq!(
+            caret_width(item, item.find('"').unwrap_or_default()),
+            "\"https://a/b,c\"".len()
+        );
+        let block = "        quotaList: 1Gi,2Gi # two paths";
+        assert_eq!(
+            caret_width(block, block.find("1Gi").unwrap_or_default()),
+            "1Gi,2Gi".len()
+        );
+    }
 }

@@ -223,16 +223,21 @@ impl Code {
                 "metadata:\n  name: hbase-20",
             ),
             Code::GFS106 => (
-                "Pinned ports",
+                "Ports the user fixes",
                 Severity::Error,
-                "Ports pinned in spec.master/jobMaster/worker/jobWorker/apiGateway.ports are valid port numbers, \
-                 are not pinned twice (within a runtime or across the runtimes of the input), and name a port \
+                "Ports pinned in spec.master/jobMaster/worker/jobWorker/apiGateway.ports, and ports set by their \
+                 property in spec.properties (goosefs.master.rpc.port, ...; goosefs.master.embedded.journal.addresses \
+                 gives the embedded journal port), are valid port numbers, agree where a port is set twice, are \
+                 not used by two ports (within a runtime or across the runtimes of the input), and name a port \
                  the component has (master: rpc, web, embedded; jobMaster: rpc, web, embedded; worker: rpc, web; \
-                 jobWorker: rpc, web, data; apiGateway: rest). An unknown name is a warning.",
-                "Fluid ignores these maps and draws every port at random from 26000-32000; kubectl-goosefs \
-                 honours them (and allocates the others sequentially around them), so a typo or a collision \
-                 would make two host-network processes fight for one port on the same node.",
-                "master:\n  ports:\n    rpc: 19998\n    web: 19998",
+                 jobWorker: rpc, web, data; apiGateway: rest; an unknown name is a warning). The journal \
+                 addresses list every master once, on one port.",
+                "Fluid ignores the ports maps and draws every port at random from 26000-32000, and lets a port \
+                 property win over the drawn port while its containers and Services still expose the drawn \
+                 one. kubectl-goosefs honours both (allocating the others sequentially around them), so a typo, \
+                 a disagreement or a collision would make two host-network processes fight for one port, or a \
+                 Service point at a port nothing listens on.",
+                "master:\n  ports:\n    rpc: 19998\nproperties:\n  goosefs.master.rpc.port: \"29998\"",
                 "master:\n  ports:\n    rpc: 19998\n    web: 19999",
             ),
             Code::GFS107 => (
@@ -250,13 +255,17 @@ impl Code {
             Code::GFS201 => (
                 "Dataset mounts",
                 Severity::Error,
-                "Each mountPoint has a scheme GooseFS supports (http, https, cos, cosn, s3, s3a, hdfs, ofs, \
-                 oss, local, pvc) and is well formed (local:// takes an absolute host path, pvc:// a claim \
-                 name, others a host or bucket); mount names and effective paths (path, else /<name>) are \
-                 unique. Datasets bound to another Fluid runtime kind in the same input are not checked \
-                 against GooseFS.",
-                "GooseFS fails the `goosefs fs mount` of an unknown scheme at run time, after the cluster \
-                 was created; two mounts on one path shadow each other.",
+                "Each mountPoint is well formed (a scheme; local:// takes an absolute host path, pvc:// a claim \
+                 name, others a host or bucket) and has a scheme the bundled goosefs runtime reads (http, https, \
+                 s3, s3a, cos, cosn, oss, hdfs, local, pvc; s3n is read as S3 but is not a GooseFS scheme: a \
+                 warning). Mount names and effective paths (path, else /<name>) are unique. A Dataset's only \
+                 mount at / (the root UFS) has no encrypted options, and dataRestoreLocation is pvc://<claim>/... \
+                 or local://... with nodeName. Datasets bound to another Fluid runtime kind in the same input \
+                 are not checked against GooseFS.",
+                "Fluid passes any scheme to `goosefs fs mount`, which fails at run time, after the cluster was \
+                 created; two mounts on one path shadow each other; root-UFS options become goosefs-site \
+                 properties, so secrets would land in a ConfigMap (render refuses); a restore location Fluid \
+                 cannot read is ignored, so the masters start empty.",
                 "mounts:\n  - mountPoint: ftp://example.com/data\n    name: data\n  - mountPoint: https://example.com/other\n    name: data",
                 "mounts:\n  - mountPoint: https://example.com/data\n    name: data\n  - mountPoint: https://example.com/other\n    name: other",
             ),

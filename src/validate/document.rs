@@ -181,17 +181,15 @@ pub fn check(
             Kind::GooseFsRuntime => match serde_json::from_value::<GooseFsRuntime>(value) {
                 Ok(runtime) => {
                     rules::check_runtime(&runtime, &namespace, &mut ctx);
-                    for ((component, name), port) in crate::compile::ports::pinned(&runtime) {
-                        if crate::compile::ports::is_known(component, &name) {
-                            let path = rules::port_path(component, &name);
-                            let pos = path.locate(root, false);
-                            let mut at = placeholder(&ctx);
-                            (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
-                            at.source_line = snippet(text, pos);
-                            at.code = Code::GFS106;
-                            at.severity = Severity::Error;
-                            pinned_ports.push((port, at));
-                        }
+                    for pin in runtime.port_pins() {
+                        let path = rules::pin_path(&pin);
+                        let pos = path.locate(root, false);
+                        let mut at = placeholder(&ctx);
+                        (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
+                        at.source_line = snippet(text, pos);
+                        at.code = Code::GFS106;
+                        at.severity = Severity::Error;
+                        pinned_ports.push((pin.value, at));
                     }
                     typed = keep.then(|| Typed::Runtime(Box::new(runtime)));
                 }

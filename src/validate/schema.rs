@@ -400,8 +400,15 @@ fn raw_scalar(ctx: &DocCtx<'_>, path: &FieldPath) -> Option<String> {
         .nth(usize::try_from(pos.column).ok()?.checked_sub(1)?)?
         .0;
     let rest = &line[start..];
-    let end = rest.find(" #").unwrap_or(rest.len());
-    let raw = rest[..end].trim().trim_end_matches(',').to_owned();
+    // Only numbers and booleans get here, and none contains a flow separator: the scalar ends at
+    // the first `,`, `]` or `}` (flow style: `{high: 0.9}]}`), or at a comment.
+    let end = rest
+        .find([',', ']', '}'])
+        .into_iter()
+        .chain(rest.find(" #"))
+        .min()
+        .unwrap_or(rest.len());
+    let raw = rest[..end].trim().to_owned();
     (!raw.is_empty()).then_some(raw)
 }
 

@@ -10,8 +10,7 @@ mod secrets;
 mod tieredstore;
 mod values;
 
-pub use mounts::effective_path;
-pub use ports::port_path;
+pub use ports::pin_path;
 pub use secrets::looks_like_credential;
 
 use super::document::DocCtx;

@@ -5,46 +5,101 @@ use std::collections::HashMap;
 
 use crate::model::Dataset;
 use crate::model::dataset::Mount;
+use goosefs_conf::ufs;
+
 use crate::validate::codes::Code;
+use crate::validate::diagnostic::Severity;
 use crate::validate::document::DocCtx;
 use crate::validate::path::FieldPath;
 
-/// UFS schemes GooseFS mounts.
-pub const SCHEMES: [&str; 11] = [
-    "http", "https", "cos", "cosn", "s3", "s3a", "hdfs", "ofs", "oss", "local", "pvc",
-];
+/// What is wrong with a mount point, and how badly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Error: the mount cannot work; warning: it may not.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
 
-/// Why a mount point is not usable by GooseFS, if it is not.
-pub fn mount_point_problem(mount_point: &str) -> Option<(String, Option<String>)> {
+fn problem(severity: Severity, message: String, help: String) -> Option<Problem> {
+    Some(Problem {
+        severity,
+        message,
+        help: Some(help),
+    })
+}
+
+/// Why a mount point is not usable, or may not be, by GooseFS and the bundled runtime.
+pub fn mount_point_problem(mount_point: &str) -> Option<Problem> {
+    let readable = ufs::readable_names().join(", ");
     if mount_point.chars().any(char::is_whitespace) {
-        return Some((
+        return problem(
+            Severity::Error,
             "mountPoint contains white space".to_owned(),
-            Some("percent-encode spaces as %20".to_owned()),
-        ));
+            "percent-encode spaces as %20".to_owned(),
+        );
     }
     let Some((scheme, rest)) = mount_point.split_once("://") else {
-        return Some((
+        return problem(
+            Severity::Error,
             format!("mountPoint {mount_point:?} has no scheme"),
-            Some(format!(
-                "write it as <scheme>://..., with a scheme among {}",
-                SCHEMES.join(", ")
-            )),
-        ));
+            format!("write it as <scheme>://..., with a scheme among {readable}"),
+        );
     };
-    if !SCHEMES.contains(&scheme) {
-        let help = if SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
-            format!("write the scheme in lower case: {}://", scheme.to_ascii_lowercase())
-        } else {
-            format!("GooseFS mounts {}", SCHEMES.join(", "))
-        };
-        return Some((format!("unsupported mountPoint scheme {scheme:?}"), Some(help)));
+    let well_formed = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    match ufs::lookup(scheme) {
+        None if ufs::lookup(&scheme.to_ascii_lowercase()).is_some() => {
+            return problem(
+                Severity::Error,
+                format!("unsupported mountPoint scheme {scheme:?}"),
+                format!("write the scheme in lower case: {}://", scheme.to_ascii_lowercase()),
+            );
+        }
+        None if !well_formed => {
+            return problem(
+                Severity::Error,
+                format!("mountPoint {mount_point:?} has no valid scheme"),
+                format!("write it as <scheme>://..., with a scheme among {readable}"),
+            );
+        }
+        // Fluid passes any scheme through to `goosefs fs mount`, but the bundled runtime cannot
+        // read this one: the mount would fail at run time.
+        None => {
+            return problem(
+                Severity::Error,
+                format!("the bundled goosefs runtime cannot read {scheme}:// mounts"),
+                format!("it reads {readable}"),
+            );
+        }
+        Some(known) if !known.readable => {
+            return problem(
+                Severity::Error,
+                format!("the bundled goosefs runtime cannot read {scheme}:// mounts"),
+                format!("it reads {readable}; Fluid's GooseFS images (render --images) may"),
+            );
+        }
+        Some(known) if !known.documented => {
+            return problem(
+                Severity::Warning,
+                format!(
+                    "{scheme}:// is not a scheme GooseFS documents; the bundled runtime reads it ({}), other GooseFS images may not",
+                    known.via
+                ),
+                format!("prefer one of {readable}"),
+            );
+        }
+        Some(_) => {}
     }
     match scheme {
         "local" if rest.starts_with('/') => None,
-        "local" => Some((
+        "local" => problem(
+            Severity::Error,
             format!("local:// takes an absolute host path, found {mount_point:?}"),
-            Some(format!("write local:///{}", rest.trim_start_matches('/'))),
-        )),
+            format!("write local:///{}", rest.trim_start_matches('/')),
+        ),
         "pvc" => {
             let claim = rest.split('/').next().unwrap_or_default();
             let valid = !claim.is_empty()
@@ -52,30 +107,26 @@ pub fn mount_point_problem(mount_point: &str) -> Option<(String, Option<String>)
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
                 && claim.len() <= 253;
-            (!valid).then(|| {
-                (
-                    format!("pvc:// needs a PersistentVolumeClaim name (lowercase DNS name), found {claim:?}"),
-                    Some("write pvc://<claim>[/<subpath>]".to_owned()),
-                )
-            })
+            if valid {
+                return None;
+            }
+            problem(
+                Severity::Error,
+                format!("pvc:// needs a PersistentVolumeClaim name (lowercase DNS name), found {claim:?}"),
+                "write pvc://<claim>[/<subpath>]".to_owned(),
+            )
         }
         _ => {
             let authority = rest.split('/').next().unwrap_or_default();
-            authority.is_empty().then(|| {
-                (
-                    format!("{scheme}:// needs a host or bucket, found {mount_point:?}"),
-                    Some(format!("write {scheme}://<host-or-bucket>/<path>")),
-                )
-            })
+            if !authority.is_empty() {
+                return None;
+            }
+            problem(
+                Severity::Error,
+                format!("{scheme}:// needs a host or bucket, found {mount_point:?}"),
+                format!("write {scheme}://<host-or-bucket>/<path>"),
+            )
         }
-    }
-}
-
-/// The path a mount gets in the GooseFS namespace: `path` when absolute, else `/<name>`.
-pub fn effective_path(mount: &Mount) -> String {
-    match mount.path.as_deref() {
-        Some(p) if p.starts_with('/') => p.to_owned(),
-        _ => format!("/{}", mount.name.as_deref().unwrap_or_default().trim_start_matches('/')),
     }
 }
 
@@ -86,13 +137,14 @@ pub fn check(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
     let mut paths: HashMap<String, usize> = HashMap::new();
     for (i, mount) in mounts.iter().enumerate() {
         let base = format!("spec.mounts[{i}]");
-        if let Some((message, help)) = mount_point_problem(&mount.mount_point) {
-            ctx.report(
+        if let Some(found) = mount_point_problem(&mount.mount_point) {
+            ctx.report_as(
                 Code::GFS201,
+                found.severity,
                 &FieldPath::parse(&format!("{base}.mountPoint")),
                 false,
-                message,
-                help,
+                found.message,
+                found.help,
             );
         }
         if let Some(name) = mount.name.as_deref().filter(|n| !n.is_empty())
@@ -106,7 +158,7 @@ pub fn check(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
                 Some("give every mount its own name".to_owned()),
             );
         }
-        let path = effective_path(mount);
+        let path = mount.effective_path();
         let field = if mount.path.is_some() { "path" } else { "name" };
         if path == "/" && mounts.len() > 1 {
             ctx.report(
@@ -127,6 +179,8 @@ pub fn check(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
         }
         encrypted_twice(dataset, mount, &base, ctx);
     }
+    root_mount_with_secrets(dataset, ctx);
+    restore_location(dataset, ctx);
     if let Some(shared) = &dataset.spec.shared_encrypt_options {
         for (j, option) in shared.iter().enumerate() {
             let plain = dataset
@@ -141,6 +195,75 @@ pub fn check(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
                 report_twice(&option.name, &format!("spec.sharedEncryptOptions[{j}].name"), ctx);
             }
         }
+    }
+}
+
+/// A Dataset's only mount at `/` becomes the root UFS, whose options Fluid writes into the
+/// goosefs-site properties: secret values would land in a ConfigMap, so render refuses them.
+fn root_mount_with_secrets(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
+    let mounts = dataset.spec.mounts.as_deref().unwrap_or_default();
+    let [mount] = mounts else { return };
+    if ufs::is_volume(&mount.mount_point) || mount.effective_path() != "/" {
+        return;
+    }
+    let secrets = mount.encrypt_options.as_ref().is_some_and(|o| !o.is_empty())
+        || dataset
+            .spec
+            .shared_encrypt_options
+            .as_ref()
+            .is_some_and(|o| !o.is_empty());
+    if secrets {
+        let field = if mount.encrypt_options.as_ref().is_some_and(|o| !o.is_empty()) {
+            "spec.mounts[0].encryptOptions"
+        } else {
+            "spec.sharedEncryptOptions"
+        };
+        ctx.report(
+            Code::GFS201,
+            &FieldPath::parse(field),
+            true,
+            "the Dataset's only mount is the root UFS (path /) and has encrypted options; Fluid writes root-UFS \
+             options into goosefs-site properties, which would put the secret values in a ConfigMap"
+                .to_owned(),
+            Some(
+                "give the mount a name or a path (e.g. /data), so the mount Job passes the secrets from the Secret"
+                    .to_owned(),
+            ),
+        );
+    }
+}
+
+/// `dataRestoreLocation` as Fluid reads it: `pvc://<claim>[/<path>]`, or `local://<path>` with a
+/// `nodeName`. Anything else Fluid logs and ignores, so the master would start empty.
+fn restore_location(dataset: &Dataset, ctx: &mut DocCtx<'_>) {
+    let Some(location) = &dataset.spec.data_restore_location else {
+        return;
+    };
+    let Some(path) = location.path.as_deref().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let field = FieldPath::parse("spec.dataRestoreLocation.path");
+    let problem = if let Some(rest) = path.strip_prefix("pvc://") {
+        rest.split('/')
+            .next()
+            .is_none_or(str::is_empty)
+            .then(|| "pvc:// needs a claim name: pvc://<claim>[/<path>]".to_owned())
+    } else if path.starts_with("local://") {
+        location.node_name.as_deref().is_none_or(str::is_empty).then(|| {
+            "a local:// restore location needs spec.dataRestoreLocation.nodeName, the node holding the backup"
+                .to_owned()
+        })
+    } else {
+        Some(format!("{path:?} is neither pvc://<claim>/<path> nor local://<path>"))
+    };
+    if let Some(message) = problem {
+        ctx.report(
+            Code::GFS201,
+            &field,
+            false,
+            format!("{message}; Fluid would ignore it and the masters would start without the backup"),
+            Some("write pvc://<claim>/<path>, or local://<path> with nodeName".to_owned()),
+        );
     }
 }
 
@@ -174,6 +297,10 @@ fn report_twice(name: &str, path: &str, ctx: &mut DocCtx<'_>) {
 mod tests {
     use super::*;
 
+    fn severity(mount_point: &str) -> Option<Severity> {
+        mount_point_problem(mount_point).map(|p| p.severity)
+    }
+
     #[test]
     fn mount_points() {
         for ok in [
@@ -188,6 +315,7 @@ mod tests {
         }
         for bad in [
             "ftp://host/x",
+            "ofs://fs-1/x",
             "local://mnt/data",
             "pvc://",
             "pvc://Claim",
@@ -195,9 +323,12 @@ mod tests {
             "/mnt/data",
             "HTTPS://x/y",
             "https://a b",
+            "1x://a/b",
         ] {
-            assert!(mount_point_problem(bad).is_some(), "{bad}");
+            assert_eq!(severity(bad), Some(Severity::Error), "{bad}");
         }
+        // Fluid passes these through; the bundled runtime reads s3n as S3: a warning only.
+        assert_eq!(severity("s3n://bucket/x"), Some(Severity::Warning));
     }
 
     #[test]
@@ -208,8 +339,8 @@ mod tests {
             path: path.map(Into::into),
             ..Mount::default()
         };
-        assert_eq!(effective_path(&m(Some("hbase"), None)), "/hbase");
-        assert_eq!(effective_path(&m(Some("hbase"), Some("/data"))), "/data");
-        assert_eq!(effective_path(&m(None, None)), "/");
+        assert_eq!(m(Some("hbase"), None).effective_path(), "/hbase");
+        assert_eq!(m(Some("hbase"), Some("/data")).effective_path(), "/data");
+        assert_eq!(m(None, None).effective_path(), "/");
     }
 }

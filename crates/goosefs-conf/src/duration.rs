@@ -1,0 +1,66 @@
+//! Durations as GooseFS properties write them: `300sec`, `1000ms`, `2min`, `2day`, `365d`, `1h`,
+//! a plain number of milliseconds, and `-1` (never, e.g. for the metadata sync interval).
+
+use std::time::Duration;
+
+/// Why a duration does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a duration (a number with ms, s, sec, m, min, h, hr, d or day)")]
+pub struct DurationError(pub String);
+
+/// A parsed duration: a length, or "never" (`-1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    /// `-1`: the event never happens (for a sync interval: never reload).
+    Never,
+    /// A length (zero included).
+    After(Duration),
+}
+
+/// Parses a GooseFS duration.
+///
+/// # Errors
+/// [`DurationError`] for anything else.
+pub fn parse(text: &str) -> Result<Interval, DurationError> {
+    let error = || DurationError(text.to_owned());
+    let trimmed = text.trim();
+    if trimmed == "-1" {
+        return Ok(Interval::Never);
+    }
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let n: u64 = number.parse().map_err(|_| error())?;
+    let millis_per = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return Err(error()),
+    };
+    n.checked_mul(millis_per)
+        .map(|ms| Interval::After(Duration::from_millis(ms)))
+        .ok_or_else(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_forms_fluid_writes() {
+        let after = |ms| Ok(Interval::After(Duration::from_millis(ms)));
+        assert_eq!(parse("300sec"), after(300_000));
+        assert_eq!(parse("1000ms"), after(1000));
+        assert_eq!(parse("2min"), after(120_000));
+        assert_eq!(parse("2day"), after(172_800_000));
+        assert_eq!(parse("365d"), after(31_536_000_000));
+        assert_eq!(parse("30sec"), after(30_000));
+        assert_eq!(parse("0"), after(0));
+        assert_eq!(parse("5000"), after(5000));
+        assert_eq!(parse("-1"), Ok(Interval::Never));
+        for bad in ["", "soon", "1.5s", "-2", "10 parsecs", "99999999999999999999d"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The GooseFS configuration contract: what `kubectl-goosefs render` writes into a runtime's
+//! ConfigMap and container arguments, and what the `goosefs` runtime reads back. Both sides use
+//! this crate, so they cannot drift apart: property names and defaults ([`keys`], [`fluid`]),
+//! `-D` option strings with the JVM launcher's semantics ([`opts`]), host-port roles in Fluid's
+//! allocation order ([`ports`]), byte sizes in GooseFS units ([`size`]), durations
+//! ([`duration`]), tier levels ([`tier`]), embedded-journal addresses ([`journal`]) and UFS
+//! schemes ([`ufs`]).
+//!
+//! Pure: no I/O, no async, no dependency but `thiserror`. Environment lookups are passed in as
+//! functions, so the same code runs in the plugin's tests and in a container.
+
+pub mod duration;
+pub mod fluid;
+pub mod journal;
+pub mod keys;
+pub mod opts;
+pub mod ports;
+pub mod size;
+pub mod tier;
+pub mod ufs;
+
+pub use opts::{Conf, Role};
