@@ -101,6 +101,25 @@ def fluid_values(name, ns, p, props):
     }
 
 
+def machine():
+    """Date, CPU and load of this machine: the figures below are only comparable within a run."""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    load = open("/proc/loadavg").read().split()[:3]
+    return f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} cores ({cpu}), load {' '.join(load)}"
+
+
+def big_render_rss(binary, work, n):
+    """Peak RSS and output size of one render of n runtimes (the output streamed to /dev/null)."""
+    path = os.path.join(work, f"render-{n}.yaml")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("---\n".join(RUNTIME.format(name=f"rt-{i:05d}", ns=f"team-{i % 17}") for i in range(n)))
+    cmd = [binary, "render", path, "--port-range", "1024-65535"]
+    wall_s, rss, _ = timed(cmd, discard=True)
+    size = len(subprocess.run(cmd, capture_output=True, check=True).stdout)
+    return wall_s, rss, size
+
+
 def flatten(value, prefix=""):
     out = {}
     if isinstance(value, dict):
@@ -129,8 +148,9 @@ def main():
     python = os.path.join(a.work, "venv", "bin", "python")
     if not os.path.exists(python):
         python = sys.executable
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "kubectl-goosefs")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "-p", "kubectl-goosefs"], cwd=ROOT, check=True)
+    binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "kubectl-goosefs")
+    print(machine())
     os.makedirs(a.work, exist_ok=True)
     many = os.path.join(a.work, f"render-{a.n}.yaml")
     with open(many, "w") as f:
@@ -177,6 +197,10 @@ def main():
     print(f"{'peak RSS (N runtimes)':46} {rss_many:10.1f}MB {rss_helm:10.1f}MB")
     print(f"{'peak RSS (one runtime)':46} {ours_rss_one:10.1f}MB")
     print(f"Helm chart load: {helm['load'] * 1e3:.1f} ms")
+    big = 5000
+    wall_big, rss_big, size_big = big_render_rss(binary, a.work, big)
+    print(f"{'peak RSS, ' + str(big) + ' runtimes in one render':46} {rss_big:10.1f}MB  ({size_big / 1e6:.0f} MB of output in {wall_big:.2f} s; goal < 100 MB)")
+    print(f"load after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
     # 4. Object-by-object comparison of the hbase case.
     ours = {}

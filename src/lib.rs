@@ -9,7 +9,9 @@
 pub mod cli;
 pub mod cluster;
 pub mod compile;
+pub mod exit;
 pub mod load;
 pub mod model;
+pub mod ops;
 pub mod output;
 pub mod validate;

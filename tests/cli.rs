@@ -361,6 +361,42 @@ fn render_fails_at_once_when_a_range_ending_at_65535_is_used_up() {
     assert!(stdout(&fits).contains("containerPort: 65535"));
 }
 
+/// Every render golden is exactly what the binary prints for its case (runtime after runtime).
+#[test]
+fn render_prints_every_golden_case() {
+    for dir in common::case_dirs("testdata/render") {
+        let options = std::fs::read_to_string(dir.join("options.json")).unwrap_or_default();
+        let csi = if options.contains("\"fluid\"") {
+            "fluid"
+        } else {
+            "standalone"
+        };
+        let out = run(&["render", &dir.join("input.yaml").display().to_string(), "--csi", csi]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let expected = std::fs::read_to_string(dir.join("expected.yaml")).expect("golden");
+        assert_eq!(stdout(&out), expected, "{}", dir.display());
+    }
+    // The JSON list is streamed too, and reads exactly as a pretty printer would write it.
+    let json = stdout(&run(&[
+        "render",
+        "testdata/render/two-runtimes/input.yaml",
+        "-o",
+        "json",
+    ]));
+    let list: Value = serde_json::from_str(&json).expect("one JSON document");
+    assert_eq!(json, serde_json::to_string_pretty(&list).expect("json") + "\n");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(20));
+    let empty = bin()
+        .args(["render", "-", "-o", "json"])
+        .write_stdin("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        stdout(&empty),
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": []\n}\n"
+    );
+}
+
 #[test]
 fn render_to_stdout_as_yaml_and_json() {
     let yaml = run(&["render", HBASE]);

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use kubectl_goosefs::compile::{self, Catalog, CompileOptions, Compiled, CsiMode, Templates};
-use kubectl_goosefs::output::manifests::{ManifestFormat, render};
+use kubectl_goosefs::output::manifests::{ManifestFormat, StreamWriter, render};
 use kubectl_goosefs::validate::{ValidateOptions, validate};
 use serde_json::Value;
 
@@ -48,6 +48,38 @@ fn compile_case(dir: &Path) -> Compiled {
     compile_paths(vec![dir.join("input.yaml")], csi)
 }
 
+/// What `render` prints for a case: runtime after runtime, each in apply order.
+fn rendered_stream(dir: &Path) -> String {
+    let outcome = validate(&ValidateOptions {
+        paths: vec![dir.join("input.yaml")],
+        keep_objects: true,
+        ..ValidateOptions::default()
+    })
+    .expect("schemas");
+    let options: Value = std::fs::read_to_string(dir.join("options.json"))
+        .map(|t| serde_json::from_str(&t).expect("options.json"))
+        .unwrap_or(Value::Null);
+    let options = CompileOptions {
+        namespace: "default".into(),
+        port_range: compile::ports::DEFAULT_RANGE,
+        csi: if options["csi"] == "fluid" {
+            CsiMode::Fluid
+        } else {
+            CsiMode::Standalone
+        },
+        catalog: Catalog::embedded().expect("catalog"),
+        templates: Templates::embedded(),
+    };
+    let mut text = Vec::new();
+    let mut stream = StreamWriter::new(&mut text, ManifestFormat::Yaml);
+    compile::compile_each(&outcome.runtimes, &outcome.datasets, &options, &mut |(_, objects)| {
+        stream.add(&objects)
+    })
+    .expect("compiles");
+    stream.finish().expect("flush");
+    String::from_utf8(text).expect("UTF-8")
+}
+
 #[test]
 fn render_golden_cases() {
     let bless = std::env::var_os("BLESS").is_some();
@@ -55,7 +87,7 @@ fn render_golden_cases() {
     assert!(cases.len() >= 10, "expected the full set of render cases");
     let mut failures = Vec::new();
     for dir in cases {
-        let actual = render(&compile_case(&dir).manifests, ManifestFormat::Yaml).expect("yaml");
+        let actual = rendered_stream(&dir);
         let path = dir.join("expected.yaml");
         if bless {
             std::fs::write(&path, &actual).expect("write");
@@ -564,4 +596,28 @@ fn every_rendered_configmap_parses_with_the_runtime_reader() {
         }
     }
     assert!(checked >= 20 * 6, "only {checked} role configurations checked");
+}
+
+/// The inventory lists, and the ApplySet parent names, exactly the kinds in one table; every
+/// object any case renders is of one of them.
+#[test]
+fn every_rendered_kind_is_in_the_managed_kinds_table() {
+    use kubectl_goosefs::model::kinds::RENDERED;
+    for dir in cases() {
+        for m in &compile_case(&dir).manifests {
+            let object = m.object().expect("object");
+            let found = RENDERED
+                .iter()
+                .find(|k| k.kind == m.kind && object["apiVersion"] == k.api_version);
+            let found =
+                found.unwrap_or_else(|| panic!("{}: {} is not in model::kinds::RENDERED", dir.display(), m.kind));
+            assert_eq!(
+                found.cluster_scoped,
+                m.namespace.is_empty(),
+                "{}: {}",
+                dir.display(),
+                m.kind
+            );
+        }
+    }
 }

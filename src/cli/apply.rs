@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::plan::{ConnArgs, ScopeArgs, Session, cluster_failure, make_plan, parse_duration, plan_text};
+use super::plan::{ConnArgs, ScopeArgs, parse_duration, plan_text};
 use super::render::CompileArgs;
-use super::{CliError, EXIT_FAILURE, EXIT_OK};
-use crate::cluster::Plan;
-use crate::cluster::apply::{ApplyOptions, check_fresh, execute, write_fluid_status};
-use crate::cluster::status::table;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
+use crate::ops::apply::{ApplyOptions, PlanSource, apply};
+use crate::ops::plan::is_saved_plan;
+use crate::output::status::table;
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -50,165 +51,86 @@ pub struct ApplyArgs {
     pub force: bool,
 }
 
-/// How often `--wait` polls.
-const POLL: Duration = Duration::from_millis(500);
-
 /// Plans, shows the plan, asks, applies in order, prunes and waits.
 ///
 /// # Errors
-/// Usage errors; cluster errors are reported and give exit 1.
-pub fn run(args: ApplyArgs, color: bool) -> Result<u8, CliError> {
-    let session = match Session::connect(&args.conn)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
+/// [`OpsError`]: inputs, the cluster, a declined or impossible confirmation, a wait timeout.
+pub fn run(args: ApplyArgs, color: bool) -> Result<ExitStatus, OpsError> {
+    let session = args.conn.connect()?;
+    let inputs = args.input.all();
+    let source = match &args.plan {
+        Some(path) => PlanSource::Saved(path.clone()),
+        None if is_saved_plan(&inputs) => PlanSource::Saved(inputs[0].clone()),
+        None => PlanSource::Render(
+            args.compile
+                .options(&args.input, args.input.namespace.clone().unwrap_or_default()),
+        ),
     };
-    let saved = args.plan.clone().or_else(|| saved_plan_input(&args.input));
-    let plan = match &saved {
-        Some(path) => {
-            let plan = read_plan(path)?;
-            if let Err(e) = session.runtime.block_on(check_fresh(&session.cluster, &plan)) {
-                return Ok(cluster_failure(&e));
-            }
-            plan
-        }
-        None => match make_plan(&session, &args.input, &args.compile, args.scope, "apply", color)? {
-            Ok(p) => p,
-            Err(code) => return Ok(code),
-        },
+    let options = ApplyOptions {
+        source,
+        scope: args.scope.into(),
+        prune: args.prune,
+        wait: args.wait.then_some(args.timeout),
+        force: args.force,
     };
-    let plan = &plan;
+    let yes = args.yes;
     // Output errors (a closed pipe) never decide whether the cluster is changed: see `progress`.
-    let _ = super::print(&plan_text(plan, color));
-    let (creates, updates, deletes, _) = plan.counts();
-    let work = creates + updates > 0 || (args.prune && deletes > 0);
-    let fluid_objects = plan.changes.iter().any(|c| c.key.kind == "GooseFSRuntime");
-    if !work {
-        if deletes > 0 {
-            eprintln!("{deletes} object(s) no longer rendered were kept; pass --prune to delete them");
+    let applied = apply(
+        &session,
+        &options,
+        &mut |report| super::print_findings(report, color),
+        &mut |plan| {
+            let _ = super::print(&plan_text(plan, color));
+        },
+        &mut || Ok(yes || confirm("Apply?")?),
+        &mut super::progress,
+    )?;
+    if !applied.changed {
+        if applied.kept > 0 {
+            eprintln!(
+                "{} object(s) no longer rendered were kept; pass --prune to delete them",
+                applied.kept
+            );
         }
         super::progress("Nothing to apply.".to_owned());
-        // Nothing to apply, but the workloads may have become ready since: no controller keeps
-        // the GooseFSRuntime's status current, so bring it up to date (written only if stale).
-        if fluid_objects {
-            match session
-                .runtime
-                .block_on(write_fluid_status(&session.cluster, plan, &[], super::status::now()))
-            {
-                Ok(0) => {}
-                Ok(n) => super::progress(format!("status refreshed on {n} Fluid object(s)")),
-                Err(e) => return Ok(cluster_failure(&e)),
-            }
+        if applied.statuses_written > 0 {
+            super::progress(format!(
+                "status refreshed on {} Fluid object(s)",
+                applied.statuses_written
+            ));
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Success);
     }
-    // Before asking: a refusal should not follow a yes.
-    if fluid_objects && !args.force {
-        match session.runtime.block_on(session.cluster.fluid_controller_running()) {
-            Ok(false) => {}
-            Ok(true) => {
-                eprintln!(
-                    "error: Fluid's GooseFS controller (fluid-system/goosefsruntime-controller) runs in this cluster and would \
-                     deploy these runtimes too; uninstall it, or pass --force to apply anyway"
-                );
-                return Ok(super::plan::EXIT_CLUSTER);
-            }
-            Err(e) => return Ok(cluster_failure(&e)),
-        }
+    if applied.statuses_written > 0 {
+        super::progress(format!(
+            "status written on {} Fluid object(s)",
+            applied.statuses_written
+        ));
     }
-    if !args.yes && !confirm("Apply?")? {
-        eprintln!("Apply cancelled; nothing was changed.");
-        return Ok(EXIT_FAILURE);
+    if !applied.statuses.is_empty() {
+        let _ = super::print(&table(&applied.statuses, true, crate::ops::now()));
     }
-    let apply_options = ApplyOptions {
-        prune: args.prune,
-        force_conflicts: args.scope.force_conflicts,
-        wait: args.wait.then_some(args.timeout),
-        poll: POLL,
-    };
-    let mut report = super::progress;
-    let result = session
-        .runtime
-        .block_on(execute(&session.cluster, plan, apply_options, &mut report));
-    let statuses = match result {
-        Ok(statuses) => statuses,
-        Err(e) => return Ok(cluster_failure(&e)),
-    };
-    if fluid_objects {
-        match session.runtime.block_on(write_fluid_status(
-            &session.cluster,
-            plan,
-            &statuses,
-            super::status::now(),
-        )) {
-            Ok(n) => super::progress(format!("status written on {n} Fluid object(s)")),
-            Err(e) => return Ok(cluster_failure(&e)),
-        }
-    }
-    if !statuses.is_empty() {
-        let _ = super::print(&table(&statuses, true, super::status::now()));
-    }
-    Ok(EXIT_OK)
-}
-
-/// `apply plan.json`: a single input that is a plan saved by `plan --out` (a JSON object with
-/// `changes`) is applied as `--plan` would, rather than read as manifests.
-fn saved_plan_input(input: &super::InputArgs) -> Option<std::path::PathBuf> {
-    let [path] = input.paths.iter().chain(&input.files).collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    // Plans are small; a large JSON input is manifests, not worth reading twice.
-    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < 64 << 20);
-    if !is_json || !small {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    (value.get("changes").is_some_and(serde_json::Value::is_array) && value.get("kind").is_none()).then(|| path.clone())
-}
-
-/// Reads a plan saved by `plan --out`.
-fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("cannot read the plan {}: {e}", path.display())))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        CliError::Usage(format!(
-            "{}:{}:{}: not a plan saved by `kubectl goosefs plan --out`: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if plan
-        .changes
-        .iter()
-        .any(|c| c.op != crate::cluster::ChangeOp::Delete && c.object.is_none())
-    {
-        return Err(CliError::Usage(format!(
-            "{}: the plan lacks the objects to apply (saved by an older version?); run plan --out again",
-            path.display()
-        )));
-    }
-    Ok(plan)
+    Ok(ExitStatus::Success)
 }
 
 /// Asks `question [y/N]` on the terminal; refuses when there is no terminal to ask on.
 ///
 /// # Errors
-/// [`CliError::Usage`] without a terminal (pass `--yes`) or when the answer cannot be read.
-pub(super) fn confirm(question: &str) -> Result<bool, CliError> {
+/// [`OpsError::NotConfirmed`] without a terminal (pass `--yes`), [`OpsError::Read`] when the
+/// answer cannot be read.
+pub(super) fn confirm(question: &str) -> Result<bool, OpsError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(CliError::Usage(
+        return Err(OpsError::NotConfirmed(
             "refusing to change the cluster without confirmation: standard input is not a terminal; pass --yes".into(),
         ));
     }
     eprint!("{question} [y/N] ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    stdin.lock().read_line(&mut answer).map_err(|source| OpsError::Read {
+        path: "standard input".into(),
+        source,
+    })?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
 }

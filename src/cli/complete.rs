@@ -7,8 +7,9 @@
 
 use clap::{Arg, ArgAction, Command, CommandFactory};
 
-use super::{CliError, EXIT_OK};
 use crate::cluster::client::{Cluster, ConnectOptions};
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
 
 /// cobra's directive: complete with these candidates only.
 const NO_FILES: u8 = 4;
@@ -28,7 +29,7 @@ exec kubectl-goosefs __complete \"$@\"\n";
 ///
 /// # Errors
 /// Writing output.
-pub fn run(words: &[String]) -> Result<u8, CliError> {
+pub fn run(words: &[String]) -> Result<ExitStatus, OpsError> {
     let (candidates, directive) = candidates(words, runtime_names);
     let mut text = String::new();
     for candidate in candidates {
@@ -37,7 +38,7 @@ pub fn run(words: &[String]) -> Result<u8, CliError> {
     }
     text.push_str(&format!(":{directive}\n"));
     super::print(&text)?;
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }
 
 /// Whether `arg` takes its value as the next word (`--name VALUE` / `-n VALUE`): not a switch,

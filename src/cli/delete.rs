@@ -2,9 +2,10 @@
 
 use clap::Args;
 
-use super::plan::{ConnArgs, Session, cluster_failure};
-use super::{CliError, EXIT_OK};
-use crate::cluster::apply::{delete_runtime, wait_for_pods_gone};
+use super::plan::ConnArgs;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
+use crate::ops::delete::{DeleteOptions, delete};
 
 /// Arguments of `delete`.
 #[derive(Debug, Args)]
@@ -36,42 +37,25 @@ pub struct DeleteArgs {
 /// Deletes every object this tool made for each runtime (FUSE first, config last).
 ///
 /// # Errors
-/// Usage errors; cluster errors and missing runtimes are reported and give exit 1.
-pub fn run(args: &DeleteArgs) -> Result<u8, CliError> {
-    let session = match Session::connect(&args.conn)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+/// [`OpsError`]: a declined or impossible confirmation, the cluster, missing runtimes.
+pub fn run(args: &DeleteArgs) -> Result<ExitStatus, OpsError> {
+    let session = args.conn.connect()?;
     let namespace = session.namespace(args.namespace.as_ref());
     let question = format!(
         "Delete every object of runtime(s) {} in namespace {namespace}?",
         args.names.join(", ")
     );
     if !args.yes && !super::apply::confirm(&question)? {
-        eprintln!("Delete cancelled; nothing was changed.");
-        return Ok(super::EXIT_FAILURE);
+        return Err(OpsError::NotConfirmed(
+            "Delete cancelled; nothing was changed.".to_owned(),
+        ));
     }
-    let mut code = EXIT_OK;
-    for name in &args.names {
-        let mut report = super::progress;
-        match session
-            .runtime
-            .block_on(delete_runtime(&session.cluster, &namespace, name, &mut report))
-        {
-            Ok(0) if !args.ignore_not_found => {
-                eprintln!("error: runtime {namespace}/{name}: no objects made by kubectl-goosefs found");
-                code = super::plan::EXIT_CLUSTER;
-            }
-            Ok(_) if args.wait => {
-                let poll = std::time::Duration::from_millis(500);
-                let gone = wait_for_pods_gone(&session.cluster, &namespace, name, args.timeout, poll);
-                if let Err(e) = session.runtime.block_on(gone) {
-                    return Ok(cluster_failure(&e));
-                }
-            }
-            Ok(_) => {}
-            Err(e) => return Ok(cluster_failure(&e)),
-        }
-    }
-    Ok(code)
+    let options = DeleteOptions {
+        names: args.names.clone(),
+        namespace,
+        wait: args.wait.then_some(args.timeout),
+        ignore_not_found: args.ignore_not_found,
+    };
+    delete(&session, &options, &mut super::progress)?;
+    Ok(ExitStatus::Success)
 }

@@ -2,7 +2,9 @@
 
 use clap::Args;
 
-use super::{CliError, print};
+use super::print;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
 use crate::validate::codes::{ALL, Code};
 
 /// Arguments of `explain`.
@@ -15,8 +17,8 @@ pub struct ExplainArgs {
 /// Prints the documentation of a code, or the list of codes.
 ///
 /// # Errors
-/// [`CliError::Usage`] for an unknown code.
-pub fn run(args: &ExplainArgs) -> Result<u8, CliError> {
+/// [`OpsError::Usage`] for an unknown code.
+pub fn run(args: &ExplainArgs) -> Result<ExitStatus, OpsError> {
     let Some(text) = &args.code else {
         let list: String = ALL
             .iter()
@@ -24,7 +26,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CliError> {
             .collect();
         return print(&list);
     };
-    let code: Code = text.parse().map_err(CliError::Usage)?;
+    let code: Code = text.parse().map_err(OpsError::Usage)?;
     let doc = code.doc();
     let indent = |s: &str| s.lines().map(|l| format!("    {l}\n")).collect::<String>();
     print(&format!(

@@ -17,12 +17,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Exit code: success, no error findings.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: findings of severity error (or warnings with `--strict`).
-pub const EXIT_FINDINGS: u8 = 1;
-/// Exit code: usage error, unreadable input, or a failure of the tool itself.
-pub const EXIT_FAILURE: u8 = 2;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
 
 /// kubectl-goosefs: validate, render and deploy GooseFS caches described by Fluid's Dataset and
 /// GooseFSRuntime, with no Fluid operator in the cluster.
@@ -152,39 +148,10 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// All input paths (positional and `-f`).
-    ///
-    /// # Errors
-    /// [`CliError::Usage`] when there is none.
-    pub fn paths(&self, verb: &str) -> Result<Vec<std::path::PathBuf>, CliError> {
-        let paths: Vec<_> = self.paths.iter().chain(&self.files).cloned().collect();
-        if paths.is_empty() {
-            return Err(CliError::Usage(format!(
-                "no input: give files or directories to {verb}, or - for standard input (see --help)"
-            )));
-        }
-        Ok(paths)
+    /// All input paths (positional and `-f`), maybe none.
+    pub fn all(&self) -> Vec<std::path::PathBuf> {
+        self.paths.iter().chain(&self.files).cloned().collect()
     }
-}
-
-/// Why a command failed (exit code 2); findings are not failures.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Bad arguments.
-    #[error("{0}")]
-    Usage(String),
-    /// The embedded schemas are broken.
-    #[error(transparent)]
-    Schema(#[from] crate::validate::SchemaError),
-    /// Writing output failed.
-    #[error("cannot write {what}: {source}")]
-    Write {
-        /// What was being written.
-        what: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -193,10 +160,7 @@ pub fn main() -> ExitCode {
     // completion script shows it.
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some(complete::COMMAND) {
-        return match complete::run(&args.collect::<Vec<_>>()) {
-            Ok(code) => ExitCode::from(code),
-            Err(_) => ExitCode::from(EXIT_FAILURE),
-        };
+        return finish(complete::run(&args.collect::<Vec<_>>()));
     }
     let cli = Cli::parse();
     let color = match cli.color {
@@ -219,14 +183,30 @@ pub fn main() -> ExitCode {
         Command::Completion(args) => version::completion(&args),
         Command::Man(args) => version::man(&args),
     };
+    finish(result)
+}
+
+/// Prints a failure with its chain of causes (each cause once: messages that already quote
+/// their cause do not repeat it) and maps the outcome to the exit code.
+fn finish(result: Result<ExitStatus, OpsError>) -> ExitCode {
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(CliError::Write { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-            ExitCode::from(EXIT_OK)
-        }
+        Ok(status) => status.into(),
+        // A closed standard output (`| head`) is how a reader says it has read enough.
+        Err(e) if e.is_broken_pipe() => ExitStatus::Success.into(),
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_FAILURE)
+            let mut shown = e.to_string();
+            let mut text = format!("error: {shown}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let line = c.to_string();
+                if !shown.contains(&line) {
+                    text.push_str(&format!("\n  caused by: {line}"));
+                    shown = line;
+                }
+                cause = c.source();
+            }
+            eprintln!("{text}");
+            e.exit_status().into()
         }
     }
 }
@@ -238,13 +218,28 @@ fn progress(line: String) {
 }
 
 /// Writes `text` to stdout.
-fn print(text: &str) -> Result<u8, CliError> {
+fn print(text: &str) -> Result<ExitStatus, OpsError> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|source| CliError::Write {
+        .map_err(|source| OpsError::Write {
             what: "standard output".into(),
             source,
         })?;
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
+}
+
+/// Prints findings on standard error, as `render`, `plan` and `apply` show them.
+fn print_findings(report: &crate::validate::Report, color: bool) {
+    let style = if color {
+        crate::output::Style::Color
+    } else {
+        crate::output::Style::Plain
+    };
+    let _ = crate::output::write_report(
+        report,
+        crate::output::Format::Human,
+        style,
+        &mut std::io::stderr().lock(),
+    );
 }

@@ -5,17 +5,14 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::render::{CompileArgs, validate_and_compile};
-use super::{CliError, EXIT_OK};
-use crate::cluster::client::{Cluster, ConnectOptions};
-use crate::cluster::plan::{PlanOptions, plan};
-use crate::model::Kind;
-use crate::model::schema::crd;
+use super::render::CompileArgs;
+use crate::cluster::client::ConnectOptions;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
+use crate::ops::plan::{Scope, make_plan};
+use crate::ops::session::Session;
 use crate::output::Style;
 use crate::output::diff::render_plan;
-
-/// Exit code of `plan` for a cluster error (and, with `--detailed-exitcode`, 2 means changes).
-pub const EXIT_CLUSTER: u8 = 1;
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -81,38 +78,17 @@ pub struct ConnArgs {
     pub request_timeout: Duration,
 }
 
-/// A connected cluster and the async runtime its requests run on.
-pub(super) struct Session {
-    pub runtime: tokio::runtime::Runtime,
-    pub cluster: Cluster,
-}
-
-impl Session {
-    /// Connects; `Err(code)` once a connection error has been reported.
+impl ConnArgs {
+    /// Connects.
     ///
     /// # Errors
-    /// [`CliError::Usage`] when the async runtime cannot start.
-    pub fn connect(conn: &ConnArgs) -> Result<Result<Session, u8>, CliError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-        let options = ConnectOptions {
-            kubeconfig: conn.kubeconfig.clone(),
-            context: conn.context.clone(),
-            request_timeout: (!conn.request_timeout.is_zero()).then_some(conn.request_timeout),
-        };
-        Ok(match runtime.block_on(Cluster::connect(&options)) {
-            Ok(cluster) => Ok(Session { runtime, cluster }),
-            Err(e) => Err(cluster_failure(&e)),
+    /// [`OpsError`] for an unusable kubeconfig.
+    pub fn connect(&self) -> Result<Session, OpsError> {
+        Session::connect(&ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            request_timeout: (!self.request_timeout.is_zero()).then_some(self.request_timeout),
         })
-    }
-
-    /// `--namespace`, else the kubeconfig context's namespace.
-    pub fn namespace(&self, input: Option<&String>) -> String {
-        input
-            .cloned()
-            .unwrap_or_else(|| self.cluster.default_namespace().to_owned())
     }
 }
 
@@ -135,114 +111,15 @@ pub struct ScopeArgs {
     pub allow_quorum_loss: bool,
 }
 
-/// Validates, compiles, dry-runs and diffs: what `plan` prints and `apply` carries out, for the
-/// `scope` (namespaces, CRDs, forced fields, quorum loss).
-/// `Err(code)` once a finding or cluster error has been reported.
-///
-/// # Errors
-/// Usage errors.
-pub(super) fn make_plan(
-    session: &Session,
-    input: &super::InputArgs,
-    compile: &CompileArgs,
-    scope: ScopeArgs,
-    verb: &str,
-    color: bool,
-) -> Result<Result<crate::cluster::Plan, u8>, CliError> {
-    let namespace = session.namespace(input.namespace.as_ref());
-    let (outcome, compiled) = match validate_and_compile(input, compile, &namespace, verb, color)? {
-        Ok(done) => done,
-        Err(code) => return Ok(Err(code)),
-    };
-    let mut objects: Vec<serde_json::Value> = Vec::new();
-    // With Fluid's CRDs served (or installed now), the Dataset and GooseFSRuntime objects are
-    // applied too, first, so `kubectl get goosefsruntime` works as under Fluid.
-    let fluid_served = match session.runtime.block_on(session.cluster.fluid_crds_installed()) {
-        Ok(found) => found,
-        Err(e) => return Ok(Err(cluster_failure(&e))),
-    };
-    let with_fluid = scope.install_crds || fluid_served;
-    let mut absent_namespaces: Vec<String> = Vec::new();
-    if scope.create_namespace {
-        let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
-        for ns in namespaces {
-            let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-            match session
-                .runtime
-                .block_on(session.cluster.get(&crate::cluster::ResourceKey::of(&object)))
-            {
-                Ok(Some(_)) => {}
-                Ok(None) => absent_namespaces.push(ns.to_owned()),
-                Err(e) => return Ok(Err(cluster_failure(&e))),
-            }
-            objects.push(object);
+impl From<ScopeArgs> for Scope {
+    fn from(a: ScopeArgs) -> Scope {
+        Scope {
+            create_namespace: a.create_namespace,
+            install_crds: a.install_crds,
+            force_conflicts: a.force_conflicts,
+            allow_quorum_loss: a.allow_quorum_loss,
         }
     }
-    if with_fluid && !compiled.values.is_empty() {
-        if scope.install_crds {
-            objects.extend([Kind::Dataset, Kind::GooseFsRuntime].map(crd));
-        }
-        let fluid = |object: serde_json::Result<serde_json::Value>| {
-            let mut object = object.map_err(|e| CliError::Usage(e.to_string()))?;
-            if object["metadata"]["namespace"].as_str().is_none_or(str::is_empty) {
-                object["metadata"]["namespace"] = namespace.clone().into();
-            }
-            if let Some(map) = object.as_object_mut() {
-                map.remove("status");
-            }
-            Ok::<_, CliError>(object)
-        };
-        for dataset in &outcome.datasets {
-            objects.push(fluid(serde_json::to_value(dataset))?);
-        }
-        for runtime in &outcome.runtimes {
-            objects.push(fluid(serde_json::to_value(runtime))?);
-        }
-    }
-    for manifest in &compiled.manifests {
-        objects.push(manifest.object().map_err(|e| CliError::Usage(e.to_string()))?);
-    }
-    let runtimes: Vec<(String, String)> = compiled
-        .values
-        .iter()
-        .map(|v| (v.namespace.clone(), v.name.clone()))
-        .collect();
-    let as_rendered = |object: &serde_json::Value| {
-        (crate::cluster::client::is_fluid_kind(object) && !fluid_served)
-            || object["metadata"]["namespace"]
-                .as_str()
-                .is_some_and(|ns| absent_namespaces.iter().any(|a| a == ns))
-    };
-    let (desired, live) = match session.runtime.block_on(session.cluster.gather(
-        &objects,
-        &runtimes,
-        &as_rendered,
-        scope.force_conflicts,
-    )) {
-        Ok(found) => found,
-        Err(e) => return Ok(Err(cluster_failure(&e))),
-    };
-    let options = PlanOptions {
-        allow_quorum_loss: scope.allow_quorum_loss,
-    };
-    Ok(match plan(&desired, &live, options) {
-        Ok(mut plan) => {
-            let mut by_key: std::collections::HashMap<_, _> = objects
-                .into_iter()
-                .map(|o| (crate::cluster::ResourceKey::of(&o), o))
-                .collect();
-            for change in &mut plan.changes {
-                change.object = by_key.remove(&change.key);
-            }
-            Ok(plan)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(EXIT_CLUSTER)
-        }
-    })
 }
 
 /// The plan as text for people.
@@ -253,19 +130,18 @@ pub(super) fn plan_text(plan: &crate::cluster::Plan, color: bool) -> String {
 /// Renders, asks the server for dry-run applies, compares with the live objects, prints the plan.
 ///
 /// # Errors
-/// Usage errors and failures writing output; cluster errors are reported and give exit 1.
-pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
-    let session = match Session::connect(&args.conn)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let plan = match make_plan(&session, &args.input, &args.compile, args.scope, "plan", color)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+/// [`OpsError`] from the inputs, the cluster, or writing output.
+pub fn run(args: PlanArgs, color: bool) -> Result<ExitStatus, OpsError> {
+    let session = args.conn.connect()?;
+    let render = args
+        .compile
+        .options(&args.input, args.input.namespace.clone().unwrap_or_default());
+    let plan = make_plan(&session, &render, args.scope.into(), "planned", &mut |report| {
+        super::print_findings(report, color);
+    })?;
     let json = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
     if let Some(path) = &args.out {
-        crate::output::write_atomic(path, json.as_bytes()).map_err(|source| CliError::Write {
+        crate::output::write_atomic(path, json.as_bytes()).map_err(|source| OpsError::Write {
             what: path.display().to_string(),
             source,
         })?;
@@ -276,14 +152,8 @@ pub fn run(args: PlanArgs, color: bool) -> Result<u8, CliError> {
     };
     super::print(&text)?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
-        2
+        ExitStatus::Changes
     } else {
-        EXIT_OK
+        ExitStatus::Success
     })
-}
-
-/// Reports a cluster error; its exit code.
-pub(super) fn cluster_failure(error: &dyn std::fmt::Display) -> u8 {
-    eprintln!("error: {error}");
-    EXIT_CLUSTER
 }

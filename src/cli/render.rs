@@ -6,11 +6,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK};
-use crate::compile::{self, Catalog, CompileOptions, CsiMode, Templates};
+use crate::compile::{self, CsiMode};
+use crate::exit::ExitStatus;
+use crate::ops::{self, OpsError, render::RenderOptions};
 use crate::output::manifests::{self, ManifestFormat};
-use crate::output::{self, Format, Style};
-use crate::validate::{self, ValidateOptions};
 
 /// Arguments of `render`.
 #[derive(Debug, Args)]
@@ -69,149 +68,91 @@ fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(start..=end)
 }
 
-/// Validates the inputs (printing findings on standard error) and compiles them. `Ok(Err(code))`
-/// is an early exit with that code: unreadable input, findings with errors, or a compile error.
-///
-/// # Errors
-/// Usage errors and unreadable templates or catalogs.
-pub(super) fn validate_and_compile(
-    input: &super::InputArgs,
-    compile_args: &CompileArgs,
-    namespace: &str,
-    verb: &str,
-    color: bool,
-) -> Result<Result<(validate::Outcome, compile::Compiled), u8>, CliError> {
-    let paths = input.paths(verb)?;
-    let templates = match &compile_args.templates {
-        Some(dir) => Templates::from_dir(dir).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => Templates::embedded(),
-    };
-    let catalog = match &compile_args.images {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
-            Catalog::parse(&text, &file.display().to_string())
-        }
-        None => Catalog::embedded(),
-    }
-    .map_err(|e| CliError::Usage(e.to_string()))?;
-    let options = ValidateOptions {
-        paths,
-        namespace: namespace.to_owned(),
-        keep_objects: true,
-        ..ValidateOptions::default()
-    };
-    // Compile the templates on a second thread while validation compiles the schemas.
-    let outcome = std::thread::scope(|scope| {
-        scope.spawn(|| templates.environment().is_ok());
-        validate::validate(&options)
-    })?;
-    for e in &outcome.unreadable {
-        eprintln!("error: {e}");
-    }
-    if !outcome.unreadable.is_empty() {
-        return Ok(Err(EXIT_FAILURE));
-    }
-    let report = &outcome.report;
-    if !report.diagnostics.is_empty() {
-        let style = if color { Style::Color } else { Style::Plain };
-        let _ = output::write_report(report, Format::Human, style, &mut std::io::stderr().lock());
-    }
-    if report.has_errors() {
-        let done = match verb {
-            "plan" => "planned",
-            "apply" => "applied",
-            _ => "rendered",
-        };
-        eprintln!("error: the input has errors; nothing was {done}");
-        return Ok(Err(EXIT_FINDINGS));
-    }
-    let compile_options = CompileOptions {
-        namespace: namespace.to_owned(),
-        port_range: compile_args.port_range.clone(),
-        csi: compile_args.csi,
-        catalog,
-        templates,
-    };
-    match compile::compile(&outcome.runtimes, &outcome.datasets, &compile_options) {
-        Ok(compiled) => {
-            if compiled.manifests.is_empty() {
-                eprintln!("warning: no GooseFSRuntime in the input; nothing to {verb}");
-            }
-            Ok(Ok((outcome, compiled)))
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(Err(EXIT_FINDINGS))
+impl CompileArgs {
+    /// The render options of `input` with these settings (`namespace` empty: the cluster
+    /// commands' kubeconfig context decides).
+    pub fn options(&self, input: &super::InputArgs, namespace: String) -> RenderOptions {
+        RenderOptions {
+            paths: input.all(),
+            namespace,
+            templates: self.templates.clone(),
+            images: self.images.clone(),
+            port_range: self.port_range.clone(),
+            csi: self.csi,
         }
     }
 }
 
-/// Validates, compiles and writes the manifests.
+/// Validates, compiles and writes the manifests, runtime by runtime.
 ///
 /// # Errors
-/// Usage errors, unreadable templates/catalogs, failures writing output.
-pub fn run(args: RenderArgs, color: bool) -> Result<u8, CliError> {
+/// [`OpsError`]: no or unreadable input, findings, unreadable templates/catalogs, a compile
+/// error, failures writing output.
+pub fn run(args: RenderArgs, color: bool) -> Result<ExitStatus, OpsError> {
     let namespace = args.input.namespace.clone().unwrap_or_else(|| "default".to_owned());
-    let (outcome, compiled) = match validate_and_compile(&args.input, &args.compile, &namespace, "render", color)? {
-        Ok(done) => done,
-        Err(code) => return Ok(code),
-    };
-    if args.explain_images {
-        explain_images(&compiled);
+    let options = args.compile.options(&args.input, namespace);
+    let prepared = ops::render::prepare(&options, "rendered", &mut |report| super::print_findings(report, color))?;
+    if prepared.outcome.runtimes.is_empty() {
+        eprintln!("warning: no GooseFSRuntime in the input; nothing to render");
     }
-    let result = match &args.output_dir {
+    let explain = args.explain_images;
+    match &args.output_dir {
         Some(dir) => {
-            let written =
-                manifests::write_dir(dir, &compiled.manifests, args.output, args.kustomization).map_err(|source| {
-                    CliError::Write {
-                        what: dir.display().to_string(),
-                        source,
-                    }
-                })?;
-            eprintln!("wrote {} object(s) to {}", written.len(), dir.display());
-            Ok(EXIT_OK)
+            let mut writer = manifests::DirWriter::create(dir, args.output).map_err(|source| OpsError::Write {
+                what: dir.display().to_string(),
+                source,
+            })?;
+            prepared.compile_each(&mut |(values, objects)| {
+                if explain {
+                    explain_images(&values, &objects);
+                }
+                objects.iter().try_for_each(|m| writer.add(m))
+            })?;
+            let written = writer.finish(args.kustomization).map_err(|source| OpsError::Write {
+                what: dir.display().to_string(),
+                source,
+            })?;
+            eprintln!("wrote {written} object(s) to {}", dir.display());
         }
         None => {
             let stdout = std::io::stdout().lock();
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-            manifests::write(&compiled.manifests, args.output, &mut out)
-                .and_then(|()| out.flush())
-                .map_err(|source| CliError::Write {
-                    what: "the manifests".into(),
-                    source,
-                })
-                .map(|()| EXIT_OK)
-        }
-    };
-    // The process ends right after: let the OS reclaim the objects instead of freeing each one
-    // (about a tenth of a large render's time).
-    std::mem::forget(compiled);
-    std::mem::forget(outcome);
-    result
-}
-
-/// `--explain-images`: which image each runtime's components get and why, then each container.
-fn explain_images(compiled: &compile::Compiled) {
-    let mut err = std::io::stderr().lock();
-    for values in &compiled.values {
-        let _ = writeln!(err, "images for {}/{}:", values.namespace, values.name);
-        for (role, image) in [
-            (
-                "master, worker, job master/worker, API gateway, mount Job",
-                &values.images.goosefs,
-            ),
-            ("fuse", &values.images.fuse),
-            ("init-users", &values.images.init_users),
-        ] {
-            let _ = writeln!(
-                err,
-                "  {role}: {} (pull {}; from {})",
-                image.reference, image.pull_policy, image.source
-            );
+            let mut out = manifests::StreamWriter::new(std::io::BufWriter::with_capacity(1 << 16, stdout), args.output);
+            prepared.compile_each(&mut |(values, objects)| {
+                if explain {
+                    explain_images(&values, &objects);
+                }
+                out.add(&objects)
+            })?;
+            out.finish().map_err(|source| OpsError::Write {
+                what: "the manifests".into(),
+                source,
+            })?;
         }
     }
-    for m in compiled.manifests.iter().filter(|m| m.text.contains("image:")) {
+    // The process ends right after: let the OS reclaim the objects instead of freeing each one.
+    std::mem::forget(prepared);
+    Ok(ExitStatus::Success)
+}
+
+/// `--explain-images`: which image a runtime's components get and why, then each container.
+fn explain_images(values: &compile::Values, objects: &[compile::Manifest]) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "images for {}/{}:", values.namespace, values.name);
+    for (role, image) in [
+        (
+            "master, worker, job master/worker, API gateway, mount Job",
+            &values.images.goosefs,
+        ),
+        ("fuse", &values.images.fuse),
+        ("init-users", &values.images.init_users),
+    ] {
+        let _ = writeln!(
+            err,
+            "  {role}: {} (pull {}; from {})",
+            image.reference, image.pull_policy, image.source
+        );
+    }
+    for m in objects.iter().filter(|m| m.text.contains("image:")) {
         let Ok(object) = m.object() else { continue };
         for key in ["initContainers", "containers"] {
             for c in object["spec"]["template"]["spec"][key].as_array().into_iter().flatten() {

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{CliError, EXIT_OK, print};
+use super::print;
+use crate::exit::ExitStatus;
 use crate::model::{Kind, schema};
+use crate::ops::OpsError;
 
 /// Arguments of `schema`.
 #[derive(Debug, Args)]
@@ -34,12 +36,12 @@ pub enum SchemaKind {
 ///
 /// # Errors
 /// Failures writing files or standard output.
-pub fn run(args: &SchemaArgs) -> Result<u8, CliError> {
+pub fn run(args: &SchemaArgs) -> Result<ExitStatus, OpsError> {
     if args.crd {
         let mut text = String::new();
         for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
             let yaml = serde_saphyr::to_string(&schema::crd(kind))
-                .map_err(|e| CliError::Usage(format!("cannot serialise the CRD: {e}")))?;
+                .map_err(|e| OpsError::Usage(format!("cannot serialise the CRD: {e}")))?;
             text.push_str("---\n");
             text.push_str(&yaml);
         }
@@ -52,19 +54,19 @@ pub fn run(args: &SchemaArgs) -> Result<u8, CliError> {
         };
         return print(&schema::json_schema_text(kind));
     };
-    std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
+    std::fs::create_dir_all(dir).map_err(|source| OpsError::Write {
         what: dir.display().to_string(),
         source,
     })?;
     for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
         let path = dir.join(schema::file_name(kind));
         crate::output::write_atomic(&path, schema::json_schema_text(kind).as_bytes()).map_err(|source| {
-            CliError::Write {
+            OpsError::Write {
                 what: path.display().to_string(),
                 source,
             }
         })?;
         eprintln!("wrote {}", path.display());
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }

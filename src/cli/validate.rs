@@ -4,8 +4,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::{CliError, EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK};
+use crate::exit::ExitStatus;
 use crate::model::quantity::parse_quantity;
+use crate::ops::OpsError;
 use crate::output::{self, Format, Style};
 use crate::validate::{self, Code, ValidateOptions};
 
@@ -40,9 +41,12 @@ fn parse_size(text: &str) -> Result<u64, String> {
 /// Runs `validate` and maps the outcome to an exit code.
 ///
 /// # Errors
-/// Usage errors, broken embedded schemas, and failures writing the report.
-pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
-    let paths = args.input.paths("validate")?;
+/// [`OpsError`]: no input, broken embedded schemas, failures writing the report.
+pub fn run(args: ValidateArgs, color: bool) -> Result<ExitStatus, OpsError> {
+    let paths = args.input.all();
+    if paths.is_empty() {
+        return Err(OpsError::NoInput("validate"));
+    }
     let options = ValidateOptions {
         paths,
         namespace: args.input.namespace.unwrap_or_else(|| "default".to_owned()),
@@ -60,15 +64,15 @@ pub fn run(args: ValidateArgs, color: bool) -> Result<u8, CliError> {
     let mut out = std::io::stdout().lock();
     output::write_report(&outcome.report, args.format, style, &mut out)
         .and_then(|()| out.flush())
-        .map_err(|source| CliError::Write {
+        .map_err(|source| OpsError::Write {
             what: "the report".into(),
             source,
         })?;
     Ok(if !outcome.unreadable.is_empty() {
-        EXIT_FAILURE
+        ExitStatus::Failure
     } else if outcome.report.has_errors() {
-        EXIT_FINDINGS
+        ExitStatus::Findings
     } else {
-        EXIT_OK
+        ExitStatus::Success
     })
 }

@@ -2,8 +2,9 @@
 
 use clap::{Args, CommandFactory, ValueEnum};
 
-use super::{CliError, EXIT_OK};
 use crate::compile::Catalog;
+use crate::exit::ExitStatus;
+use crate::ops::OpsError;
 
 /// Output of `version`.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -62,8 +63,8 @@ pub struct ManArgs {
 ///
 /// # Errors
 /// Writing output.
-pub fn version(args: &VersionArgs) -> Result<u8, CliError> {
-    let catalog = Catalog::embedded().map_err(|e| CliError::Usage(e.to_string()))?;
+pub fn version(args: &VersionArgs) -> Result<ExitStatus, OpsError> {
+    let catalog = Catalog::embedded().map_err(|e| OpsError::Usage(e.to_string()))?;
     let images = [
         ("goosefs", &catalog.goosefs),
         ("fuse", &catalog.fuse),
@@ -101,14 +102,14 @@ pub fn version(args: &VersionArgs) -> Result<u8, CliError> {
         }
     };
     super::print(&text)?;
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }
 
 /// Prints a completion script.
 ///
 /// # Errors
 /// Writing output.
-pub fn completion(args: &CompletionArgs) -> Result<u8, CliError> {
+pub fn completion(args: &CompletionArgs) -> Result<ExitStatus, OpsError> {
     use clap_complete::Shell;
     let shell = match args.shell {
         Target::Bash => Shell::Bash,
@@ -118,7 +119,7 @@ pub fn completion(args: &CompletionArgs) -> Result<u8, CliError> {
         Target::Elvish => Shell::Elvish,
         Target::Kubectl => {
             super::print(super::complete::KUBECTL_SCRIPT)?;
-            return Ok(EXIT_OK);
+            return Ok(ExitStatus::Success);
         }
     };
     let mut command = super::Cli::command();
@@ -135,22 +136,22 @@ pub fn completion(args: &CompletionArgs) -> Result<u8, CliError> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "kubectl-goosefs", &mut script);
     super::print(&String::from_utf8_lossy(&script))?;
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }
 
 /// Prints the man page, or writes every page into a directory.
 ///
 /// # Errors
 /// Writing output.
-pub fn man(args: &ManArgs) -> Result<u8, CliError> {
+pub fn man(args: &ManArgs) -> Result<ExitStatus, OpsError> {
     let mut command = super::Cli::command().disable_help_subcommand(true);
     // Built, every subcommand knows its display name (`kubectl-goosefs-apply`).
     command.build();
     let Some(dir) = &args.out_dir else {
         super::print(&String::from_utf8_lossy(&page(&command)?))?;
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Success);
     };
-    let failed = |source| CliError::Write {
+    let failed = |source| OpsError::Write {
         what: dir.display().to_string(),
         source,
     };
@@ -159,20 +160,20 @@ pub fn man(args: &ManArgs) -> Result<u8, CliError> {
     commands.extend(command.get_subcommands().filter(|s| !s.is_hide_set()));
     for command in commands {
         let path = dir.join(clap_mangen::Man::new(command.clone()).get_filename());
-        crate::output::write_atomic(&path, &page(command)?).map_err(|source| CliError::Write {
+        crate::output::write_atomic(&path, &page(command)?).map_err(|source| OpsError::Write {
             what: path.display().to_string(),
             source,
         })?;
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }
 
 /// One command's page, in roff.
-fn page(command: &clap::Command) -> Result<Vec<u8>, CliError> {
+fn page(command: &clap::Command) -> Result<Vec<u8>, OpsError> {
     let mut page = Vec::new();
     clap_mangen::Man::new(command.clone())
         .render(&mut page)
-        .map_err(|source| CliError::Write {
+        .map_err(|source| OpsError::Write {
             what: "the man page".to_owned(),
             source,
         })?;

@@ -15,6 +15,7 @@ use super::FIELD_MANAGER;
 use super::plan::ResourceKey;
 use super::status::{PodStatus, RuntimeStatus, journal_addresses, runtime_status};
 use crate::compile::applyset;
+use crate::model::kinds::{self, ManagedKind};
 
 /// How to reach the cluster (kubectl's flags).
 #[derive(Debug, Clone, Default)]
@@ -108,18 +109,6 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// The kinds `render` emits: (apiVersion, kind, cluster-scoped); the same as
-/// [`applyset::MEMBER_KINDS`] (a test holds them together).
-pub const KINDS: [(&str, &str, bool); 7] = [
-    ("v1", "ConfigMap", false),
-    ("v1", "Service", false),
-    ("v1", "PersistentVolume", true),
-    ("v1", "PersistentVolumeClaim", false),
-    ("apps/v1", "StatefulSet", false),
-    ("batch/v1", "Job", false),
-    ("apps/v1", "DaemonSet", false),
-];
-
 /// The label selector of the objects this tool made for runtime `name` (its inventory).
 pub fn inventory_selector(name: &str) -> String {
     format!("{MANAGED_BY},app.kubernetes.io/instance={name}")
@@ -181,9 +170,6 @@ pub struct Cluster {
     client: kube::Client,
 }
 
-/// Kinds this tool writes that are cluster-scoped.
-const CLUSTER_SCOPED: [&str; 3] = ["PersistentVolume", "Namespace", "CustomResourceDefinition"];
-
 impl Cluster {
     /// Connects as kubectl would.
     ///
@@ -218,7 +204,7 @@ impl Cluster {
     fn api(&self, key: &ResourceKey) -> Api<DynamicObject> {
         let (group, version) = key.api_version.rsplit_once('/').unwrap_or(("", &key.api_version));
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &key.kind));
-        if CLUSTER_SCOPED.contains(&key.kind.as_str()) || key.namespace.is_empty() {
+        if kinds::is_cluster_scoped(&key.kind) || key.namespace.is_empty() {
             Api::all_with(self.client.clone(), &resource)
         } else {
             Api::namespaced_with(self.client.clone(), &key.namespace, &resource)
@@ -308,28 +294,34 @@ impl Cluster {
             _ => MANAGED_BY.to_owned(),
         };
         let ids: Vec<String> = names.iter().map(|n| applyset::id(n, namespace)).collect();
-        let lists: Vec<Vec<Value>> = stream::iter(KINDS)
-            .map(|(api_version, kind, cluster_scoped)| {
-                let (selector, ids) = (&selector, &ids);
-                async move {
-                    let ns = if cluster_scoped { "" } else { namespace };
-                    let found = self.list_labelled(api_version, kind, ns, selector).await?;
-                    Ok::<_, ClusterError>(
-                        found
-                            .into_iter()
-                            .filter(|o| {
-                                // Members (or the parent) of one of these runtimes' ApplySets: the
-                                // id depends on the namespace, so a same-named runtime elsewhere,
-                                // whose PV carries the same instance label, is left alone.
-                                let labels = &o["metadata"]["labels"];
-                                let set = labels[applyset::PART_OF].as_str().or(labels[applyset::ID].as_str());
-                                set.is_some_and(|set| ids.iter().any(|id| id == set))
-                            })
-                            .map(|o| with_type(o, api_version, kind))
-                            .collect(),
-                    )
-                }
-            })
+        let lists: Vec<Vec<Value>> = stream::iter(kinds::RENDERED)
+            .map(
+                |ManagedKind {
+                     api_version,
+                     kind,
+                     cluster_scoped,
+                 }| {
+                    let (selector, ids) = (&selector, &ids);
+                    async move {
+                        let ns = if cluster_scoped { "" } else { namespace };
+                        let found = self.list_labelled(api_version, kind, ns, selector).await?;
+                        Ok::<_, ClusterError>(
+                            found
+                                .into_iter()
+                                .filter(|o| {
+                                    // Members (or the parent) of one of these runtimes' ApplySets: the
+                                    // id depends on the namespace, so a same-named runtime elsewhere,
+                                    // whose PV carries the same instance label, is left alone.
+                                    let labels = &o["metadata"]["labels"];
+                                    let set = labels[applyset::PART_OF].as_str().or(labels[applyset::ID].as_str());
+                                    set.is_some_and(|set| ids.iter().any(|id| id == set))
+                                })
+                                .map(|o| with_type(o, api_version, kind))
+                                .collect(),
+                        )
+                    }
+                },
+            )
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
@@ -674,16 +666,5 @@ async fn watch_kind(
         if sender.is_closed() {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_inventory_covers_every_kind_the_applyset_names() {
-        let listed: Vec<(&str, &str)> = KINDS.iter().map(|(a, k, _)| (*a, *k)).collect();
-        assert_eq!(listed, applyset::MEMBER_KINDS);
     }
 }

@@ -108,27 +108,6 @@ pub fn journal_addresses(config: &Value) -> Option<String> {
     })
 }
 
-/// The lines `status` prints under the table: each runtime's journal and master pods.
-pub fn details(statuses: &[RuntimeStatus], namespaces: bool) -> String {
-    let mut out = String::new();
-    for s in statuses {
-        if let Some(addresses) = &s.journal_addresses {
-            let name = if namespaces {
-                format!("{}/{}", s.namespace, s.name)
-            } else {
-                s.name.clone()
-            };
-            out.push_str(&format!("{name}: Raft embedded journal {addresses}\n"));
-        }
-        for pod in &s.master_pods {
-            let node = pod.node.as_deref().unwrap_or("<unscheduled>");
-            let ready = if pod.ready { "ready" } else { "not ready" };
-            out.push_str(&format!("  {} {} {ready} on {node}\n", pod.name, pod.phase));
-        }
-    }
-    out
-}
-
 impl RuntimeStatus {
     /// Whether `apply --wait` may stop waiting: masters all ready (Fluid's master check is
     /// `readyReplicas == replicas`), workers Ready or PartialReady, FUSE present.
@@ -207,73 +186,9 @@ pub fn runtime_status(
     }
 }
 
-/// A table with `kubectl get goosefsruntime`'s columns (NAME, the three phases, AGE); `wide`
-/// adds ready and desired counts in Fluid's `-o wide` order. `now` is seconds since the epoch.
-pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
-    table_of(statuses, wide, false, now)
-}
-
-/// [`table`], with a NAMESPACE column first when `namespaces` (`-A`, as kubectl does).
-pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i64) -> String {
-    let columns: &[&str] = if wide {
-        &[
-            "NAME",
-            "READY MASTERS",
-            "DESIRED MASTERS",
-            "MASTER PHASE",
-            "READY WORKERS",
-            "DESIRED WORKERS",
-            "WORKER PHASE",
-            "READY FUSES",
-            "DESIRED FUSES",
-            "FUSE PHASE",
-            "AGE",
-        ]
-    } else {
-        &["NAME", "MASTER PHASE", "WORKER PHASE", "FUSE PHASE", "AGE"]
-    };
-    let header: Vec<&str> = namespaces
-        .then_some("NAMESPACE")
-        .into_iter()
-        .chain(columns.iter().copied())
-        .collect();
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
-    for s in statuses {
-        let age = s
-            .created
-            .as_deref()
-            .and_then(epoch_seconds)
-            .map_or_else(|| "<unknown>".to_owned(), |t| human_age(now - t));
-        let mut row: Vec<String> = namespaces.then(|| s.namespace.clone()).into_iter().collect();
-        row.push(s.name.clone());
-        for c in [&s.master, &s.worker, &s.fuse] {
-            if wide {
-                row.push(c.ready.to_string());
-                row.push(c.desired.to_string());
-            }
-            row.push(c.phase.to_string());
-        }
-        row.push(age);
-        rows.push(row);
-    }
-    let mut widths = vec![0usize; header.len()];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// Seconds since the epoch of an RFC 3339 UTC timestamp as the API server writes them
 /// (`2026-01-01T00:00:00Z`); `None` for anything else.
-fn epoch_seconds(text: &str) -> Option<i64> {
+pub fn epoch_seconds(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
         return None;
@@ -290,83 +205,6 @@ fn epoch_seconds(text: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// An age as kubectl prints it (`45s`, `5m30s`, `15m`, `3h20m`, `20h`, `3d4h`, `300d`, `2y30d`).
-pub fn human_age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (m, h, d) = (s / 60, s / 3600, s / 86_400);
-    if s < 120 {
-        format!("{s}s")
-    } else if m < 10 {
-        format!("{m}m{}s", s % 60)
-    } else if m < 180 {
-        format!("{m}m")
-    } else if h < 8 {
-        format!("{h}h{}m", m % 60)
-    } else if h < 48 {
-        format!("{h}h")
-    } else if h < 24 * 8 {
-        format!("{d}d{}h", h % 24)
-    } else if d < 365 * 2 {
-        format!("{d}d")
-    } else if d < 365 * 8 {
-        format!("{}y{}d", d / 365, d % 365)
-    } else {
-        format!("{}y", d / 365)
-    }
-}
-
-/// Walks runtime -> workloads -> master pods and names the first broken link, with what to look
-/// at next (for `status --explain`).
-pub fn explain(s: &RuntimeStatus) -> String {
-    let name = &s.name;
-    let (master, worker, fuse) = (&s.master, &s.worker, &s.fuse);
-    if master.phase == Phase::None {
-        return format!("{name}: the master StatefulSet {name}-master does not exist: run `kubectl goosefs apply`");
-    }
-    if master.ready < master.desired {
-        let Some(pod) = s.master_pods.iter().find(|p| !p.ready) else {
-            return format!(
-                "{name}: {}/{} masters ready and no master pod found: the StatefulSet controller has not made them; see `kubectl describe statefulset {name}-master`",
-                master.ready, master.desired
-            );
-        };
-        let pod_name = &pod.name;
-        let why = match (&pod.node, pod.phase.as_str()) {
-            (None, _) => format!(
-                "is not scheduled (host ports, node selector or resources fit no node); see `kubectl describe pod {pod_name}`"
-            ),
-            (Some(_), "Pending") => {
-                format!("is Pending (image pull or volumes); see `kubectl describe pod {pod_name}`")
-            }
-            (Some(_), phase) => format!(
-                "is {phase} but not ready (master not serving, or the Raft quorum not formed); see `kubectl logs {pod_name} -c goosefs-master`"
-            ),
-        };
-        return format!(
-            "{name}: {}/{} masters ready: pod {pod_name} {why}",
-            master.ready, master.desired
-        );
-    }
-    if worker.phase == Phase::None {
-        return format!("{name}: the worker StatefulSet {name}-worker does not exist: run `kubectl goosefs apply`");
-    }
-    if worker.phase == Phase::NotReady {
-        return format!(
-            "{name}: no worker of {} is ready; see `kubectl describe statefulset {name}-worker`",
-            worker.desired
-        );
-    }
-    if fuse.phase == Phase::None {
-        return format!("{name}: the FUSE DaemonSet {name}-fuse does not exist: run `kubectl goosefs apply`");
-    }
-    if fuse.desired == 0 {
-        return format!(
-            "{name}: the FUSE DaemonSet {name}-fuse matches no node: check spec.fuse.nodeSelector against the node labels"
-        );
-    }
-    format!("{name}: masters, workers and FUSE are up; nothing is broken")
 }
 
 /// An RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`) of seconds since the epoch.
@@ -530,23 +368,6 @@ mod tests {
         assert!(!runtime_status("ns", "a", Some(&sts(3, 2)), Some(&sts(3, 3)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 0)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 3)), None).is_ready());
-        let text = table(std::slice::from_ref(&ready), false, 0);
-        assert_eq!(
-            text,
-            "NAME   MASTER PHASE   WORKER PHASE   FUSE PHASE   AGE\na      Ready          PartialReady   Ready        <unknown>\n"
-        );
-        let mut aged = ready;
-        aged.created = Some("2026-11-26T03:00:00Z".to_owned());
-        let wide = table(&[aged], true, epoch_seconds("2026-11-26T03:15:00Z").unwrap());
-        assert!(
-            wide.starts_with("NAME   READY MASTERS   DESIRED MASTERS   MASTER PHASE"),
-            "{wide}"
-        );
-        assert!(
-            wide.contains("\na      3               3                 Ready"),
-            "{wide}"
-        );
-        assert!(wide.trim_end().ends_with("15m"), "{wide}");
     }
 
     #[test]
@@ -582,61 +403,23 @@ mod tests {
         assert_eq!(journal_addresses(&json!({"data": {}})), None);
         let pod = json!({"metadata": {"name": "a-master-0"}, "spec": {"nodeName": "n1"},
                          "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
-        let mut status = runtime_status("ns", "a", None, None, None);
-        status.journal_addresses = journal_addresses(&config);
-        status.master_pods = vec![
-            PodStatus::of(&pod),
-            PodStatus::of(&json!({"metadata": {"name": "a-master-1"}})),
-        ];
         assert_eq!(
-            details(&[status], false),
-            "a: Raft embedded journal a-0:26009,a-1:26009\n  a-master-0 Running ready on n1\n  a-master-1 Unknown not ready on <unscheduled>\n"
+            PodStatus::of(&pod),
+            PodStatus {
+                name: "a-master-0".into(),
+                phase: "Running".into(),
+                ready: true,
+                node: Some("n1".into())
+            }
+        );
+        assert_eq!(
+            PodStatus::of(&json!({"metadata": {"name": "a-master-1"}})).phase,
+            "Unknown"
         );
     }
 
     #[test]
-    fn explain_names_the_first_broken_link() {
-        let ds = |n: i64| json!({"status": {"desiredNumberScheduled": n}});
-        let pod = |name: &str, node: Option<&str>, phase: &str| PodStatus {
-            name: name.to_owned(),
-            phase: phase.to_owned(),
-            ready: false,
-            node: node.map(str::to_owned),
-        };
-        let mut s = runtime_status("ns", "a", None, None, None);
-        assert!(explain(&s).contains("a-master does not exist"));
-        s = runtime_status("ns", "a", Some(&sts(3, 1)), None, None);
-        assert!(
-            explain(&s).contains("1/3 masters ready and no master pod found"),
-            "{}",
-            explain(&s)
-        );
-        s.master_pods = vec![pod("a-master-1", None, "Pending")];
-        assert!(
-            explain(&s).contains("pod a-master-1 is not scheduled"),
-            "{}",
-            explain(&s)
-        );
-        s.master_pods = vec![pod("a-master-1", Some("n"), "Pending")];
-        assert!(explain(&s).contains("is Pending (image pull"), "{}", explain(&s));
-        s.master_pods = vec![pod("a-master-1", Some("n"), "Running")];
-        assert!(
-            explain(&s).contains("kubectl logs a-master-1 -c goosefs-master"),
-            "{}",
-            explain(&s)
-        );
-        s = runtime_status("ns", "a", Some(&sts(3, 3)), None, None);
-        assert!(explain(&s).contains("a-worker does not exist"));
-        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 0)), None);
-        assert!(explain(&s).contains("no worker of 2 is ready"));
-        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(0)));
-        assert!(explain(&s).contains("matches no node"));
-        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(2)));
-        assert!(explain(&s).ends_with("nothing is broken"));
-    }
-
-    #[test]
-    fn timestamps_and_ages_read_like_kubectl() {
+    fn timestamps_read_like_kubectl() {
         for t in [0, 951_868_801, 1_795_000_000, 4_102_444_800] {
             assert_eq!(epoch_seconds(&rfc3339(t)), Some(t), "{}", rfc3339(t));
         }
@@ -644,9 +427,5 @@ mod tests {
         assert_eq!(epoch_seconds("2000-03-01T00:00:01Z"), Some(951_868_801));
         assert_eq!(epoch_seconds("2026-01-01T00:00:00+01:00"), None);
         assert_eq!(epoch_seconds("yesterday"), None);
-        let ages: Vec<String> = [45, 330, 900, 12_000, 72_000, 270_000, 300 * 86_400, 800 * 86_400]
-            .map(human_age)
-            .to_vec();
-        assert_eq!(ages, ["45s", "5m30s", "15m", "3h20m", "20h", "3d3h", "300d", "2y70d"]);
     }
 }

@@ -9,6 +9,8 @@
 
 use base64::Engine as _;
 
+use crate::model::kinds::RENDERED;
+
 /// The tooling annotation's value.
 pub const TOOLING: &str = concat!("kubectl-goosefs/v", env!("CARGO_PKG_VERSION"));
 
@@ -44,21 +46,10 @@ fn group_kind(api_version: &str, kind: &str) -> String {
     }
 }
 
-/// The kinds the embedded templates render, whether or not a runtime has one of each (a runtime
-/// without mounts has no Job): `contains-group-kinds` must stay a superset of the live members
-/// until they are pruned, so it always names them all.
-pub const MEMBER_KINDS: [(&str, &str); 7] = [
-    ("v1", "ConfigMap"),
-    ("v1", "Service"),
-    ("v1", "PersistentVolume"),
-    ("v1", "PersistentVolumeClaim"),
-    ("apps/v1", "StatefulSet"),
-    ("batch/v1", "Job"),
-    ("apps/v1", "DaemonSet"),
-];
-
-/// The parent object of a runtime whose members are `(apiVersion, kind)` pairs (with user
-/// templates, maybe kinds beyond [`MEMBER_KINDS`]), as YAML.
+/// The parent object of a runtime whose members are `(apiVersion, kind)` pairs, as YAML. Its
+/// `contains-group-kinds` names every kind of [`RENDERED`] whether or not the runtime has one
+/// (a runtime without mounts has no Job, but a stale one may live until pruned: the list must
+/// stay a superset of the live members) and any kind a user template adds.
 #[must_use]
 pub fn parent(
     name: &str,
@@ -66,9 +57,9 @@ pub fn parent(
     labels: &std::collections::BTreeMap<String, String>,
     members: &[(String, String)],
 ) -> String {
-    let mut kinds: Vec<String> = MEMBER_KINDS
+    let mut kinds: Vec<String> = RENDERED
         .iter()
-        .map(|(a, k)| group_kind(a, k))
+        .map(|k| group_kind(k.api_version, k.kind))
         .chain(members.iter().map(|(a, k)| group_kind(a, k)))
         .collect();
     kinds.sort();

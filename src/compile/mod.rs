@@ -78,6 +78,9 @@ pub enum CompileError {
     /// A template failed.
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
+    /// Writing a compiled runtime out failed.
+    #[error("cannot write the manifests: {0}")]
+    Sink(#[source] std::io::Error),
     /// A template produced something that is not one Kubernetes object per document.
     #[error("template {template} rendered invalid YAML for {object}: {message}")]
     Output {
@@ -139,16 +142,24 @@ pub struct Compiled {
     pub values: Vec<Values>,
 }
 
-/// Compiles every runtime of the input with its Dataset. Runtimes are rendered in parallel;
-/// the output does not depend on input order or thread count.
+/// One runtime's compile result: its values and objects (the ApplySet parent first, then in
+/// apply order).
+pub type Runtime = (Values, Vec<Manifest>);
+
+/// Compiles every runtime of the input with its Dataset, in `(namespace, name)` order, handing
+/// each to `sink` as soon as it and every runtime before it are done. Runtimes are rendered in
+/// parallel a batch at a time, so memory stays bounded by the batch, not the input; the output
+/// does not depend on input order or thread count.
 ///
 /// # Errors
-/// [`CompileError`] when a runtime lacks its Dataset, ports run out, or a template fails.
-pub fn compile(
+/// [`CompileError`] when a runtime lacks its Dataset, ports run out, or a template fails;
+/// [`CompileError::Sink`] when `sink` fails (the runtimes after it are not compiled).
+pub fn compile_each(
     runtimes: &[GooseFsRuntime],
     datasets: &[Dataset],
     options: &CompileOptions,
-) -> Result<Compiled, CompileError> {
+    sink: &mut dyn FnMut(Runtime) -> std::io::Result<()>,
+) -> Result<(), CompileError> {
     let ns_of = |ns: &Option<String>| {
         ns.clone()
             .filter(|n| !n.is_empty())
@@ -161,85 +172,103 @@ pub fn compile(
     // Our own templates are tested to produce valid YAML; user templates are checked.
     let check = options.templates.origin != "embedded";
     let jobs: Vec<(&GooseFsRuntime, ports::Ports)> = ordered.into_iter().zip(ports).collect();
-    let render_one =
-        |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<(Values, Vec<Manifest>), CompileError> {
-            let namespace = ns_of(&runtime.metadata.namespace);
-            let name = runtime.metadata.name.clone().unwrap_or_default();
-            let dataset = datasets
-                .iter()
-                .find(|d| {
-                    d.metadata.name.as_deref() == Some(name.as_str()) && ns_of(&d.metadata.namespace) == namespace
-                })
-                .ok_or_else(|| CompileError::NoDataset {
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                })?;
-            let values = values::build(runtime, dataset, &namespace, ports.clone(), &options.catalog, options)?;
-            let context = minijinja::context! { v => minijinja::value::Serde(&values) };
-            let mut manifests = Vec::new();
-            for (rank_in_runtime, template) in templates::OBJECT_TEMPLATES.iter().enumerate() {
-                let text = env
-                    .get_template(template)
-                    .and_then(|t| t.render(&context))
-                    .map_err(|e| templates::TemplateError::Render {
-                        name: (*template).to_owned(),
-                        message: format!("{e:#}"),
-                    })?;
-                for doc in split_documents(&text) {
-                    let manifest = header(
-                        doc,
-                        template,
-                        &namespace,
-                        &name,
-                        apply_rank_of_template(rank_in_runtime),
-                    )?;
-                    if check {
-                        manifest.object()?;
-                    }
-                    manifests.push(manifest);
-                }
-            }
-            let members: Vec<(String, String)> = manifests
-                .iter()
-                .map(|m| (api_version(&m.text), m.kind.clone()))
-                .collect();
-            manifests.push(Manifest {
-                rank: 0,
-                kind: "ConfigMap".to_owned(),
+    let render_one = |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<Runtime, CompileError> {
+        let namespace = ns_of(&runtime.metadata.namespace);
+        let name = runtime.metadata.name.clone().unwrap_or_default();
+        let dataset = datasets
+            .iter()
+            .find(|d| d.metadata.name.as_deref() == Some(name.as_str()) && ns_of(&d.metadata.namespace) == namespace)
+            .ok_or_else(|| CompileError::NoDataset {
                 namespace: namespace.clone(),
-                name: applyset::parent_name(&name),
-                text: applyset::parent(&name, &namespace, &values.labels, &members),
-            });
-            Ok((values, manifests))
-        };
+                name: name.clone(),
+            })?;
+        let values = values::build(runtime, dataset, &namespace, ports.clone(), &options.catalog, options)?;
+        let context = minijinja::context! { v => minijinja::value::Serde(&values) };
+        let mut manifests = Vec::new();
+        for (rank_in_runtime, template) in templates::OBJECT_TEMPLATES.iter().enumerate() {
+            let text = env
+                .get_template(template)
+                .and_then(|t| t.render(&context))
+                .map_err(|e| templates::TemplateError::Render {
+                    name: (*template).to_owned(),
+                    message: format!("{e:#}"),
+                })?;
+            for doc in split_documents(&text) {
+                let manifest = header(
+                    doc,
+                    template,
+                    &namespace,
+                    &name,
+                    apply_rank_of_template(rank_in_runtime),
+                )?;
+                if check {
+                    manifest.object()?;
+                }
+                manifests.push(manifest);
+            }
+        }
+        let members: Vec<(String, String)> = manifests
+            .iter()
+            .map(|m| (api_version(&m.text), m.kind.clone()))
+            .collect();
+        manifests.push(Manifest {
+            rank: 0,
+            kind: "ConfigMap".to_owned(),
+            namespace: namespace.clone(),
+            name: applyset::parent_name(&name),
+            text: applyset::parent(&name, &namespace, &values.labels, &members),
+        });
+        manifests.sort_by(|a, b| (a.rank, &a.name, &a.kind).cmp(&(b.rank, &b.name, &b.kind)));
+        Ok((values, manifests))
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(jobs.len())
         .max(1);
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<Result<(Values, Vec<Manifest>), CompileError>> = if threads == 1 {
-        jobs.iter().map(render_one).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-        })
-    };
-    if results.len() != jobs.len() {
-        return Err(CompileError::Runtime {
-            object: "render".into(),
-            message: "a render thread failed".into(),
-        });
+    // A batch per round: large enough to keep every thread busy, small enough to bound memory.
+    for batch in jobs.chunks(threads * 16) {
+        let results: Vec<Result<Runtime, CompileError>> = if threads == 1 {
+            batch.iter().map(render_one).collect()
+        } else {
+            let chunk = batch.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            })
+        };
+        if results.len() != batch.len() {
+            return Err(CompileError::Runtime {
+                object: "render".into(),
+                message: "a render thread failed".into(),
+            });
+        }
+        for result in results {
+            sink(result?).map_err(CompileError::Sink)?;
+        }
     }
+    Ok(())
+}
+
+/// Compiles every runtime of the input with its Dataset ([`compile_each`]) and returns all
+/// objects in apply order across runtimes: every runtime's configuration, then every runtime's
+/// Services, and so on, as `plan` and `apply` take them.
+///
+/// # Errors
+/// As [`compile_each`].
+pub fn compile(
+    runtimes: &[GooseFsRuntime],
+    datasets: &[Dataset],
+    options: &CompileOptions,
+) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
-    for result in results {
-        let (values, manifests) = result?;
+    compile_each(runtimes, datasets, options, &mut |(values, manifests)| {
         compiled.values.push(values);
         compiled.manifests.extend(manifests);
-    }
+        Ok(())
+    })?;
     compiled
         .manifests
         .sort_by(|a, b| (a.rank, &a.namespace, &a.name, &a.kind).cmp(&(b.rank, &b.namespace, &b.name, &b.kind)));

@@ -8,6 +8,7 @@
 
 pub mod common;
 pub mod dataset;
+pub mod kinds;
 pub mod quantity;
 pub mod runtime;
 pub mod schema;

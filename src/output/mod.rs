@@ -9,6 +9,7 @@ mod json;
 mod junit;
 pub mod manifests;
 mod sarif;
+pub mod status;
 
 use std::io::{self, Write};
 

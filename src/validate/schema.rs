@@ -14,9 +14,12 @@ use crate::load::NodeValue;
 use crate::model::Kind;
 use crate::model::schema::{DEF_REF, DEFINITIONS};
 
-/// The schemas enforced, as checked into `schemas/` (a test keeps them equal to the model).
-const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
-const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
+/// The schemas enforced, as checked into `schemas/` (a test keeps them equal to the model),
+/// without their annotations (`description`, `title`: build.rs strips them), which constrain
+/// nothing and would double the text every process parses; a test holds the two copies to the
+/// same constraints.
+const RUNTIME_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/goosefsruntime.validation.json"));
+const DATASET_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/dataset.validation.json"));
 
 /// A compiled schema and its JSON (kept to look up field names and types for messages).
 ///
@@ -27,10 +30,8 @@ pub struct CompiledSchema {
     validator: Validator,
     /// The schema the validator was built from, kept: the process never pays for freeing it.
     _core: Value,
-    /// The full schema text; parsed again only when a finding needs field names or a lazy
-    /// part is first used.
-    text: &'static str,
-    raw: OnceLock<Value>,
+    /// The full schema, for field names in messages and the lazy parts.
+    raw: Value,
     parts: Vec<LazyPart>,
 }
 
@@ -43,8 +44,10 @@ struct LazyPart {
     validator: OnceLock<Result<Validator, String>>,
 }
 
-/// Subtrees user input rarely has, which together are about half of the compile time:
-/// (instance pattern, schema pointer).
+/// Subtrees compiled apart, on first use: each is absent from most documents, and with the
+/// definitions only they reach (a status's conditions, every kind of volume source) they are
+/// about half of the schema. (instance pattern, schema pointer); a pointer a kind's schema does
+/// not have is skipped.
 const LAZY_PARTS: [(&str, &str); 4] = [
     ("/status", "/properties/status"),
     (
@@ -60,6 +63,45 @@ const LAZY_PARTS: [(&str, &str); 4] = [
         "/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/properties/ownerReferences",
     ),
 ];
+
+/// The names of the definitions `schema` reaches through `definitions`, transitively. jsonschema
+/// checks every schema it compiles against the meta-schema, definitions included, so a schema
+/// carrying unused definitions would pay for checking them.
+fn reached_definitions(schema: &Value, definitions: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut reached: Vec<String> = Vec::new();
+    let mut pending = Vec::new();
+    collect_refs(schema, &mut pending);
+    while let Some(name) = pending.pop() {
+        if reached.contains(&name) {
+            continue;
+        }
+        if let Some(definition) = definitions.get(&name) {
+            collect_refs(definition, &mut pending);
+            reached.push(name);
+        }
+    }
+    reached
+}
+
+/// The definition names `schema` refers to directly (`#/definitions/<name>`).
+fn collect_refs(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(r)) => {
+                        if let Some(name) = r.strip_prefix(DEF_REF) {
+                            out.push(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_refs(i, out)),
+        _ => {}
+    }
+}
 
 /// The instances matching `pattern` in `value`, with their JSON pointers.
 fn instances<'v>(pattern: &str, value: &'v Value) -> Vec<(String, &'v Value)> {
@@ -117,7 +159,8 @@ pub fn compiled(kind: Kind) -> Result<&'static CompiledSchema, SchemaError> {
 }
 
 fn compile(text: &'static str) -> Result<CompiledSchema, String> {
-    let mut core: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let full: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut core = full.clone();
     let mut parts = Vec::new();
     for (at, pointer) in LAZY_PARTS {
         if let Some(node) = core.pointer_mut(pointer) {
@@ -129,12 +172,19 @@ fn compile(text: &'static str) -> Result<CompiledSchema, String> {
             });
         }
     }
+    // Only the definitions the core still reaches (moved, not copied): its own, blanked ones.
+    if let Some(Value::Object(mut definitions)) = core.as_object_mut().and_then(|m| m.remove(DEFINITIONS)) {
+        let kept: serde_json::Map<String, Value> = reached_definitions(&core, &definitions)
+            .into_iter()
+            .filter_map(|name| definitions.remove(&name).map(|d| (name, d)))
+            .collect();
+        core[DEFINITIONS] = Value::Object(kept);
+    }
     let validator = jsonschema::draft7::new(&core).map_err(|e| e.to_string())?;
     Ok(CompiledSchema {
         validator,
         _core: core,
-        text,
-        raw: OnceLock::new(),
+        raw: full,
         parts,
     })
 }
@@ -166,10 +216,9 @@ impl CompiledSchema {
         structural
     }
 
-    /// The full schema (parsed on first need).
+    /// The full schema.
     fn raw(&self) -> &Value {
-        self.raw
-            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
+        &self.raw
     }
 
     /// Compiles the subtree at `pointer` with the definitions it may refer to.
@@ -179,8 +228,12 @@ impl CompiledSchema {
             .pointer(pointer)
             .cloned()
             .ok_or_else(|| format!("no schema at {pointer}"))?;
-        if let (Some(obj), Some(defs)) = (schema.as_object_mut(), raw.get(DEFINITIONS)) {
-            obj.insert(DEFINITIONS.to_owned(), defs.clone());
+        if let (Some(Value::Object(definitions)), true) = (raw.get(DEFINITIONS), schema.is_object()) {
+            let kept: serde_json::Map<String, Value> = reached_definitions(&schema, definitions)
+                .into_iter()
+                .filter_map(|name| definitions.get(&name).map(|d| (name, d.clone())))
+                .collect();
+            schema[DEFINITIONS] = Value::Object(kept);
         }
         jsonschema::draft7::new(&schema).map_err(|e| e.to_string())
     }
@@ -490,5 +543,57 @@ mod tests {
     fn embedded_schemas_compile() {
         assert!(compiled(Kind::GooseFsRuntime).is_ok());
         assert!(compiled(Kind::Dataset).is_ok());
+    }
+
+    /// Drops annotations the way build.rs does, written again here so the two can be compared.
+    fn without_annotations(node: &Value, in_map_of_schemas: bool) -> Value {
+        match node {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| in_map_of_schemas || !matches!(k.as_str(), "description" | "title"))
+                    .map(|(k, v)| {
+                        let child = match k.as_str() {
+                            _ if in_map_of_schemas => without_annotations(v, false),
+                            "properties" | "definitions" | "$defs" | "patternProperties" => {
+                                without_annotations(v, true)
+                            }
+                            "enum" | "const" | "default" | "examples" | "required" => v.clone(),
+                            _ => without_annotations(v, false),
+                        };
+                        (k.clone(), child)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|i| without_annotations(i, false)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// The embedded copies are the checked-in schemas minus annotations, nothing more; and the
+    /// checked-in schemas are valid draft-07 schemas (checked here once, not in every process).
+    #[test]
+    fn embedded_copies_keep_every_constraint_of_the_checked_in_schemas() {
+        for (embedded, checked_in) in [
+            (RUNTIME_SCHEMA, include_str!("../../schemas/goosefsruntime.json")),
+            (DATASET_SCHEMA, include_str!("../../schemas/dataset.json")),
+        ] {
+            let embedded: Value = serde_json::from_str(embedded).unwrap_or(Value::Null);
+            let checked_in: Value = serde_json::from_str(checked_in).unwrap_or(Value::Null);
+            assert!(
+                jsonschema::meta::is_valid(&checked_in),
+                "a checked-in schema is not valid draft-07"
+            );
+            assert_eq!(embedded, without_annotations(&checked_in, false));
+            assert!(
+                embedded.to_string().len() < checked_in.to_string().len(),
+                "annotations were stripped"
+            );
+            // A property called `description` (there is none today) would be kept.
+            let tricky = serde_json::json!({"properties": {"description": {"type": "string", "description": "x"}}});
+            assert_eq!(
+                without_annotations(&tricky, false),
+                serde_json::json!({"properties": {"description": {"type": "string"}}})
+            );
+        }
     }
 }
