@@ -42,6 +42,13 @@ class Server:
         self.proc.wait()
 
 
+def machine():
+    """Date, CPU and load: the figures below are only comparable within one run."""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    return f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} cores ({cpu}), load {load}"
+
+
 def run(cmd, ok=(0,)):
     start = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -84,13 +91,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(ROOT, ".bench"))
     ap.add_argument("--emulator", default=os.path.join(ROOT, "..", "shared", "testcluster", "kmock_server.py"))
+    ap.add_argument("--binary", help="a kubectl-goosefs binary to measure instead of building the release one")
     args = ap.parse_args()
     venv_python = os.path.join(args.work, "venv", "bin", "python")
     python = venv_python if os.path.exists(venv_python) else sys.executable
     if not shutil.which("kubectl"):
         sys.exit("kubectl is not on PATH")
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
-    binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "kubectl-goosefs")
+    binary = args.binary
+    if not binary:
+        subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "kubectl-goosefs"], cwd=ROOT, check=True)
+        binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "kubectl-goosefs")
+    print(machine())
     work = tempfile.mkdtemp(prefix="goosefs-cluster-bench-")
     inputs = os.path.join(work, "inputs")
     os.mkdir(inputs)

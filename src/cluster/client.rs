@@ -54,15 +54,24 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
+    /// The error a real server gives for an object of a namespace that does not exist.
+    pub fn missing_namespace(namespace: &str) -> ClusterError {
+        ClusterError::Api {
+            object: format!("Namespace/{namespace}"),
+            code: 404,
+            reason: "NotFound".to_owned(),
+            message: format!("namespaces \"{namespace}\" not found"),
+            hint: NO_NAMESPACE.to_owned(),
+        }
+    }
+
     fn from_kube(object: &ResourceKey, error: kube::Error) -> ClusterError {
         match error {
             kube::Error::Api(status) => {
                 let hint = match status.code {
                     401 => "; your credentials were refused (expired token?): log in again",
                     403 => "; your user lacks RBAC permission for this: ask for get/patch rights on it",
-                    404 if status.message.starts_with("namespaces \"") => {
-                        "; the namespace does not exist: create it, or pass --create-namespace to apply"
-                    }
+                    404 if status.message.starts_with("namespaces \"") => NO_NAMESPACE,
                     404 => "; the kind is not served (a CRD missing?)",
                     409 => "; another field manager owns these fields: resolve the conflict or use --force-conflicts",
                     422 => "; the server rejected the object as invalid",
@@ -82,6 +91,9 @@ impl ClusterError {
         }
     }
 }
+
+/// What to do about a namespace that does not exist.
+const NO_NAMESPACE: &str = "; the namespace does not exist: create it, or pass --create-namespace to apply";
 
 /// An error with the causes under it (`client error (SendRequest): connection closed before
 /// message completed`): kube's own message alone rarely says what happened. A time-out says so
@@ -282,6 +294,32 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// The names of every object of `kind` in `namespace` (all namespaces' for a cluster-scoped
+    /// kind), whoever made them: a metadata-only list where the server serves one.
+    ///
+    /// # Errors
+    /// [`ClusterError`]; a kind the server does not serve (404) lists as empty.
+    pub async fn list_names(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<std::collections::HashSet<String>, ClusterError> {
+        let key = ResourceKey {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: String::new(),
+        };
+        let api = self.api(&key);
+        let params = ListParams::default();
+        match retrying(|| api.list_metadata(&params)).await {
+            Ok(list) => Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(std::collections::HashSet::new()),
+            Err(e) => Err(ClusterError::from_kube(&key, e)),
+        }
+    }
+
     /// Every object this tool made for the runtimes `names` of `namespace` (and their
     /// PersistentVolumes), in apply order of kinds. One list per kind, whatever the number of
     /// runtimes, run concurrently.
@@ -328,10 +366,12 @@ impl Cluster {
         Ok(lists.into_iter().flatten().collect())
     }
 
-    /// What `plan` compares: the dry-run result of every object (`desired`, in the given order)
-    /// and the live objects, which are the desired ones that exist plus the rest of each
-    /// runtime's inventory (those become deletes). Per object one dry run; a read only for an
-    /// object that exists outside the inventory.
+    /// What `plan` compares: the dry-run result of every object that exists (`desired`, in the
+    /// given order; an object that does not exist is a create, taken as rendered) and the live
+    /// objects, which are the desired ones that exist plus the rest of each runtime's inventory
+    /// (those become deletes). One list per kind for the inventory and one for the names of
+    /// everything else, one dry run per existing object, and a read only for an object that
+    /// exists outside the inventory.
     ///
     /// # Errors
     /// [`ClusterError`] from any request.
@@ -359,29 +399,55 @@ impl Cluster {
             .map(|(i, o)| (ResourceKey::of(o), i))
             .collect();
         let known: Vec<Option<usize>> = objects.iter().map(|o| listed.remove(&ResourceKey::of(o))).collect();
+        // Which of the other objects exist at all: one metadata-only list per kind and
+        // namespace. An object that does not exist costs no dry run: a create has nothing to
+        // conflict with, and is planned as rendered (the server checks it when it is applied).
+        let mut groups: Vec<(String, String, String)> = objects
+            .iter()
+            .zip(&known)
+            .filter(|(o, known)| known.is_none() && !as_rendered(o))
+            .map(|(o, _)| {
+                let key = ResourceKey::of(o);
+                (key.api_version, key.kind, key.namespace)
+            })
+            .collect();
+        groups.sort();
+        groups.dedup();
+        let names: Vec<std::collections::HashSet<String>> = stream::iter(&groups)
+            .map(|(api_version, kind, namespace)| self.list_names(api_version, kind, namespace))
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let existing: std::collections::HashSet<ResourceKey> = groups
+            .into_iter()
+            .zip(names)
+            .flat_map(|((api_version, kind, namespace), names)| {
+                names.into_iter().map(move |name| ResourceKey {
+                    api_version: api_version.clone(),
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name,
+                })
+            })
+            .collect();
         // Requests per object are independent: run several at once, keeping the results in
         // input order so the plan is deterministic.
         let pairs: Vec<(Option<Value>, Value)> = stream::iter(objects.iter().zip(known))
             .map(|(object, known)| {
                 let listed = known.map(|i| inventory[i].clone());
+                let exists = listed.is_some() || existing.contains(&ResourceKey::of(object));
                 async move {
                     // A Fluid kind whose CRD this apply installs first, or an object of a
                     // namespace it creates first, cannot exist yet nor be dry-run (a real server
-                    // answers 404): plan it as rendered.
-                    if as_rendered(object) {
+                    // answers 404); an object that does not exist is a create: plan it as rendered.
+                    if as_rendered(object) || !exists {
                         return Ok((None, object.clone()));
                     }
                     let desired = self.dry_run_apply(object, force_conflicts).await?;
-                    // Not in the inventory: a dry-run create comes back without a resourceVersion
-                    // (real servers and the emulators agree), so only an object that exists
-                    // without our labels costs a read.
-                    let exists = desired["metadata"]["resourceVersion"]
-                        .as_str()
-                        .is_some_and(|v| !v.is_empty());
+                    // Outside the inventory, an object that exists without our labels costs a read.
                     let current = match listed {
                         Some(found) => Some(found),
-                        None if exists => self.get(&ResourceKey::of(object)).await?,
-                        None => None,
+                        None => self.get(&ResourceKey::of(object)).await?,
                     };
                     Ok::<_, ClusterError>((current, desired))
                 }

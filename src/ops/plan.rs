@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::OpsError;
 use super::render::{Prepared, RenderOptions, prepare};
 use super::session::Session;
-use crate::cluster::client::is_fluid_kind;
+use crate::cluster::client::{ClusterError, is_fluid_kind};
 use crate::cluster::plan::{PlanOptions, plan};
 use crate::cluster::{Plan, ResourceKey};
 use crate::model::Kind;
@@ -58,16 +58,21 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
     // applied too, first, so `kubectl get goosefsruntime` works as under Fluid.
     let fluid_served = session.block_on(cluster.fluid_crds_installed())?;
     let with_fluid = scope.install_crds || fluid_served;
+    // A missing namespace is created first (--create-namespace), or refused now: a list in it
+    // answers empty, so nothing else would notice before the first write.
     let mut absent_namespaces: Vec<String> = Vec::new();
-    if scope.create_namespace {
-        let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
-        for ns in namespaces {
-            let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-            if session.block_on(cluster.get(&ResourceKey::of(&object)))?.is_none() {
-                absent_namespaces.push(ns.to_owned());
-            }
+    let mut namespaces: Vec<&str> = compiled.values.iter().map(|v| v.namespace.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for ns in namespaces {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let exists = session.block_on(cluster.get(&ResourceKey::of(&object)))?.is_some();
+        match (exists, scope.create_namespace) {
+            (true, _) => {}
+            (false, true) => absent_namespaces.push(ns.to_owned()),
+            (false, false) => return Err(ClusterError::missing_namespace(ns).into()),
+        }
+        if scope.create_namespace {
             objects.push(object);
         }
     }

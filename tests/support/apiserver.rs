@@ -445,6 +445,15 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             if let Some(object) = s.objects.get(&path) {
                 return Ok(ok(object));
             }
+            // The namespaces every cluster starts with exist without being stored.
+            if let Some(ns) = path.strip_prefix("/api/v1/namespaces/")
+                && PRESENT_NAMESPACES.contains(&ns)
+            {
+                return Ok(ok(
+                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
+                                     "status": {"phase": "Active"}}),
+                ));
+            }
             if let Some(document) = discovery(&s, &path) {
                 return Ok(ok(&document));
             }
