@@ -823,3 +823,13 @@ fn github_and_sarif_on_a_gitops_tree() {
         .collect();
     assert_eq!(results, want);
 }
+
+/// The machine-readable report formats, as CI systems read them.
+#[test]
+fn report_formats_snapshots() {
+    for format in ["github", "junit", "sarif", "json"] {
+        let out = run(&["validate", "--format", format, BROKEN, WARN_ONLY, SECRET]);
+        assert_eq!(out.status.code(), Some(1));
+        insta::assert_snapshot!(format!("validate_{format}"), stdout(&out));
+    }
+}

@@ -1415,3 +1415,48 @@ fn status_watch_polls_a_server_that_serves_no_watches() {
     child.kill().expect("kill");
     child.wait().expect("wait");
 }
+
+/// `AGE` counts from the test server's fixed creation time: masked in snapshots.
+fn without_ages(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.rsplit_once("   ") {
+            Some((rest, age)) if age.chars().all(|c| c.is_ascii_alphanumeric()) && !line.starts_with("NAME") => {
+                format!("{rest}   <age>")
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// `plan` (text and JSON) and `status` (table, wide, JSON), as people and scripts read them.
+#[test]
+fn plan_and_status_snapshots() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    insta::assert_snapshot!("plan_create_text", stdout(&plan(&server, dir.path(), &[HBASE])));
+    let (server, dir) = applied();
+    let quota = edited(dir.path(), "quota.yaml", "quota: 2G", "quota: 4G");
+    let quota = quota.to_str().unwrap();
+    insta::assert_snapshot!("plan_quota_text", stdout(&plan(&server, dir.path(), &[quota])));
+    insta::assert_snapshot!(
+        "plan_quota_json",
+        stdout(&plan(&server, dir.path(), &[quota, "-o", "json"]))
+    );
+    let server = ApiServer::start();
+    server.workloads_become_ready(true);
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (format, name) in [
+        ("table", "status_table"),
+        ("wide", "status_wide"),
+        ("json", "status_json"),
+    ] {
+        let out = run(&server, dir.path(), "status", &["hbase", "-o", format]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let text = if format == "json" { text } else { without_ages(&text) };
+        insta::assert_snapshot!(name, text);
+    }
+}
