@@ -172,12 +172,16 @@ pub fn compile_each(
     // Our own templates are tested to produce valid YAML; user templates are checked.
     let check = options.templates.origin != "embedded";
     let jobs: Vec<(&GooseFsRuntime, ports::Ports)> = ordered.into_iter().zip(ports).collect();
+    let by_name: std::collections::HashMap<(String, &str), &Dataset> = datasets
+        .iter()
+        .filter_map(|d| Some(((ns_of(&d.metadata.namespace), d.metadata.name.as_deref()?), d)))
+        .collect();
     let render_one = |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<Runtime, CompileError> {
         let namespace = ns_of(&runtime.metadata.namespace);
         let name = runtime.metadata.name.clone().unwrap_or_default();
-        let dataset = datasets
-            .iter()
-            .find(|d| d.metadata.name.as_deref() == Some(name.as_str()) && ns_of(&d.metadata.namespace) == namespace)
+        let dataset = by_name
+            .get(&(namespace.clone(), name.as_str()))
+            .copied()
             .ok_or_else(|| CompileError::NoDataset {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -225,31 +229,68 @@ pub fn compile_each(
         .map_or(1, std::num::NonZero::get)
         .min(jobs.len())
         .max(1);
-    // A batch per round: large enough to keep every thread busy, small enough to bound memory.
-    for batch in jobs.chunks(threads * 16) {
-        let results: Vec<Result<Runtime, CompileError>> = if threads == 1 {
-            batch.iter().map(render_one).collect()
-        } else {
-            let chunk = batch.len().div_ceil(threads).max(1);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = batch
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
-                    .collect();
-                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-            })
-        };
-        if results.len() != batch.len() {
-            return Err(CompileError::Runtime {
-                object: "render".into(),
-                message: "a render thread failed".into(),
+    if threads == 1 {
+        for job in &jobs {
+            sink(render_one(job)?).map_err(CompileError::Sink)?;
+        }
+        return Ok(());
+    }
+    // One pool of workers for the whole input (threads made per batch would each leave their
+    // allocator arena behind), never more than `window` runtimes ahead of the writer, so memory
+    // stays bounded by the window whatever the input size.
+    let window = threads * 16;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let written = std::sync::Mutex::new(0usize);
+    let progress = std::sync::Condvar::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (results, received) = std::sync::mpsc::channel::<(usize, Result<Runtime, CompileError>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let results = results.clone();
+            let (next, written, progress, stop, jobs) = (&next, &written, &progress, &stop, &jobs);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= jobs.len() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut done = written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    while i >= *done + window && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        done = progress.wait(done).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                    drop(done);
+                    if results.send((i, render_one(&jobs[i]))).is_err() {
+                        return;
+                    }
+                }
             });
         }
-        for result in results {
-            sink(result?).map_err(CompileError::Sink)?;
-        }
-    }
-    Ok(())
+        drop(results);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut emitted = 0;
+        let outcome = (|| {
+            while emitted < jobs.len() {
+                let Ok((i, result)) = received.recv() else {
+                    return Err(CompileError::Runtime {
+                        object: "render".into(),
+                        message: "a render thread failed".into(),
+                    });
+                };
+                pending.insert(i, result);
+                while let Some(result) = pending.remove(&emitted) {
+                    sink(result?).map_err(CompileError::Sink)?;
+                    emitted += 1;
+                    *written.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = emitted;
+                    progress.notify_all();
+                }
+            }
+            Ok(())
+        })();
+        // On a failure, let the workers see it and end instead of waiting for the writer.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        progress.notify_all();
+        outcome
+    })
 }
 
 /// Compiles every runtime of the input with its Dataset ([`compile_each`]) and returns all

@@ -95,7 +95,7 @@ pub struct Level {
     pub volume_type: Option<VolumeType>,
     /// Volume source, used only when `volumeType` is `emptyDir`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_source: Option<VolumeSource>,
+    pub volume_source: Option<Box<VolumeSource>>,
     /// One or more comma-separated directories, e.g. `/mnt/cache1,/mnt/cache2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]

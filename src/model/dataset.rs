@@ -31,7 +31,7 @@ pub struct Dataset {
     pub spec: DatasetSpec,
     /// Observed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<DatasetStatus>,
+    pub status: Option<Box<DatasetStatus>>,
 }
 
 /// `spec` of a `Dataset`.

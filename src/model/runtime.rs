@@ -36,7 +36,7 @@ pub struct GooseFsRuntime {
     pub spec: GooseFsRuntimeSpec,
     /// Observed state, written by the controller (or by `kubectl goosefs apply`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<RuntimeStatus>,
+    pub status: Option<Box<RuntimeStatus>>,
 }
 
 /// `spec` of a `GooseFSRuntime`.

@@ -143,7 +143,13 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
         .filter(|d| d.severity == Severity::Error)
         .count();
     report.summary.warnings = report.diagnostics.len() - report.summary.errors;
-    let (mut runtimes, mut datasets) = (Vec::new(), Vec::new());
+    // Sized exactly: with thousands of runtimes, a doubling vector's spare half is megabytes.
+    let runtime_count = typed
+        .iter()
+        .filter(|t| matches!(t, document::Typed::Runtime(_)))
+        .count();
+    let mut runtimes = Vec::with_capacity(runtime_count);
+    let mut datasets = Vec::with_capacity(typed.len() - runtime_count);
     for object in typed {
         match object {
             document::Typed::Runtime(r) => runtimes.push(*r),
