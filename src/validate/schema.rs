@@ -30,8 +30,10 @@ pub struct CompiledSchema {
     validator: Validator,
     /// The schema the validator was built from, kept: the process never pays for freeing it.
     _core: Value,
-    /// The full schema, for field names in messages and the lazy parts.
-    raw: Value,
+    /// The schema text, parsed again (once) only when a finding needs field names or a lazy
+    /// part is first used: most runs need neither, and parsing is a fifth of a short run.
+    text: &'static str,
+    raw: OnceLock<Value>,
     parts: Vec<LazyPart>,
 }
 
@@ -159,8 +161,7 @@ pub fn compiled(kind: Kind) -> Result<&'static CompiledSchema, SchemaError> {
 }
 
 fn compile(text: &'static str) -> Result<CompiledSchema, String> {
-    let full: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut core = full.clone();
+    let mut core: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut parts = Vec::new();
     for (at, pointer) in LAZY_PARTS {
         if let Some(node) = core.pointer_mut(pointer) {
@@ -184,7 +185,8 @@ fn compile(text: &'static str) -> Result<CompiledSchema, String> {
     Ok(CompiledSchema {
         validator,
         _core: core,
-        raw: full,
+        text,
+        raw: OnceLock::new(),
         parts,
     })
 }
@@ -218,7 +220,8 @@ impl CompiledSchema {
 
     /// The full schema.
     fn raw(&self) -> &Value {
-        &self.raw
+        self.raw
+            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
     }
 
     /// Compiles the subtree at `pointer` with the definitions it may refer to.
