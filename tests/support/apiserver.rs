@@ -58,6 +58,8 @@ struct State {
     /// `METHOD path?query` of every request, in order.
     log: Vec<String>,
     faults: VecDeque<Fault>,
+    /// Connections accepted and not yet closed.
+    open_connections: usize,
     /// Faults served once to the first request whose log line satisfies the predicate.
     targeted: Vec<(Matcher, Fault)>,
     /// Mark applied workloads ready, as if their pods had started.
@@ -77,6 +79,7 @@ impl State {
             objects: BTreeMap::new(),
             log: Vec::new(),
             faults: VecDeque::new(),
+            open_connections: 0,
             targeted: Vec::new(),
             workloads_become_ready: false,
             resource_version: 0,
@@ -124,11 +127,16 @@ impl ApiServer {
                         continue;
                     };
                     let state = shared.clone();
+                    state.lock().expect("state").open_connections += 1;
                     tokio::spawn(async move {
-                        let service = service_fn(move |req| handle(state.clone(), req));
+                        let service = service_fn({
+                            let state = state.clone();
+                            move |req| handle(state.clone(), req)
+                        });
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
+                        state.lock().expect("state").open_connections -= 1;
                     });
                 }
             });
@@ -153,13 +161,35 @@ impl ApiServer {
         self.state.lock().expect("state").log.clone()
     }
 
+    /// Waits until the requests of finished clients are served: a client that failed may exit
+    /// with requests still queued here, and a fault injected meanwhile would hit one of those
+    /// instead of the next client's (the cause of a rare failure of the fault tests).
+    fn settle(&self) {
+        let quiet = std::time::Duration::from_millis(50);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut seen = usize::MAX;
+        while std::time::Instant::now() < deadline {
+            let (open, logged) = {
+                let s = self.state.lock().expect("state");
+                (s.open_connections, s.log.len())
+            };
+            if open == 0 && logged == seen {
+                return;
+            }
+            seen = logged;
+            std::thread::sleep(quiet);
+        }
+    }
+
     /// Serves these faults, in order, instead of the next requests.
     pub fn inject(&self, faults: &[Fault]) {
+        self.settle();
         self.state.lock().expect("state").faults.extend(faults.iter().cloned());
     }
 
     /// Serves `fault` once, to the first request whose `METHOD path?query` satisfies `matches`.
     pub fn inject_matching(&self, matches: Matcher, fault: Fault) {
+        self.settle();
         self.state.lock().expect("state").targeted.push((matches, fault));
     }
 
