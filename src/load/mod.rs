@@ -40,14 +40,22 @@ pub enum Input {
     File(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// Bytes held in memory (library callers, fuzzing), under a name for diagnostics.
+    Memory {
+        /// The name findings give.
+        name: String,
+        /// The content.
+        bytes: std::sync::Arc<[u8]>,
+    },
 }
 
 impl Input {
-    /// The name used in diagnostics: the path as found, or `<stdin>`.
+    /// The name used in diagnostics: the path as found, `<stdin>`, or the given name.
     pub fn display_name(&self) -> String {
         match self {
             Input::File(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_owned(),
+            Input::Memory { name, .. } => name.clone(),
         }
     }
 }
@@ -160,6 +168,7 @@ pub fn read(input: &Input, max_bytes: u64) -> Result<Source, LoadError> {
                 .read_to_end(&mut bytes)
                 .map_err(io_err)?;
         }
+        Input::Memory { bytes: held, .. } => bytes.extend_from_slice(held),
     }
     if bytes.len() as u64 > max_bytes {
         return Ok(Source::Unusable(too_large(bytes.len() as u64, max_bytes)));
@@ -238,15 +247,35 @@ pub fn line_text(text: &str, pos: Pos) -> Option<String> {
         .offset
         .and_then(|o| usize::try_from(o).ok())
         .filter(|&o| o <= text.len());
+    // Lines end as YAML ends them: at `\n`, `\r\n` or a lone `\r` (the parser counts lines so).
     let line = match start_hint {
         Some(offset) if text.is_char_boundary(offset) => {
-            let start = text[..offset].rfind('\n').map_or(0, |p| p + 1);
-            let end = text[offset..].find('\n').map_or(text.len(), |p| offset + p);
+            let start = text[..offset].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+            let end = text[offset..].find(['\n', '\r']).map_or(text.len(), |p| offset + p);
             &text[start..end]
         }
-        _ => text.lines().nth(usize::try_from(pos.line.checked_sub(1)?).ok()?)?,
+        _ => yaml_lines(text).nth(usize::try_from(pos.line.checked_sub(1)?).ok()?)?,
     };
-    Some(line.trim_end_matches('\r').to_owned())
+    Some(line.to_owned())
+}
+
+/// The lines of `text` as YAML counts them: ended by `\n`, `\r\n` or a lone `\r`.
+pub fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if current[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[i + skip..]);
+                Some(&current[..i])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// A YAML parse failure, with its position.
@@ -264,4 +293,28 @@ pub struct ParseFailure {
 /// are skipped. Stops at the first syntax error or limit breach, which is returned.
 pub fn for_each_document(text: &str, each: impl FnMut(Node)) -> Option<ParseFailure> {
     yaml::documents(text, each)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_end_as_yaml_ends_them() {
+        assert_eq!(yaml_lines("a\nb\r\nc\rd").collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert_eq!(yaml_lines("a\n").collect::<Vec<_>>(), ["a", ""]);
+        let text = "kind: x\r\r\rname: y\r\n";
+        let pos = Pos {
+            line: 4,
+            column: 1,
+            offset: Some(10),
+        };
+        assert_eq!(line_text(text, pos).as_deref(), Some("name: y"));
+        let by_line = Pos {
+            line: 4,
+            column: 1,
+            offset: None,
+        };
+        assert_eq!(line_text(text, by_line).as_deref(), Some("name: y"));
+    }
 }

@@ -92,6 +92,18 @@ struct FileOutcome {
 /// # Errors
 /// [`SchemaError`] only when the embedded schemas are broken (a build defect).
 pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
+    let (inputs, unreadable) = load::discover(&options.paths);
+    let mut outcome = validate_inputs(inputs, options)?;
+    outcome.unreadable.splice(0..0, unreadable);
+    Ok(outcome)
+}
+
+/// Validates `inputs` (files, standard input, or bytes in memory) as [`validate`] does with the
+/// inputs its paths name; `options.paths` is not read.
+///
+/// # Errors
+/// [`SchemaError`] only when the embedded schemas are broken (a build defect).
+pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> Result<Outcome, SchemaError> {
     // Compile both schemas up front (a build defect fails fast, not per thread), side by side:
     // compiling them is most of a short run's time.
     std::thread::scope(|scope| {
@@ -99,7 +111,7 @@ pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
         let runtime = schema::compiled(crate::model::Kind::GooseFsRuntime).map(|_| ());
         runtime.and(dataset.join().unwrap_or(Ok(())))
     })?;
-    let (inputs, mut unreadable) = load::discover(&options.paths);
+    let mut unreadable = Vec::new();
     let results = run_parallel(&inputs, options);
     let mut report = Report::default();
     let mut seen = Vec::new();
