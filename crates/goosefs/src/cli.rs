@@ -1,0 +1,284 @@
+//! Arguments as the manifests and GooseFS's own CLI write them, and the exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done; a daemon stopped cleanly on SIGTERM/SIGINT |
+//! | 1 | the master refused the request (bad path, exists, ...), or a daemon failed while running |
+//! | 2 | usage error |
+//! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
+//! | 4 | the configuration cannot run (a property, the journal folder, a port) |
+//! | 5 | the role is not part of this runtime yet (`worker-only`, `fuse`: part 2) |
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use goosefs_conf::{Conf, Role};
+
+use crate::client::{ClientError, MasterClient};
+use crate::config::{ClientConfig, MasterConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "goosefs",
+    version,
+    about = "GooseFS runtime: masters, job services and the goosefs CLI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Runs a master (Raft member of the embedded journal, or alone with the UFS journal).
+    #[command(name = "master-only")]
+    MasterOnly {
+        /// Accepted for the manifests: the journal is never formatted over existing state.
+        #[arg(long)]
+        no_format: bool,
+    },
+    /// Runs the job master.
+    #[command(name = "job-master")]
+    JobMaster,
+    /// Runs a worker (part 2 of the runtime).
+    #[command(name = "worker-only")]
+    WorkerOnly {
+        /// Accepted for the manifests.
+        #[arg(long)]
+        no_format: bool,
+    },
+    /// Runs the job worker.
+    #[command(name = "job-worker")]
+    JobWorker,
+    /// Runs the API gateway.
+    Proxy,
+    /// Mounts the namespace with FUSE (part 2 of the runtime).
+    Fuse {
+        /// The rendered mount options and arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// File system commands.
+    Fs {
+        #[command(subcommand)]
+        command: FsCommand,
+    },
+    /// Administration commands.
+    Fsadmin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FsCommand {
+    /// Prints the leading master and all masters.
+    #[command(name = "masterInfo")]
+    MasterInfo,
+    /// Without arguments, prints the mount table; else mounts a UFS at a path.
+    Mount {
+        /// Mount read-only.
+        #[arg(long)]
+        readonly: bool,
+        /// Mount shared.
+        #[arg(long)]
+        shared: bool,
+        /// A mount option, `key=value` (repeatable).
+        #[arg(long = "option", value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// GooseFS path.
+        path: Option<String>,
+        /// UFS URI.
+        ufs: Option<String>,
+    },
+    /// Removes a mount.
+    Unmount {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Creates directories (and their parents).
+    Mkdir {
+        /// GooseFS paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Lists a directory.
+    Ls {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Prints a path's metadata.
+    Stat {
+        /// GooseFS path.
+        path: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Prints the cluster summary.
+    Report,
+}
+
+/// Why a command ended with a failure exit code.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Property(#[from] goosefs_conf::opts::ConfError),
+    #[error(transparent)]
+    Master(#[from] crate::master::MasterError),
+    #[error(transparent)]
+    Service(#[from] crate::services::ServiceError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0} is not part of this runtime yet (part 2: workers, UFS access and FUSE)")]
+    NotYet(&'static str),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::Client(ClientError::Refused(_)) => 1,
+            Failure::Client(ClientError::NoLeader { .. }) => 3,
+            Failure::Usage(_) => 2,
+            Failure::NotYet(_) => 5,
+            Failure::Master(crate::master::MasterError::Raft(_)) => 1,
+            Failure::Config(_)
+            | Failure::Property(_)
+            | Failure::Master(_)
+            | Failure::Service(_)
+            | Failure::Runtime(_) => 4,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn logging(daemon: bool) {
+    let default = if daemon {
+        "info,openraft=warn"
+    } else {
+        "warn,openraft=off"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GOOSEFS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+/// Reads `role`'s configuration and logs what it does not know.
+fn conf(role: Role) -> Conf {
+    let conf = Conf::from_env(role, &env, &[]);
+    for key in conf.unknown_goosefs_keys(&|_| false) {
+        tracing::debug!(key, "property kept, not used by this runtime");
+    }
+    if !conf.jvm_flags.is_empty() {
+        tracing::debug!(flags = ?conf.jvm_flags, "JVM flags ignored");
+    }
+    conf
+}
+
+fn options(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| Failure::Usage(format!("--option {p:?} is not key=value")))
+        })
+        .collect()
+}
+
+async fn run(cli: Cli) -> Result<String, Failure> {
+    match cli.command {
+        Top::MasterOnly { .. } => {
+            let cfg = MasterConfig::from_conf(&conf(Role::Master))?;
+            crate::master::run(cfg).await?;
+            Ok(String::new())
+        }
+        Top::JobMaster => Ok(crate::services::run(Role::JobMaster, &conf(Role::JobMaster))
+            .await
+            .map(|()| String::new())?),
+        Top::JobWorker => Ok(crate::services::run(Role::JobWorker, &conf(Role::JobWorker))
+            .await
+            .map(|()| String::new())?),
+        Top::Proxy => Ok(crate::services::run(Role::Proxy, &conf(Role::Proxy))
+            .await
+            .map(|()| String::new())?),
+        Top::WorkerOnly { .. } => Err(Failure::NotYet("worker-only")),
+        Top::Fuse { .. } => Err(Failure::NotYet("fuse")),
+        Top::Fs { command } => {
+            let config = ClientConfig::from_conf(&conf(Role::Client))?;
+            let client = MasterClient::new(&config);
+            Ok(match command {
+                FsCommand::MasterInfo => crate::fs::master_info(&client, config.retry_for).await?,
+                FsCommand::Mount {
+                    readonly,
+                    shared,
+                    options: pairs,
+                    path,
+                    ufs,
+                } => match (path, ufs) {
+                    (None, None) => crate::fs::mounts(&client).await?,
+                    (Some(path), Some(ufs)) => {
+                        crate::fs::mount(&client, &path, &ufs, readonly, shared, options(&pairs)?).await?
+                    }
+                    _ => {
+                        return Err(Failure::Usage(
+                            "fs mount needs both <path> and <ufs uri>, or neither".into(),
+                        ));
+                    }
+                },
+                FsCommand::Unmount { path } => crate::fs::unmount(&client, &path).await?,
+                FsCommand::Mkdir { paths } => crate::fs::mkdir(&client, &paths).await?,
+                FsCommand::Ls { path } => crate::fs::ls(&client, &path).await?,
+                FsCommand::Stat { path } => crate::fs::stat(&client, &path).await?,
+            })
+        }
+        Top::Fsadmin { command } => {
+            let config = ClientConfig::from_conf(&conf(Role::Client))?;
+            let client = MasterClient::new(&config);
+            Ok(match command {
+                AdminCommand::Report => crate::fs::report(&client).await?,
+            })
+        }
+    }
+}
+
+/// Parses the arguments, runs the command, prints its output, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let daemon = matches!(
+        cli.command,
+        Top::MasterOnly { .. } | Top::JobMaster | Top::JobWorker | Top::Proxy
+    );
+    logging(daemon);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(if daemon { 2 } else { 1 })
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime);
+    let result = runtime.and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("goosefs: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}

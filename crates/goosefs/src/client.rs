@@ -1,0 +1,126 @@
+//! The masters' client, as `goosefs fs`, workers and FUSE use it: it tries the master addresses
+//! in order, follows a follower's pointer to the leader, and retries with back-off (no leader
+//! yet, a leader change, an unreachable master) until `goosefs.user.rpc.retry.max.duration`.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::Answer;
+use crate::config::ClientConfig;
+use crate::net::{Http, NetError};
+
+/// One request's time limit.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The master refused it (bad path, exists, ...).
+    #[error("{0}")]
+    Refused(String),
+    /// No master served it within the retry limit.
+    #[error("no leading master answered within {after:?} (tried {tried}); last: {last}")]
+    NoLeader {
+        /// Retry limit.
+        after: Duration,
+        /// Addresses tried.
+        tried: String,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// A client of the masters.
+#[derive(Clone)]
+pub struct MasterClient {
+    masters: Vec<String>,
+    retry_for: Duration,
+    http: Http,
+}
+
+impl MasterClient {
+    /// A client for these settings.
+    pub fn new(config: &ClientConfig) -> MasterClient {
+        MasterClient {
+            masters: config.masters.clone(),
+            retry_for: config.retry_for,
+            http: Http::default(),
+        }
+    }
+
+    /// The master addresses, in order.
+    pub fn masters(&self) -> &[String] {
+        &self.masters
+    }
+
+    /// Asks one master, without following or retrying.
+    ///
+    /// # Errors
+    /// [`NetError`].
+    pub async fn ask<B: Serialize, R: DeserializeOwned>(
+        &self,
+        address: &str,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Answer<R>, NetError> {
+        self.http.call(address, path, body, REQUEST_TIMEOUT).await
+    }
+
+    /// Sends a request to the leader: follows pointers, retries until the limit.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, ClientError> {
+        if self.masters.is_empty() {
+            return Err(ClientError::Refused("no master address is configured".to_owned()));
+        }
+        let deadline = Instant::now() + self.retry_for;
+        let mut pause = Duration::from_millis(50);
+        let mut next: Option<String> = None;
+        let mut i = 0usize;
+        // Pointers followed in a row: stale views can point in a circle.
+        let mut hops = 0usize;
+        let mut last: String;
+        loop {
+            // A pointer from a follower first; else the next address in turn.
+            let address = match next.take() {
+                Some(a) => a,
+                None => {
+                    let a = self.masters[i % self.masters.len()].clone();
+                    i += 1;
+                    a
+                }
+            };
+            match self.ask::<B, R>(&address, path, body).await {
+                Ok(Answer::Ok(value)) => return Ok(value),
+                Ok(Answer::Refused(reason)) => return Err(ClientError::Refused(reason)),
+                Ok(Answer::NotLeader { leader: Some(leader) }) if leader != address && hops < self.masters.len() => {
+                    hops += 1;
+                    next = Some(leader);
+                    continue;
+                }
+                Ok(Answer::NotLeader { .. }) => last = format!("{address}: no leader yet"),
+                Err(e) => last = e.to_string(),
+            }
+            hops = 0;
+            // A full round without an answer: back off before the next.
+            if i.is_multiple_of(self.masters.len()) {
+                if Instant::now() + pause > deadline {
+                    return Err(ClientError::NoLeader {
+                        after: self.retry_for,
+                        tried: self.masters.join(", "),
+                        last,
+                    });
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! `goosefs fs ...` and `goosefs fsadmin ...`: client commands against the leading master, printed
+//! in GooseFS's (Alluxio's) formats, which scripts parse (the rendered mount Job reads the third
+//! field of `fs mount`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::api::{FileInfo, MasterInfo, MountEntry, Report, paths};
+use crate::client::{ClientError, MasterClient};
+use crate::master::namespace::Command;
+
+/// A finished client command: what to print and whether it succeeded.
+pub type Printed = Result<String, ClientError>;
+
+/// `fs masterInfo`: the leader as the first master that knows one sees it, then all masters.
+///
+/// # Errors
+/// [`ClientError::NoLeader`] when no master names a leader within the retry limit.
+pub async fn master_info(client: &MasterClient, retry_for: Duration) -> Printed {
+    let deadline = std::time::Instant::now() + retry_for;
+    let mut last = String::from("no answer");
+    loop {
+        for address in client.masters() {
+            match client.ask::<(), MasterInfo>(address, paths::INFO, None).await {
+                Ok(crate::api::Answer::Ok(info)) => match &info.leader {
+                    // Followers keep naming a leader that just died until its lease runs out:
+                    // believe a leader only when it says so itself.
+                    Some(leader) if confirmed(client, leader).await => {
+                        return Ok(format!(
+                            "current leader master: {leader}\nAll masters: [{}]\n",
+                            info.masters.join(", ")
+                        ));
+                    }
+                    Some(leader) => last = format!("{address}: names {leader}, which does not confirm"),
+                    None => last = format!("{address}: no leader yet"),
+                },
+                Ok(_) => last = format!("{address}: unexpected answer"),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(ClientError::NoLeader {
+                after: retry_for,
+                tried: client.masters().join(", "),
+                last,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether `leader` says it leads.
+async fn confirmed(client: &MasterClient, leader: &str) -> bool {
+    matches!(
+        client.ask::<(), MasterInfo>(leader, paths::INFO, None).await,
+        Ok(crate::api::Answer::Ok(MasterInfo { leader: Some(l), .. })) if l == leader
+    )
+}
+
+/// The UFS type GooseFS names in the mount table.
+fn ufs_type(ufs: &str) -> String {
+    match ufs.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
+        None => "local".to_owned(),
+        Some(s) if s == "http" || s == "https" => "web".to_owned(),
+        Some(s) if s == "file" || s == "local" => "local".to_owned(),
+        Some(s) if s == "s3a" => "s3".to_owned(),
+        Some(s) if s == "cosn" => "cos".to_owned(),
+        Some(s) => s,
+    }
+}
+
+/// The mount table, one line per mount: `<ufs>  on  <path>  (<type>, ...)`.
+pub fn format_mounts(mounts: &[MountEntry]) -> String {
+    let ufs_width = mounts.iter().map(|m| m.ufs.len()).max().unwrap_or(0);
+    let path_width = mounts.iter().map(|m| m.path.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for m in mounts {
+        let properties: Vec<String> = m.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<ufs_width$}  on  {:<path_width$}  ({}, capacity=-1B, used=-1B, {}read-only, {}shared, properties={{{}}})",
+            m.ufs,
+            m.path,
+            ufs_type(&m.ufs),
+            if m.read_only { "" } else { "not " },
+            if m.shared { "" } else { "not " },
+            properties.join(", ")
+        );
+    }
+    out
+}
+
+/// `fs mount` without arguments.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn mounts(client: &MasterClient) -> Printed {
+    let mounts: Vec<MountEntry> = client.call::<(), _>(paths::MOUNTS, None).await?;
+    Ok(format_mounts(&mounts))
+}
+
+/// `fs mount [--readonly] [--shared] [--option k=v]... <path> <ufs>`.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn mount(
+    client: &MasterClient,
+    path: &str,
+    ufs: &str,
+    read_only: bool,
+    shared: bool,
+    options: BTreeMap<String, String>,
+) -> Printed {
+    let command = Command::Mount {
+        path: path.to_owned(),
+        ufs: ufs.to_owned(),
+        read_only,
+        shared,
+        options,
+        mtime_ms: 0,
+    };
+    client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
+    Ok(format!("Mounted {ufs} at {path}\n"))
+}
+
+/// `fs unmount <path>`.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn unmount(client: &MasterClient, path: &str) -> Printed {
+    let command = Command::Unmount { path: path.to_owned() };
+    client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
+    Ok(format!("Unmounted {path}\n"))
+}
+
+/// `fs mkdir <path>...`: parents are created as needed; an existing path is an error.
+///
+/// # Errors
+/// [`ClientError`] at the first path that fails.
+pub async fn mkdir(client: &MasterClient, paths_: &[String]) -> Printed {
+    let mut out = String::new();
+    for path in paths_ {
+        let command = Command::Mkdir {
+            path: path.clone(),
+            recursive: true,
+            exist_ok: false,
+            mtime_ms: 0,
+        };
+        client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
+        let _ = writeln!(out, "Successfully created directory {path}");
+    }
+    Ok(out)
+}
+
+/// A date as GooseFS's `ls` prints it (UTC): `MM-dd-yyyy HH:mm:ss:SSS`.
+pub fn format_time(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{month:02}-{day:02}-{year:04} {:02}:{:02}:{:02}:{:03}",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
+
+/// One `ls` line.
+fn ls_line(info: &FileInfo) -> String {
+    let (mode, tail) = if info.folder {
+        ("drwxr-xr-x", "DIR")
+    } else {
+        ("-rw-r--r--", "0%")
+    };
+    format!(
+        "{mode}  {:<8} {:<8} {:>12}       PERSISTED {}  {:>3} {}\n",
+        "root",
+        "root",
+        info.length,
+        format_time(info.mtime_ms),
+        tail,
+        info.path
+    )
+}
+
+/// `fs ls <path>`.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn ls(client: &MasterClient, path: &str) -> Printed {
+    let entries: Vec<FileInfo> = client.call::<(), _>(&query(paths::LIST, path), None).await?;
+    Ok(entries.iter().map(ls_line).collect())
+}
+
+fn query(base: &str, path: &str) -> String {
+    let mut encoded = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    format!("{base}?path={encoded}")
+}
+
+/// `fs stat <path>`.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn stat(client: &MasterClient, path: &str) -> Printed {
+    let info: FileInfo = client.call::<(), _>(&query(paths::STAT, path), None).await?;
+    let what = if info.folder { "a directory" } else { "a file" };
+    let name = info.path.rsplit('/').next().unwrap_or_default();
+    Ok(format!(
+        "{} is {what} path.\nFileInfo{{fileId={}, name={name}, path={}, ufsPath={}, length={}, folder={}, mountPoint={}, lastModificationTimeMs={}}}\n",
+        info.path, info.id, info.path, info.ufs_path, info.length, info.folder, info.mount_point, info.mtime_ms
+    ))
+}
+
+/// `fsadmin report`: the cluster summary (exit 0 once a leader answers: the mount Job waits on it).
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn report(client: &MasterClient) -> Printed {
+    let r: Report = client.call::<(), _>(paths::REPORT, None).await?;
+    let uptime_s = (crate::master::now_ms() - r.started_ms).max(0) / 1000;
+    let mut out = String::from("GooseFS cluster summary: \n");
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(out, "    {k}: {v}");
+    };
+    line("Master Address", r.leader.clone());
+    line("Web Port", r.web_port.to_string());
+    line("Rpc Port", r.rpc_port.to_string());
+    line("Started", format_time(r.started_ms));
+    line(
+        "Uptime",
+        format!(
+            "{} day(s), {} hour(s), {} minute(s), and {} second(s)",
+            uptime_s / 86_400,
+            uptime_s / 3600 % 24,
+            uptime_s / 60 % 60,
+            uptime_s % 60
+        ),
+    );
+    line("Version", env!("CARGO_PKG_VERSION").to_owned());
+    line("Safe Mode", "false".to_owned());
+    line("Zookeeper Enabled", "false".to_owned());
+    line("Raft-based Journal", (!r.journal_addresses.is_empty()).to_string());
+    if !r.journal_addresses.is_empty() {
+        line(
+            "Raft Journal Addresses",
+            format!("[{}]", r.journal_addresses.join(", ")),
+        );
+    }
+    line("Raft Term", r.term.to_string());
+    line("Mount Points", r.mounts.to_string());
+    // Workers arrive with part 2 of the runtime; until then the cluster has none.
+    line("Live Workers", "0".to_owned());
+    line("Lost Workers", "0".to_owned());
+    line("Total Capacity", "0B".to_owned());
+    line("Used Capacity", "0B".to_owned());
+    line("Free Capacity", "0B".to_owned());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_table_puts_the_path_third() {
+        let mounts = vec![
+            MountEntry {
+                path: "/".into(),
+                ufs: "/underFSStorage".into(),
+                read_only: false,
+                shared: false,
+                options: BTreeMap::new(),
+            },
+            MountEntry {
+                path: "/hbase".into(),
+                ufs: "https://mirrors.example.org/hbase/stable/".into(),
+                read_only: true,
+                shared: false,
+                options: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
+            },
+        ];
+        let text = format_mounts(&mounts);
+        let third: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+        assert_eq!(third, ["/", "/hbase"]);
+        assert!(
+            text.contains("(local, capacity=-1B, used=-1B, not read-only, not shared, properties={})"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(web, capacity=-1B, used=-1B, read-only, not shared, properties={k=v})"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn times_print_as_goosefs_does() {
+        assert_eq!(format_time(0), "01-01-1970 00:00:00:000");
+        assert_eq!(format_time(1_796_157_296_789), "12-01-2026 20:34:56:789");
+    }
+
+    #[test]
+    fn query_paths_are_percent_encoded() {
+        assert_eq!(query("/x", "/a b/c&d"), "/x?path=/a%20b/c%26d");
+    }
+}

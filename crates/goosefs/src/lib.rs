@@ -1,0 +1,22 @@
+//! The GooseFS runtime that kubectl-goosefs's manifests run: one binary, `goosefs`, whose
+//! subcommands are the container args the templates write (`master-only --no-format`,
+//! `job-master`, `job-worker`, `proxy`, `fs ...`, `fsadmin ...`; `worker-only` and `fuse` come
+//! with part 2). Configuration is read as a pod gets it: the ConfigMap's `GOOSEFS_*_JAVA_OPTS`
+//! through [`goosefs_conf`], the same contract the plugin writes.
+//!
+//! Layers: [`config`] (what each process reads) → [`master`] (namespace state machine, Raft
+//! membership, RPC and web ports) on [`raft`] (openraft types and network) and [`journal`]
+//! (redb) → [`api`] (the client protocol) ← [`client`] → [`fs`] (client commands and their
+//! output); [`net`] is the one transport, [`cli`] parses and dispatches.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod fs;
+pub mod journal;
+pub mod master;
+pub mod net;
+pub mod raft;
+pub mod services;
+mod signal;

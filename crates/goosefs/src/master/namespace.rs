@@ -1,0 +1,389 @@
+//! The journaled master state, as a pure state machine: the mount table, the namespace
+//! (directories and files) and the block locations workers report. Raft orders the [`Command`]s;
+//! every master applies the same commands in the same order and so holds the same state. No I/O
+//! here: the journal persists the commands and snapshots of this state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+use serde::{Deserialize, Serialize};
+
+/// A change to the state, journaled before it is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Mounts `ufs` at the GooseFS path `path` (which must not exist; its parent must).
+    Mount {
+        /// GooseFS path.
+        path: String,
+        /// UFS URI.
+        ufs: String,
+        /// Read-only mount.
+        read_only: bool,
+        /// Shared mount.
+        shared: bool,
+        /// Mount options (`--option k=v`).
+        options: BTreeMap<String, String>,
+        /// Time of the mount (ms since the epoch), fixed by the leader.
+        #[serde(default)]
+        mtime_ms: i64,
+    },
+    /// Removes the mount at `path` and everything below it.
+    Unmount {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Creates a directory.
+    Mkdir {
+        /// GooseFS path.
+        path: String,
+        /// Create missing parents too.
+        recursive: bool,
+        /// An existing directory is no error.
+        exist_ok: bool,
+        /// Modification time (ms since the epoch), fixed by the leader so every master stores
+        /// the same value.
+        mtime_ms: i64,
+    },
+    /// Records that a master which lost its journal was re-admitted as a voter (see
+    /// `master::membership`), so a repeated request of the same incarnation is a no-op.
+    Rejoined {
+        /// Raft node id.
+        node: u64,
+        /// The incarnation that rejoined.
+        incarnation: String,
+    },
+}
+
+/// What applying a command gives back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// Applied.
+    Done,
+    /// Refused; the state did not change.
+    Refused(String),
+}
+
+/// A mount table entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountPoint {
+    /// UFS URI.
+    pub ufs: String,
+    /// Read-only.
+    pub read_only: bool,
+    /// Shared.
+    pub shared: bool,
+    /// Options.
+    pub options: BTreeMap<String, String>,
+}
+
+/// What a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A directory.
+    Directory,
+    /// A file.
+    File,
+}
+
+/// A directory or file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inode {
+    /// Id (unique, never reused).
+    pub id: u64,
+    /// Directory or file.
+    pub kind: Kind,
+    /// Length in bytes (0 for directories).
+    pub length: u64,
+    /// Blocks of a file, in order.
+    pub blocks: Vec<u64>,
+    /// Last modification, ms since the epoch.
+    pub mtime_ms: i64,
+}
+
+/// The whole journaled state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    /// Mounts by GooseFS path (the root mount is configuration, not journaled).
+    pub mounts: BTreeMap<String, MountPoint>,
+    /// Inodes by absolute path; `/` is implicit.
+    pub inodes: BTreeMap<String, Inode>,
+    /// Workers holding each block (part 2 fills this).
+    pub block_locations: BTreeMap<u64, BTreeSet<u64>>,
+    /// Re-admitted masters: node id -> incarnation.
+    pub rejoined: BTreeMap<u64, String>,
+    /// The next inode id.
+    pub next_id: u64,
+}
+
+/// Checks that `path` is absolute and normal (`/a/b`: no empty, `.` or `..` parts, no trailing
+/// slash) and returns it.
+///
+/// # Errors
+/// Why it is not.
+pub fn normal(path: &str) -> Result<&str, String> {
+    if path == "/" {
+        return Ok(path);
+    }
+    if !path.starts_with('/') {
+        return Err(format!("{path:?} is not an absolute path"));
+    }
+    if path[1..]
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(format!("{path:?} is not a normal path (empty, '.' or '..' parts)"));
+    }
+    Ok(path)
+}
+
+/// The parent of a normal path other than `/`.
+pub fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(at) => &path[..at],
+    }
+}
+
+impl Namespace {
+    /// Applies one command; a refused command changes nothing.
+    pub fn apply(&mut self, command: &Command) -> Reply {
+        let result = match command {
+            Command::Mount {
+                path,
+                ufs,
+                read_only,
+                shared,
+                options,
+                mtime_ms,
+            } => self.mount(path, ufs, (*read_only, *shared), options, *mtime_ms),
+            Command::Unmount { path } => self.unmount(path),
+            Command::Mkdir {
+                path,
+                recursive,
+                exist_ok,
+                mtime_ms,
+            } => self.mkdir(path, *recursive, *exist_ok, *mtime_ms),
+            Command::Rejoined { node, incarnation } => {
+                self.rejoined.insert(*node, incarnation.clone());
+                Ok(())
+            }
+        };
+        match result {
+            Ok(()) => Reply::Done,
+            Err(reason) => Reply::Refused(reason),
+        }
+    }
+
+    /// Whether `path` is a directory (`/` always is).
+    pub fn is_dir(&self, path: &str) -> bool {
+        path == "/" || self.inodes.get(path).is_some_and(|i| i.kind == Kind::Directory)
+    }
+
+    fn new_dir(&mut self, mtime_ms: i64) -> Inode {
+        self.next_id += 1;
+        Inode {
+            id: self.next_id,
+            kind: Kind::Directory,
+            length: 0,
+            blocks: Vec::new(),
+            mtime_ms,
+        }
+    }
+
+    fn mount(
+        &mut self,
+        path: &str,
+        ufs: &str,
+        (read_only, shared): (bool, bool),
+        options: &BTreeMap<String, String>,
+        mtime_ms: i64,
+    ) -> Result<(), String> {
+        let path = normal(path)?;
+        if path == "/" {
+            return Err("/ is the root mount, set by goosefs.master.mount.table.root.ufs".into());
+        }
+        if ufs.trim().is_empty() {
+            return Err("the UFS URI is empty".into());
+        }
+        if self.inodes.contains_key(path) {
+            return Err(format!("{path} already exists"));
+        }
+        if !self.is_dir(parent(path)) {
+            return Err(format!("the parent of {path} is not a directory"));
+        }
+        // A UFS mounted below another mount would shadow part of it.
+        if let Some(outer) = self.mount_of(path) {
+            return Err(format!("{path} is inside the mount {outer}"));
+        }
+        let dir = self.new_dir(mtime_ms);
+        self.inodes.insert(path.to_owned(), dir);
+        self.mounts.insert(
+            path.to_owned(),
+            MountPoint {
+                ufs: ufs.to_owned(),
+                read_only,
+                shared,
+                options: options.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    fn unmount(&mut self, path: &str) -> Result<(), String> {
+        let path = normal(path)?;
+        if self.mounts.remove(path).is_none() {
+            return Err(format!("{path} is not a mount point"));
+        }
+        let below = format!("{path}/");
+        self.inodes.retain(|p, _| p != path && !p.starts_with(&below));
+        Ok(())
+    }
+
+    fn mkdir(&mut self, path: &str, recursive: bool, exist_ok: bool, mtime_ms: i64) -> Result<(), String> {
+        let path = normal(path)?;
+        if path == "/" || self.is_dir(path) {
+            return if exist_ok {
+                Ok(())
+            } else {
+                Err(format!("{path} already exists"))
+            };
+        }
+        if self.inodes.contains_key(path) {
+            return Err(format!("{path} exists and is a file"));
+        }
+        let mut missing = vec![path];
+        let mut at = parent(path);
+        while !self.is_dir(at) {
+            if self.inodes.contains_key(at) {
+                return Err(format!("{at} is a file"));
+            }
+            if !recursive {
+                return Err(format!("the parent {at} does not exist (use -p)"));
+            }
+            missing.push(at);
+            at = parent(at);
+        }
+        for dir in missing.into_iter().rev() {
+            let inode = self.new_dir(mtime_ms);
+            self.inodes.insert(dir.to_owned(), inode);
+        }
+        Ok(())
+    }
+
+    /// The mount point `path` is at or below (the root mount is not in the table).
+    pub fn mount_of(&self, path: &str) -> Option<&str> {
+        self.mounts
+            .range::<str, _>((Bound::Unbounded, Bound::Included(path)))
+            .rev()
+            .map(|(p, _)| p.as_str())
+            .find(|p| path == *p || path.starts_with(&format!("{p}/")))
+    }
+
+    /// The entries directly inside directory `path`, in name order.
+    pub fn children(&self, path: &str) -> Vec<(&str, &Inode)> {
+        let prefix = if path == "/" {
+            "/".to_owned()
+        } else {
+            format!("{path}/")
+        };
+        self.inodes
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(p, _)| !p[prefix.len()..].contains('/'))
+            .map(|(p, i)| (p.as_str(), i))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(path: &str, ufs: &str) -> Command {
+        Command::Mount {
+            path: path.into(),
+            ufs: ufs.into(),
+            read_only: false,
+            shared: false,
+            options: BTreeMap::new(),
+            mtime_ms: 1,
+        }
+    }
+
+    #[test]
+    fn mounts_need_a_free_path_with_a_directory_parent() {
+        let mut ns = Namespace::default();
+        assert_eq!(ns.apply(&mount("/hbase", "https://example.org/hbase/")), Reply::Done);
+        assert!(ns.is_dir("/hbase"));
+        assert!(matches!(ns.apply(&mount("/hbase", "s3://b/")), Reply::Refused(r) if r.contains("already exists")));
+        assert!(matches!(ns.apply(&mount("/a/b", "s3://b/")), Reply::Refused(r) if r.contains("parent")));
+        assert!(matches!(ns.apply(&mount("/", "s3://b/")), Reply::Refused(_)));
+        assert!(matches!(ns.apply(&mount("rel", "s3://b/")), Reply::Refused(r) if r.contains("absolute")));
+        assert!(matches!(ns.apply(&mount("/x/../y", "s3://b/")), Reply::Refused(_)));
+        let mkdir = Command::Mkdir {
+            path: "/hbase/sub".into(),
+            recursive: false,
+            exist_ok: false,
+            mtime_ms: 5,
+        };
+        assert_eq!(ns.apply(&mkdir), Reply::Done);
+        assert!(
+            matches!(ns.apply(&mount("/hbase/sub/in", "s3://b/")), Reply::Refused(r) if r.contains("inside the mount /hbase"))
+        );
+        assert_eq!(ns.mounts.len(), 1);
+    }
+
+    #[test]
+    fn mkdir_creates_parents_only_when_recursive() {
+        let mut ns = Namespace::default();
+        let mk = |path: &str, recursive| Command::Mkdir {
+            path: path.into(),
+            recursive,
+            exist_ok: recursive,
+            mtime_ms: 7,
+        };
+        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.contains("does not exist")));
+        assert!(ns.inodes.is_empty(), "a refused command changes nothing");
+        assert_eq!(ns.apply(&mk("/a/b/c", true)), Reply::Done);
+        assert_eq!(ns.children("/").into_iter().map(|(p, _)| p).collect::<Vec<_>>(), ["/a"]);
+        assert_eq!(
+            ns.children("/a").into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            ["/a/b"]
+        );
+        assert_eq!(ns.apply(&mk("/a/b/c", true)), Reply::Done);
+        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.contains("already exists")));
+        let ids: BTreeSet<u64> = ns.inodes.values().map(|i| i.id).collect();
+        assert_eq!(ids.len(), 3, "ids are unique");
+    }
+
+    #[test]
+    fn unmount_removes_the_subtree_only() {
+        let mut ns = Namespace::default();
+        ns.apply(&mount("/m", "s3://b/"));
+        ns.apply(&mount("/m2", "s3://c/"));
+        ns.apply(&Command::Mkdir {
+            path: "/m/x".into(),
+            recursive: false,
+            exist_ok: false,
+            mtime_ms: 0,
+        });
+        assert_eq!(ns.apply(&Command::Unmount { path: "/m".into() }), Reply::Done);
+        assert_eq!(ns.inodes.keys().collect::<Vec<_>>(), ["/m2"]);
+        assert!(matches!(
+            ns.apply(&Command::Unmount { path: "/m".into() }),
+            Reply::Refused(_)
+        ));
+        assert_eq!(ns.mount_of("/m2/a/b"), Some("/m2"));
+        assert_eq!(ns.mount_of("/m22"), None);
+    }
+
+    #[test]
+    fn paths_are_checked_and_parents_found() {
+        assert_eq!(parent("/a/b"), "/a");
+        assert_eq!(parent("/a"), "/");
+        assert!(normal("/a/").is_err());
+        assert!(normal("/a//b").is_err());
+        assert!(normal("/a/./b").is_err());
+        assert_eq!(normal("/a/b"), Ok("/a/b"));
+    }
+}

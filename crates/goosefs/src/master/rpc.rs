@@ -1,0 +1,276 @@
+//! The RPC port's handlers ([`crate::api`]): the leader serves, followers name the leader.
+//! Writes go through Raft and are answered once applied; reads are served from the leader's
+//! memory while its lease holds (else after confirming leadership with a quorum).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::Master;
+use super::namespace::{Command, Kind, Reply, normal};
+use crate::api::{Answer, FileInfo, MasterInfo, MountEntry, Rejoin, Report, is_secret_key, paths};
+
+/// How long a write may take to commit before the client is told to retry.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The RPC port's routes.
+pub fn routes(master: Arc<Master>) -> axum::Router {
+    axum::Router::new()
+        .route(paths::INFO, get(info))
+        .route(paths::WRITE, post(write))
+        .route(paths::MOUNTS, get(mounts))
+        .route(paths::STAT, get(stat))
+        .route(paths::LIST, get(list))
+        .route(paths::REPORT, get(report))
+        .route(paths::REJOIN, post(rejoin))
+        .with_state(master)
+}
+
+async fn info(State(master): State<Arc<Master>>) -> Json<Answer<MasterInfo>> {
+    let term = master.raft.metrics().borrow().current_term;
+    Json(Answer::Ok(MasterInfo {
+        leader: master.leader_id().and_then(|id| master.rpc_address_of(id)),
+        masters: master.rpc_addresses(),
+        term,
+    }))
+}
+
+fn not_leader<T>(master: &Master) -> Answer<T> {
+    Answer::NotLeader {
+        leader: master
+            .leader_id()
+            .filter(|id| *id != master.cfg.id)
+            .and_then(|id| master.rpc_address_of(id)),
+    }
+}
+
+async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) -> Json<Answer<()>> {
+    if master.stepping_down.load(Ordering::SeqCst) {
+        return Json(Answer::NotLeader { leader: None });
+    }
+    // The leader fixes times, so every master journals the same value.
+    let command = match command {
+        Command::Mkdir {
+            path,
+            recursive,
+            exist_ok,
+            ..
+        } => Command::Mkdir {
+            path,
+            recursive,
+            exist_ok,
+            mtime_ms: now_ms(),
+        },
+        Command::Mount {
+            path,
+            ufs,
+            read_only,
+            shared,
+            options,
+            ..
+        } => Command::Mount {
+            path,
+            ufs,
+            read_only,
+            shared,
+            options,
+            mtime_ms: now_ms(),
+        },
+        Command::Rejoined { .. } => return Json(Answer::Refused("not a client command".to_owned())),
+        other => other,
+    };
+    master.in_flight.fetch_add(1, Ordering::SeqCst);
+    let result = tokio::time::timeout(WRITE_TIMEOUT, master.raft.client_write(command)).await;
+    master.in_flight.fetch_sub(1, Ordering::SeqCst);
+    Json(match result {
+        Ok(Ok(response)) => match response.data {
+            Reply::Done => Answer::Ok(()),
+            Reply::Refused(reason) => Answer::Refused(reason),
+        },
+        Ok(Err(e)) => match e.forward_to_leader::<openraft::BasicNode>() {
+            Some(forward) => Answer::NotLeader {
+                leader: forward.leader_id.and_then(|id| master.rpc_address_of(id)),
+            },
+            None => {
+                tracing::warn!(error = %e, "write failed");
+                Answer::NotLeader { leader: None }
+            }
+        },
+        // No quorum within the limit (a cut-off leader): the client tries the others. The entry
+        // may still commit later; commands are checked on apply, so a retry is refused, not doubled.
+        Err(_) => {
+            tracing::warn!("write not committed within {WRITE_TIMEOUT:?}: no quorum?");
+            Answer::NotLeader { leader: None }
+        }
+    })
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Runs `read` on the applied state if this master may serve reads.
+async fn read<T>(master: &Master, read: impl FnOnce(&super::namespace::Namespace) -> Answer<T>) -> Answer<T> {
+    if let Err(leader) = master.ensure_leader_for_read().await {
+        return Answer::NotLeader { leader };
+    }
+    let applied = master
+        .journal
+        .applied
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    read(&applied.namespace)
+}
+
+async fn mounts(State(master): State<Arc<Master>>) -> Json<Answer<Vec<MountEntry>>> {
+    let root = master.cfg.root_ufs.clone();
+    Json(
+        read(&master, |ns| {
+            let mut out = vec![MountEntry {
+                path: "/".to_owned(),
+                ufs: root,
+                read_only: false,
+                shared: false,
+                options: Default::default(),
+            }];
+            out.extend(ns.mounts.iter().map(|(path, m)| {
+                MountEntry {
+                    path: path.clone(),
+                    ufs: m.ufs.clone(),
+                    read_only: m.read_only,
+                    shared: m.shared,
+                    // Secret values stay in the journal; the table shows that they are set.
+                    options: m
+                        .options
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                if is_secret_key(k) {
+                                    "******".to_owned()
+                                } else {
+                                    v.clone()
+                                },
+                            )
+                        })
+                        .collect(),
+                }
+            }));
+            Answer::Ok(out)
+        })
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct PathQuery {
+    path: String,
+}
+
+fn file_info(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Option<FileInfo> {
+    let (id, folder, length, mtime_ms) = if path == "/" {
+        (0, true, 0, 0)
+    } else {
+        let inode = ns.inodes.get(path)?;
+        (inode.id, inode.kind == Kind::Directory, inode.length, inode.mtime_ms)
+    };
+    let ufs_path = match ns.mount_of(path) {
+        Some(mount) => {
+            let ufs = &ns.mounts[mount].ufs;
+            format!("{}{}", ufs.trim_end_matches('/'), &path[mount.len()..])
+        }
+        None => format!(
+            "{}{}",
+            root_ufs.trim_end_matches('/'),
+            if path == "/" { "" } else { path }
+        ),
+    };
+    Some(FileInfo {
+        id,
+        path: path.to_owned(),
+        folder,
+        length,
+        mtime_ms,
+        mount_point: path == "/" || ns.mounts.contains_key(path),
+        ufs_path,
+    })
+}
+
+async fn stat(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileInfo>> {
+    let root = master.cfg.root_ufs.clone();
+    Json(
+        read(&master, |ns| match normal(&q.path) {
+            Err(e) => Answer::Refused(e),
+            Ok(path) => file_info(ns, &root, path).map_or_else(
+                || Answer::Refused(format!("Path \"{path}\" does not exist.")),
+                Answer::Ok,
+            ),
+        })
+        .await,
+    )
+}
+
+async fn list(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<Vec<FileInfo>>> {
+    let root = master.cfg.root_ufs.clone();
+    Json(
+        read(&master, |ns| match normal(&q.path) {
+            Err(e) => Answer::Refused(e),
+            Ok(path) => match file_info(ns, &root, path) {
+                None => Answer::Refused(format!("Path \"{path}\" does not exist.")),
+                Some(info) if !info.folder => Answer::Ok(vec![info]),
+                Some(_) => Answer::Ok(
+                    ns.children(path)
+                        .into_iter()
+                        .filter_map(|(child, _)| file_info(ns, &root, child))
+                        .collect(),
+                ),
+            },
+        })
+        .await,
+    )
+}
+
+async fn report(State(master): State<Arc<Master>>) -> Json<Answer<Report>> {
+    let term = master.raft.metrics().borrow().current_term;
+    let leader = master.rpc_address_of(master.cfg.id).unwrap_or_default();
+    let embedded = master.cfg.journal_type == crate::config::JournalType::Embedded;
+    let journal_addresses = if embedded {
+        master.cfg.members.iter().map(ToString::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    let started_ms = master
+        .started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let (web_port, rpc_port) = (master.cfg.web_port, master.cfg.rpc_port);
+    Json(
+        read(&master, |ns| {
+            Answer::Ok(Report {
+                leader,
+                web_port,
+                rpc_port,
+                started_ms,
+                journal_addresses,
+                term,
+                mounts: ns.mounts.len() + 1,
+            })
+        })
+        .await,
+    )
+}
+
+async fn rejoin(State(master): State<Arc<Master>>, Json(request): Json<Rejoin>) -> Json<Answer<()>> {
+    if master.raft.metrics().borrow().state != openraft::ServerState::Leader {
+        return Json(not_leader(&master));
+    }
+    Json(super::membership::handle_rejoin(&master, &request).await)
+}

@@ -1,0 +1,124 @@
+//! The web port: `/health` for probes, `/metrics` in Prometheus' text format (role, term, commit
+//! index, last quorum contact, journal size) and `/api/v1/status` as JSON.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use openraft::ServerState;
+use serde::Serialize;
+
+use super::Master;
+
+/// The web port's routes.
+pub fn routes(master: Arc<Master>) -> axum::Router {
+    axum::Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .with_state(master)
+}
+
+#[derive(Serialize)]
+struct Status {
+    id: u64,
+    role: &'static str,
+    term: u64,
+    leader: Option<u64>,
+    last_log_index: Option<u64>,
+    applied_index: Option<u64>,
+    voters: Vec<u64>,
+    learners: Vec<u64>,
+    votes_allowed: bool,
+    journal_entries: u64,
+}
+
+fn role(state: ServerState) -> &'static str {
+    match state {
+        ServerState::Leader => "leader",
+        ServerState::Follower => "follower",
+        ServerState::Candidate => "candidate",
+        ServerState::Learner => "learner",
+        ServerState::Shutdown => "shutdown",
+    }
+}
+
+fn snapshot(master: &Master) -> Status {
+    let metrics = master.raft.metrics();
+    let m = metrics.borrow();
+    let membership = m.membership_config.membership();
+    Status {
+        id: master.cfg.id,
+        role: role(m.state),
+        term: m.current_term,
+        leader: master.leader_id(),
+        last_log_index: m.last_log_index,
+        applied_index: m.last_applied.map(|l| l.index),
+        voters: membership.voter_ids().collect(),
+        learners: membership.learner_ids().collect(),
+        votes_allowed: master.votes_allowed.load(Ordering::SeqCst),
+        journal_entries: master.journal.log_entries(),
+    }
+}
+
+async fn health(State(master): State<Arc<Master>>) -> (StatusCode, &'static str) {
+    if master.raft.metrics().borrow().running_state.is_ok() {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "raft stopped\n")
+    }
+}
+
+async fn status(State(master): State<Arc<Master>>) -> Json<Status> {
+    Json(snapshot(&master))
+}
+
+async fn metrics(State(master): State<Arc<Master>>) -> String {
+    let s = snapshot(&master);
+    let quorum_ack = master.raft.metrics().borrow().millis_since_quorum_ack;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: String| {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+    };
+    gauge(
+        "goosefs_master_is_leader",
+        "1 on the leader.",
+        u8::from(s.role == "leader").to_string(),
+    );
+    gauge("goosefs_master_term", "Raft term.", s.term.to_string());
+    gauge(
+        "goosefs_master_commit_index",
+        "Index of the last applied (committed) entry.",
+        s.applied_index.map_or(-1, |i| i as i64).to_string(),
+    );
+    gauge(
+        "goosefs_master_last_log_index",
+        "Index of the last journal entry.",
+        s.last_log_index.map_or(-1, |i| i as i64).to_string(),
+    );
+    gauge(
+        "goosefs_master_last_quorum_contact_ms",
+        "On the leader: ms since a quorum acknowledged it (-1 elsewhere).",
+        quorum_ack.map_or(-1, |i| i as i64).to_string(),
+    );
+    gauge(
+        "goosefs_master_journal_entries",
+        "Entries in the journal (since the last snapshot).",
+        s.journal_entries.to_string(),
+    );
+    gauge(
+        "goosefs_master_votes_allowed",
+        "0 while a master with a lost journal rejoins.",
+        u8::from(s.votes_allowed).to_string(),
+    );
+    let _ = write!(
+        out,
+        "# HELP goosefs_master_role Raft role.\n# TYPE goosefs_master_role gauge\ngoosefs_master_role{{role=\"{}\"}} 1\n",
+        s.role
+    );
+    out
+}

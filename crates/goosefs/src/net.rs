@@ -1,0 +1,226 @@
+//! Addresses and the one RPC transport every part uses: JSON over HTTP/1.1 (hyper-util's pooled
+//! client; axum serves). Host names resolve through the system resolver, or first through a
+//! hosts(5)-format file named by `GOOSEFS_HOSTS_FILE`: on Kubernetes the masters' names resolve
+//! through their Services; outside it (tests, machines without such DNS) the file maps them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The environment variable naming a hosts file consulted before DNS.
+pub const HOSTS_FILE_ENV: &str = "GOOSEFS_HOSTS_FILE";
+
+/// Why a request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The host name does not resolve.
+    #[error("cannot resolve {host}: {reason}")]
+    Resolve {
+        /// Host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// No connection, or it broke before an answer.
+    #[error("cannot reach {address}: {source}")]
+    Unreachable {
+        /// `host:port`.
+        address: String,
+        /// Cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No answer in time.
+    #[error("{address} did not answer within {after:?}")]
+    Timeout {
+        /// `host:port`.
+        address: String,
+        /// Limit.
+        after: Duration,
+    },
+    /// An answer that is not what the protocol says.
+    #[error("{address} answered HTTP {status}: {body}")]
+    Status {
+        /// `host:port`.
+        address: String,
+        /// HTTP status.
+        status: u16,
+        /// Body (truncated).
+        body: String,
+    },
+    /// A body that does not decode.
+    #[error("{address} sent a body that does not decode: {source}")]
+    Decode {
+        /// `host:port`.
+        address: String,
+        /// Cause.
+        source: serde_json::Error,
+    },
+}
+
+/// Looks `host` up in the hosts file named by [`HOSTS_FILE_ENV`], if any.
+fn from_hosts_file(host: &str) -> Option<IpAddr> {
+    let path = std::env::var_os(HOSTS_FILE_ENV)?;
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let ip: IpAddr = words.next()?.parse().ok()?;
+            words.any(|name| name.eq_ignore_ascii_case(host)).then_some(ip)
+        })
+        .next()
+}
+
+/// Resolves `host:port`.
+///
+/// # Errors
+/// [`NetError::Resolve`].
+pub async fn resolve(host: &str, port: u16) -> Result<SocketAddr, NetError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if let Some(ip) = from_hosts_file(host) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let mut found = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| NetError::Resolve {
+            host: host.to_owned(),
+            reason: e.to_string(),
+        })?;
+    found.next().ok_or_else(|| NetError::Resolve {
+        host: host.to_owned(),
+        reason: "no address".to_owned(),
+    })
+}
+
+/// Splits `host:port`.
+fn split(address: &str) -> Result<(&str, u16), NetError> {
+    address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse().ok()?)))
+        .ok_or_else(|| NetError::Resolve {
+            host: address.to_owned(),
+            reason: "not host:port".to_owned(),
+        })
+}
+
+/// A pooled HTTP client for JSON requests (cheap to clone).
+#[derive(Clone)]
+pub struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        Http {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
+        }
+    }
+}
+
+impl Http {
+    /// POSTs `body` as JSON to `http://address/path` and decodes the JSON answer; `GET` when
+    /// `body` is `None`.
+    ///
+    /// # Errors
+    /// [`NetError`]: unreachable, timed out, an HTTP status other than 200, or an undecodable body.
+    pub async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        address: &str,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<R, NetError> {
+        let (host, port) = split(address)?;
+        let socket = resolve(host, port).await?;
+        let uri = format!("http://{socket}{path}");
+        let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| NetError::Unreachable {
+            address: address.to_owned(),
+            source,
+        };
+        let request = match body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|e| unreachable(e.into()))?;
+                hyper::Request::post(uri)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(bytes)))
+            }
+            None => hyper::Request::get(uri).body(Full::new(Bytes::new())),
+        }
+        .map_err(|e| unreachable(e.into()))?;
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|e| unreachable(e.into()))?;
+            let status = response.status().as_u16();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| unreachable(e.into()))?
+                .to_bytes();
+            Ok::<_, NetError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| NetError::Timeout {
+                address: address.to_owned(),
+                after: timeout,
+            })??;
+        if status != 200 {
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            text.truncate(500);
+            return Err(NetError::Status {
+                address: address.to_owned(),
+                status,
+                body: text,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| NetError::Decode {
+            address: address.to_owned(),
+            source,
+        })
+    }
+}
+
+/// Binds a TCP listener on `host:port`, saying which property to change when it fails.
+///
+/// # Errors
+/// The bind error with the address and the property.
+pub async fn listen(host: &str, port: u16, property: &str) -> Result<tokio::net::TcpListener, std::io::Error> {
+    let address = resolve(host, port)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, e.to_string()))?;
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {address} ({property}): {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_split_into_host_and_port() {
+        assert_eq!(split("hbase-master-0:26000").ok(), Some(("hbase-master-0", 26000)));
+        assert!(split("nohost").is_err());
+        assert!(split("h:99999").is_err());
+    }
+
+    #[tokio::test]
+    async fn ip_literals_resolve_without_lookups() {
+        let addr = resolve("127.0.0.7", 5).await.ok();
+        assert_eq!(addr, Some("127.0.0.7:5".parse().unwrap_or_else(|_| unreachable!())));
+    }
+}

@@ -1,0 +1,188 @@
+//! openraft's types for the masters and its network: Raft messages travel as JSON over HTTP to
+//! each master's embedded journal port (`goosefs.master.embedded.journal.port`). The server side
+//! of these routes lives here too, including the vote gate: a master that lost its journal
+//! refuses every vote request until it has rejoined (see `master::membership`).
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use openraft::BasicNode;
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::master::namespace::{Command, Reply};
+use crate::net::{Http, NetError};
+
+/// A master's Raft id: its position in `goosefs.master.embedded.journal.addresses`.
+pub type NodeId = u64;
+
+openraft::declare_raft_types!(
+    /// The masters' Raft types.
+    pub TypeConfig:
+        D = Command,
+        R = Reply,
+        NodeId = NodeId,
+        Node = BasicNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+);
+
+/// The Raft handle.
+pub type Raft = openraft::Raft<TypeConfig>;
+
+/// What `/raft/state` tells a starting peer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerState {
+    /// The peer's journal holds a Raft group (a vote, a log or a snapshot).
+    pub initialized: bool,
+    /// The group has had a leader (entries after the initial membership, or a snapshot): a
+    /// master with an empty journal must rejoin it, never initialise.
+    pub established: bool,
+    /// The peer's log is complete (it initialised the group or has rejoined it).
+    pub member: bool,
+}
+
+/// Connects to the other masters' journal ports.
+#[derive(Clone, Default)]
+pub struct Network {
+    http: Http,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Peer {
+        Peer {
+            target,
+            address: node.addr.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+/// One peer's journal port.
+pub struct Peer {
+    target: NodeId,
+    address: String,
+    http: Http,
+}
+
+impl Peer {
+    async fn send<Req: Serialize, Resp: DeserializeOwned, E: std::error::Error + DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
+        let answer: Result<Result<Resp, RaftError<NodeId, E>>, NetError> = self
+            .http
+            .call(&self.address, path, Some(request), option.hard_ttl())
+            .await;
+        match answer {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(remote)) => Err(RPCError::RemoteError(RemoteError::new(self.target, remote))),
+            // Refused connections back off; anything else (a timeout, a refused vote) retries.
+            Err(e @ (NetError::Unreachable { .. } | NetError::Resolve { .. })) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
+            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Peer {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        self.send("/raft/append", &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
+    {
+        self.send("/raft/snapshot", &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        self.send("/raft/vote", &rpc, &option).await
+    }
+
+    fn backoff(&self) -> openraft::network::Backoff {
+        openraft::network::Backoff::new(std::iter::repeat(Duration::from_millis(200)))
+    }
+}
+
+/// What the journal port's handlers share.
+#[derive(Clone)]
+pub struct RaftPort {
+    /// The Raft handle.
+    pub raft: Raft,
+    /// Open once this master's log is known complete; closed, vote requests are refused.
+    pub votes_allowed: Arc<AtomicBool>,
+    /// Whether the journal holds a Raft group, and whether this member is complete.
+    pub state: Arc<dyn Fn() -> PeerState + Send + Sync>,
+}
+
+/// The journal port's routes.
+pub fn routes(port: RaftPort) -> axum::Router {
+    axum::Router::new()
+        .route("/raft/append", post(append))
+        .route("/raft/vote", post(vote))
+        .route("/raft/snapshot", post(snapshot))
+        .route("/raft/state", get(state))
+        .with_state(port)
+}
+
+async fn append(
+    State(port): State<RaftPort>,
+    Json(rpc): Json<AppendEntriesRequest<TypeConfig>>,
+) -> Json<Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>> {
+    Json(port.raft.append_entries(rpc).await)
+}
+
+async fn vote(
+    State(port): State<RaftPort>,
+    Json(rpc): Json<VoteRequest<NodeId>>,
+) -> Result<Json<Result<VoteResponse<NodeId>, RaftError<NodeId>>>, (StatusCode, &'static str)> {
+    // A member that lost its journal may have voted in a term it no longer remembers, or acked
+    // entries it no longer has: its vote must not count until it has rejoined.
+    if !port.votes_allowed.load(Ordering::SeqCst) {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rejoining: this master does not vote yet",
+        ));
+    }
+    Ok(Json(port.raft.vote(rpc).await))
+}
+
+async fn snapshot(
+    State(port): State<RaftPort>,
+    Json(rpc): Json<InstallSnapshotRequest<TypeConfig>>,
+) -> Json<Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>> {
+    Json(port.raft.install_snapshot(rpc).await)
+}
+
+async fn state(State(port): State<RaftPort>) -> Json<PeerState> {
+    Json((port.state)())
+}

@@ -1,0 +1,63 @@
+//! `job-master`, `job-worker` and `proxy`: they read their configuration, listen on the ports the
+//! manifests give them, answer `/health` on each, and stop cleanly on SIGTERM. Their real work
+//! (distributed loads, the S3 gateway) comes with later parts of the runtime; until then a
+//! request other than `/health` is answered 501, so nothing mistakes them for working services.
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use goosefs_conf::ports::PortRole;
+use goosefs_conf::{Conf, Role};
+
+use crate::net;
+
+/// Why a service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A property is unusable.
+    #[error(transparent)]
+    Property(#[from] goosefs_conf::opts::ConfError),
+    /// A port cannot be bound.
+    #[error(transparent)]
+    Listen(std::io::Error),
+}
+
+/// The ports a role listens on, and the property naming the address it binds.
+fn ports(role: Role) -> (&'static [PortRole], &'static str) {
+    match role {
+        Role::JobMaster => (
+            &[PortRole::JobMasterRpc, PortRole::JobMasterWeb],
+            "goosefs.job.master.bind.host",
+        ),
+        Role::JobWorker => (
+            &[PortRole::JobWorkerRpc, PortRole::JobWorkerData, PortRole::JobWorkerWeb],
+            "goosefs.job.worker.bind.host",
+        ),
+        _ => (&[PortRole::ApiGatewayRest], "goosefs.proxy.bind.host"),
+    }
+}
+
+/// Runs the placeholder service of `role` until SIGTERM or SIGINT.
+///
+/// # Errors
+/// [`ServiceError`].
+pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
+    let (roles, bind_key) = ports(role);
+    let bind = conf.get_or(bind_key, "0.0.0.0").to_owned();
+    let mut servers = tokio::task::JoinSet::new();
+    for port_role in roles {
+        let port = conf.port(*port_role)?;
+        let listener = net::listen(&bind, port, port_role.property())
+            .await
+            .map_err(ServiceError::Listen)?;
+        let routes = axum::Router::new()
+            .route("/health", get(|| async { "ok\n" }))
+            .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "not implemented in this runtime yet\n") });
+        tracing::info!(port, property = port_role.property(), "listening");
+        servers.spawn(async move { axum::serve(listener, routes).await });
+    }
+    tokio::select! {
+        () = crate::signal::terminated() => {}
+        Some(ended) = servers.join_next() => tracing::error!(?ended, "a server stopped"),
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Starting `goosefs` processes as the rendered manifests start them: the ConfigMap's
+//! environment and the container args are read from a golden render case
+//! (`testdata/render/<case>/expected.yaml`, which the plugin's golden tests hold equal to what
+//! `kubectl-goosefs render` prints). Each master gets a loopback address of its own (names mapped
+//! by a hosts file, `GOOSEFS_HOSTS_FILE`), its own journal folder and its bind host: the only
+//! settings added to the rendered ones.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The goosefs binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_goosefs");
+
+/// The ConfigMap data of a golden render case: `GOOSEFS_*` -> value.
+pub fn rendered_env(case: &str) -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/render")
+        .join(case)
+        .join("expected.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let config_map = text
+        .split("\n---\n")
+        .find(|doc| doc.contains("kind: ConfigMap") && doc.contains("GOOSEFS_JAVA_OPTS"))
+        .expect("a ConfigMap with GOOSEFS_JAVA_OPTS");
+    config_map
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.trim_start().split_once(": ")?;
+            key.starts_with("GOOSEFS_").then(|| {
+                (
+                    key.to_owned(),
+                    serde_json::from_str::<String>(value).expect("a quoted value"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The args of the container running `first` in a golden case (`[master-only, --no-format]`).
+pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/render")
+        .join(case)
+        .join("expected.yaml");
+    let text = std::fs::read_to_string(path).expect("golden");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("args: [{first}")))
+        .unwrap_or_else(|| panic!("no container with args [{first}, ...]"));
+    let inner = line.trim().trim_start_matches("args: [").trim_end_matches(']');
+    inner.split(", ").map(str::to_owned).collect()
+}
+
+/// A set of masters of one case on loopback addresses `127.0.<net>.10+i`.
+pub struct Masters {
+    /// Scratch folder: journals, logs, the hosts file.
+    pub dir: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+    pub args: Vec<String>,
+    pub net: u8,
+    pub count: usize,
+    pub children: Vec<Option<Child>>,
+}
+
+impl Masters {
+    /// Writes the hosts file; starts nothing.
+    pub fn new(case: &str, net: u8, count: usize) -> Masters {
+        let dir = tempfile::tempdir().expect("tmp");
+        let hosts: String = (0..count)
+            .map(|i| format!("127.0.{net}.{} hbase-master-{i}\n", 10 + i))
+            .collect();
+        std::fs::write(dir.path().join("hosts"), hosts).expect("hosts");
+        Masters {
+            env: rendered_env(case),
+            args: rendered_args(case, "master-only"),
+            dir,
+            net,
+            count,
+            children: (0..count).map(|_| None).collect(),
+        }
+    }
+
+    pub fn ip(&self, i: usize) -> String {
+        format!("127.0.{}.{}", self.net, 10 + i)
+    }
+
+    pub fn journal(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("journal-{i}"))
+    }
+
+    pub fn log(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("master-{i}.log"))
+    }
+
+    /// The environment of a client (the rendered one plus the hosts file and `extra` -D options).
+    pub fn client_env(&self, extra: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self.env.clone().into_iter().collect();
+        env.push((
+            "GOOSEFS_HOSTS_FILE".into(),
+            self.dir.path().join("hosts").display().to_string(),
+        ));
+        env.push(("GOOSEFS_USER_JAVA_OPTS".into(), extra.to_owned()));
+        env
+    }
+
+    /// Starts master `i` (its pod name is its host name, as the StatefulSet's fieldRef gives it).
+    pub fn start(&mut self, i: usize) {
+        let mut env = self.client_env("");
+        let own = format!(
+            "{} -Dgoosefs.master.bind.host={} -Dgoosefs.master.journal.folder={}",
+            self.env.get("GOOSEFS_MASTER_JAVA_OPTS").cloned().unwrap_or_default(),
+            self.ip(i),
+            self.journal(i).display()
+        );
+        env.retain(|(k, _)| k != "GOOSEFS_MASTER_JAVA_OPTS");
+        env.push(("GOOSEFS_MASTER_JAVA_OPTS".into(), own));
+        env.push(("GOOSEFS_MASTER_HOSTNAME".into(), format!("hbase-master-{i}")));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log(i))
+            .expect("log");
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env_clear()
+            .envs(env)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn goosefs");
+        self.children[i] = Some(child);
+    }
+
+    pub fn start_all(&mut self) {
+        for i in 0..self.count {
+            self.start(i);
+        }
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(&mut self, i: usize) -> Option<i32> {
+        let mut child = self.children[i].take()?;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// Runs `goosefs <args>` as a client.
+    pub fn goosefs(&self, args: &[&str]) -> Output {
+        self.goosefs_with(args, "-Dgoosefs.user.rpc.retry.max.duration=20s")
+    }
+
+    pub fn goosefs_with(&self, args: &[&str], extra: &str) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .envs(self.client_env(extra))
+            .output()
+            .expect("run goosefs")
+    }
+
+    /// Master `i`'s `/api/v1/status` (None when it does not answer).
+    pub fn status(&self, i: usize) -> Option<serde_json::Value> {
+        let port = self.port("goosefs.master.web.port");
+        let body = http_get(&self.ip(i), port, "/api/v1/status")?;
+        serde_json::from_str(&body).ok()
+    }
+
+    /// A port from the rendered properties.
+    pub fn port(&self, key: &str) -> u16 {
+        let opts = self.env.get("GOOSEFS_JAVA_OPTS").cloned().unwrap_or_default();
+        let prefix = format!("-D{key}=");
+        opts.split_whitespace()
+            .find_map(|w| w.strip_prefix(&prefix))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{key} is rendered"))
+    }
+
+    /// The index of the master that reports itself leader, waiting up to `within`.
+    pub fn leader(&self, within: Duration) -> Option<usize> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            for i in 0..self.count {
+                if self.children[i].is_some()
+                    && let Some(s) = self.status(i)
+                    && s["role"] == "leader"
+                    && s["leader"] == i as u64
+                {
+                    return Some(i);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Every `(term, master)` a master logged as "elected leader (term N)".
+    pub fn elections(&self) -> Vec<(u64, usize)> {
+        let mut out = Vec::new();
+        for i in 0..self.count {
+            let text = std::fs::read_to_string(self.log(i)).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(rest) = line.split("elected leader (term ").nth(1)
+                    && let Some(term) = rest.split(')').next().and_then(|t| t.parse().ok())
+                {
+                    out.push((term, i));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Asserts that no term had two leaders. (A restarted leader whose vote was committed resumes
+    /// leading in its own term: the same master twice in a term is one leader.)
+    pub fn assert_one_leader_per_term(&self) {
+        let mut elections = self.elections();
+        elections.dedup();
+        assert!(!elections.is_empty(), "some master was elected");
+        for pair in elections.windows(2) {
+            assert!(
+                pair[0].0 != pair[1].0,
+                "two leaders in term {}: {elections:?}",
+                pair[0].0
+            );
+        }
+    }
+}
+
+impl Drop for Masters {
+    fn drop(&mut self) {
+        for i in 0..self.count {
+            self.kill(i);
+        }
+    }
+}
+
+/// A GET with a 2 s limit; the body of a 200 answer.
+pub fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
+    let address = format!("{ip}:{port}").parse().ok()?;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Retries `check` until it holds or `within` passes.
+pub fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

@@ -1,0 +1,209 @@
+//! Masters as real processes, started with the hbase case's rendered args and ConfigMap
+//! environment: election, `fs masterInfo`, failover after SIGKILL, rejoin after restart and after
+//! losing the journal, full restart, and the single-master (UFS journal) case.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Masters, eventually, stderr, stdout};
+
+const HBASE: &str = "hbase-3-masters";
+
+fn master_info_leader(masters: &Masters) -> String {
+    let out = masters.goosefs(&["fs", "masterInfo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let leader = lines
+        .next()
+        .and_then(|l| l.strip_prefix("current leader master: "))
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_owned();
+    assert_eq!(
+        lines.next(),
+        Some("All masters: [hbase-master-0:26000, hbase-master-1:26000, hbase-master-2:26000]"),
+        "{text}"
+    );
+    leader
+}
+
+fn ls_names(masters: &Masters, path: &str) -> Vec<String> {
+    let out = masters.goosefs(&["fs", "ls", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_restart() {
+    let mut m = Masters::new(HBASE, 21, 3);
+    assert_eq!(m.args, ["master-only", "--no-format"], "the rendered args");
+    let started = Instant::now();
+    m.start_all();
+    let first = m.leader(Duration::from_secs(10)).expect("a leader within 10 s");
+    eprintln!("first leader after {:?}", started.elapsed());
+    assert_eq!(master_info_leader(&m), format!("hbase-master-{first}:26000"));
+
+    // The mount Job's commands, as it runs them.
+    let report = m.goosefs(&["fsadmin", "report"]);
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    assert!(stdout(&report).contains("Raft-based Journal: true"));
+    let out = m.goosefs(&[
+        "fs",
+        "mount",
+        "/hbase",
+        "https://mirrors.example.org/apache/hbase/stable/",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(m.goosefs(&["fs", "mkdir", "/hbase/a"]).status.success());
+
+    // SIGKILL the leader: another one within 15 s, and the mount is still there.
+    m.kill(first);
+    let killed = Instant::now();
+    let second = m.leader(Duration::from_secs(15)).expect("a new leader within 15 s");
+    eprintln!("failover after {:?}", killed.elapsed());
+    assert_ne!(second, first);
+    assert_eq!(master_info_leader(&m), format!("hbase-master-{second}:26000"));
+    let table = stdout(&m.goosefs(&["fs", "mount"]));
+    assert!(
+        table.lines().any(|l| l.split_whitespace().nth(2) == Some("/hbase")),
+        "{table}"
+    );
+
+    // The killed master comes back as a follower with the log.
+    m.start(first);
+    assert!(
+        eventually(Duration::from_secs(10), || m.status(first).is_some_and(|s| s["role"]
+            == "follower"
+            && s["applied_index"]
+                == m.status(second)
+                    .map(|t| t["applied_index"].clone())
+                    .unwrap_or_default())),
+        "master {first} rejoins as a follower: {:?}",
+        m.status(first)
+    );
+    assert!(m.goosefs(&["fs", "mkdir", "/hbase/b"]).status.success());
+
+    // Killing the second leader still leaves a quorum, which elects a third.
+    m.kill(second);
+    let third = m.leader(Duration::from_secs(15)).expect("a third leader");
+    assert!(third != second);
+    assert_eq!(ls_names(&m, "/hbase"), ["/hbase/a", "/hbase/b"]);
+    m.start(second);
+
+    // All stopped (SIGTERM: exit 0) and started again: the journal brings everything back.
+    for i in 0..3 {
+        assert!(eventually(Duration::from_secs(10), || m.status(i).is_some()));
+    }
+    for i in 0..3 {
+        assert_eq!(m.stop(i), Some(0), "master {i} stops cleanly on SIGTERM");
+    }
+    m.start_all();
+    m.leader(Duration::from_secs(15))
+        .expect("a leader after the full restart");
+    assert_eq!(ls_names(&m, "/hbase"), ["/hbase/a", "/hbase/b"]);
+    let table = stdout(&m.goosefs(&["fs", "mount"]));
+    assert!(
+        table.contains("https://mirrors.example.org/apache/hbase/stable/  on  /hbase  (web,"),
+        "{table}"
+    );
+    m.assert_one_leader_per_term();
+}
+
+#[test]
+fn a_master_that_lost_its_journal_rejoins_before_it_votes_and_nothing_acknowledged_is_lost() {
+    let mut m = Masters::new(HBASE, 22, 3);
+    m.start_all();
+    let leader = m.leader(Duration::from_secs(10)).expect("a leader");
+    for i in 0..10 {
+        let out = m.goosefs(&["fs", "mkdir", &format!("/d{i}")]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    // A follower's pod is recreated: its emptyDir journal is gone.
+    let wiped = (leader + 1) % 3;
+    m.kill(wiped);
+    std::fs::remove_dir_all(m.journal(wiped)).expect("wipe");
+    m.start(wiped);
+    assert!(
+        eventually(Duration::from_secs(30), || m
+            .status(wiped)
+            .is_some_and(|s| s["votes_allowed"] == true && s["role"] == "follower")),
+        "the wiped master rejoins: {:?}",
+        m.status(wiped)
+    );
+    let log = std::fs::read_to_string(m.log(wiped)).unwrap_or_default();
+    assert!(log.contains("rejoining as a learner before voting"), "{log}");
+    assert!(log.contains("rejoined: voting again"), "{log}");
+    for i in 10..20 {
+        assert!(m.goosefs(&["fs", "mkdir", &format!("/d{i}")]).status.success());
+    }
+
+    // Now the leader dies: the rejoined master and the third one elect a leader that has every
+    // acknowledged write.
+    m.kill(leader);
+    let next = m.leader(Duration::from_secs(15)).expect("a leader without the old one");
+    assert_ne!(next, leader);
+    let mut names = ls_names(&m, "/");
+    names.sort_by_key(|n| n.trim_start_matches("/d").parse::<u32>().unwrap_or(u32::MAX));
+    let expected: Vec<String> = (0..20).map(|i| format!("/d{i}")).collect();
+    assert_eq!(names, expected);
+    m.assert_one_leader_per_term();
+}
+
+#[test]
+fn a_wiped_master_refuses_votes_until_it_has_rejoined() {
+    let mut m = Masters::new(HBASE, 23, 3);
+    m.start_all();
+    let leader = m.leader(Duration::from_secs(10)).expect("a leader");
+    let wiped = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    // With the leader and the third master down, the wiped one cannot rejoin: it must not vote,
+    // so the third master, once back, cannot be elected on its vote.
+    m.kill(wiped);
+    m.kill(other);
+    m.kill(leader);
+    std::fs::remove_dir_all(m.journal(wiped)).expect("wipe");
+    m.start(wiped);
+    m.start(other);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        m.leader(Duration::from_millis(100)),
+        None,
+        "no leader from one full log and one empty one"
+    );
+    let s = m.status(wiped).expect("status");
+    assert_eq!(s["votes_allowed"], false, "{s}");
+    // The old leader returns: a quorum of full logs elects, and the wiped master rejoins.
+    m.start(leader);
+    m.leader(Duration::from_secs(15))
+        .expect("a leader once two full logs are up");
+    assert!(eventually(Duration::from_secs(30), || m
+        .status(wiped)
+        .is_some_and(|s| s["votes_allowed"] == true)));
+    m.assert_one_leader_per_term();
+}
+
+#[test]
+fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
+    let mut m = Masters::new("one-master", 24, 1);
+    assert!(m.env["GOOSEFS_JAVA_OPTS"].contains("-Dgoosefs.master.journal.type=UFS"));
+    m.start(0);
+    assert!(eventually(Duration::from_secs(10), || m
+        .goosefs(&["fsadmin", "report"])
+        .status
+        .success()));
+    let report = stdout(&m.goosefs(&["fsadmin", "report"]));
+    assert!(report.contains("Raft-based Journal: false"), "{report}");
+    let out = m.goosefs(&["fs", "mount", "/data", "s3://bucket/data/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(m.stop(0), Some(0));
+    m.start(0);
+    assert!(eventually(Duration::from_secs(10), || ls_names(&m, "/") == ["/data"]));
+    let info = stdout(&m.goosefs(&["fs", "masterInfo"]));
+    assert!(info.starts_with("current leader master: hbase-master-0:"), "{info}");
+}
