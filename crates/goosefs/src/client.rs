@@ -2,6 +2,7 @@
 //! in order, follows a follower's pointer to the leader, and retries with back-off (no leader
 //! yet, a leader change, an unreachable master) until `goosefs.user.rpc.retry.max.duration`.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -38,6 +39,8 @@ pub struct MasterClient {
     masters: Vec<String>,
     retry_for: Duration,
     http: Http,
+    /// The last master that served: tried first, so a request costs one round trip.
+    leader: Arc<Mutex<Option<String>>>,
 }
 
 impl MasterClient {
@@ -47,6 +50,7 @@ impl MasterClient {
             masters: config.masters.clone(),
             retry_for: config.retry_for,
             http: Http::default(),
+            leader: Arc::default(),
         }
     }
 
@@ -82,7 +86,7 @@ impl MasterClient {
         }
         let deadline = Instant::now() + self.retry_for;
         let mut pause = Duration::from_millis(50);
-        let mut next: Option<String> = None;
+        let mut next: Option<String> = self.leader.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let mut i = 0usize;
         // Pointers followed in a row: stale views can point in a circle.
         let mut hops = 0usize;
@@ -98,7 +102,13 @@ impl MasterClient {
                 }
             };
             match self.ask::<B, R>(&address, path, body).await {
-                Ok(Answer::Ok(value)) => return Ok(value),
+                Ok(Answer::Ok(value)) => {
+                    let mut leader = self.leader.lock().unwrap_or_else(PoisonError::into_inner);
+                    if leader.as_deref() != Some(address.as_str()) {
+                        *leader = Some(address);
+                    }
+                    return Ok(value);
+                }
                 Ok(Answer::Refused(reason)) => return Err(ClientError::Refused(reason)),
                 Ok(Answer::NotLeader { leader: Some(leader) }) if leader != address && hops < self.masters.len() => {
                     hops += 1;

@@ -3,8 +3,10 @@
 //! hosts(5)-format file named by `GOOSEFS_HOSTS_FILE`: on Kubernetes the masters' names resolve
 //! through their Services; outside it (tests, machines without such DNS) the file maps them.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -112,10 +114,19 @@ fn split(address: &str) -> Result<(&str, u16), NetError> {
         })
 }
 
+/// How long a resolved address is reused: masters move only when their pods do.
+const RESOLVED_FOR: Duration = Duration::from_secs(5);
+
+/// Resolved addresses by `host:port`, with when they were resolved.
+type Resolved = Arc<Mutex<HashMap<String, (SocketAddr, Instant)>>>;
+
 /// A pooled HTTP client for JSON requests (cheap to clone).
 #[derive(Clone)]
 pub struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Name lookups (a hosts file read, or getaddrinfo on a blocking thread) cost more than a
+    /// request on a kept-alive connection: reuse them for a few seconds.
+    resolved: Resolved,
 }
 
 impl Default for Http {
@@ -127,11 +138,32 @@ impl Default for Http {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build(connector),
+            resolved: Resolved::default(),
         }
     }
 }
 
 impl Http {
+    async fn resolve(&self, address: &str) -> Result<SocketAddr, NetError> {
+        let fresh = |at: &Instant| at.elapsed() < RESOLVED_FOR;
+        if let Some((socket, at)) = self
+            .resolved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(address)
+            && fresh(at)
+        {
+            return Ok(*socket);
+        }
+        let (host, port) = split(address)?;
+        let socket = resolve(host, port).await?;
+        self.resolved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(address.to_owned(), (socket, Instant::now()));
+        Ok(socket)
+    }
+
     /// POSTs `body` as JSON to `http://address/path` and decodes the JSON answer; `GET` when
     /// `body` is `None`.
     ///
@@ -144,8 +176,7 @@ impl Http {
         body: Option<&B>,
         timeout: Duration,
     ) -> Result<R, NetError> {
-        let (host, port) = split(address)?;
-        let socket = resolve(host, port).await?;
+        let socket = self.resolve(address).await?;
         let uri = format!("http://{socket}{path}");
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| NetError::Unreachable {
             address: address.to_owned(),

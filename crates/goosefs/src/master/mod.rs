@@ -58,6 +58,8 @@ pub struct Master {
     pub http: Http,
     /// One rejoin handled at a time.
     pub rejoining: Mutex<()>,
+    /// Client writes waiting to be journaled together.
+    pub writes: tokio::sync::mpsc::Sender<rpc::QueuedWrite>,
 }
 
 impl Master {
@@ -104,7 +106,15 @@ impl Master {
         if leads && lease {
             return Ok(());
         }
-        if leads && self.raft.ensure_linearizable().await.is_ok() {
+        // A leader cut off from the others would wait for a quorum forever: give up after the
+        // election timeout, by when the others may have elected someone else.
+        let limit = Duration::from_millis(self.cfg.election_timeout.1);
+        if leads
+            && matches!(
+                tokio::time::timeout(limit, self.raft.ensure_linearizable()).await,
+                Ok(Ok(_))
+            )
+        {
             return Ok(());
         }
         Err(self
@@ -147,7 +157,9 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     )
     .await
     .map_err(|e| MasterError::Raft(e.to_string()))?;
+    let (writes, queued) = tokio::sync::mpsc::channel(4096);
     let master = Arc::new(Master {
+        writes,
         votes_allowed: Arc::new(AtomicBool::new(member)),
         raft,
         journal,
@@ -203,6 +215,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     servers.spawn(async move { axum::serve(web, web_routes).await });
 
     tokio::spawn(log_leadership(master.clone()));
+    tokio::spawn(rpc::batch_writes(master.clone(), queued));
     tokio::spawn(membership::join(master.clone(), member));
 
     let outcome = tokio::select! {

@@ -44,6 +44,10 @@ pub enum Command {
         /// the same value.
         mtime_ms: i64,
     },
+    /// Client commands journaled as one entry, applied in order, each on its own (group commit:
+    /// openraft 0.9 flushes the leader's log once per entry, so the leader packs the writes that
+    /// arrive while one entry is being committed into the next).
+    Batch(Vec<Command>),
     /// Records that a master which lost its journal was re-admitted as a voter (see
     /// `master::membership`), so a repeated request of the same incarnation is a no-op.
     Rejoined {
@@ -61,6 +65,8 @@ pub enum Reply {
     Done,
     /// Refused; the state did not change.
     Refused(String),
+    /// The replies of a [`Command::Batch`], in order.
+    Batch(Vec<Reply>),
 }
 
 /// A mount table entry.
@@ -148,6 +154,17 @@ impl Namespace {
     /// Applies one command; a refused command changes nothing.
     pub fn apply(&mut self, command: &Command) -> Reply {
         let result = match command {
+            Command::Batch(commands) => {
+                return Reply::Batch(
+                    commands
+                        .iter()
+                        .map(|c| match c {
+                            Command::Batch(_) => Reply::Refused("a batch inside a batch".to_owned()),
+                            other => self.apply(other),
+                        })
+                        .collect(),
+                );
+            }
             Command::Mount {
                 path,
                 ufs,
@@ -375,6 +392,25 @@ mod tests {
         ));
         assert_eq!(ns.mount_of("/m2/a/b"), Some("/m2"));
         assert_eq!(ns.mount_of("/m22"), None);
+    }
+
+    #[test]
+    fn a_batch_applies_each_command_on_its_own_in_order() {
+        let mut ns = Namespace::default();
+        let batch = Command::Batch(vec![
+            mount("/a", "s3://b/"),
+            mount("/a", "s3://c/"),
+            Command::Unmount { path: "/a".into() },
+            Command::Batch(vec![]),
+        ]);
+        let Reply::Batch(replies) = ns.apply(&batch) else {
+            panic!("a batch reply")
+        };
+        assert_eq!(replies[0], Reply::Done);
+        assert!(matches!(&replies[1], Reply::Refused(r) if r.contains("already exists")));
+        assert_eq!(replies[2], Reply::Done);
+        assert!(matches!(&replies[3], Reply::Refused(_)));
+        assert!(ns.mounts.is_empty());
     }
 
     #[test]

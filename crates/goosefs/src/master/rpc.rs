@@ -81,33 +81,89 @@ async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) 
             options,
             mtime_ms: now_ms(),
         },
-        Command::Rejoined { .. } => return Json(Answer::Refused("not a client command".to_owned())),
+        Command::Rejoined { .. } | Command::Batch(_) => {
+            return Json(Answer::Refused("not a client command".to_owned()));
+        }
         other => other,
     };
     master.in_flight.fetch_add(1, Ordering::SeqCst);
-    let result = tokio::time::timeout(WRITE_TIMEOUT, master.raft.client_write(command)).await;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let answer = match master.writes.send((command, reply)).await {
+        Ok(()) => answer.await.unwrap_or(Answer::NotLeader { leader: None }),
+        Err(_) => Answer::NotLeader { leader: None },
+    };
     master.in_flight.fetch_sub(1, Ordering::SeqCst);
-    Json(match result {
+    Json(answer)
+}
+
+/// A client write waiting for its batch, and where its answer goes.
+pub type QueuedWrite = (Command, tokio::sync::oneshot::Sender<Answer<()>>);
+
+/// Journals queued client writes: everything queued while earlier entries commit becomes the
+/// next entry (one Raft entry, one flush on each master, for many writes). A few entries are in
+/// flight at once, so one entry's replication overlaps the next one's flush on the leader.
+pub async fn batch_writes(master: Arc<Master>, mut queue: tokio::sync::mpsc::Receiver<QueuedWrite>) {
+    const MAX_BATCH: usize = 1024;
+    const IN_FLIGHT: usize = 3;
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    while let Some(first) = queue.recv().await {
+        // Wait for a slot first: writes keep queueing meanwhile and join this batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let master = master.clone();
+        tokio::spawn(async move {
+            let (mut commands, replies): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
+            let entry = if commands.len() == 1 {
+                commands.remove(0)
+            } else {
+                Command::Batch(commands)
+            };
+            let answers = commit(&master, entry, replies.len()).await;
+            drop(slot);
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
+        });
+    }
+}
+
+/// Journals one entry and gives each of its `count` commands its answer.
+async fn commit(master: &Master, entry: Command, count: usize) -> Vec<Answer<()>> {
+    let to_answer = |reply: Reply| match reply {
+        Reply::Done => Answer::Ok(()),
+        Reply::Refused(reason) => Answer::Refused(reason),
+        Reply::Batch(_) => Answer::Refused("unexpected nested reply".to_owned()),
+    };
+    let failed = |answer: Answer<()>| (0..count).map(|_| answer.clone()).collect();
+    match tokio::time::timeout(WRITE_TIMEOUT, master.raft.client_write(entry)).await {
         Ok(Ok(response)) => match response.data {
-            Reply::Done => Answer::Ok(()),
-            Reply::Refused(reason) => Answer::Refused(reason),
+            Reply::Batch(replies) => replies.into_iter().map(to_answer).collect(),
+            single => vec![to_answer(single)],
         },
         Ok(Err(e)) => match e.forward_to_leader::<openraft::BasicNode>() {
-            Some(forward) => Answer::NotLeader {
+            Some(forward) => failed(Answer::NotLeader {
                 leader: forward.leader_id.and_then(|id| master.rpc_address_of(id)),
-            },
+            }),
             None => {
                 tracing::warn!(error = %e, "write failed");
-                Answer::NotLeader { leader: None }
+                failed(Answer::NotLeader { leader: None })
             }
         },
-        // No quorum within the limit (a cut-off leader): the client tries the others. The entry
+        // No quorum within the limit (a cut-off leader): the clients try the others. The entry
         // may still commit later; commands are checked on apply, so a retry is refused, not doubled.
         Err(_) => {
             tracing::warn!("write not committed within {WRITE_TIMEOUT:?}: no quorum?");
-            Answer::NotLeader { leader: None }
+            failed(Answer::NotLeader { leader: None })
         }
-    })
+    }
 }
 
 /// Milliseconds since the epoch.

@@ -57,37 +57,49 @@ pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
     inner.split(", ").map(str::to_owned).collect()
 }
 
-/// A set of masters of one case on loopback addresses `127.0.<net>.10+i`.
+/// A set of masters of one case, each on an address of its own.
 pub struct Masters {
     /// Scratch folder: journals, logs, the hosts file.
     pub dir: tempfile::TempDir,
     pub env: BTreeMap<String, String>,
     pub args: Vec<String>,
-    pub net: u8,
+    pub ips: Vec<String>,
+    /// Per master, the network namespace it runs in (none: this one).
+    pub namespaces: Vec<Option<String>>,
     pub count: usize,
     pub children: Vec<Option<Child>>,
 }
 
 impl Masters {
-    /// Writes the hosts file; starts nothing.
+    /// Masters on loopback addresses `127.0.<net>.10+i`; writes the hosts file, starts nothing.
     pub fn new(case: &str, net: u8, count: usize) -> Masters {
+        let ips = (0..count).map(|i| format!("127.0.{net}.{}", 10 + i)).collect();
+        Masters::at(case, ips, vec![None; count])
+    }
+
+    /// Masters at these addresses, each in its network namespace (if any).
+    pub fn at(case: &str, ips: Vec<String>, namespaces: Vec<Option<String>>) -> Masters {
         let dir = tempfile::tempdir().expect("tmp");
-        let hosts: String = (0..count)
-            .map(|i| format!("127.0.{net}.{} hbase-master-{i}\n", 10 + i))
+        let hosts: String = ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| format!("{ip} hbase-master-{i}\n"))
             .collect();
         std::fs::write(dir.path().join("hosts"), hosts).expect("hosts");
+        let count = ips.len();
         Masters {
             env: rendered_env(case),
             args: rendered_args(case, "master-only"),
             dir,
-            net,
+            ips,
+            namespaces,
             count,
             children: (0..count).map(|_| None).collect(),
         }
     }
 
     pub fn ip(&self, i: usize) -> String {
-        format!("127.0.{}.{}", self.net, 10 + i)
+        self.ips[i].clone()
     }
 
     pub fn journal(&self, i: usize) -> PathBuf {
@@ -126,7 +138,17 @@ impl Masters {
             .append(true)
             .open(self.log(i))
             .expect("log");
-        let child = Command::new(BIN)
+        // A daemon in a network namespace is started through nsenter (not `ip netns exec`, which
+        // would also remount /sys for it).
+        let mut command = match &self.namespaces[i] {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/var/run/netns/{ns}")).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = command
             .args(&self.args)
             .env_clear()
             .envs(env)
@@ -142,6 +164,11 @@ impl Masters {
         for i in 0..self.count {
             self.start(i);
         }
+    }
+
+    /// Master `i`'s process id, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children[i].as_ref().map(Child::id)
     }
 
     /// SIGKILL.
@@ -201,9 +228,15 @@ impl Masters {
 
     /// The index of the master that reports itself leader, waiting up to `within`.
     pub fn leader(&self, within: Duration) -> Option<usize> {
+        let all: Vec<usize> = (0..self.count).collect();
+        self.leader_among(&all, within)
+    }
+
+    /// The index of one of `candidates` that reports itself leader, waiting up to `within`.
+    pub fn leader_among(&self, candidates: &[usize], within: Duration) -> Option<usize> {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            for i in 0..self.count {
+            for &i in candidates {
                 if self.children[i].is_some()
                     && let Some(s) = self.status(i)
                     && s["role"] == "leader"
@@ -215,6 +248,21 @@ impl Masters {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    /// What each master says and its last log lines, for failure messages.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for i in 0..self.count {
+            let log = std::fs::read_to_string(self.log(i)).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            out.push_str(&format!(
+                "\n--- master {i}: {:?}\n{}",
+                self.status(i),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+        out
     }
 
     /// Every `(term, master)` a master logged as "elected leader (term N)".
@@ -254,6 +302,15 @@ impl Drop for Masters {
     fn drop(&mut self) {
         for i in 0..self.count {
             self.kill(i);
+        }
+        // A failed test keeps the masters' logs for a look.
+        if std::thread::panicking() {
+            let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("masters-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&keep);
+            for i in 0..self.count {
+                let _ = std::fs::copy(self.log(i), keep.join(format!("{}-master-{i}.log", self.ips[i])));
+            }
+            eprintln!("master logs kept in {}", keep.display());
         }
     }
 }

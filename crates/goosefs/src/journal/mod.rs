@@ -9,11 +9,13 @@
 // return what the traits return.
 #![allow(clippy::result_large_err)]
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io::Cursor;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot};
 use openraft::{
@@ -78,12 +80,18 @@ struct StoredSnapshot {
     namespace: Namespace,
 }
 
+mod writer;
+
 /// The journal: both openraft stores share it (cheap clones).
 #[derive(Clone)]
 pub struct Journal {
     db: Arc<Database>,
     /// The in-memory state machine, shared with the RPC handlers.
     pub applied: Arc<RwLock<Applied>>,
+    /// Appended entries not yet on disk (readers see them).
+    unflushed: writer::Unflushed,
+    /// The writer thread's queue.
+    queue: Sender<writer::Op>,
 }
 
 /// Turns any error into openraft's storage error of the kind `make` names.
@@ -126,9 +134,19 @@ impl Journal {
         tx.open_table(LOG).map_err(|e| store(e.into()))?;
         tx.open_table(META).map_err(|e| store(e.into()))?;
         tx.commit().map_err(|e| store(e.into()))?;
+        let db = Arc::new(db);
+        let unflushed = writer::Unflushed::default();
+        let (queue, ops) = std::sync::mpsc::channel();
+        let (thread_db, thread_unflushed) = (db.clone(), unflushed.clone());
+        std::thread::Builder::new()
+            .name("journal-writer".to_owned())
+            .spawn(move || writer::run(thread_db, thread_unflushed, ops))
+            .map_err(|e| store(e.into()))?;
         let journal = Journal {
-            db: Arc::new(db),
+            db,
             applied: Arc::default(),
+            unflushed,
+            queue,
         };
         if let Some(bytes) = journal.meta(SNAPSHOT).map_err(|e| store(e.into()))? {
             let snapshot: StoredSnapshot = serde_json::from_slice(&bytes).map_err(|e| store(e.into()))?;
@@ -204,14 +222,45 @@ impl Journal {
     }
 
     fn read_entries(&self, range: (Bound<u64>, Bound<u64>)) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        // What is not on disk yet first: the usual case for replication, and no decoding.
+        let memory: BTreeMap<u64, Entry<TypeConfig>> = self
+            .unflushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .range(range)
+            .map(|(i, e)| (*i, e.clone()))
+            .collect();
+        let from_disk = match (memory.keys().next(), range.0) {
+            // Everything from the first unflushed index on is in memory (no holes).
+            (Some(first), Bound::Included(start)) if *first == start => return Ok(memory.into_values().collect()),
+            (Some(first), _) => (range.0, Bound::Excluded(*first)),
+            (None, _) => range,
+        };
         let tx = self.db.begin_read().io(read_logs)?;
         let table = tx.open_table(LOG).io(read_logs)?;
         let mut out = Vec::new();
-        for row in table.range::<u64>(range).io(read_logs)? {
+        for row in table.range::<u64>(from_disk).io(read_logs)? {
             let (_, value) = row.io(read_logs)?;
             out.push(serde_json::from_slice(value.value()).io(read_logs)?);
         }
+        out.extend(memory.into_values());
         Ok(out)
+    }
+
+    /// Queues `op` for the writer thread and waits for it when it carries a reply channel.
+    fn queue_and_wait(
+        &self,
+        make: impl FnOnce(Sender<Result<(), String>>) -> writer::Op,
+    ) -> Result<(), StorageError<NodeId>> {
+        let (done, reply) = std::sync::mpsc::channel();
+        self.queue
+            .send(make(done))
+            .map_err(|_| StorageIOError::write_logs(AnyError::error("the journal writer stopped")))?;
+        match reply.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StorageIOError::write_logs(AnyError::error(e)).into()),
+            Err(_) => Err(StorageIOError::write_logs(AnyError::error("the journal writer stopped")).into()),
+        }
     }
 }
 
@@ -229,14 +278,26 @@ impl RaftLogStorage<TypeConfig> for Journal {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
         let last_purged: Option<LogId<NodeId>> = self.get_json(PURGED)?;
-        let tx = self.db.begin_read().io(read_logs)?;
-        let table = tx.open_table(LOG).io(read_logs)?;
-        let last = match table.last().io(read_logs)? {
-            Some((_, value)) => {
-                let entry: Entry<TypeConfig> = serde_json::from_slice(value.value()).io(read_logs)?;
-                Some(entry.log_id)
+        // The newest entry is in memory when it is not on disk yet.
+        let in_memory = self
+            .unflushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_key_value()
+            .map(|(_, e)| e.log_id);
+        let last = match in_memory {
+            Some(id) => Some(id),
+            None => {
+                let tx = self.db.begin_read().io(read_logs)?;
+                let table = tx.open_table(LOG).io(read_logs)?;
+                match table.last().io(read_logs)? {
+                    Some((_, value)) => {
+                        let entry: Entry<TypeConfig> = serde_json::from_slice(value.value()).io(read_logs)?;
+                        Some(entry.log_id)
+                    }
+                    None => last_purged,
+                }
             }
-            None => last_purged,
         };
         Ok(LogState {
             last_purged_log_id: last_purged,
@@ -257,7 +318,12 @@ impl RaftLogStorage<TypeConfig> for Journal {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
-        self.put_json(COMMITTED, &committed, StorageIOError::write)
+        // Through the writer (ordered, batched, no fsync of its own): openraft only uses it to
+        // apply committed entries sooner after a restart.
+        let record = serde_json::to_vec(&committed).io(StorageIOError::write)?;
+        self.queue
+            .send(writer::Op::Committed(record))
+            .map_err(|_| StorageIOError::write(AnyError::error("the journal writer stopped")).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
@@ -269,42 +335,46 @@ impl RaftLogStorage<TypeConfig> for Journal {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        // One transaction (one fsync) for the whole batch openraft hands over.
-        let tx = self.db.begin_write().io(write_logs)?;
+        let mut batch = Vec::new();
         {
-            let mut table = tx.open_table(LOG).io(write_logs)?;
+            let mut memory = self.unflushed.lock().unwrap_or_else(PoisonError::into_inner);
             for entry in entries {
-                let bytes = serde_json::to_vec(&entry).io(write_logs)?;
-                table.insert(entry.log_id.index, bytes.as_slice()).io(write_logs)?;
+                batch.push((entry.log_id, serde_json::to_vec(&entry).io(write_logs)?));
+                memory.insert(entry.log_id.index, entry);
             }
         }
-        let result = tx.commit().map_err(std::io::Error::other);
-        let failed = result.as_ref().err().map(AnyError::error);
-        callback.log_io_completed(result);
-        match failed {
-            Some(e) => Err(StorageIOError::write_logs(e).into()),
-            None => Ok(()),
-        }
+        // The writer thread commits it with whatever else is queued and then calls `callback`.
+        self.queue
+            .send(writer::Op::Append {
+                entries: batch,
+                done: callback,
+            })
+            .map_err(|_| StorageIOError::write_logs(AnyError::error("the journal writer stopped")).into())
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        let tx = self.db.begin_write().io(write_logs)?;
-        tx.open_table(LOG)
-            .io(write_logs)?
-            .retain_in(log_id.index.., |_, _| false)
-            .io(write_logs)?;
-        tx.commit().io(write_logs)
+        self.unflushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|i, _| *i < log_id.index);
+        self.queue_and_wait(|done| writer::Op::Truncate {
+            from: log_id.index,
+            done,
+        })
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        // Record the purge point first: a crash in between leaves entries a reader skips.
-        self.put_json(PURGED, &Some(log_id), StorageIOError::write_logs)?;
-        let tx = self.db.begin_write().io(write_logs)?;
-        tx.open_table(LOG)
-            .io(write_logs)?
-            .retain_in(..=log_id.index, |_, _| false)
-            .io(write_logs)?;
-        tx.commit().io(write_logs)
+        let record = serde_json::to_vec(&Some(log_id)).io(write_logs)?;
+        self.queue_and_wait(|done| writer::Op::Purge {
+            upto: log_id.index,
+            record,
+            done,
+        })?;
+        self.unflushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|i, _| *i > log_id.index);
+        Ok(())
     }
 }
 
