@@ -63,7 +63,7 @@ def main():
     crd = yaml.safe_load(open(os.path.join(SHARED, "reference", "fluid", "crds", "data.fluid.io_goosefsruntimes.yaml")))
     json.dump(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"], open(schema_path, "w"))
 
-    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--locked", "--quiet", "-p", "kubectl-goosefs"], cwd=ROOT)
     binary = os.path.join(ROOT, "target", "release", "kubectl-goosefs")
     files = sorted(os.path.join(corpus, "runtimes", f) for f in os.listdir(os.path.join(corpus, "runtimes")))
     n = len(files)
@@ -97,7 +97,9 @@ def main():
                      {int(m) for m in re.findall(r"rt-(\d{5})\.yaml invalid", out)}))
 
     base = rows[0][1]
-    print(f"corpus: {n} GooseFSRuntime files, {len(defective)} with one labelled defect; machine: {cores} cores")
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    print(f"corpus: {n} GooseFSRuntime files, {len(defective)} with one labelled defect; "
+          f"machine: {cores} cores, {time.strftime('%Y-%m-%d %H:%M %Z')}, load {load}")
     print(f"{'tool':40} {'wall s':>8} {'docs/s':>9} {'ours x':>7} {'peak RSS':>9} {'caught':>14} {'false +':>8}")
     for name, wall, rss, flagged in rows:
         caught = len(flagged & defective)

@@ -207,3 +207,40 @@ fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
     let info = stdout(&m.goosefs(&["fs", "masterInfo"]));
     assert!(info.starts_with("current leader master: hbase-master-0:"), "{info}");
 }
+
+#[test]
+fn snapshots_bound_the_journal_and_bring_a_lagging_master_up_to_date() {
+    let mut m = Masters::new(HBASE, 25, 3);
+    // A snapshot every 20 entries (the rendered default is GooseFS's 2,000,000).
+    m.extra = "-Dgoosefs.master.journal.checkpoint.period.entries=20".to_owned();
+    m.start_all();
+    let leader = m.leader(Duration::from_secs(10)).expect("a leader");
+    assert!(eventually(Duration::from_secs(15), || (0..3)
+        .all(|i| m.status(i).is_some_and(|s| s["votes_allowed"] == true))));
+    let lagging = (leader + 1) % 3;
+    m.kill(lagging);
+    for i in 0..60 {
+        let out = m.goosefs(&["fs", "mkdir", &format!("/s{i}")]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let status = m.status(leader).expect("leader status");
+    let kept = status["journal_entries"].as_u64().unwrap_or(u64::MAX);
+    assert!(kept < 60, "the log was purged behind a snapshot: {status}");
+    // The lagging master's log ends before what the leader kept: it gets the snapshot.
+    m.start(lagging);
+    assert!(
+        eventually(Duration::from_secs(20), || m.status(lagging).is_some_and(
+            |s| s["applied_index"] == m.status(leader).map(|l| l["applied_index"].clone()).unwrap_or_default()
+        )),
+        "caught up: {}",
+        m.report()
+    );
+    // Everyone restarted: snapshot plus the log after it.
+    for i in 0..3 {
+        assert_eq!(m.stop(i), Some(0));
+    }
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader after the restart");
+    assert_eq!(ls_names(&m, "/").len(), 60);
+    m.assert_one_leader_per_term();
+}

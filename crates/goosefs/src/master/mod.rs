@@ -133,7 +133,9 @@ fn raft_config(cfg: &MasterConfig) -> Result<openraft::Config, MasterError> {
         election_timeout_max: cfg.election_timeout.1,
         install_snapshot_timeout: 5000,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_entries),
-        max_in_snapshot_log_to_keep: 1000,
+        // Keep at most one snapshot period of log behind a snapshot: a master further behind
+        // gets the snapshot.
+        max_in_snapshot_log_to_keep: cfg.snapshot_entries.min(1000),
         ..openraft::Config::default()
     }
     .validate()

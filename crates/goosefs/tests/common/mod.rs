@@ -68,6 +68,8 @@ pub struct Masters {
     pub namespaces: Vec<Option<String>>,
     pub count: usize,
     pub children: Vec<Option<Child>>,
+    /// `-D` options added to every master's `GOOSEFS_MASTER_JAVA_OPTS`.
+    pub extra: String,
 }
 
 impl Masters {
@@ -95,6 +97,7 @@ impl Masters {
             namespaces,
             count,
             children: (0..count).map(|_| None).collect(),
+            extra: String::new(),
         }
     }
 
@@ -125,10 +128,11 @@ impl Masters {
     pub fn start(&mut self, i: usize) {
         let mut env = self.client_env("");
         let own = format!(
-            "{} -Dgoosefs.master.bind.host={} -Dgoosefs.master.journal.folder={}",
+            "{} -Dgoosefs.master.bind.host={} -Dgoosefs.master.journal.folder={} {}",
             self.env.get("GOOSEFS_MASTER_JAVA_OPTS").cloned().unwrap_or_default(),
             self.ip(i),
-            self.journal(i).display()
+            self.journal(i).display(),
+            self.extra
         );
         env.retain(|(k, _)| k != "GOOSEFS_MASTER_JAVA_OPTS");
         env.push(("GOOSEFS_MASTER_JAVA_OPTS".into(), own));
