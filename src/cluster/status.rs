@@ -210,16 +210,8 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
 /// An RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`) of seconds since the epoch.
 pub fn rfc3339(seconds: i64) -> String {
     let (days, rem) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil from days (proleptic Gregorian), the inverse of `epoch_seconds`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    // The inverse of `epoch_seconds`.
+    let (y, m, d) = goosefs_conf::duration::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

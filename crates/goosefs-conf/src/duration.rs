@@ -1,5 +1,6 @@
 //! Durations as GooseFS properties write them: `300sec`, `1000ms`, `2min`, `2day`, `365d`, `1h`,
-//! a plain number of milliseconds, and `-1` (never, e.g. for the metadata sync interval).
+//! a plain number of milliseconds, and `-1` (never, e.g. for the metadata sync interval). Also
+//! the calendar date of a day count, which both sides print timestamps with.
 
 use std::time::Duration;
 
@@ -43,9 +44,31 @@ pub fn parse(text: &str) -> Result<Interval, DurationError> {
         .ok_or_else(error)
 }
 
+/// The proleptic Gregorian `(year, month, day)` of `days` since 1970-01-01 (Howard Hinnant's
+/// civil-from-days algorithm), for printing UTC timestamps without a date library.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_become_calendar_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_788), (2026, 12, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
 
     #[test]
     fn parses_the_forms_fluid_writes() {

@@ -45,8 +45,6 @@ pub type Raft = openraft::Raft<TypeConfig>;
 /// What `/raft/state` tells a starting peer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PeerState {
-    /// The peer's journal holds a Raft group (a vote, a log or a snapshot).
-    pub initialized: bool,
     /// The group has had a leader (entries after the initial membership, or a snapshot): a
     /// master with an empty journal must rejoin it, never initialise.
     pub established: bool,

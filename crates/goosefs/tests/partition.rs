@@ -110,23 +110,29 @@ fn applied(m: &Masters, i: usize) -> Option<u64> {
     m.status(i).and_then(|s| s["applied_index"].as_u64())
 }
 
-#[test]
-fn a_cut_off_leader_is_replaced_serves_nothing_and_converges_after_healing() {
-    let net = Network::new();
+/// The hbase case's three masters, each in its namespace of `net`, started and all voting (a
+/// master that started late joins the group by rejoining); returns them and the leader.
+fn voting_masters(net: &Network) -> (Masters, usize) {
     let mut m = Masters::at(
         "hbase-3-masters",
         net.ips.clone(),
         net.namespaces.iter().cloned().map(Some).collect(),
     );
     m.start_all();
-    let old = m.leader(Duration::from_secs(15)).expect("a leader");
-    // A master that started late joins an established group by rejoining: wait until all vote.
+    let leader = m.leader(Duration::from_secs(15)).expect("a leader");
     assert!(
         eventually(Duration::from_secs(15), || (0..3)
             .all(|i| m.status(i).is_some_and(|s| s["votes_allowed"] == true))),
         "every master votes: {}",
         m.report()
     );
+    (m, leader)
+}
+
+#[test]
+fn a_cut_off_leader_is_replaced_serves_nothing_and_converges_after_healing() {
+    let net = Network::new();
+    let (m, old) = voting_masters(&net);
     for i in 0..5 {
         assert!(m.goosefs(&["fs", "mkdir", &format!("/before{i}")]).status.success());
     }
@@ -190,15 +196,7 @@ fn a_cut_off_leader_is_replaced_serves_nothing_and_converges_after_healing() {
 #[test]
 fn a_slow_follower_does_not_hold_writes_back_and_catches_up() {
     let net = Network::new();
-    let mut m = Masters::at(
-        "hbase-3-masters",
-        net.ips.clone(),
-        net.namespaces.iter().cloned().map(Some).collect(),
-    );
-    m.start_all();
-    let leader = m.leader(Duration::from_secs(15)).expect("a leader");
-    assert!(eventually(Duration::from_secs(15), || (0..3)
-        .all(|i| m.status(i).is_some_and(|s| s["votes_allowed"] == true))));
+    let (m, leader) = voting_masters(&net);
     // A slow peer: the follower runs 100 ms out of every 400 (SIGSTOP/SIGCONT), as under long
     // pauses or an overloaded node. (This machine's kernel has no netem for a slow link.)
     let slow = (leader + 1) % 3;

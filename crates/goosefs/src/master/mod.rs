@@ -198,7 +198,6 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
                 let metrics = master.raft.metrics();
                 let m = metrics.borrow();
                 raft::PeerState {
-                    initialized: !master.journal.is_empty().unwrap_or(true),
                     established: m.last_log_index.is_some_and(|i| i >= 1) || m.snapshot.is_some(),
                     member: master.votes_allowed.load(Ordering::SeqCst),
                 }
