@@ -1,9 +1,11 @@
 //! The embedded journal: openraft's log store and state machine on one redb file in
-//! `goosefs.master.journal.folder` (`journal.redb`). Log entries, the vote, the committed log id
-//! and the last snapshot are written with fsync before openraft is told they are durable; the
-//! state machine ([`Namespace`]) lives in memory and is rebuilt on start from the last snapshot
-//! plus the committed entries after it. The same store serves the UFS journal type (one master, no
-//! peers): a single-member Raft group.
+//! `goosefs.master.journal.folder` (`journal.redb`). Log entries are committed (fsync) by the
+//! writer thread ([`writer`]) before openraft is told they are durable; the vote and the last
+//! snapshot are written before their calls return; the committed log id rides along with the next
+//! write (openraft uses it only to apply sooner after a restart). The state machine
+//! ([`Namespace`]) lives in memory and is rebuilt on start from the last snapshot plus the
+//! committed entries after it. The same store serves the UFS journal type (one master, no peers):
+//! a single-member Raft group.
 
 // openraft's storage traits fix the error type (`StorageError`, over 200 bytes); the helpers here
 // return what the traits return.
