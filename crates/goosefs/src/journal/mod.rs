@@ -1,6 +1,6 @@
 //! The embedded journal: openraft's log store and state machine on one redb file in
 //! `goosefs.master.journal.folder` (`journal.redb`). Log entries are committed (fsync) by the
-//! writer thread ([`writer`]) before openraft is told they are durable; the vote and the last
+//! writer thread (`writer`) before openraft is told they are durable; the vote and the last
 //! snapshot are written before their calls return; the committed log id rides along with the next
 //! write (openraft uses it only to apply sooner after a restart). The state machine
 //! ([`Namespace`]) lives in memory and is rebuilt on start from the last snapshot plus the

@@ -10,7 +10,7 @@
 //!    requests and the master does not campaign.
 //! 2. An empty master asks its peers (`/raft/state`). If any holds a group that has had a
 //!    leader, this master must rejoin it. If every peer answered and none has (or, after
-//!    [`NEW_GROUP_PATIENCE`], a majority answered), the group is new: the master records itself as
+//!    60 s, a majority answered), the group is new: the master records itself as
 //!    a member (before initialising: a crash in between leaves a member that never voted, which
 //!    is safe) and initialises with the same membership as the others (openraft allows that).
 //! 3. Rejoining: the master asks the leader ([`crate::api::paths::REJOIN`]) with a random
