@@ -216,6 +216,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     servers.spawn(async move { axum::serve(web, web_routes).await });
 
     tokio::spawn(log_leadership(master.clone()));
+    tokio::spawn(break_split_votes(master.clone()));
     tokio::spawn(rpc::batch_writes(master.clone(), queued));
     tokio::spawn(membership::join(master.clone(), member));
 
@@ -254,6 +255,34 @@ async fn step_down(master: &Master) {
         tracing::warn!(error = %e, "raft did not stop cleanly");
     }
     tracing::info!("master stopped");
+}
+
+/// openraft 0.9 draws each master's election timeout once, at start, and checks it on ticks of
+/// 1.5 heartbeats: two masters whose timeouts fall on the same tick campaign in lockstep for
+/// ever, each voting for itself (the tests saw it in about one run of three after a leader died).
+/// A voting master that has known no leader for longer than the maximum timeout therefore
+/// campaigns once more after a random pause, which breaks the tie; Raft's rules keep that safe.
+async fn break_split_votes(master: Arc<Master>) {
+    let (min, max) = master.cfg.election_timeout;
+    let random = || {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now())
+    };
+    let leaderless = |master: &Master| {
+        let metrics = master.raft.metrics();
+        let m = metrics.borrow();
+        m.current_leader.is_none() && matches!(m.state, ServerState::Candidate | ServerState::Follower)
+    };
+    loop {
+        tokio::time::sleep(Duration::from_millis(max)).await;
+        if !master.votes_allowed.load(Ordering::SeqCst) || !leaderless(&master) {
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(random() % min.max(1))).await;
+        if leaderless(&master) && master.raft.trigger().elect().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Logs every change of leader and term: the logs then show that no two masters led one term.
