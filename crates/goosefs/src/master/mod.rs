@@ -63,7 +63,7 @@ pub struct Master {
 }
 
 impl Master {
-    /// This master's view: its id and the leader's id.
+    /// The leader as this master knows it; none while this master leads without a valid lease.
     pub fn leader_id(&self) -> Option<NodeId> {
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
