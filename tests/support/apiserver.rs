@@ -1,5 +1,5 @@
 //! The project's Kubernetes API test server: real HTTP on 127.0.0.1, started by the tests
-//! themselves, following `../shared/testcluster/NOTES.md` for what `plan` needs: typed paths for
+//! themselves, serving what `plan` needs: typed paths for
 //! core and grouped kinds (namespaced and cluster-scoped), GET, label-selected lists,
 //! server-side-apply PATCH (create or merge, `dryRun=All` honoured, field manager recorded),
 //! the status subresource (merge patch), DELETE, a request log, fault injection (status codes with `Retry-After`, dropped
@@ -113,7 +113,7 @@ impl ApiServer {
     pub fn start() -> ApiServer {
         let state = Arc::new(Mutex::new(State::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let shared = state.clone();
+        let server_state = state.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -126,7 +126,7 @@ impl ApiServer {
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
-                    let state = shared.clone();
+                    let state = server_state.clone();
                     state.lock().expect("state").open_connections += 1;
                     tokio::spawn(async move {
                         let service = service_fn({

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Masters, eventually, stderr, stdout};
+use common::{Masters, eventually, http_get, rendered_mount_script, stderr, stdout};
 
 const HBASE: &str = "hbase-3-masters";
 
@@ -49,18 +49,56 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
     eprintln!("first leader after {:?}", started.elapsed());
     assert_eq!(master_info_leader(&m), format!("hbase-master-{first}:26000"));
 
-    // The mount Job's commands, as it runs them.
+    // The web port: probes and metrics.
+    let web = m.port("goosefs.master.web.port");
+    for i in 0..3 {
+        assert_eq!(
+            http_get(&m.ip(i), web, "/health").as_deref(),
+            Some("ok\n"),
+            "master {i}"
+        );
+    }
+    let metrics = http_get(&m.ip(first), web, "/metrics").expect("metrics");
+    assert!(metrics.contains("\ngoosefs_master_is_leader 1\n"), "{metrics}");
+    assert!(metrics.contains("goosefs_master_role{role=\"leader\"} 1"), "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("goosefs_master_term ") && l != "goosefs_master_term 0"),
+        "{metrics}"
+    );
+
+    // The rendered mount Job's script, unchanged, against our masters: it waits on `fsadmin
+    // report`, mounts, and on a second run finds the mount in `fs mount`'s third field.
     let report = m.goosefs(&["fsadmin", "report"]);
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
     assert!(stdout(&report).contains("Raft-based Journal: true"));
-    let out = m.goosefs(&[
-        "fs",
-        "mount",
-        "/hbase",
-        "https://mirrors.example.org/apache/hbase/stable/",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let script = rendered_mount_script(HBASE);
+    assert!(script.contains("goosefs fs mount '/hbase'"), "{script}");
+    let run_job = || m.shell(&script);
+    let first_run = run_job();
+    assert_eq!(
+        first_run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&first_run),
+        stderr(&first_run)
+    );
+    assert!(stdout(&first_run).contains("Mounted "), "{}", stdout(&first_run));
+    let second_run = run_job();
+    assert_eq!(second_run.status.code(), Some(0), "{}", stderr(&second_run));
+    assert!(
+        stdout(&second_run).contains("/hbase is mounted\n"),
+        "{}",
+        stdout(&second_run)
+    );
     assert!(m.goosefs(&["fs", "mkdir", "/hbase/a"]).status.success());
+    let stat = stdout(&m.goosefs(&["fs", "stat", "/hbase/a"]));
+    assert!(stat.starts_with("/hbase/a is a directory path.\n"), "{stat}");
+    assert!(
+        stat.contains("ufsPath=https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/a,"),
+        "{stat}"
+    );
 
     // SIGKILL the leader: another one within 15 s, and the mount is still there.
     m.kill(first);
@@ -109,7 +147,7 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
     assert_eq!(ls_names(&m, "/hbase"), ["/hbase/a", "/hbase/b"]);
     let table = stdout(&m.goosefs(&["fs", "mount"]));
     assert!(
-        table.contains("https://mirrors.example.org/apache/hbase/stable/  on  /hbase  (web,"),
+        table.contains("https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/  on  /hbase  (web,"),
         "{table}"
     );
     m.assert_one_leader_per_term();
@@ -199,8 +237,34 @@ fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
         .success()));
     let report = stdout(&m.goosefs(&["fsadmin", "report"]));
     assert!(report.contains("Raft-based Journal: false"), "{report}");
-    let out = m.goosefs(&["fs", "mount", "/data", "s3://bucket/data/"]);
+    let out = m.goosefs(&[
+        "fs",
+        "mount",
+        "--option",
+        "aws.secretKey=do-not-print",
+        "--option",
+        "fs.region=ap-beijing",
+        "/data",
+        "s3://bucket/data/",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = stdout(&m.goosefs(&["fs", "mount"]));
+    assert!(
+        table.contains("properties={aws.secretKey=******, fs.region=ap-beijing}"),
+        "{table}"
+    );
+    assert!(!table.contains("do-not-print"), "{table}");
+    let out = m.goosefs(&["fs", "mount", "/tmp-mount", "s3://bucket/tmp/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = m.goosefs(&["fs", "unmount", "/tmp-mount"]);
+    assert_eq!(stdout(&out), "Unmounted /tmp-mount\n", "{}", stderr(&out));
+    let out = m.goosefs(&["fs", "unmount", "/tmp-mount"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unmounting twice is refused: {}",
+        stderr(&out)
+    );
     assert_eq!(m.stop(0), Some(0));
     m.start(0);
     assert!(eventually(Duration::from_secs(10), || ls_names(&m, "/") == ["/data"]));

@@ -71,24 +71,10 @@ impl Network {
     /// Cuts (or heals) the path between masters `a` and `b`, both ways.
     fn cut(&self, a: usize, b: usize, cut: bool) {
         let verb = if cut { "add" } else { "del" };
-        run(&[
-            "ip",
-            "-n",
-            &self.namespaces[a],
-            "route",
-            verb,
-            "blackhole",
-            &format!("{}/32", self.ips[b]),
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.namespaces[b],
-            "route",
-            verb,
-            "blackhole",
-            &format!("{}/32", self.ips[a]),
-        ]);
+        for (from, to) in [(a, b), (b, a)] {
+            let target = format!("{}/32", self.ips[to]);
+            run(&["ip", "-n", &self.namespaces[from], "route", verb, "blackhole", &target]);
+        }
     }
 }
 

@@ -150,6 +150,15 @@ pub fn parent(path: &str) -> &str {
     }
 }
 
+impl Command {
+    /// Sets the time a mount or mkdir records (the leader's clock, before journaling).
+    pub fn stamp(&mut self, now_ms: i64) {
+        if let Command::Mount { mtime_ms, .. } | Command::Mkdir { mtime_ms, .. } = self {
+            *mtime_ms = now_ms;
+        }
+    }
+}
+
 impl Namespace {
     /// Applies one command; a refused command changes nothing.
     pub fn apply(&mut self, command: &Command) -> Reply {
@@ -411,6 +420,24 @@ mod tests {
         assert_eq!(replies[2], Reply::Done);
         assert!(matches!(&replies[3], Reply::Refused(_)));
         assert!(ns.mounts.is_empty());
+    }
+
+    #[test]
+    fn the_leader_stamps_times_on_mounts_and_mkdirs_only() {
+        let mut m = mount("/a", "s3://b/");
+        m.stamp(42);
+        assert!(matches!(m, Command::Mount { mtime_ms: 42, .. }));
+        let mut d = Command::Mkdir {
+            path: "/a".into(),
+            recursive: false,
+            exist_ok: false,
+            mtime_ms: 0,
+        };
+        d.stamp(7);
+        assert!(matches!(d, Command::Mkdir { mtime_ms: 7, .. }));
+        let mut u = Command::Unmount { path: "/a".into() };
+        u.stamp(9);
+        assert_eq!(u, Command::Unmount { path: "/a".into() });
     }
 
     #[test]

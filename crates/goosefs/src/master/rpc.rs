@@ -53,39 +53,12 @@ async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) 
     if master.stepping_down.load(Ordering::SeqCst) {
         return Json(Answer::NotLeader { leader: None });
     }
+    if matches!(command, Command::Rejoined { .. } | Command::Batch(_)) {
+        return Json(Answer::Refused("not a client command".to_owned()));
+    }
     // The leader fixes times, so every master journals the same value.
-    let command = match command {
-        Command::Mkdir {
-            path,
-            recursive,
-            exist_ok,
-            ..
-        } => Command::Mkdir {
-            path,
-            recursive,
-            exist_ok,
-            mtime_ms: now_ms(),
-        },
-        Command::Mount {
-            path,
-            ufs,
-            read_only,
-            shared,
-            options,
-            ..
-        } => Command::Mount {
-            path,
-            ufs,
-            read_only,
-            shared,
-            options,
-            mtime_ms: now_ms(),
-        },
-        Command::Rejoined { .. } | Command::Batch(_) => {
-            return Json(Answer::Refused("not a client command".to_owned()));
-        }
-        other => other,
-    };
+    let mut command = command;
+    command.stamp(now_ms());
     master.in_flight.fetch_add(1, Ordering::SeqCst);
     let (reply, answer) = tokio::sync::oneshot::channel();
     let answer = match master.writes.send((command, reply)).await {

@@ -57,6 +57,26 @@ pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
     inner.split(", ").map(str::to_owned).collect()
 }
 
+/// The shell script of the mount Job of a golden case, as its container runs it.
+pub fn rendered_mount_script(case: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/render")
+        .join(case)
+        .join("expected.yaml");
+    let text = std::fs::read_to_string(path).expect("golden");
+    let job = text
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Job"))
+        .expect("a mount Job");
+    let mut lines = job.lines().skip_while(|l| l.trim() != "- |").skip(1);
+    let first = lines.next().expect("a script");
+    let indent = first.len() - first.trim_start().len();
+    std::iter::once(first)
+        .chain(lines.take_while(|l| l.len() > indent && l[..indent].trim().is_empty()))
+        .map(|l| format!("{}\n", &l[indent..]))
+        .collect()
+}
+
 /// A set of masters of one case, each on an address of its own.
 pub struct Masters {
     /// Scratch folder: journals, logs, the hosts file.
@@ -211,6 +231,20 @@ impl Masters {
             .envs(self.client_env(extra))
             .output()
             .expect("run goosefs")
+    }
+
+    /// Runs a shell script as a client container would: the client environment, with this
+    /// `goosefs` first on PATH.
+    pub fn shell(&self, script: &str) -> Output {
+        let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        Command::new("sh")
+            .args(["-c", script])
+            .env_clear()
+            .envs(self.client_env(""))
+            .env("PATH", path)
+            .output()
+            .expect("run sh")
     }
 
     /// Master `i`'s `/api/v1/status` (None when it does not answer).
