@@ -17,13 +17,18 @@ use std::time::{Duration, Instant};
 /// The goosefs binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_goosefs");
 
-/// The ConfigMap data of a golden render case: `GOOSEFS_*` -> value.
-pub fn rendered_env(case: &str) -> BTreeMap<String, String> {
+/// The rendered manifests of a golden case.
+pub fn golden(case: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/render")
         .join(case)
         .join("expected.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The ConfigMap data of a golden render case: `GOOSEFS_*` -> value.
+pub fn rendered_env(case: &str) -> BTreeMap<String, String> {
+    let text = golden(case);
     let config_map = text
         .split("\n---\n")
         .find(|doc| doc.contains("kind: ConfigMap") && doc.contains("GOOSEFS_JAVA_OPTS"))
@@ -44,11 +49,7 @@ pub fn rendered_env(case: &str) -> BTreeMap<String, String> {
 
 /// The args of the container running `first` in a golden case (`[master-only, --no-format]`).
 pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/render")
-        .join(case)
-        .join("expected.yaml");
-    let text = std::fs::read_to_string(path).expect("golden");
+    let text = golden(case);
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with(&format!("args: [{first}")))
@@ -59,11 +60,7 @@ pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
 
 /// The shell script of the mount Job of a golden case, as its container runs it.
 pub fn rendered_mount_script(case: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/render")
-        .join(case)
-        .join("expected.yaml");
-    let text = std::fs::read_to_string(path).expect("golden");
+    let text = golden(case);
     let job = text
         .split("\n---\n")
         .find(|d| d.contains("kind: Job"))
