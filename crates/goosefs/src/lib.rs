@@ -19,4 +19,5 @@ pub mod master;
 pub mod net;
 pub mod raft;
 pub mod services;
+pub mod ufs;
 mod signal;

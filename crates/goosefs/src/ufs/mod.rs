@@ -1,0 +1,558 @@
+//! Under file systems: a mount's UFS URI and options become an Apache OpenDAL operator (HTTP,
+//! S3, COS, OSS, WebHDFS, the local file system), with OpenDAL's retry (exponential back-off with
+//! jitter on temporary errors: timeouts, 5xx, throttling) and timeout layers. Web UFS listings
+//! come from index pages ([`web`]), which OpenDAL's HTTP service does not list.
+//!
+//! The master lists and stats through this module; workers read block ranges. Mount options may
+//! hold secrets: they go into the operator and nowhere else (errors name option keys, never values).
+
+pub mod web;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use goosefs_conf::duration::Interval;
+use goosefs_conf::{Conf, keys};
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::{ErrorKind, Operator, services};
+
+/// Why a UFS operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UfsError {
+    /// The URI's scheme is not one the runtime reads.
+    #[error("{uri}: the runtime does not read the {scheme}:// scheme")]
+    Scheme {
+        /// The UFS URI.
+        uri: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// The URI or its options cannot make an operator.
+    #[error("{uri}: {reason}")]
+    Config {
+        /// The UFS URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// The path does not exist in the UFS.
+    #[error("{uri}: {path} does not exist")]
+    NotFound {
+        /// The UFS URI.
+        uri: String,
+        /// Path inside it.
+        path: String,
+    },
+    /// The UFS refused the credentials.
+    #[error("{uri}: access denied to {path} (check the mount's keys): {source}")]
+    Denied {
+        /// The UFS URI.
+        uri: String,
+        /// Path inside it.
+        path: String,
+        /// OpenDAL's error.
+        source: opendal::Error,
+    },
+    /// Any other failure, after the retries.
+    #[error("{uri}: {op} {path} failed: {source}")]
+    Io {
+        /// The UFS URI.
+        uri: String,
+        /// The operation.
+        op: &'static str,
+        /// Path inside it.
+        path: String,
+        /// OpenDAL's (or the index page request's) error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// How UFS calls behave, from the process's configuration.
+#[derive(Debug, Clone)]
+pub struct UfsSettings {
+    /// One request's limit.
+    pub timeout: Duration,
+    /// Retries of a failed request.
+    pub retries: usize,
+    /// Web index page rules.
+    pub index: web::IndexRules,
+}
+
+impl Default for UfsSettings {
+    fn default() -> Self {
+        UfsSettings {
+            timeout: Duration::from_secs(60),
+            retries: 5,
+            index: web::IndexRules::default(),
+        }
+    }
+}
+
+impl UfsSettings {
+    /// Settings from `goosefs.underfs.web.*` (the timeout applies to every scheme).
+    ///
+    /// # Errors
+    /// A property that does not parse.
+    pub fn from_conf(conf: &Conf) -> Result<UfsSettings, goosefs_conf::opts::ConfError> {
+        let timeout = match conf.interval(keys::UNDERFS_WEB_CONNECTION_TIMEOUT, Interval::After(Duration::from_secs(60)))? {
+            Interval::After(d) if !d.is_zero() => d,
+            _ => Duration::from_secs(60),
+        };
+        Ok(UfsSettings {
+            timeout,
+            retries: 5,
+            index: web::IndexRules::new(
+                conf.get_or(keys::UNDERFS_WEB_TITLES, web::DEFAULT_TITLES),
+                conf.get_or(keys::UNDERFS_WEB_PARENT_NAMES, web::DEFAULT_PARENT_NAMES),
+            ),
+        })
+    }
+}
+
+/// A file or directory in a UFS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Name in its directory.
+    pub name: String,
+    /// A directory?
+    pub dir: bool,
+    /// Length in bytes (0 for directories).
+    pub length: u64,
+    /// Last modification, ms since the epoch (0 when the UFS does not say).
+    pub mtime_ms: i64,
+    /// What identifies this version of the file: its length, time and ETag. Block ids derive
+    /// from it, so a file changed in the UFS gets new blocks and stale cache is never served.
+    pub fingerprint: String,
+}
+
+/// One mount's UFS.
+#[derive(Clone)]
+pub struct Ufs {
+    uri: String,
+    op: Operator,
+    /// For Web UFSes: the base URL and the client that reads index pages.
+    web: Option<(String, reqwest::Client, web::IndexRules)>,
+}
+
+impl std::fmt::Debug for Ufs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the options: they may hold keys.
+        f.debug_struct("Ufs").field("uri", &self.uri).finish_non_exhaustive()
+    }
+}
+
+/// The first option set among `keys`.
+fn option<'a>(options: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| options.get(*k)).map(String::as_str)
+}
+
+/// Installs the TLS crypto provider once (rustls is built without a default one).
+fn tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Ufs {
+    /// The operator for `uri` with the mount's `options`.
+    ///
+    /// # Errors
+    /// [`UfsError::Scheme`] or [`UfsError::Config`].
+    pub fn open(uri: &str, options: &BTreeMap<String, String>, settings: &UfsSettings) -> Result<Ufs, UfsError> {
+        tls_provider();
+        let config = |e: opendal::Error| UfsError::Config {
+            uri: uri.to_owned(),
+            reason: e.to_string(),
+        };
+        let (scheme, rest) = match uri.split_once("://") {
+            Some((s, rest)) => (s.to_ascii_lowercase(), rest),
+            None => ("file".to_owned(), uri),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let root = if path.ends_with('/') {
+            path.to_owned()
+        } else {
+            format!("{path}/")
+        };
+        let needs_authority = |what: &str| -> Result<(), UfsError> {
+            if authority.is_empty() {
+                Err(UfsError::Config {
+                    uri: uri.to_owned(),
+                    reason: format!("no {what} in the URI"),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let mut web = None;
+        let op = match scheme.as_str() {
+            "http" | "https" => {
+                needs_authority("host")?;
+                let endpoint = format!("{scheme}://{authority}");
+                let client = reqwest::Client::builder()
+                    .connect_timeout(settings.timeout)
+                    .timeout(settings.timeout)
+                    .build()
+                    .map_err(|e| UfsError::Config {
+                        uri: uri.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                web = Some((format!("{endpoint}{root}"), client, settings.index.clone()));
+                Operator::new(services::Http::default().endpoint(&endpoint).root(&root))
+                    .map_err(config)?
+            }
+            "s3" | "s3a" | "s3n" => {
+                needs_authority("bucket")?;
+                let mut b = services::S3::default()
+                    .bucket(authority)
+                    .root(&root)
+                    .region(
+                        option(options, &["aws.region", "goosefs.underfs.s3.region", "fs.s3a.endpoint.region"])
+                            .unwrap_or("us-east-1"),
+                    )
+                    // Only the mount's keys: never the process environment or an instance role.
+                    .disable_config_load()
+                    .disable_ec2_metadata();
+                if let Some(endpoint) = option(options, &["goosefs.underfs.s3.endpoint", "aws.endpoint", "fs.s3a.endpoint"]) {
+                    b = b.endpoint(&with_scheme(endpoint));
+                }
+                match (
+                    option(options, &["aws.accessKeyId", "s3a.accessKeyId", "fs.s3a.access.key"]),
+                    option(options, &["aws.secretKey", "s3a.secretKey", "fs.s3a.secret.key"]),
+                ) {
+                    (Some(id), Some(secret)) => b = b.access_key_id(id).secret_access_key(secret),
+                    _ => b = b.skip_signature(),
+                }
+                Operator::new(b).map_err(config)?
+            }
+            "cos" | "cosn" => {
+                needs_authority("bucket")?;
+                let endpoint = match option(options, &["fs.cosn.bucket.endpoint", "fs.cos.endpoint"]) {
+                    Some(e) => with_scheme(e),
+                    None => {
+                        let region = option(options, &["fs.cosn.bucket.region", "fs.cos.region"]).ok_or_else(|| {
+                            UfsError::Config {
+                                uri: uri.to_owned(),
+                                reason: "set fs.cosn.bucket.region (or fs.cosn.bucket.endpoint)".to_owned(),
+                            }
+                        })?;
+                        format!("https://cos.{region}.myqcloud.com")
+                    }
+                };
+                let mut b = services::Cos::default()
+                    .bucket(authority)
+                    .root(&root)
+                    .endpoint(&endpoint)
+                    .disable_config_load();
+                if let Some(id) = option(options, &["fs.cosn.userinfo.secretId", "fs.cos.secretId"]) {
+                    b = b.secret_id(id);
+                }
+                if let Some(key) = option(options, &["fs.cosn.userinfo.secretKey", "fs.cos.secretKey"]) {
+                    b = b.secret_key(key);
+                }
+                Operator::new(b).map_err(config)?
+            }
+            "oss" => {
+                needs_authority("bucket")?;
+                let endpoint = option(options, &["fs.oss.endpoint"]).ok_or_else(|| UfsError::Config {
+                    uri: uri.to_owned(),
+                    reason: "set fs.oss.endpoint".to_owned(),
+                })?;
+                let mut b = services::Oss::default()
+                    .bucket(authority)
+                    .root(&root)
+                    .endpoint(&with_scheme(endpoint));
+                match (
+                    option(options, &["fs.oss.accessKeyId"]),
+                    option(options, &["fs.oss.accessKeySecret"]),
+                ) {
+                    (Some(id), Some(secret)) => b = b.access_key_id(id).access_key_secret(secret),
+                    _ => b = b.skip_signature(),
+                }
+                Operator::new(b).map_err(config)?
+            }
+            "hdfs" => {
+                // HDFS through its REST gateway (WebHDFS): no JVM, no libhdfs.
+                needs_authority("name node")?;
+                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+                let port = option(options, &["goosefs.underfs.webhdfs.port", "dfs.namenode.http-address.port"])
+                    .unwrap_or("9870");
+                Operator::new(
+                    services::Webhdfs::default()
+                        .endpoint(&format!("http://{host}:{port}"))
+                        .root(&root),
+                )
+                .map_err(config)?
+            }
+            "file" | "local" => {
+                let dir = if scheme == "local" && !authority.is_empty() {
+                    // local://host/path is not a thing: local:///path (or local://path, relative
+                    // to nothing, read as /path).
+                    format!("/{authority}{root}")
+                } else {
+                    root.clone()
+                };
+                Operator::new(services::Fs::default().root(&dir)).map_err(config)?
+            }
+            "pvc" => {
+                // The claim is mounted at /underFSStorage/<claim> by the rendered volumes.
+                needs_authority("claim name")?;
+                let dir = format!("{}/{authority}{root}", goosefs_conf::fluid::UNDER_FS_STORAGE);
+                Operator::new(services::Fs::default().root(&dir)).map_err(config)?
+            }
+            other => {
+                return Err(UfsError::Scheme {
+                    uri: uri.to_owned(),
+                    scheme: other.to_owned(),
+                });
+            }
+        };
+        let op = op
+            .layer(TimeoutLayer::new().with_timeout(settings.timeout).with_io_timeout(settings.timeout))
+            .layer(
+                RetryLayer::new()
+                    .with_jitter()
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_delay(Duration::from_secs(2))
+                    .with_max_times(settings.retries),
+            );
+        Ok(Ufs {
+            uri: uri.to_owned(),
+            op,
+            web,
+        })
+    }
+
+    /// The mount's URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn error(&self, op: &'static str, path: &str, e: opendal::Error) -> UfsError {
+        let path = if path.is_empty() { "/" } else { path }.to_owned();
+        match e.kind() {
+            ErrorKind::NotFound => UfsError::NotFound {
+                uri: self.uri.clone(),
+                path,
+            },
+            ErrorKind::PermissionDenied => UfsError::Denied {
+                uri: self.uri.clone(),
+                path,
+                source: e,
+            },
+            _ => UfsError::Io {
+                uri: self.uri.clone(),
+                op,
+                path,
+                source: Box::new(e),
+            },
+        }
+    }
+
+    /// The entries of directory `dir` (relative to the mount, no leading or trailing slash; empty
+    /// for the mount's root), sorted by name.
+    ///
+    /// # Errors
+    /// [`UfsError`]; `NotFound` when `dir` is not a directory.
+    pub async fn list(&self, dir: &str) -> Result<Vec<Entry>, UfsError> {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let mut out = match &self.web {
+            Some(web) => self.list_web(web, &prefix).await?,
+            None => {
+                let listed = self.op.list(&prefix).await.map_err(|e| self.error("list", dir, e))?;
+                // Stores list a missing directory as an empty one: ask whether it exists.
+                if listed.is_empty() && !prefix.is_empty() {
+                    let meta = self.op.stat(&prefix).await.map_err(|e| self.error("stat", dir, e))?;
+                    if !meta.is_dir() {
+                        return Err(UfsError::NotFound {
+                            uri: self.uri.clone(),
+                            path: dir.to_owned(),
+                        });
+                    }
+                }
+                let mut out = Vec::with_capacity(listed.len());
+                for entry in listed {
+                    let name = entry.path()[prefix.len().min(entry.path().len())..].trim_end_matches('/');
+                    if name.is_empty() || name.contains('/') {
+                        // The directory itself, or something deeper.
+                        continue;
+                    }
+                    let meta = entry.metadata();
+                    let (name, dir_entry) = (name.to_owned(), meta.is_dir());
+                    let meta = if dir_entry || meta.last_modified().is_some() {
+                        meta.clone()
+                    } else {
+                        // Listings of some services carry no sizes or times.
+                        self.op.stat(entry.path()).await.map_err(|e| self.error("stat", entry.path(), e))?
+                    };
+                    out.push(entry_of(name, &meta));
+                }
+                out
+            }
+        };
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// A Web UFS listing: the index page's links, each file's length and time by HEAD.
+    async fn list_web(&self, (base, client, rules): &(String, reqwest::Client, web::IndexRules), prefix: &str) -> Result<Vec<Entry>, UfsError> {
+        let url = format!("{base}{}", web::percent_encode_path(prefix));
+        let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
+            uri: self.uri.clone(),
+            op: "list",
+            path: prefix.to_owned(),
+            source: e,
+        };
+        let mut attempt = 0;
+        let page = loop {
+            let result = async {
+                let response = client.get(&url).send().await?;
+                let status = response.status();
+                let text = response.text().await?;
+                Ok::<_, reqwest::Error>((status, text))
+            }
+            .await;
+            match result {
+                Ok((status, text)) if status.is_success() => break text,
+                Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
+                    return Err(UfsError::NotFound {
+                        uri: self.uri.clone(),
+                        path: prefix.to_owned(),
+                    });
+                }
+                Ok((status, _)) if (status.is_server_error() || status.as_u16() == 429) && attempt < 5 => {}
+                Ok((status, _)) => return Err(io(format!("GET {url}: HTTP {status}").into())),
+                Err(e) if attempt < 5 && (e.is_timeout() || e.is_connect()) => {}
+                Err(e) => return Err(io(Box::new(e))),
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
+        };
+        let links = web::parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
+            uri: self.uri.clone(),
+            path: prefix.to_owned(),
+        })?;
+        // HEAD the files a few at a time.
+        let mut out = Vec::with_capacity(links.len());
+        for chunk in links.chunks(16) {
+            let mut set = tokio::task::JoinSet::new();
+            for link in chunk.iter().cloned() {
+                let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
+                set.spawn(async move {
+                    if link.dir {
+                        return (link, path, Ok(None));
+                    }
+                    let meta = op.stat(&path).await.map(Some);
+                    (link, path, meta)
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                let Ok((link, path, meta)) = joined else { continue };
+                match meta {
+                    Ok(None) => out.push(Entry {
+                        name: link.name,
+                        dir: true,
+                        length: 0,
+                        mtime_ms: 0,
+                        fingerprint: String::new(),
+                    }),
+                    Ok(Some(meta)) => out.push(entry_of(link.name, &meta)),
+                    // A link to nothing (a broken index entry) is not listed.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(self.error("stat", &path, e)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `length` bytes of file `path` from `offset`.
+    ///
+    /// # Errors
+    /// [`UfsError`]; a short read is an error (the file changed under us).
+    pub async fn read(&self, path: &str, offset: u64, length: u64) -> Result<bytes::Bytes, UfsError> {
+        let buffer = self
+            .op
+            .read_with(path)
+            .range(offset..offset + length)
+            .await
+            .map_err(|e| self.error("read", path, e))?;
+        let bytes = buffer.to_bytes();
+        if bytes.len() as u64 != length {
+            return Err(UfsError::Io {
+                uri: self.uri.clone(),
+                op: "read",
+                path: path.to_owned(),
+                source: format!("asked for {length} bytes at {offset}, got {}: the file changed?", bytes.len()).into(),
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// `endpoint` with `https://` when it has no scheme (object store endpoints are often written bare).
+fn with_scheme(endpoint: &str) -> String {
+    if endpoint.contains("://") {
+        endpoint.to_owned()
+    } else {
+        format!("https://{endpoint}")
+    }
+}
+
+fn entry_of(name: String, meta: &opendal::Metadata) -> Entry {
+    let mtime_ms = meta.last_modified().map_or(0, |t| t.into_inner().as_millisecond());
+    let dir = meta.is_dir();
+    let length = if dir { 0 } else { meta.content_length() };
+    let fingerprint = if dir {
+        String::new()
+    } else {
+        format!("{length}:{mtime_ms}:{}", meta.etag().unwrap_or_default())
+    };
+    Entry {
+        name,
+        dir,
+        length,
+        mtime_ms,
+        fingerprint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_directories_list_with_sizes_and_read_ranges() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("a.txt"), b"hello world").expect("write");
+        std::fs::write(dir.path().join("sub/b"), b"x").expect("write");
+        let ufs = Ufs::open(&format!("local://{}", dir.path().display()), &BTreeMap::new(), &UfsSettings::default())
+            .expect("open");
+        let root = ufs.list("").await.expect("list");
+        let names: Vec<_> = root.iter().map(|e| (e.name.as_str(), e.dir, e.length)).collect();
+        assert_eq!(names, [("a.txt", false, 11), ("sub", true, 0)]);
+        assert!(root[0].mtime_ms > 0 && root[0].fingerprint.starts_with("11:"));
+        assert_eq!(ufs.list("sub").await.expect("list sub")[0].name, "b");
+        assert_eq!(&ufs.read("a.txt", 6, 5).await.expect("read")[..], b"world");
+        assert!(matches!(ufs.read("a.txt", 6, 50).await, Err(UfsError::Io { .. })));
+        assert!(matches!(ufs.list("missing").await, Err(UfsError::NotFound { .. })));
+    }
+
+    #[test]
+    fn unknown_schemes_and_missing_settings_are_refused_without_secrets() {
+        let settings = UfsSettings::default();
+        let err = Ufs::open("gs://bucket/x", &BTreeMap::new(), &settings).expect_err("gs");
+        assert!(matches!(err, UfsError::Scheme { .. }), "{err}");
+        let options: BTreeMap<String, String> = [("fs.cosn.userinfo.secretKey".to_owned(), "TOPSECRET".to_owned())].into();
+        let err = Ufs::open("cosn://bucket-1250000000/data", &options, &settings).expect_err("no region");
+        let text = err.to_string();
+        assert!(text.contains("fs.cosn.bucket.region") && !text.contains("TOPSECRET"), "{text}");
+        let ufs = Ufs::open("s3://bucket/prefix", &options, &settings).expect("s3 opens lazily");
+        assert!(!format!("{ufs:?}").contains("TOPSECRET"));
+    }
+}
