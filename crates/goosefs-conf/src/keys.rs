@@ -47,3 +47,5 @@ pub const UNDERFS_WEB_PARENT_NAMES: &str = "goosefs.underfs.web.parent.names";
 pub const UNDERFS_WEB_TITLES: &str = "goosefs.underfs.web.titles";
 /// Hadoop configuration files for hdfs:// mounts.
 pub const UNDERFS_HDFS_CONFIGURATION: &str = "goosefs.underfs.hdfs.configuration";
+/// How long the leader waits for a worker's heartbeat before it is lost.
+pub const MASTER_WORKER_TIMEOUT: &str = "goosefs.master.worker.timeout";

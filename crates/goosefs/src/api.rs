@@ -22,6 +22,44 @@ pub mod paths {
     pub const REPORT: &str = "/api/v1/master/report";
     /// `POST` a [`super::Rejoin`]: `()` once the master is a voter again.
     pub const REJOIN: &str = "/api/v1/master/rejoin";
+    /// `GET ?path=`: [`super::FileBlocks`] of a file.
+    pub const BLOCKS: &str = "/api/v1/fs/blocks";
+    /// `GET`: `Vec<super::WorkerReport>`, the live workers.
+    pub const WORKERS: &str = "/api/v1/master/workers";
+    /// `POST` a [`super::Registration`]: the worker's id.
+    pub const REGISTER: &str = "/api/v1/worker/register";
+    /// `POST` a [`super::Heartbeat`]: [`super::HeartbeatReply`].
+    pub const HEARTBEAT: &str = "/api/v1/worker/heartbeat";
+    /// `GET ?path=<mount point>`: [`super::UfsMount`], options unmasked (workers read the UFS).
+    pub const MOUNT_UFS: &str = "/api/v1/worker/ufs";
+    /// Worker RPC port, `GET ?`[`super::BlockRequest`]: the bytes (200), or the failure as text.
+    pub const BLOCK: &str = "/api/v1/block";
+    /// Worker RPC port, `POST` block ids: how many were dropped.
+    pub const FREE: &str = "/api/v1/block/free";
+}
+
+/// A read of part of a block from a worker, with what it needs to fetch the block from the UFS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRequest {
+    /// Block id.
+    pub id: u64,
+    /// The GooseFS path of the file's mount.
+    pub mount: String,
+    /// That mount's UFS URI (a worker holding another for the mount asks the leader again).
+    pub ufs: String,
+    /// The file's path inside the mount's UFS.
+    pub path: String,
+    /// The block's offset in the file.
+    pub block_offset: u64,
+    /// The block's length.
+    pub block_length: u64,
+    /// Offset of the read inside the block.
+    pub offset: u64,
+    /// Bytes to read.
+    pub len: u64,
+    /// Only make sure it is cached; send no bytes.
+    #[serde(default)]
+    pub load: bool,
 }
 
 /// An answer of the RPC port.
@@ -100,6 +138,128 @@ pub struct Report {
     pub term: u64,
     /// Mounts, root included.
     pub mounts: usize,
+}
+
+/// A worker's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerAddress {
+    /// Id the leader gave it (stable: derived from its host and RPC port).
+    pub id: u64,
+    /// `GOOSEFS_WORKER_HOSTNAME` (`goosefs.worker.hostname`).
+    pub host: String,
+    /// RPC port: also serves block data.
+    pub rpc_port: u16,
+    /// Web port.
+    pub web_port: u16,
+}
+
+impl WorkerAddress {
+    /// `host:rpc_port`.
+    pub fn rpc(&self) -> String {
+        format!("{}:{}", self.host, self.rpc_port)
+    }
+}
+
+/// Capacity and usage of one tier of a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierUsage {
+    /// Alias (`MEM`, `SSD`, `HDD`).
+    pub alias: String,
+    /// Bytes of quota.
+    pub capacity: u64,
+    /// Bytes of cached blocks.
+    pub used: u64,
+}
+
+/// A worker registering with the leader (again after a leader change): everything it holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registration {
+    /// Host name.
+    pub host: String,
+    /// RPC (and data) port.
+    pub rpc_port: u16,
+    /// Web port.
+    pub web_port: u16,
+    /// Tiers, top first.
+    pub tiers: Vec<TierUsage>,
+    /// Every block it holds.
+    pub blocks: Vec<u64>,
+}
+
+/// A worker's periodic report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Its id.
+    pub id: u64,
+    /// Tiers, top first.
+    pub tiers: Vec<TierUsage>,
+    /// Blocks cached since the last report.
+    pub added: Vec<u64>,
+    /// Blocks dropped since the last report.
+    pub removed: Vec<u64>,
+}
+
+/// The leader's answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeartbeatReply {
+    /// Recorded.
+    Recorded,
+    /// This leader does not know the worker (it just took over): register with every block.
+    Register,
+}
+
+/// A live worker, as `fsadmin report capacity` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Addresses.
+    pub address: WorkerAddress,
+    /// Tiers.
+    pub tiers: Vec<TierUsage>,
+    /// Milliseconds since its last heartbeat.
+    pub last_heartbeat_ms: u64,
+    /// Blocks it holds.
+    pub blocks: usize,
+}
+
+/// One block of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Block id: the file's id (from its UFS version) plus the block's index.
+    pub id: u64,
+    /// Offset in the file.
+    pub offset: u64,
+    /// Length.
+    pub length: u64,
+    /// Ids of the workers holding it.
+    pub workers: Vec<u64>,
+}
+
+/// A file's blocks and where they are: what a reader needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileBlocks {
+    /// The file.
+    pub info: FileInfo,
+    /// The GooseFS path of the mount it is in.
+    pub mount: String,
+    /// That mount's UFS URI.
+    pub ufs: String,
+    /// Its path inside the mount's UFS.
+    pub ufs_path: String,
+    /// Block size.
+    pub block_size: u64,
+    /// Blocks, in order.
+    pub blocks: Vec<BlockInfo>,
+    /// Every live worker.
+    pub workers: Vec<WorkerAddress>,
+}
+
+/// A mount's UFS for a worker (options unmasked: the worker needs the keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UfsMount {
+    /// UFS URI.
+    pub ufs: String,
+    /// Options.
+    pub options: BTreeMap<String, String>,
 }
 
 /// A master that lost its journal asks to be re-admitted.

@@ -7,7 +7,7 @@
 //! | 2 | usage error |
 //! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
 //! | 4 | the configuration cannot run (a property, the journal folder, a port) |
-//! | 5 | the role is not part of this runtime yet (`worker-only`, `fuse`: part 2) |
+//! | 5 | the role is not part of this runtime yet |
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -113,12 +113,72 @@ enum FsCommand {
         /// GooseFS path.
         path: String,
     },
+    /// Prints a file's bytes.
+    Cat {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Prints the first bytes of a file.
+    Head {
+        /// Bytes (default 1KB).
+        #[arg(short = 'c', default_value = "1KB", value_parser = parse_size)]
+        bytes: u64,
+        /// GooseFS path.
+        path: String,
+    },
+    /// Prints the last bytes of a file.
+    Tail {
+        /// Bytes (default 1KB).
+        #[arg(short = 'c', default_value = "1KB", value_parser = parse_size)]
+        bytes: u64,
+        /// GooseFS path.
+        path: String,
+    },
+    /// Copies a file to the local file system.
+    #[command(name = "copyToLocal")]
+    CopyToLocal {
+        /// GooseFS path.
+        src: String,
+        /// Local path (a directory keeps the name).
+        dst: std::path::PathBuf,
+    },
+    /// Prints the size of files and how much of it is cached.
+    Du {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Drops the cached blocks of files.
+    Free {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Caches every block of the files under a path.
+    Load {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Caches every block of the files under a path, over the workers (Fluid's DataLoad).
+    #[command(name = "distributedLoad")]
+    DistributedLoad {
+        /// Replicas (1 is what this runtime keeps).
+        #[arg(long, default_value_t = 1)]
+        replication: u32,
+        /// GooseFS path.
+        path: String,
+    },
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    goosefs_conf::size::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Prints the cluster summary.
-    Report,
+    /// Prints the cluster summary, or `capacity`: per tier and per worker.
+    Report {
+        /// `capacity`.
+        category: Option<String>,
+    },
 }
 
 /// Why a command ended with a failure exit code.
@@ -134,6 +194,10 @@ enum Failure {
     Service(#[from] crate::services::ServiceError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Worker(#[from] crate::worker::WorkerError),
+    #[error(transparent)]
+    Data(#[from] crate::fsdata::DataError),
     #[error("{0}")]
     Usage(String),
     #[error("{0} is not part of this runtime yet (part 2: workers, UFS access and FUSE)")]
@@ -146,6 +210,10 @@ impl Failure {
     fn code(&self) -> u8 {
         match self {
             Failure::Client(ClientError::Refused(_)) => 1,
+            Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(
+                ClientError::NoLeader { .. },
+            ))) => 3,
+            Failure::Data(_) => 1,
             Failure::Client(ClientError::NoLeader { .. }) => 3,
             Failure::Usage(_) => 2,
             Failure::NotYet(_) => 5,
@@ -154,6 +222,7 @@ impl Failure {
             | Failure::Property(_)
             | Failure::Master(_)
             | Failure::Service(_)
+            | Failure::Worker(_)
             | Failure::Runtime(_) => 4,
         }
     }
@@ -217,11 +286,17 @@ async fn run(cli: Cli) -> Result<String, Failure> {
         Top::Proxy => Ok(crate::services::run(Role::Proxy, &conf(Role::Proxy))
             .await
             .map(|()| String::new())?),
-        Top::WorkerOnly { .. } => Err(Failure::NotYet("worker-only")),
+        Top::WorkerOnly { .. } => {
+            let cfg = crate::config::WorkerConfig::from_conf(&conf(Role::Worker))?;
+            crate::worker::run(cfg).await?;
+            Ok(String::new())
+        }
         Top::Fuse { .. } => Err(Failure::NotYet("fuse")),
         Top::Fs { command } => {
-            let config = ClientConfig::from_conf(&conf(Role::Client))?;
+            let conf = conf(Role::Client);
+            let config = ClientConfig::from_conf(&conf)?;
             let client = MasterClient::new(&config);
+            let locality = || crate::reader::Locality::from_conf(&conf);
             Ok(match command {
                 FsCommand::MasterInfo => crate::fs::master_info(&client, config.retry_for).await?,
                 FsCommand::Mount {
@@ -245,13 +320,40 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 FsCommand::Mkdir { paths } => crate::fs::mkdir(&client, &paths).await?,
                 FsCommand::Ls { path } => crate::fs::ls(&client, &path).await?,
                 FsCommand::Stat { path } => crate::fs::stat(&client, &path).await?,
+                FsCommand::Cat { path } => {
+                    crate::fsdata::cat(&client, &locality()?, &path, None, None).await?;
+                    String::new()
+                }
+                FsCommand::Head { bytes, path } => {
+                    crate::fsdata::cat(&client, &locality()?, &path, Some(bytes), None).await?;
+                    String::new()
+                }
+                FsCommand::Tail { bytes, path } => {
+                    crate::fsdata::cat(&client, &locality()?, &path, None, Some(bytes)).await?;
+                    String::new()
+                }
+                FsCommand::CopyToLocal { src, dst } => {
+                    crate::fsdata::copy_to_local(&client, &locality()?, &src, &dst).await?
+                }
+                FsCommand::Du { path } => crate::fsdata::du(&client, &path).await?,
+                FsCommand::Free { path } => crate::fsdata::free(&client, &path).await?,
+                FsCommand::Load { path } => crate::fsdata::load(&client, &path, false).await?,
+                FsCommand::DistributedLoad { path, .. } => crate::fsdata::load(&client, &path, true).await?,
             })
         }
         Top::Fsadmin { command } => {
             let config = ClientConfig::from_conf(&conf(Role::Client))?;
             let client = MasterClient::new(&config);
             Ok(match command {
-                AdminCommand::Report => crate::fs::report(&client).await?,
+                AdminCommand::Report { category: None } => crate::fs::report(&client).await?,
+                AdminCommand::Report { category: Some(c) } if c == "capacity" => {
+                    crate::fsdata::report_capacity(&client).await?
+                }
+                AdminCommand::Report { category: Some(c) } => {
+                    return Err(Failure::Usage(format!(
+                        "fsadmin report {c}: this runtime reports capacity"
+                    )));
+                }
             })
         }
     }
@@ -262,7 +364,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let daemon = matches!(
         cli.command,
-        Top::MasterOnly { .. } | Top::JobMaster | Top::JobWorker | Top::Proxy
+        Top::MasterOnly { .. }
+            | Top::WorkerOnly { .. }
+            | Top::Fuse { .. }
+            | Top::JobMaster
+            | Top::JobWorker
+            | Top::Proxy
     );
     logging(daemon);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -70,7 +70,21 @@ pub struct MasterConfig {
     /// A follower hearing nothing for a random time in `election_timeout` campaigns (ms); the
     /// leader's lease is the max.
     pub election_timeout: (u64, u64),
+    /// `goosefs.user.block.size.bytes.default`: block size of files loaded from UFSes.
+    pub block_size: u64,
+    /// `goosefs.user.file.metadata.sync.interval`: how long a UFS listing is trusted (`-1`:
+    /// loaded once).
+    pub metadata_sync: Interval,
+    /// `goosefs.master.worker.timeout`: a worker silent this long is lost.
+    pub worker_timeout: Duration,
+    /// UFS call settings.
+    pub ufs: crate::ufs::UfsSettings,
 }
+
+/// GooseFS's (Alluxio's) block size default.
+pub const DEFAULT_BLOCK_SIZE: u64 = 64 << 20;
+/// GooseFS's `goosefs.master.worker.timeout` default.
+const DEFAULT_WORKER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `goosefs.master.embedded.journal.election.timeout.min`/`.max`. GooseFS's (Alluxio's) defaults are
 /// 10 s and 20 s; ours are 1 s and 2 s, so that a failover takes seconds (Alluxio's own failover
@@ -162,7 +176,20 @@ impl MasterConfig {
             }
             .into());
         }
+        let block_size = conf
+            .bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT, DEFAULT_BLOCK_SIZE)?
+            .max(1);
+        let metadata_sync = conf.interval(keys::USER_FILE_METADATA_SYNC_INTERVAL, Interval::Never)?;
+        let worker_timeout =
+            match conf.interval(keys::MASTER_WORKER_TIMEOUT, Interval::After(DEFAULT_WORKER_TIMEOUT))? {
+                Interval::After(d) if !d.is_zero() => d,
+                _ => DEFAULT_WORKER_TIMEOUT,
+            };
         Ok(MasterConfig {
+            block_size,
+            metadata_sync,
+            worker_timeout,
+            ufs: crate::ufs::UfsSettings::from_conf(conf)?,
             bind_host: conf.get_or(keys::MASTER_BIND_HOST, "0.0.0.0").to_owned(),
             rpc_port: conf.port(PortRole::MasterRpc)?,
             web_port: conf.port(PortRole::MasterWeb)?,
@@ -183,6 +210,58 @@ impl MasterConfig {
     /// The RPC address of member `i` (its journal host, this configuration's RPC port).
     pub fn rpc_address(&self, i: usize) -> String {
         format!("{}:{}", self.members[i].host, self.rpc_port)
+    }
+}
+
+/// A worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `goosefs.worker.hostname` (the launcher sets it from `GOOSEFS_WORKER_HOSTNAME`).
+    pub hostname: String,
+    /// `goosefs.worker.bind.host` (default 0.0.0.0).
+    pub bind_host: String,
+    /// RPC port: block reads.
+    pub rpc_port: u16,
+    /// Web port.
+    pub web_port: u16,
+    /// The tiered store.
+    pub levels: Vec<goosefs_conf::tier::Level>,
+    /// How often the worker reports to the leader (`goosefs.worker.block.heartbeat.interval`).
+    pub heartbeat: Duration,
+    /// Its client of the masters.
+    pub client: ClientConfig,
+    /// UFS call settings.
+    pub ufs: crate::ufs::UfsSettings,
+}
+
+impl WorkerConfig {
+    /// Reads a worker's settings.
+    ///
+    /// # Errors
+    /// [`ConfigError`].
+    pub fn from_conf(conf: &Conf) -> Result<WorkerConfig, ConfigError> {
+        let hostname = conf
+            .get(keys::WORKER_HOSTNAME)
+            .filter(|h| !h.is_empty())
+            .ok_or(ConfigError::Missing(keys::WORKER_HOSTNAME))?
+            .to_owned();
+        let heartbeat = match conf.interval(
+            "goosefs.worker.block.heartbeat.interval",
+            Interval::After(Duration::from_secs(1)),
+        )? {
+            Interval::After(d) if !d.is_zero() => d,
+            _ => Duration::from_secs(1),
+        };
+        Ok(WorkerConfig {
+            hostname,
+            bind_host: conf.get_or("goosefs.worker.bind.host", "0.0.0.0").to_owned(),
+            rpc_port: conf.port(PortRole::WorkerRpc)?,
+            web_port: conf.port(PortRole::WorkerWeb)?,
+            levels: goosefs_conf::tier::levels(conf)?,
+            heartbeat,
+            client: ClientConfig::from_conf(conf)?,
+            ufs: crate::ufs::UfsSettings::from_conf(conf)?,
+        })
     }
 }
 

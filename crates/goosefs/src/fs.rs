@@ -194,7 +194,8 @@ pub async fn ls(client: &MasterClient, path: &str) -> Printed {
     Ok(entries.iter().map(ls_line).collect())
 }
 
-fn query(base: &str, path: &str) -> String {
+/// `base?path=<path>`, the path percent-encoded.
+pub fn query(base: &str, path: &str) -> String {
     let mut encoded = String::new();
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {

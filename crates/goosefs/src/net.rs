@@ -192,6 +192,40 @@ impl Http {
             None => hyper::Request::get(uri).body(Full::new(Bytes::new())),
         }
         .map_err(|e| unreachable(e.into()))?;
+        let bytes = self.exchange(address, request, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|source| NetError::Decode {
+            address: address.to_owned(),
+            source,
+        })
+    }
+}
+
+impl Http {
+    /// GETs `http://address/path` and returns the body of a 200 answer.
+    ///
+    /// # Errors
+    /// [`NetError`]: unreachable, timed out, or another status (its body in the error).
+    pub async fn get_bytes(&self, address: &str, path: &str, timeout: Duration) -> Result<Bytes, NetError> {
+        let socket = self.resolve(address).await?;
+        let request = hyper::Request::get(format!("http://{socket}{path}"))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| NetError::Unreachable {
+                address: address.to_owned(),
+                source: e.into(),
+            })?;
+        self.exchange(address, request, timeout).await
+    }
+
+    async fn exchange(
+        &self,
+        address: &str,
+        request: hyper::Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<Bytes, NetError> {
+        let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| NetError::Unreachable {
+            address: address.to_owned(),
+            source,
+        };
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| unreachable(e.into()))?;
             let status = response.status().as_u16();
@@ -218,10 +252,7 @@ impl Http {
                 body: text,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|source| NetError::Decode {
-            address: address.to_owned(),
-            source,
-        })
+        Ok(bytes)
     }
 }
 

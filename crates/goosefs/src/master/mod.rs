@@ -4,6 +4,7 @@
 //! protocol, [`crate::api`]; only the leader serves, followers name it) and the web port
 //! (`/health`, `/metrics`, `/api/v1/status`).
 
+pub mod data;
 pub mod membership;
 pub mod namespace;
 mod rpc;
@@ -60,6 +61,8 @@ pub struct Master {
     pub rejoining: Mutex<()>,
     /// Client writes waiting to be journaled together.
     pub writes: tokio::sync::mpsc::Sender<rpc::QueuedWrite>,
+    /// UFS listings, workers and block locations (the leader's, not journaled).
+    pub data: data::Data,
 }
 
 impl Master {
@@ -170,6 +173,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
         started: SystemTime::now(),
         http: Http::default(),
         rejoining: Mutex::new(()),
+        data: data::Data::new(cfg.ufs.clone(), cfg.metadata_sync, cfg.worker_timeout),
         cfg,
     });
     tracing::info!(

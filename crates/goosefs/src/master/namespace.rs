@@ -1,9 +1,10 @@
-//! The journaled master state, as a pure state machine: the mount table, the namespace
-//! (directories and files) and the block locations workers report. Raft orders the [`Command`]s;
+//! The journaled master state, as a pure state machine: the mount table and the directories
+//! made in GooseFS. (What the UFSes hold and where blocks are cached is not journaled: the
+//! leader loads the one and hears the other from the workers, see `master::data`.) Raft orders the [`Command`]s;
 //! every master applies the same commands in the same order and so holds the same state. No I/O
 //! here: the journal persists the commands and snapshots of this state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
@@ -113,8 +114,6 @@ pub struct Namespace {
     pub mounts: BTreeMap<String, MountPoint>,
     /// Inodes by absolute path; `/` is implicit.
     pub inodes: BTreeMap<String, Inode>,
-    /// Workers holding each block (part 2 fills this).
-    pub block_locations: BTreeMap<u64, BTreeSet<u64>>,
     /// Re-admitted masters: node id -> incarnation.
     pub rejoined: BTreeMap<u64, String>,
     /// The next inode id.
@@ -378,7 +377,7 @@ mod tests {
         );
         assert_eq!(ns.apply(&mk("/a/b/c", true)), Reply::Done);
         assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.contains("already exists")));
-        let ids: BTreeSet<u64> = ns.inodes.values().map(|i| i.id).collect();
+        let ids: std::collections::BTreeSet<u64> = ns.inodes.values().map(|i| i.id).collect();
         assert_eq!(ids.len(), 3, "ids are unique");
     }
 

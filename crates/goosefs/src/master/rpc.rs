@@ -13,7 +13,12 @@ use serde::Deserialize;
 
 use super::Master;
 use super::namespace::{Command, Kind, Reply, normal};
-use crate::api::{Answer, FileInfo, MasterInfo, MountEntry, Rejoin, Report, is_secret_key, paths};
+use std::collections::BTreeMap;
+
+use crate::api::{
+    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Registration, Rejoin, Report,
+    UfsMount, WorkerReport, is_secret_key, paths,
+};
 
 /// How long a write may take to commit before the client is told to retry.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,6 +33,11 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::LIST, get(list))
         .route(paths::REPORT, get(report))
         .route(paths::REJOIN, post(rejoin))
+        .route(paths::BLOCKS, get(blocks))
+        .route(paths::WORKERS, get(workers))
+        .route(paths::REGISTER, post(register))
+        .route(paths::HEARTBEAT, post(heartbeat))
+        .route(paths::MOUNT_UFS, get(mount_ufs))
         .with_state(master)
 }
 
@@ -56,6 +66,27 @@ async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) 
     if matches!(command, Command::Rejoined { .. } | Command::Batch(_)) {
         return Json(Answer::Refused("not a client command".to_owned()));
     }
+    // A mount is checked against its UFS first (wrong keys, no such bucket), by the leader only.
+    if let Command::Mount { path, ufs, options, .. } = &command {
+        if !leads(&master) {
+            return Json(not_leader(&master));
+        }
+        let checked = match master.data.ufs(path, ufs, options) {
+            Ok(u) => tokio::time::timeout(WRITE_TIMEOUT, u.list(""))
+                .await
+                .map_err(|_| format!("no answer within {WRITE_TIMEOUT:?}"))
+                .and_then(|r| r.map(drop).map_err(|e| e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = checked {
+            master.data.forget_mount(path);
+            return Json(Answer::Refused(format!("cannot mount {ufs} at {path}: {e}")));
+        }
+    }
+    let unmounted = match &command {
+        Command::Unmount { path } => Some(path.clone()),
+        _ => None,
+    };
     // The leader fixes times, so every master journals the same value.
     let mut command = command;
     command.stamp(now_ms());
@@ -66,6 +97,9 @@ async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) 
         Err(_) => Answer::NotLeader { leader: None },
     };
     master.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if let (Some(path), Answer::Ok(())) = (unmounted, &answer) {
+        master.data.forget_mount(&path);
+    }
     Json(answer)
 }
 
@@ -204,67 +238,269 @@ struct PathQuery {
     path: String,
 }
 
-fn file_info(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Option<FileInfo> {
-    let (id, folder, length, mtime_ms) = if path == "/" {
-        (0, true, 0, 0)
+/// Where a path is, from the journaled state: its own entry if journaled (mount points and
+/// directories made in GooseFS), and the mount whose UFS holds it.
+struct Place {
+    journaled: Option<FileInfo>,
+    /// Journaled children, when `journaled` is a directory.
+    children: Vec<FileInfo>,
+    mount: String,
+    ufs: String,
+    options: std::collections::BTreeMap<String, String>,
+    /// The path inside the mount's UFS (no leading slash; empty for the mount's root).
+    rel: String,
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
     } else {
-        let inode = ns.inodes.get(path)?;
-        (inode.id, inode.kind == Kind::Directory, inode.length, inode.mtime_ms)
+        format!("{dir}/{name}")
+    }
+}
+
+fn ufs_uri(ufs: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        ufs.to_owned()
+    } else {
+        format!("{}/{rel}", ufs.trim_end_matches('/'))
+    }
+}
+
+fn place(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Place {
+    let (mount, ufs, options) = match ns.mount_of(path) {
+        Some(m) => (m.to_owned(), ns.mounts[m].ufs.clone(), ns.mounts[m].options.clone()),
+        None => ("/".to_owned(), root_ufs.to_owned(), Default::default()),
     };
-    let ufs_path = match ns.mount_of(path) {
-        Some(mount) => {
-            let ufs = &ns.mounts[mount].ufs;
-            format!("{}{}", ufs.trim_end_matches('/'), &path[mount.len()..])
+    let rel = path[mount.len().min(path.len())..].trim_start_matches('/').to_owned();
+    let journaled_info = |p: &str, id: u64, folder: bool, length: u64, mtime_ms: i64| {
+        let (m, r) = match ns.mount_of(p) {
+            Some(m) => (ns.mounts[m].ufs.as_str(), p[m.len()..].trim_start_matches('/')),
+            None => (root_ufs, p.trim_start_matches('/')),
+        };
+        FileInfo {
+            id,
+            path: p.to_owned(),
+            folder,
+            length,
+            mtime_ms,
+            mount_point: p == "/" || ns.mounts.contains_key(p),
+            ufs_path: ufs_uri(m, r),
         }
-        None => format!(
-            "{}{}",
-            root_ufs.trim_end_matches('/'),
-            if path == "/" { "" } else { path }
-        ),
     };
-    Some(FileInfo {
-        id,
-        path: path.to_owned(),
-        folder,
-        length,
-        mtime_ms,
-        mount_point: path == "/" || ns.mounts.contains_key(path),
-        ufs_path,
-    })
+    let journaled = if path == "/" {
+        Some(journaled_info("/", 0, true, 0, 0))
+    } else {
+        ns.inodes
+            .get(path)
+            .map(|i| journaled_info(path, i.id, i.kind == Kind::Directory, i.length, i.mtime_ms))
+    };
+    let children = match &journaled {
+        Some(info) if info.folder => ns
+            .children(path)
+            .into_iter()
+            .map(|(p, i)| journaled_info(p, i.id, i.kind == Kind::Directory, i.length, i.mtime_ms))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Place {
+        journaled,
+        children,
+        mount,
+        ufs,
+        options,
+        rel,
+    }
+}
+
+/// A UFS entry as GooseFS shows it.
+fn ufs_info(place: &Place, dir_path: &str, dir_rel: &str, e: &crate::ufs::Entry) -> FileInfo {
+    let rel = if dir_rel.is_empty() {
+        e.name.clone()
+    } else {
+        format!("{dir_rel}/{}", e.name)
+    };
+    FileInfo {
+        id: if e.dir {
+            super::data::fnv64(&[&place.ufs, &rel]) >> 1
+        } else {
+            super::data::file_id(&place.ufs, &rel, &e.fingerprint)
+        },
+        path: join(dir_path, &e.name),
+        folder: e.dir,
+        length: e.length,
+        mtime_ms: e.mtime_ms,
+        mount_point: false,
+        ufs_path: ufs_uri(&place.ufs, &rel),
+    }
+}
+
+/// The place of `path`, if this master leads.
+async fn locate(master: &Master, path: &str) -> Result<(String, Place), Answer<()>> {
+    let path = normal(path).map_err(Answer::Refused)?.to_owned();
+    if let Err(leader) = master.ensure_leader_for_read().await {
+        return Err(Answer::NotLeader { leader });
+    }
+    let applied = master
+        .journal
+        .applied
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let place = place(&applied.namespace, &master.cfg.root_ufs, &path);
+    Ok((path, place))
+}
+
+fn relay<T>(answer: Answer<()>) -> Answer<T> {
+    match answer {
+        Answer::Ok(()) => Answer::Refused("unexpected".to_owned()),
+        Answer::NotLeader { leader } => Answer::NotLeader { leader },
+        Answer::Refused(r) => Answer::Refused(r),
+    }
+}
+
+fn missing<T>(path: &str) -> Answer<T> {
+    Answer::Refused(format!("Path \"{path}\" does not exist."))
+}
+
+/// A UFS failure as the client sees it (the worker of a read logs the cause too).
+fn ufs_failed<T>(path: &str, e: &crate::ufs::UfsError) -> Answer<T> {
+    match e {
+        crate::ufs::UfsError::NotFound { .. } => missing(path),
+        e => Answer::Refused(format!("Failed to load metadata of \"{path}\" from the UFS: {e}")),
+    }
+}
+
+/// A path's metadata: journaled, else loaded from its parent's UFS listing.
+async fn resolve(master: &Master, path: &str) -> Answer<(FileInfo, Place)> {
+    let (path, place) = match locate(master, path).await {
+        Ok(p) => p,
+        Err(a) => return relay(a),
+    };
+    if let Some(info) = place.journaled.clone() {
+        return Answer::Ok((info, place));
+    }
+    let ufs = match master.data.ufs(&place.mount, &place.ufs, &place.options) {
+        Ok(u) => u,
+        Err(e) => return ufs_failed(&path, &e),
+    };
+    let (parent_rel, name) = place.rel.rsplit_once('/').unwrap_or(("", place.rel.as_str()));
+    let listing = match master.data.list(&place.mount, &ufs, parent_rel).await {
+        Ok(l) => l,
+        Err(e) => return ufs_failed(&path, &e),
+    };
+    match listing.iter().find(|e| e.name == name) {
+        Some(entry) => {
+            let info = ufs_info(&place, super::namespace::parent(&path), parent_rel, entry);
+            Answer::Ok((info, place))
+        }
+        None => missing(&path),
+    }
 }
 
 async fn stat(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileInfo>> {
-    let root = master.cfg.root_ufs.clone();
-    Json(
-        read(&master, |ns| match normal(&q.path) {
-            Err(e) => Answer::Refused(e),
-            Ok(path) => file_info(ns, &root, path).map_or_else(
-                || Answer::Refused(format!("Path \"{path}\" does not exist.")),
-                Answer::Ok,
-            ),
-        })
-        .await,
-    )
+    Json(match resolve(&master, &q.path).await {
+        Answer::Ok((info, _)) => Answer::Ok(info),
+        other => relay_pair(other),
+    })
+}
+
+fn relay_pair<A, T>(answer: Answer<A>) -> Answer<T> {
+    match answer {
+        Answer::Ok(_) => Answer::Refused("unexpected".to_owned()),
+        Answer::NotLeader { leader } => Answer::NotLeader { leader },
+        Answer::Refused(r) => Answer::Refused(r),
+    }
 }
 
 async fn list(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<Vec<FileInfo>>> {
-    let root = master.cfg.root_ufs.clone();
-    Json(
-        read(&master, |ns| match normal(&q.path) {
-            Err(e) => Answer::Refused(e),
-            Ok(path) => match file_info(ns, &root, path) {
-                None => Answer::Refused(format!("Path \"{path}\" does not exist.")),
-                Some(info) if !info.folder => Answer::Ok(vec![info]),
-                Some(_) => Answer::Ok(
-                    ns.children(path)
-                        .into_iter()
-                        .filter_map(|(child, _)| file_info(ns, &root, child))
-                        .collect(),
-                ),
-            },
-        })
-        .await,
-    )
+    let (info, place) = match resolve(&master, &q.path).await {
+        Answer::Ok(found) => found,
+        other => return Json(relay_pair(other)),
+    };
+    if !info.folder {
+        return Json(Answer::Ok(vec![info]));
+    }
+    let mut out: BTreeMap<String, FileInfo> = place.children.iter().map(|c| (c.path.clone(), c.clone())).collect();
+    let listed = match master.data.ufs(&place.mount, &place.ufs, &place.options) {
+        Ok(ufs) => master.data.list(&place.mount, &ufs, &place.rel).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(entries) => {
+            for e in entries.iter() {
+                let child = ufs_info(&place, &info.path, &place.rel, e);
+                // Journaled entries (mount points, directories made here) win over the UFS's.
+                out.entry(child.path.clone()).or_insert(child);
+            }
+        }
+        // A directory made in GooseFS, or a root UFS that is not there: nothing more to list.
+        Err(crate::ufs::UfsError::NotFound { .. }) if place.journaled.is_some() => {}
+        Err(e) => return Json(ufs_failed(&info.path, &e)),
+    }
+    Json(Answer::Ok(out.into_values().collect()))
+}
+
+async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileBlocks>> {
+    let (info, place) = match resolve(&master, &q.path).await {
+        Answer::Ok(found) => found,
+        other => return Json(relay_pair(other)),
+    };
+    if info.folder {
+        return Json(Answer::Refused(format!("Path \"{}\" is a directory.", info.path)));
+    }
+    let mut blocks = match super::data::blocks_of(info.id, info.length, master.cfg.block_size) {
+        Ok(b) => b,
+        Err(e) => return Json(Answer::Refused(e)),
+    };
+    master.data.locate(&mut blocks);
+    Json(Answer::Ok(FileBlocks {
+        block_size: master.cfg.block_size,
+        workers: master.data.worker_addresses(),
+        mount: place.mount,
+        ufs: place.ufs,
+        ufs_path: place.rel,
+        blocks,
+        info,
+    }))
+}
+
+async fn mount_ufs(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<UfsMount>> {
+    Json(match locate(&master, &q.path).await {
+        Ok((_, place)) => Answer::Ok(UfsMount {
+            ufs: place.ufs,
+            options: place.options,
+        }),
+        Err(a) => relay(a),
+    })
+}
+
+/// Only the leader keeps worker state.
+fn leads(master: &Master) -> bool {
+    master.raft.metrics().borrow().state == openraft::ServerState::Leader
+}
+
+async fn register(State(master): State<Arc<Master>>, Json(r): Json<Registration>) -> Json<Answer<u64>> {
+    Json(if leads(&master) {
+        Answer::Ok(master.data.register(&r))
+    } else {
+        not_leader(&master)
+    })
+}
+
+async fn heartbeat(State(master): State<Arc<Master>>, Json(h): Json<Heartbeat>) -> Json<Answer<HeartbeatReply>> {
+    Json(if leads(&master) {
+        Answer::Ok(master.data.heartbeat(&h))
+    } else {
+        not_leader(&master)
+    })
+}
+
+async fn workers(State(master): State<Arc<Master>>) -> Json<Answer<Vec<WorkerReport>>> {
+    Json(if let Err(leader) = master.ensure_leader_for_read().await {
+        Answer::NotLeader { leader }
+    } else {
+        Answer::Ok(master.data.reports())
+    })
 }
 
 async fn report(State(master): State<Arc<Master>>) -> Json<Answer<Report>> {

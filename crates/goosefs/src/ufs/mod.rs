@@ -94,7 +94,10 @@ impl UfsSettings {
     /// # Errors
     /// A property that does not parse.
     pub fn from_conf(conf: &Conf) -> Result<UfsSettings, goosefs_conf::opts::ConfError> {
-        let timeout = match conf.interval(keys::UNDERFS_WEB_CONNECTION_TIMEOUT, Interval::After(Duration::from_secs(60)))? {
+        let timeout = match conf.interval(
+            keys::UNDERFS_WEB_CONNECTION_TIMEOUT,
+            Interval::After(Duration::from_secs(60)),
+        )? {
             Interval::After(d) if !d.is_zero() => d,
             _ => Duration::from_secs(60),
         };
@@ -146,11 +149,13 @@ fn option<'a>(options: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'
     keys.iter().find_map(|k| options.get(*k)).map(String::as_str)
 }
 
-/// Installs the TLS crypto provider once (rustls is built without a default one).
+/// Installs, once, the TLS crypto provider (rustls is built without a default one) and
+/// OpenDAL's HTTP transport.
 fn tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal_http_transport_reqwest::install_default();
     });
 }
 
@@ -202,8 +207,7 @@ impl Ufs {
                         reason: e.to_string(),
                     })?;
                 web = Some((format!("{endpoint}{root}"), client, settings.index.clone()));
-                Operator::new(services::Http::default().endpoint(&endpoint).root(&root))
-                    .map_err(config)?
+                Operator::new(services::Http::default().endpoint(&endpoint).root(&root)).map_err(config)?
             }
             "s3" | "s3a" | "s3n" => {
                 needs_authority("bucket")?;
@@ -211,13 +215,19 @@ impl Ufs {
                     .bucket(authority)
                     .root(&root)
                     .region(
-                        option(options, &["aws.region", "goosefs.underfs.s3.region", "fs.s3a.endpoint.region"])
-                            .unwrap_or("us-east-1"),
+                        option(
+                            options,
+                            &["aws.region", "goosefs.underfs.s3.region", "fs.s3a.endpoint.region"],
+                        )
+                        .unwrap_or("us-east-1"),
                     )
                     // Only the mount's keys: never the process environment or an instance role.
                     .disable_config_load()
                     .disable_ec2_metadata();
-                if let Some(endpoint) = option(options, &["goosefs.underfs.s3.endpoint", "aws.endpoint", "fs.s3a.endpoint"]) {
+                if let Some(endpoint) = option(
+                    options,
+                    &["goosefs.underfs.s3.endpoint", "aws.endpoint", "fs.s3a.endpoint"],
+                ) {
                     b = b.endpoint(&with_scheme(endpoint));
                 }
                 match (
@@ -279,8 +289,11 @@ impl Ufs {
                 // HDFS through its REST gateway (WebHDFS): no JVM, no libhdfs.
                 needs_authority("name node")?;
                 let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-                let port = option(options, &["goosefs.underfs.webhdfs.port", "dfs.namenode.http-address.port"])
-                    .unwrap_or("9870");
+                let port = option(
+                    options,
+                    &["goosefs.underfs.webhdfs.port", "dfs.namenode.http-address.port"],
+                )
+                .unwrap_or("9870");
                 Operator::new(
                     services::Webhdfs::default()
                         .endpoint(&format!("http://{host}:{port}"))
@@ -312,7 +325,11 @@ impl Ufs {
             }
         };
         let op = op
-            .layer(TimeoutLayer::new().with_timeout(settings.timeout).with_io_timeout(settings.timeout))
+            .layer(
+                TimeoutLayer::new()
+                    .with_timeout(settings.timeout)
+                    .with_io_timeout(settings.timeout),
+            )
             .layer(
                 RetryLayer::new()
                     .with_jitter()
@@ -359,7 +376,11 @@ impl Ufs {
     /// # Errors
     /// [`UfsError`]; `NotFound` when `dir` is not a directory.
     pub async fn list(&self, dir: &str) -> Result<Vec<Entry>, UfsError> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let mut out = match &self.web {
             Some(web) => self.list_web(web, &prefix).await?,
             None => {
@@ -387,7 +408,10 @@ impl Ufs {
                         meta.clone()
                     } else {
                         // Listings of some services carry no sizes or times.
-                        self.op.stat(entry.path()).await.map_err(|e| self.error("stat", entry.path(), e))?
+                        self.op
+                            .stat(entry.path())
+                            .await
+                            .map_err(|e| self.error("stat", entry.path(), e))?
                     };
                     out.push(entry_of(name, &meta));
                 }
@@ -399,7 +423,11 @@ impl Ufs {
     }
 
     /// A Web UFS listing: the index page's links, each file's length and time by HEAD.
-    async fn list_web(&self, (base, client, rules): &(String, reqwest::Client, web::IndexRules), prefix: &str) -> Result<Vec<Entry>, UfsError> {
+    async fn list_web(
+        &self,
+        (base, client, rules): &(String, reqwest::Client, web::IndexRules),
+        prefix: &str,
+    ) -> Result<Vec<Entry>, UfsError> {
         let url = format!("{base}{}", web::percent_encode_path(prefix));
         let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
             uri: self.uri.clone(),
@@ -487,7 +515,11 @@ impl Ufs {
                 uri: self.uri.clone(),
                 op: "read",
                 path: path.to_owned(),
-                source: format!("asked for {length} bytes at {offset}, got {}: the file changed?", bytes.len()).into(),
+                source: format!(
+                    "asked for {length} bytes at {offset}, got {}: the file changed?",
+                    bytes.len()
+                )
+                .into(),
             });
         }
         Ok(bytes)
@@ -531,8 +563,12 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
         std::fs::write(dir.path().join("a.txt"), b"hello world").expect("write");
         std::fs::write(dir.path().join("sub/b"), b"x").expect("write");
-        let ufs = Ufs::open(&format!("local://{}", dir.path().display()), &BTreeMap::new(), &UfsSettings::default())
-            .expect("open");
+        let ufs = Ufs::open(
+            &format!("local://{}", dir.path().display()),
+            &BTreeMap::new(),
+            &UfsSettings::default(),
+        )
+        .expect("open");
         let root = ufs.list("").await.expect("list");
         let names: Vec<_> = root.iter().map(|e| (e.name.as_str(), e.dir, e.length)).collect();
         assert_eq!(names, [("a.txt", false, 11), ("sub", true, 0)]);
@@ -548,10 +584,14 @@ mod tests {
         let settings = UfsSettings::default();
         let err = Ufs::open("gs://bucket/x", &BTreeMap::new(), &settings).expect_err("gs");
         assert!(matches!(err, UfsError::Scheme { .. }), "{err}");
-        let options: BTreeMap<String, String> = [("fs.cosn.userinfo.secretKey".to_owned(), "TOPSECRET".to_owned())].into();
+        let options: BTreeMap<String, String> =
+            [("fs.cosn.userinfo.secretKey".to_owned(), "TOPSECRET".to_owned())].into();
         let err = Ufs::open("cosn://bucket-1250000000/data", &options, &settings).expect_err("no region");
         let text = err.to_string();
-        assert!(text.contains("fs.cosn.bucket.region") && !text.contains("TOPSECRET"), "{text}");
+        assert!(
+            text.contains("fs.cosn.bucket.region") && !text.contains("TOPSECRET"),
+            "{text}"
+        );
         let ufs = Ufs::open("s3://bucket/prefix", &options, &settings).expect("s3 opens lazily");
         assert!(!format!("{ufs:?}").contains("TOPSECRET"));
     }

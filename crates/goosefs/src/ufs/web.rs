@@ -204,7 +204,10 @@ mod tests {
 <tr><td><A HREF='hbase-2.5.8-bin.tar.gz'>hbase-2.5.8-bin.tar.gz</A></td></tr>
 </table></body></html>"#;
         let links = parse_index(page, &IndexRules::default()).expect("an index page");
-        assert_eq!(names(&links), [("CHANGES.md", false), ("hbase-2.5.8-bin.tar.gz", false)]);
+        assert_eq!(
+            names(&links),
+            [("CHANGES.md", false), ("hbase-2.5.8-bin.tar.gz", false)]
+        );
     }
 
     #[test]
@@ -216,7 +219,13 @@ mod tests {
 
     #[test]
     fn pages_without_an_index_title_are_files() {
-        assert!(parse_index("<html><title>Welcome</title><a href='x'>x</a></html>", &IndexRules::default()).is_none());
+        assert!(
+            parse_index(
+                "<html><title>Welcome</title><a href='x'>x</a></html>",
+                &IndexRules::default()
+            )
+            .is_none()
+        );
         assert!(parse_index("binary \u{0}\u{1} data", &IndexRules::default()).is_none());
         let rules = IndexRules::new("Files in ", DEFAULT_PARENT_NAMES);
         let links = parse_index("<title>Files in /x</title><a href=\"y\">y</a>", &rules).expect("custom title");

@@ -1,0 +1,351 @@
+//! The leader's view of the data: what the UFSes hold (listings loaded on demand and kept for
+//! `goosefs.user.file.metadata.sync.interval`), the live workers and the blocks each caches.
+//! None of it is journaled, as in GooseFS: a new leader reloads listings when asked and hears
+//! from every worker at its next heartbeat (a worker unknown to the leader re-registers with all
+//! its blocks).
+//!
+//! Block ids derive from the UFS file's identity (mount UFS, path, length, time, ETag) and the
+//! block's index, so every leader computes the same ids and a file changed in the UFS gets new
+//! blocks: the cache never serves bytes of an older version.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use goosefs_conf::duration::Interval;
+
+use crate::api::{BlockInfo, Heartbeat, HeartbeatReply, Registration, WorkerAddress, WorkerReport};
+use crate::ufs::{Entry, Ufs, UfsError, UfsSettings};
+
+/// Blocks per file are numbered in the low bits of a block id.
+const INDEX_BITS: u32 = 24;
+
+/// FNV-1a, 64 bits: a stable hash (std's hashers are randomised per process).
+pub fn fnv64(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The id of a UFS file version: high bits of a block id, never 0.
+pub fn file_id(ufs: &str, path: &str, fingerprint: &str) -> u64 {
+    (fnv64(&[ufs, path, fingerprint]) | (1 << 63)) & !((1 << INDEX_BITS) - 1)
+}
+
+/// The blocks of a file of `length` bytes.
+///
+/// # Errors
+/// When the file has more blocks than an id can number.
+pub fn blocks_of(file_id: u64, length: u64, block_size: u64) -> Result<Vec<BlockInfo>, String> {
+    let block_size = block_size.max(1);
+    let count = length.div_ceil(block_size);
+    if count >= 1 << INDEX_BITS {
+        return Err(format!(
+            "a file of {length} bytes has {count} blocks of {block_size} bytes: more than {} (raise goosefs.user.block.size.bytes.default)",
+            (1u64 << INDEX_BITS) - 1
+        ));
+    }
+    Ok((0..count)
+        .map(|i| BlockInfo {
+            id: file_id | i,
+            offset: i * block_size,
+            length: block_size.min(length - i * block_size),
+            workers: Vec::new(),
+        })
+        .collect())
+}
+
+struct Listing {
+    at: Instant,
+    entries: Arc<Vec<Entry>>,
+}
+
+struct WorkerState {
+    address: WorkerAddress,
+    tiers: Vec<crate::api::TierUsage>,
+    last: Instant,
+    blocks: BTreeSet<u64>,
+}
+
+#[derive(Default)]
+struct Workers {
+    by_id: BTreeMap<u64, WorkerState>,
+    /// Block -> workers holding it.
+    locations: HashMap<u64, BTreeSet<u64>>,
+}
+
+impl Workers {
+    fn forget(&mut self, id: u64) {
+        if let Some(old) = self.by_id.remove(&id) {
+            for block in old.blocks {
+                self.drop_location(block, id);
+            }
+        }
+    }
+
+    fn drop_location(&mut self, block: u64, worker: u64) {
+        if let Some(set) = self.locations.get_mut(&block) {
+            set.remove(&worker);
+            if set.is_empty() {
+                self.locations.remove(&block);
+            }
+        }
+    }
+}
+
+/// The leader's data-plane state.
+pub struct Data {
+    settings: UfsSettings,
+    sync: Interval,
+    worker_timeout: Duration,
+    /// Operators by mount point, with the URI and options they were made for.
+    ufses: Mutex<HashMap<String, (u64, Ufs)>>,
+    /// Listings by (mount point, directory inside the mount).
+    listings: Mutex<HashMap<(String, String), Listing>>,
+    workers: Mutex<Workers>,
+}
+
+impl Data {
+    /// Empty state.
+    pub fn new(settings: UfsSettings, sync: Interval, worker_timeout: Duration) -> Data {
+        Data {
+            settings,
+            sync,
+            worker_timeout,
+            ufses: Mutex::default(),
+            listings: Mutex::default(),
+            workers: Mutex::default(),
+        }
+    }
+
+    /// The operator of the mount at `mount` (made once per URI and options).
+    ///
+    /// # Errors
+    /// [`UfsError`] when the URI or options cannot make one.
+    pub fn ufs(&self, mount: &str, uri: &str, options: &BTreeMap<String, String>) -> Result<Ufs, UfsError> {
+        let mut parts = vec![uri];
+        for (k, v) in options {
+            parts.push(k);
+            parts.push(v);
+        }
+        let key = fnv64(&parts);
+        let mut ufses = self.ufses.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((k, ufs)) = ufses.get(mount)
+            && *k == key
+        {
+            return Ok(ufs.clone());
+        }
+        let ufs = Ufs::open(uri, options, &self.settings)?;
+        ufses.insert(mount.to_owned(), (key, ufs.clone()));
+        // A mount replaced at the same path: its listings are stale.
+        self.listings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(m, _), _| m != mount);
+        Ok(ufs)
+    }
+
+    /// Forgets what was loaded of the mount at `mount` (after an unmount).
+    pub fn forget_mount(&self, mount: &str) {
+        self.ufses.lock().unwrap_or_else(PoisonError::into_inner).remove(mount);
+        self.listings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(m, _), _| m != mount);
+    }
+
+    /// The entries of directory `dir` of the mount, from the cache while the sync interval allows.
+    ///
+    /// # Errors
+    /// [`UfsError`].
+    pub async fn list(&self, mount: &str, ufs: &Ufs, dir: &str) -> Result<Arc<Vec<Entry>>, UfsError> {
+        let key = (mount.to_owned(), dir.to_owned());
+        let fresh = |at: Instant| match self.sync {
+            Interval::Never => true,
+            Interval::After(d) => at.elapsed() < d,
+        };
+        if let Some(l) = self.listings.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+            && fresh(l.at)
+        {
+            return Ok(l.entries.clone());
+        }
+        let entries = Arc::new(ufs.list(dir).await?);
+        self.listings.lock().unwrap_or_else(PoisonError::into_inner).insert(
+            key,
+            Listing {
+                at: Instant::now(),
+                entries: entries.clone(),
+            },
+        );
+        Ok(entries)
+    }
+
+    /// Records a worker's registration and returns its id.
+    pub fn register(&self, r: &Registration) -> u64 {
+        let id = fnv64(&[&r.host, &r.rpc_port.to_string()]) >> 1;
+        let mut w = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        w.forget(id);
+        for block in &r.blocks {
+            w.locations.entry(*block).or_default().insert(id);
+        }
+        w.by_id.insert(
+            id,
+            WorkerState {
+                address: WorkerAddress {
+                    id,
+                    host: r.host.clone(),
+                    rpc_port: r.rpc_port,
+                    web_port: r.web_port,
+                },
+                tiers: r.tiers.clone(),
+                last: Instant::now(),
+                blocks: r.blocks.iter().copied().collect(),
+            },
+        );
+        tracing::info!(worker = %format!("{}:{}", r.host, r.rpc_port), id, blocks = r.blocks.len(), "worker registered");
+        id
+    }
+
+    /// Records a heartbeat.
+    pub fn heartbeat(&self, h: &Heartbeat) -> HeartbeatReply {
+        let mut w = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(state) = w.by_id.get_mut(&h.id) else {
+            return HeartbeatReply::Register;
+        };
+        state.last = Instant::now();
+        state.tiers.clone_from(&h.tiers);
+        for b in &h.added {
+            state.blocks.insert(*b);
+        }
+        for b in &h.removed {
+            state.blocks.remove(b);
+        }
+        for b in &h.added {
+            w.locations.entry(*b).or_default().insert(h.id);
+        }
+        for b in &h.removed {
+            w.drop_location(*b, h.id);
+        }
+        HeartbeatReply::Recorded
+    }
+
+    /// Drops workers silent for longer than the timeout; returns the live ones.
+    fn live(&self) -> std::sync::MutexGuard<'_, Workers> {
+        let mut w = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let lost: Vec<u64> = w
+            .by_id
+            .iter()
+            .filter(|(_, s)| s.last.elapsed() > self.worker_timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lost {
+            tracing::warn!(id, "worker lost: no heartbeat within goosefs.master.worker.timeout");
+            w.forget(id);
+        }
+        w
+    }
+
+    /// The live workers' addresses.
+    pub fn worker_addresses(&self) -> Vec<WorkerAddress> {
+        self.live().by_id.values().map(|s| s.address.clone()).collect()
+    }
+
+    /// Fills in the workers holding each block.
+    pub fn locate(&self, blocks: &mut [BlockInfo]) {
+        let w = self.live();
+        for block in blocks {
+            block.workers = w
+                .locations
+                .get(&block.id)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+        }
+    }
+
+    /// The live workers for `fsadmin report capacity`.
+    pub fn reports(&self) -> Vec<WorkerReport> {
+        self.live()
+            .by_id
+            .values()
+            .map(|s| WorkerReport {
+                address: s.address.clone(),
+                tiers: s.tiers.clone(),
+                last_heartbeat_ms: u64::try_from(s.last.elapsed().as_millis()).unwrap_or(u64::MAX),
+                blocks: s.blocks.len(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::TierUsage;
+
+    #[test]
+    fn block_ids_follow_the_file_version_and_index() {
+        let a = file_id("http://h/", "x", "10:1:");
+        assert_eq!(a, file_id("http://h/", "x", "10:1:"), "stable across processes");
+        assert_ne!(a, file_id("http://h/", "x", "11:2:"), "a changed file gets new blocks");
+        let blocks = blocks_of(a, 10, 4).expect("blocks");
+        let shape: Vec<_> = blocks.iter().map(|b| (b.id - a, b.offset, b.length)).collect();
+        assert_eq!(shape, [(0, 0, 4), (1, 4, 4), (2, 8, 2)]);
+        assert!(blocks_of(a, 0, 4).expect("empty").is_empty());
+        assert!(blocks_of(a, u64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn workers_register_report_blocks_and_are_forgotten_when_silent() {
+        let data = Data::new(UfsSettings::default(), Interval::Never, Duration::from_millis(200));
+        let tiers = vec![TierUsage {
+            alias: "HDD".into(),
+            capacity: 100,
+            used: 0,
+        }];
+        let id = data.register(&Registration {
+            host: "w0".into(),
+            rpc_port: 1,
+            web_port: 2,
+            tiers: tiers.clone(),
+            blocks: vec![7],
+        });
+        let unknown = Heartbeat {
+            id: id + 1,
+            tiers: tiers.clone(),
+            added: vec![],
+            removed: vec![],
+        };
+        assert_eq!(data.heartbeat(&unknown), HeartbeatReply::Register);
+        let beat = Heartbeat {
+            id,
+            tiers,
+            added: vec![8],
+            removed: vec![7],
+        };
+        assert_eq!(data.heartbeat(&beat), HeartbeatReply::Recorded);
+        let mut blocks = vec![
+            BlockInfo {
+                id: 7,
+                offset: 0,
+                length: 1,
+                workers: vec![],
+            },
+            BlockInfo {
+                id: 8,
+                offset: 1,
+                length: 1,
+                workers: vec![],
+            },
+        ];
+        data.locate(&mut blocks);
+        assert_eq!((blocks[0].workers.len(), blocks[1].workers.clone()), (0, vec![id]));
+        std::thread::sleep(Duration::from_millis(300));
+        data.locate(&mut blocks);
+        assert!(blocks[1].workers.is_empty() && data.worker_addresses().is_empty());
+    }
+}

@@ -1,0 +1,301 @@
+//! Reading files, as `goosefs fs cat` and FUSE do: the leader says which blocks make the file
+//! and who holds them; each block is read from the local tier directories when this host's
+//! worker has it (GooseFS's short-circuit read: the fuse container mounts the tier
+//! directories), else from a worker holding it, else from the worker the block maps to (so
+//! blocks spread over the workers and a block is fetched from the UFS by one worker). A worker
+//! that fails is skipped; when none can serve, the read fails with the last cause: never with
+//! wrong bytes, since every cached byte is checksummed and every block id names one UFS version.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::{BlockInfo, BlockRequest, FileBlocks, WorkerAddress, paths};
+use crate::client::{ClientError, MasterClient};
+use crate::net::Http;
+use crate::worker::store::{block_path, footer_length, read_verified};
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The masters refused or did not answer.
+    #[error(transparent)]
+    Master(#[from] ClientError),
+    /// No worker could serve a block.
+    #[error("{path}: block {block} could not be read: {cause}")]
+    Block {
+        /// GooseFS path.
+        path: String,
+        /// Block id.
+        block: u64,
+        /// The last failure.
+        cause: String,
+    },
+}
+
+/// Where a client reads from besides workers.
+#[derive(Debug, Clone, Default)]
+pub struct Locality {
+    /// This host's name (`goosefs.user.hostname`): its worker is preferred.
+    pub host: Option<String>,
+    /// Tier directories of this host's worker, read directly when they hold a block.
+    pub dirs: Vec<PathBuf>,
+    /// A block read's time limit (`goosefs.user.streaming.data.timeout`).
+    pub timeout: Duration,
+}
+
+impl Locality {
+    /// This host's name and its worker's tier directories (those that exist here), from the
+    /// client's configuration.
+    ///
+    /// # Errors
+    /// A property that does not parse.
+    pub fn from_conf(conf: &goosefs_conf::Conf) -> Result<Locality, goosefs_conf::opts::ConfError> {
+        use goosefs_conf::duration::Interval;
+        let dirs = goosefs_conf::tier::levels(conf)
+            .map(|levels| {
+                levels
+                    .iter()
+                    .flat_map(|l| l.dirs.iter().map(|d| PathBuf::from(&d.path)))
+                    .filter(|d| d.join(crate::worker::store::BLOCK_DIR).is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let timeout = match conf.interval(
+            "goosefs.user.streaming.data.timeout",
+            Interval::After(Duration::from_secs(300)),
+        )? {
+            Interval::After(d) if !d.is_zero() => d,
+            _ => Duration::from_secs(300),
+        };
+        Ok(Locality {
+            host: conf
+                .get(goosefs_conf::keys::USER_HOSTNAME)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+            dirs,
+            timeout,
+        })
+    }
+}
+
+/// An open file.
+pub struct FileReader {
+    client: MasterClient,
+    http: Http,
+    locality: Locality,
+    path: String,
+    blocks: tokio::sync::RwLock<FileBlocks>,
+}
+
+/// SplitMix64's finaliser: every input bit moves every output bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A stable order of the workers for a block (rendezvous hashing).
+fn ranked(block: u64, workers: &[WorkerAddress]) -> Vec<WorkerAddress> {
+    let mut w: Vec<_> = workers
+        .iter()
+        .map(|w| (mix(crate::master::data::fnv64(&[&w.rpc()]) ^ block), w.clone()))
+        .collect();
+    w.sort_by_key(|(h, _)| *h);
+    w.into_iter().map(|(_, w)| w).collect()
+}
+
+impl FileReader {
+    /// Opens `path`.
+    ///
+    /// # Errors
+    /// [`ReadError::Master`] (no such file, a directory, no leader).
+    pub async fn open(
+        client: &MasterClient,
+        http: &Http,
+        path: &str,
+        locality: &Locality,
+    ) -> Result<FileReader, ReadError> {
+        let blocks = client
+            .call::<(), FileBlocks>(&crate::fs::query(paths::BLOCKS, path), None)
+            .await?;
+        Ok(FileReader {
+            client: client.clone(),
+            http: http.clone(),
+            locality: locality.clone(),
+            path: path.to_owned(),
+            blocks: tokio::sync::RwLock::new(blocks),
+        })
+    }
+
+    /// The file's length.
+    pub async fn length(&self) -> u64 {
+        self.blocks.read().await.info.length
+    }
+
+    /// The file's blocks.
+    pub async fn blocks(&self) -> Vec<BlockInfo> {
+        self.blocks.read().await.blocks.clone()
+    }
+
+    /// Up to `len` bytes from `offset` (fewer at the end of the file).
+    ///
+    /// # Errors
+    /// [`ReadError`].
+    pub async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, ReadError> {
+        let blocks = self.blocks().await;
+        let length = self.length().await;
+        let end = offset.saturating_add(len).min(length);
+        let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(offset)).unwrap_or(0));
+        for b in blocks.iter().filter(|b| b.offset < end && b.offset + b.length > offset) {
+            let from = offset.max(b.offset) - b.offset;
+            let to = end.min(b.offset + b.length) - b.offset;
+            out.extend_from_slice(&self.read_block(b, from, to - from, false).await?);
+        }
+        Ok(out)
+    }
+
+    /// Makes sure block `b` is cached by a worker (`fs load`).
+    ///
+    /// # Errors
+    /// [`ReadError`].
+    pub async fn load(&self, b: &BlockInfo) -> Result<(), ReadError> {
+        self.read_block(b, 0, b.length, true).await.map(drop)
+    }
+
+    fn local(&self, b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
+        self.locality.dirs.iter().find_map(|dir| {
+            let path = block_path(dir, b.id);
+            let file = std::fs::File::open(&path).ok()?;
+            // The worker may evict it meanwhile: the open file keeps its bytes.
+            (footer_length(&file)? == b.length)
+                .then(|| read_verified(&file, &path, b.id, b.length, offset, len).ok())
+                .flatten()
+        })
+    }
+
+    async fn read_block(&self, b: &BlockInfo, offset: u64, len: u64, load: bool) -> Result<Vec<u8>, ReadError> {
+        if !load && let Some(data) = tokio::task::block_in_place(|| self.local(b, offset, len)) {
+            return Ok(data);
+        }
+        let mut cause = String::from("no live worker");
+        for attempt in 0..2 {
+            let (mount, ufs, ufs_path, candidates) = {
+                let fb = self.blocks.read().await;
+                let mut order: Vec<WorkerAddress> = fb
+                    .workers
+                    .iter()
+                    .filter(|w| b.workers.contains(&w.id))
+                    .cloned()
+                    .collect();
+                if let Some(host) = &self.locality.host {
+                    order.extend(fb.workers.iter().filter(|w| &w.host == host).cloned());
+                }
+                order.extend(ranked(b.id, &fb.workers));
+                let mut seen = std::collections::HashSet::new();
+                order.retain(|w| seen.insert(w.id));
+                (fb.mount.clone(), fb.ufs.clone(), fb.ufs_path.clone(), order)
+            };
+            let request = BlockRequest {
+                id: b.id,
+                mount,
+                ufs,
+                path: ufs_path,
+                block_offset: b.offset,
+                block_length: b.length,
+                offset,
+                len,
+                load,
+            };
+            let query = format!("{}?{}", paths::BLOCK, request_query(&request));
+            for worker in &candidates {
+                match self.http.get_bytes(&worker.rpc(), &query, self.locality.timeout).await {
+                    Ok(bytes) if load || bytes.len() as u64 == len => return Ok(bytes.to_vec()),
+                    Ok(bytes) => cause = format!("{} sent {} bytes, not {len}", worker.rpc(), bytes.len()),
+                    Err(e) => cause = e.to_string(),
+                }
+                tracing::debug!(worker = %worker.rpc(), %cause, "block read failed; trying the next worker");
+            }
+            if attempt == 0 {
+                // The workers may have changed: ask the leader again.
+                let fresh = self
+                    .client
+                    .call::<(), FileBlocks>(&crate::fs::query(paths::BLOCKS, &self.path), None)
+                    .await?;
+                if fresh.blocks.iter().all(|f| f.id != b.id) {
+                    return Err(ReadError::Block {
+                        path: self.path.clone(),
+                        block: b.id,
+                        cause: "the file changed in the UFS while it was read".to_owned(),
+                    });
+                }
+                *self.blocks.write().await = fresh;
+            }
+        }
+        Err(ReadError::Block {
+            path: self.path.clone(),
+            block: b.id,
+            cause,
+        })
+    }
+}
+
+/// The query string of a block request.
+pub fn request_query(r: &BlockRequest) -> String {
+    let enc = crate::ufs::web::percent_encode_path;
+    format!(
+        "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}",
+        r.id,
+        enc(&r.mount),
+        enc(&r.ufs),
+        enc(&r.path),
+        r.block_offset,
+        r.block_length,
+        r.offset,
+        r.len,
+        r.load
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_rank_workers_stably_and_spread() {
+        let workers: Vec<WorkerAddress> = (0..3)
+            .map(|i| WorkerAddress {
+                id: i,
+                host: format!("w{i}"),
+                rpc_port: 1,
+                web_port: 2,
+            })
+            .collect();
+        assert_eq!(ranked(5, &workers), ranked(5, &workers));
+        let firsts: std::collections::HashSet<u64> = (0..64).map(|b| ranked(b, &workers)[0].id).collect();
+        assert_eq!(firsts.len(), 3, "64 blocks use every worker first");
+    }
+
+    #[test]
+    fn block_requests_round_trip_through_their_query() {
+        let r = BlockRequest {
+            id: 9,
+            mount: "/hbase".into(),
+            ufs: "https://h/x?y".into(),
+            path: "dir/a b&c=d+e%.txt".into(),
+            block_offset: 16,
+            block_length: 10,
+            offset: 2,
+            len: 3,
+            load: false,
+        };
+        let back: BlockRequest = serde_urlencoded_from(&request_query(&r));
+        assert_eq!(back, r);
+    }
+
+    fn serde_urlencoded_from(q: &str) -> BlockRequest {
+        let uri: axum::http::Uri = format!("/x?{q}").parse().expect("uri");
+        axum::extract::Query::<BlockRequest>::try_from_uri(&uri)
+            .expect("query")
+            .0
+    }
+}

@@ -1,0 +1,333 @@
+//! `goosefs worker-only`: a worker. It opens the tiered store ([`store`]), registers with the
+//! leading master and reports every `goosefs.worker.block.heartbeat.interval` (capacity and
+//! usage per tier, blocks added and removed; again in full to a new leader), and serves block
+//! reads on its RPC port: from the store, else fetched once from the mount's UFS (concurrent
+//! readers of a missing block share one fetch), cached within quota and watermarks, and sent.
+//! The web port serves `/health` and `/metrics`.
+
+pub mod store;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::OnceCell;
+
+use crate::api::{Answer, BlockRequest, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
+use crate::client::MasterClient;
+use crate::config::WorkerConfig;
+use crate::net;
+use crate::ufs::Ufs;
+use store::{BlockWriter, Store, StoreError, block_path, read_verified};
+
+/// Why a worker stops.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A port cannot be bound.
+    #[error(transparent)]
+    Listen(std::io::Error),
+}
+
+/// How a fetch ended.
+#[derive(Debug, Clone)]
+enum Fetched {
+    /// In the store now.
+    Cached,
+    /// No room: read past the cache.
+    NoRoom,
+}
+
+/// UFS reads are made in pieces of this size (each one retried on its own).
+const UFS_PIECE: u64 = 8 << 20;
+/// How long a mount's UFS settings from the leader are reused.
+const MOUNT_TTL: Duration = Duration::from_secs(30);
+
+/// A running worker.
+pub struct Worker {
+    cfg: WorkerConfig,
+    store: Arc<Store>,
+    client: MasterClient,
+    /// Fetches in progress, by block.
+    fetching: Mutex<HashMap<u64, Arc<OnceCell<Result<Fetched, String>>>>>,
+    /// Mount UFSes by mount point.
+    ufses: Mutex<HashMap<String, (Instant, Ufs)>>,
+}
+
+impl Worker {
+    /// The UFS of `mount`, which the reader says is `uri`.
+    async fn ufs_of(&self, mount: &str, uri: &str) -> Result<Ufs, String> {
+        if let Some((at, ufs)) = self.ufses.lock().unwrap_or_else(PoisonError::into_inner).get(mount)
+            && at.elapsed() < MOUNT_TTL
+            && ufs.uri() == uri
+        {
+            return Ok(ufs.clone());
+        }
+        let m: UfsMount = self
+            .client
+            .call::<(), UfsMount>(&crate::fs::query(paths::MOUNT_UFS, mount), None)
+            .await
+            .map_err(|e| format!("mount {mount}: {e}"))?;
+        if m.ufs != uri {
+            return Err(format!("mount {mount} is {} now, not {uri}: read again", m.ufs));
+        }
+        let ufs = Ufs::open(&m.ufs, &m.options, &self.cfg.ufs).map_err(|e| e.to_string())?;
+        self.ufses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(mount.to_owned(), (Instant::now(), ufs.clone()));
+        Ok(ufs)
+    }
+
+    /// Reads the block's bytes from the UFS into the store (or not, without room).
+    async fn fetch(&self, r: &BlockRequest) -> Result<Fetched, String> {
+        self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let Some(reservation) = self.store.reserve(r.block_length) else {
+            return Ok(Fetched::NoRoom);
+        };
+        let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
+        let dir = self.store.dirs[reservation.dir].path.clone();
+        let mut writer = BlockWriter::create(&dir, r.id).map_err(|e| format!("block {}: {e}", r.id))?;
+        let mut done = 0;
+        while done < r.block_length {
+            let n = UFS_PIECE.min(r.block_length - done);
+            let bytes = match ufs.read(&r.path, r.block_offset + done, n).await {
+                Ok(b) => b,
+                Err(e) => {
+                    writer.abort();
+                    return Err(e.to_string());
+                }
+            };
+            self.store.counters.ufs_bytes.fetch_add(n, Ordering::Relaxed);
+            if let Err(e) = tokio::task::block_in_place(|| writer.write(&bytes)) {
+                writer.abort();
+                return Err(format!("block {}: writing to {}: {e}", r.id, dir.display()));
+            }
+            done += n;
+        }
+        tokio::task::block_in_place(|| writer.finish(&block_path(&dir, r.id)))
+            .map_err(|e| format!("block {}: {e}", r.id))?;
+        self.store.commit(reservation, r.id, r.block_length);
+        Ok(Fetched::Cached)
+    }
+
+    /// Serves a read: from the store, else after one shared fetch, else straight from the UFS.
+    async fn serve(&self, r: &BlockRequest) -> Result<Vec<u8>, String> {
+        if r.offset > r.block_length {
+            return Err(format!(
+                "offset {} is past block {} ({} bytes)",
+                r.offset, r.id, r.block_length
+            ));
+        }
+        let len = r.len.min(r.block_length - r.offset);
+        for _ in 0..3 {
+            if let Some(pinned) = self.store.pin(r.id) {
+                let read = tokio::task::block_in_place(|| {
+                    let file = File::open(&pinned.path).map_err(|source| StoreError::Io { id: r.id, source })?;
+                    if r.load {
+                        return Ok(Vec::new());
+                    }
+                    read_verified(&file, &pinned.path, r.id, pinned.length, r.offset, len)
+                });
+                match read {
+                    Ok(data) => {
+                        self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(data);
+                    }
+                    Err(e) => {
+                        // Corrupt or unreadable: drop it and read it again from the UFS.
+                        tracing::warn!(error = %e, "dropping a bad block");
+                        self.store.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+                        drop(pinned);
+                        self.store.remove(r.id);
+                    }
+                }
+            }
+            let cell = self
+                .fetching
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(r.id)
+                .or_default()
+                .clone();
+            let outcome = cell.get_or_init(|| self.fetch(r)).await.clone();
+            {
+                let mut fetching = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+                if fetching.get(&r.id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                    fetching.remove(&r.id);
+                }
+            }
+            match outcome {
+                Ok(Fetched::Cached) => {}
+                Ok(Fetched::NoRoom) => {
+                    if r.load {
+                        return Err(format!("block {}: no room in any tier", r.id));
+                    }
+                    let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
+                    let bytes = ufs
+                        .read(&r.path, r.block_offset + r.offset, len)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.store.counters.ufs_bytes.fetch_add(len, Ordering::Relaxed);
+                    return Ok(bytes.to_vec());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(format!(
+            "block {}: evicted or dropped while being read three times",
+            r.id
+        ))
+    }
+}
+
+async fn block(State(worker): State<Arc<Worker>>, Query(r): Query<BlockRequest>) -> (StatusCode, Bytes) {
+    match worker.serve(&r).await {
+        Ok(data) => {
+            worker
+                .store
+                .counters
+                .served_bytes
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            (StatusCode::OK, Bytes::from(data))
+        }
+        Err(e) => {
+            tracing::error!(block = r.id, path = %r.path, error = %e, "read failed");
+            (StatusCode::BAD_GATEWAY, Bytes::from(e))
+        }
+    }
+}
+
+async fn free(State(worker): State<Arc<Worker>>, Json(ids): Json<Vec<u64>>) -> Json<Answer<usize>> {
+    Json(Answer::Ok(ids.iter().filter(|id| worker.store.remove(**id)).count()))
+}
+
+async fn metrics(State(worker): State<Arc<Worker>>) -> String {
+    use std::fmt::Write as _;
+    let c = &worker.store.counters;
+    let mut out = String::new();
+    for t in worker.store.usage() {
+        let _ = writeln!(
+            out,
+            "goosefs_worker_tier_capacity_bytes{{tier=\"{}\"}} {}",
+            t.alias, t.capacity
+        );
+        let _ = writeln!(out, "goosefs_worker_tier_used_bytes{{tier=\"{}\"}} {}", t.alias, t.used);
+    }
+    for (name, v) in [
+        ("goosefs_worker_cache_hits_total", &c.hits),
+        ("goosefs_worker_cache_misses_total", &c.misses),
+        ("goosefs_worker_evictions_total", &c.evictions),
+        ("goosefs_worker_corrupt_blocks_total", &c.corrupt),
+        ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
+        ("goosefs_worker_served_bytes_total", &c.served_bytes),
+    ] {
+        let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+    }
+    let _ = writeln!(out, "goosefs_worker_blocks {}", worker.store.block_ids().len());
+    out
+}
+
+/// Registers, then reports every interval; registers again in full when the leader does not
+/// know this worker (it changed) or a report was lost.
+async fn report(worker: Arc<Worker>) {
+    let mut id: Option<u64> = None;
+    loop {
+        let usage = worker.store.usage();
+        match id {
+            None => {
+                let (_, _) = worker.store.take_changes();
+                let registration = Registration {
+                    host: worker.cfg.hostname.clone(),
+                    rpc_port: worker.cfg.rpc_port,
+                    web_port: worker.cfg.web_port,
+                    tiers: usage,
+                    blocks: worker.store.block_ids(),
+                };
+                match worker.client.call::<_, u64>(paths::REGISTER, Some(&registration)).await {
+                    Ok(new) => {
+                        tracing::info!(
+                            id = new,
+                            blocks = registration.blocks.len(),
+                            "registered with the leader"
+                        );
+                        id = Some(new);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot register yet"),
+                }
+            }
+            Some(me) => {
+                let (added, removed) = worker.store.take_changes();
+                let beat = Heartbeat {
+                    id: me,
+                    tiers: usage,
+                    added,
+                    removed,
+                };
+                match worker
+                    .client
+                    .call::<_, HeartbeatReply>(paths::HEARTBEAT, Some(&beat))
+                    .await
+                {
+                    Ok(HeartbeatReply::Recorded) => {}
+                    Ok(HeartbeatReply::Register) => id = None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "heartbeat lost; registering again");
+                        id = None;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(worker.cfg.heartbeat).await;
+    }
+}
+
+/// Runs a worker until SIGTERM or SIGINT.
+///
+/// # Errors
+/// [`WorkerError`].
+pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
+    let store = Store::open(&cfg.levels)?;
+    let rpc = net::listen(&cfg.bind_host, cfg.rpc_port, "goosefs.worker.rpc.port")
+        .await
+        .map_err(WorkerError::Listen)?;
+    let web = net::listen(&cfg.bind_host, cfg.web_port, "goosefs.worker.web.port")
+        .await
+        .map_err(WorkerError::Listen)?;
+    let worker = Arc::new(Worker {
+        client: MasterClient::new(&cfg.client),
+        cfg,
+        store,
+        fetching: Mutex::default(),
+        ufses: Mutex::default(),
+    });
+    tracing::info!(host = %worker.cfg.hostname, rpc = worker.cfg.rpc_port, "worker starting");
+    let rpc_routes = Router::new()
+        .route(paths::BLOCK, get(block))
+        .route(paths::FREE, post(free))
+        .route("/health", get(|| async { "ok\n" }))
+        .with_state(worker.clone());
+    let web_routes = Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(worker.clone());
+    let mut servers = tokio::task::JoinSet::new();
+    servers.spawn(async move { axum::serve(rpc, rpc_routes).await });
+    servers.spawn(async move { axum::serve(web, web_routes).await });
+    tokio::spawn(report(worker.clone()));
+    tokio::select! {
+        () = crate::signal::terminated() => {}
+        Some(ended) = servers.join_next() => tracing::error!(?ended, "a server stopped"),
+    }
+    tracing::info!("worker stopped");
+    Ok(())
+}

@@ -1,0 +1,661 @@
+//! The tiered block store: the directories of `goosefs.worker.tieredstore.level*`, each with its
+//! quota and watermarks. A block is one file, `<dir>/goosefsworker/<id>`: its bytes, then a
+//! CRC-32C per 1 MiB chunk, then a footer (magic and length). It is written under a temporary
+//! name and renamed, so a crash leaves either no block or a whole one; a torn or corrupt one
+//! fails its footer check at start or its checksum at read, is dropped, and is read again from
+//! the UFS.
+//!
+//! Space: a new block goes to the top level with room (within a level, the directory with the
+//! most free space, like GooseFS's `MaxFreeAllocator`). When it would take a directory above its
+//! high watermark, the least recently read blocks there are evicted until the directory is at
+//! its low watermark; blocks being read are never evicted. No directory ever holds more than its
+//! quota: when nothing more can be evicted the block is served without being cached.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use goosefs_conf::tier::Level;
+
+/// Bytes covered by one checksum.
+pub const CHUNK: u64 = 1 << 20;
+const MAGIC: &[u8; 8] = b"GFSBLK01";
+const FOOTER: u64 = 16;
+/// The sub-directory of a tier directory holding blocks (GooseFS's name).
+pub const BLOCK_DIR: &str = "goosefsworker";
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A tier directory cannot be used.
+    #[error("tier directory {path}: {source}")]
+    Dir {
+        /// Directory.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A block file failed its checksum or footer: dropped.
+    #[error("block {id} in {path} is corrupt ({why}): dropped")]
+    Corrupt {
+        /// Block.
+        id: u64,
+        /// File.
+        path: PathBuf,
+        /// What failed.
+        why: String,
+    },
+    /// Reading or writing a block file failed.
+    #[error("block {id}: {source}")]
+    Io {
+        /// Block.
+        id: u64,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Size on disk of a block of `length` bytes.
+pub fn file_size(length: u64) -> u64 {
+    length + 4 * length.div_ceil(CHUNK) + FOOTER
+}
+
+/// The path of block `id` in tier directory `dir`.
+pub fn block_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(BLOCK_DIR).join(id.to_string())
+}
+
+/// Reads `len` bytes at `offset` of a block file, checking the checksums of the chunks read
+/// (whole chunks are read for that). Also used by FUSE's short-circuit reads.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] or [`StoreError::Io`].
+pub fn read_verified(
+    file: &File,
+    path: &Path,
+    id: u64,
+    length: u64,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt {
+        id,
+        path: path.to_owned(),
+        why,
+    };
+    let io = |source| StoreError::Io { id, source };
+    if offset >= length || len == 0 {
+        return Ok(Vec::new());
+    }
+    let end = (offset + len).min(length);
+    let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
+    let start = first * CHUNK;
+    let stop = ((last + 1) * CHUNK).min(length);
+    let mut data = vec![0u8; usize::try_from(stop - start).map_err(|_| corrupt("too large".into()))?];
+    file.read_exact_at(&mut data, start).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            corrupt("shorter than its length".into())
+        } else {
+            io(e)
+        }
+    })?;
+    let mut sums = vec![0u8; usize::try_from(4 * (last - first + 1)).unwrap_or(0)];
+    file.read_exact_at(&mut sums, length + 4 * first)
+        .map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
+    for (i, chunk) in data.chunks(usize::try_from(CHUNK).unwrap_or(usize::MAX)).enumerate() {
+        let want = u32::from_le_bytes([sums[4 * i], sums[4 * i + 1], sums[4 * i + 2], sums[4 * i + 3]]);
+        if crc32c::crc32c(chunk) != want {
+            return Err(corrupt(format!("checksum of chunk {} differs", first + i as u64)));
+        }
+    }
+    let from = usize::try_from(offset - start).unwrap_or(0);
+    let to = usize::try_from(end - start).unwrap_or(0);
+    data.truncate(to);
+    data.drain(..from);
+    Ok(data)
+}
+
+/// The data length a block file's footer states, if the footer is sound.
+pub fn footer_length(file: &File) -> Option<u64> {
+    let size = file.metadata().ok()?.len();
+    let mut footer = [0u8; 16];
+    file.read_exact_at(&mut footer, size.checked_sub(FOOTER)?).ok()?;
+    if &footer[..8] != MAGIC {
+        return None;
+    }
+    let length = u64::from_le_bytes(footer[8..].try_into().ok()?);
+    (file_size(length) == size).then_some(length)
+}
+
+/// Writes a block file incrementally: data chunks in, checksums and footer at the end.
+pub struct BlockWriter {
+    file: File,
+    tmp: PathBuf,
+    sums: Vec<u8>,
+    /// Running CRC and length of the current chunk.
+    crc: u32,
+    chunk_len: u64,
+    written: u64,
+}
+
+impl BlockWriter {
+    /// A new temporary block file in tier directory `dir`.
+    ///
+    /// # Errors
+    /// The create error.
+    pub fn create(dir: &Path, id: u64) -> std::io::Result<BlockWriter> {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = dir
+            .join(BLOCK_DIR)
+            .join(format!(".tmp-{id}-{}-{nonce}", std::process::id()));
+        let file = File::create(&tmp)?;
+        Ok(BlockWriter {
+            file,
+            tmp,
+            sums: Vec::new(),
+            crc: 0,
+            chunk_len: 0,
+            written: 0,
+        })
+    }
+
+    /// Appends `bytes`.
+    ///
+    /// # Errors
+    /// The write error.
+    pub fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all_at(bytes, self.written)?;
+        self.written += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let room = usize::try_from(CHUNK - self.chunk_len).unwrap_or(usize::MAX);
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.crc = crc32c::crc32c_append(self.crc, now);
+            self.chunk_len += now.len() as u64;
+            if self.chunk_len == CHUNK {
+                self.sums.extend_from_slice(&self.crc.to_le_bytes());
+                (self.crc, self.chunk_len) = (0, 0);
+            }
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    /// Writes checksums and footer and renames the file to `final_path`.
+    ///
+    /// # Errors
+    /// The write or rename error (the temporary file is removed).
+    pub fn finish(mut self, final_path: &Path) -> std::io::Result<u64> {
+        let result = (|| {
+            if self.chunk_len > 0 {
+                self.sums.extend_from_slice(&self.crc.to_le_bytes());
+            }
+            let mut tail = std::mem::take(&mut self.sums);
+            tail.extend_from_slice(MAGIC);
+            tail.extend_from_slice(&self.written.to_le_bytes());
+            self.file.write_all_at(&tail, self.written)?;
+            std::fs::rename(&self.tmp, final_path)?;
+            Ok(self.written)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        result
+    }
+
+    /// Drops the temporary file.
+    pub fn abort(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// One tier directory.
+#[derive(Debug)]
+pub struct Dir {
+    /// Level index (0 = top).
+    pub level: usize,
+    /// Level alias.
+    pub alias: String,
+    /// Path (the block files are in its `goosefsworker/`).
+    pub path: PathBuf,
+    /// Quota in bytes.
+    pub quota: u64,
+    high: u64,
+    low: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    dir: usize,
+    length: u64,
+    last_read: u64,
+    readers: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    blocks: HashMap<u64, Meta>,
+    /// Bytes on disk (blocks and reservations) per directory.
+    used: Vec<u64>,
+    tick: u64,
+    added: Vec<u64>,
+    removed: Vec<u64>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Reads served from the cache.
+    pub hits: AtomicU64,
+    /// Reads that went to the UFS.
+    pub misses: AtomicU64,
+    /// Blocks evicted.
+    pub evictions: AtomicU64,
+    /// Corrupt blocks dropped.
+    pub corrupt: AtomicU64,
+    /// Bytes read from UFSes.
+    pub ufs_bytes: AtomicU64,
+    /// Bytes sent to readers.
+    pub served_bytes: AtomicU64,
+}
+
+/// The store.
+pub struct Store {
+    /// Directories, top level first.
+    pub dirs: Vec<Dir>,
+    inner: Mutex<Inner>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+/// A block held open for reading: it cannot be evicted until dropped.
+pub struct Pinned {
+    store: Arc<Store>,
+    /// Block id.
+    pub id: u64,
+    /// Its file.
+    pub path: PathBuf,
+    /// Its data length.
+    pub length: u64,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Some(m) = self.store.lock().blocks.get_mut(&self.id) {
+            m.readers = m.readers.saturating_sub(1);
+        }
+    }
+}
+
+/// Space set aside in a directory for a block being fetched.
+pub struct Reservation {
+    store: Arc<Store>,
+    /// Directory index.
+    pub dir: usize,
+    size: u64,
+    done: bool,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut inner = self.store.lock();
+            inner.used[self.dir] = inner.used[self.dir].saturating_sub(self.size);
+        }
+    }
+}
+
+impl Store {
+    /// Opens the tier directories (creating `goosefsworker/` in each), finds the blocks a
+    /// previous run left, drops temporary and torn files, and evicts any directory left above
+    /// its quota.
+    ///
+    /// # Errors
+    /// [`StoreError::Dir`].
+    pub fn open(levels: &[Level]) -> Result<Arc<Store>, StoreError> {
+        let mut dirs = Vec::new();
+        for level in levels {
+            for d in &level.dirs {
+                let ratio = |r: f64| {
+                    #[allow(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        clippy::cast_precision_loss
+                    )]
+                    let v = (d.quota as f64 * r) as u64;
+                    v
+                };
+                dirs.push(Dir {
+                    level: level.index,
+                    alias: level.alias.clone(),
+                    path: PathBuf::from(&d.path),
+                    quota: d.quota,
+                    high: ratio(level.high),
+                    low: ratio(level.low.min(level.high)),
+                });
+            }
+        }
+        let store = Arc::new(Store {
+            inner: Mutex::new(Inner {
+                used: vec![0; dirs.len()],
+                ..Inner::default()
+            }),
+            dirs,
+            counters: Counters::default(),
+        });
+        for (i, dir) in store.dirs.iter().enumerate() {
+            let blocks = dir.path.join(BLOCK_DIR);
+            std::fs::create_dir_all(&blocks).map_err(|source| StoreError::Dir {
+                path: blocks.clone(),
+                source,
+            })?;
+            let entries = std::fs::read_dir(&blocks).map_err(|source| StoreError::Dir {
+                path: blocks.clone(),
+                source,
+            })?;
+            let mut inner = store.lock();
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let id = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok());
+                let length = id.and_then(|_| File::open(&path).ok()).and_then(|f| footer_length(&f));
+                match (id, length) {
+                    (Some(id), Some(length)) if !inner.blocks.contains_key(&id) => {
+                        inner.used[i] += file_size(length);
+                        inner.blocks.insert(
+                            id,
+                            Meta {
+                                dir: i,
+                                length,
+                                last_read: 0,
+                                readers: 0,
+                            },
+                        );
+                    }
+                    _ => {
+                        tracing::info!(file = %path.display(), "removing a temporary or torn block file");
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+            drop(inner);
+            store.evict(i, 0, dir.quota);
+            tracing::info!(dir = %dir.path.display(), tier = %dir.alias, quota = dir.quota, "tier directory ready");
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pins block `id` if cached (and counts a hit).
+    pub fn pin(self: &Arc<Self>, id: u64) -> Option<Pinned> {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let m = inner.blocks.get_mut(&id)?;
+        m.readers += 1;
+        m.last_read = tick;
+        let (dir, length) = (m.dir, m.length);
+        Some(Pinned {
+            store: self.clone(),
+            id,
+            path: block_path(&self.dirs[dir].path, id),
+            length,
+        })
+    }
+
+    /// Evicts least recently read, unpinned blocks of directory `dir` until `incoming` more
+    /// bytes fit under `target`.
+    fn evict(&self, dir: usize, incoming: u64, target: u64) {
+        let mut inner = self.lock();
+        if inner.used[dir] + incoming <= target {
+            return;
+        }
+        let mut candidates: Vec<(u64, u64)> = inner
+            .blocks
+            .iter()
+            .filter(|(_, m)| m.dir == dir && m.readers == 0)
+            .map(|(id, m)| (m.last_read, *id))
+            .collect();
+        candidates.sort_unstable();
+        for (_, id) in candidates {
+            if inner.used[dir] + incoming <= target {
+                break;
+            }
+            if let Some(m) = inner.blocks.remove(&id) {
+                inner.used[dir] = inner.used[dir].saturating_sub(file_size(m.length));
+                inner.removed.push(id);
+                let _ = std::fs::remove_file(block_path(&self.dirs[dir].path, id));
+                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sets aside room for a block of `length` bytes, evicting as the watermarks say; `None`
+    /// when no directory can take it without passing its quota.
+    pub fn reserve(self: &Arc<Self>, length: u64) -> Option<Reservation> {
+        let size = file_size(length);
+        let mut order: Vec<usize> = (0..self.dirs.len()).collect();
+        {
+            let inner = self.lock();
+            // Top level first; in a level, the most free space first.
+            order.sort_by_key(|&i| {
+                (
+                    self.dirs[i].level,
+                    std::cmp::Reverse(self.dirs[i].quota.saturating_sub(inner.used[i])),
+                )
+            });
+        }
+        for i in order {
+            let dir = &self.dirs[i];
+            if size > dir.quota {
+                continue;
+            }
+            let over_high = self.lock().used[i] + size > dir.high;
+            if over_high {
+                self.evict(i, size, dir.low.max(size));
+            }
+            let mut inner = self.lock();
+            if inner.used[i] + size <= dir.quota {
+                inner.used[i] += size;
+                return Some(Reservation {
+                    store: self.clone(),
+                    dir: i,
+                    size,
+                    done: false,
+                });
+            }
+        }
+        None
+    }
+
+    /// Records a block written into its reservation's directory.
+    pub fn commit(&self, mut reservation: Reservation, id: u64, length: u64) {
+        reservation.done = true;
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let dir = reservation.dir;
+        if let Some(old) = inner.blocks.insert(
+            id,
+            Meta {
+                dir,
+                length,
+                last_read: tick,
+                readers: 0,
+            },
+        ) {
+            // Written twice (after a drop raced a fetch): keep the accounting right.
+            inner.used[old.dir] = inner.used[old.dir].saturating_sub(file_size(old.length));
+        }
+        inner.added.push(id);
+    }
+
+    /// Drops block `id` (freed, or found corrupt). Readers holding it open keep their bytes.
+    pub fn remove(&self, id: u64) -> bool {
+        let mut inner = self.lock();
+        let Some(m) = inner.blocks.remove(&id) else {
+            return false;
+        };
+        inner.used[m.dir] = inner.used[m.dir].saturating_sub(file_size(m.length));
+        inner.removed.push(id);
+        let _ = std::fs::remove_file(block_path(&self.dirs[m.dir].path, id));
+        true
+    }
+
+    /// Every cached block id.
+    pub fn block_ids(&self) -> Vec<u64> {
+        self.lock().blocks.keys().copied().collect()
+    }
+
+    /// Blocks added and removed since the last call.
+    pub fn take_changes(&self) -> (Vec<u64>, Vec<u64>) {
+        let mut inner = self.lock();
+        (std::mem::take(&mut inner.added), std::mem::take(&mut inner.removed))
+    }
+
+    /// Forgets pending changes (a full registration reports everything).
+    pub fn clear_changes(&self) {
+        let _ = self.take_changes();
+    }
+
+    /// Capacity and usage per tier alias, top first.
+    pub fn usage(&self) -> Vec<crate::api::TierUsage> {
+        let inner = self.lock();
+        let mut out: Vec<crate::api::TierUsage> = Vec::new();
+        for (i, dir) in self.dirs.iter().enumerate() {
+            match out.iter_mut().find(|t| t.alias == dir.alias) {
+                Some(t) => {
+                    t.capacity += dir.quota;
+                    t.used += inner.used[i];
+                }
+                None => out.push(crate::api::TierUsage {
+                    alias: dir.alias.clone(),
+                    capacity: dir.quota,
+                    used: inner.used[i],
+                }),
+            }
+        }
+        out
+    }
+
+    /// Bytes used in directory `i`.
+    pub fn used(&self, i: usize) -> u64 {
+        self.lock().used[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goosefs_conf::tier::{Dir as ConfDir, Medium};
+
+    fn level(path: &Path, quota: u64, high: f64, low: f64) -> Vec<Level> {
+        vec![Level {
+            index: 0,
+            alias: "HDD".into(),
+            dirs: vec![ConfDir {
+                path: path.display().to_string(),
+                medium: Medium::Hdd,
+                quota,
+            }],
+            high,
+            low,
+        }]
+    }
+
+    fn put(store: &Arc<Store>, id: u64, data: &[u8]) -> bool {
+        let Some(r) = store.reserve(data.len() as u64) else {
+            return false;
+        };
+        let dir = store.dirs[r.dir].path.clone();
+        let mut w = BlockWriter::create(&dir, id).expect("create");
+        w.write(data).expect("write");
+        w.finish(&block_path(&dir, id)).expect("finish");
+        store.commit(r, id, data.len() as u64);
+        true
+    }
+
+    fn read(store: &Arc<Store>, id: u64, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let p = store.pin(id).expect("cached");
+        let f = File::open(&p.path).expect("open");
+        read_verified(&f, &p.path, id, p.length, offset, len)
+    }
+
+    #[test]
+    fn blocks_round_trip_across_chunks_and_survive_a_restart() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let levels = level(tmp.path(), 100 << 20, 0.9, 0.5);
+        let data: Vec<u8> = (0..(2 * CHUNK + 123)).map(|i| (i % 251) as u8).collect();
+        {
+            let store = Store::open(&levels).expect("open");
+            assert!(put(&store, 42, &data));
+            assert_eq!(
+                read(&store, 42, CHUNK - 5, 10).expect("read"),
+                &data[(CHUNK - 5) as usize..(CHUNK + 5) as usize]
+            );
+            assert_eq!(
+                read(&store, 42, 2 * CHUNK, 1000).expect("tail"),
+                &data[(2 * CHUNK) as usize..]
+            );
+            assert_eq!(store.take_changes(), (vec![42], vec![]));
+        }
+        // A torn temporary file and a truncated block are dropped at start; the good one stays.
+        std::fs::write(tmp.path().join(BLOCK_DIR).join(".tmp-7-1-1"), b"partial").expect("tmp");
+        std::fs::write(tmp.path().join(BLOCK_DIR).join("7"), &data[..100]).expect("torn");
+        let store = Store::open(&levels).expect("reopen");
+        assert_eq!(store.block_ids(), vec![42]);
+        assert_eq!(store.used(0), file_size(data.len() as u64));
+        assert_eq!(read(&store, 42, 0, data.len() as u64).expect("all"), data);
+        assert_eq!(std::fs::read_dir(tmp.path().join(BLOCK_DIR)).expect("ls").count(), 1);
+    }
+
+    #[test]
+    fn a_flipped_byte_fails_the_checksum() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&level(tmp.path(), 10 << 20, 0.9, 0.5)).expect("open");
+        let data = vec![7u8; 5000];
+        assert!(put(&store, 1, &data));
+        let path = block_path(tmp.path(), 1);
+        let f = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+        f.write_all_at(b"X", 4000).expect("flip");
+        let err = read(&store, 1, 0, 10).expect_err("corrupt");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn eviction_keeps_a_directory_under_quota_down_to_the_low_watermark_and_spares_readers() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let block = 1000u64;
+        let quota = 10 * file_size(block);
+        let store = Store::open(&level(tmp.path(), quota, 0.8, 0.5)).expect("open");
+        let data = vec![1u8; block as usize];
+        for id in 0..8 {
+            assert!(put(&store, id, &data));
+        }
+        assert_eq!(store.used(0), 8 * file_size(block));
+        // Block 0 is being read: it must survive; 1 is the least recently used otherwise.
+        let reader = store.pin(0).expect("pinned");
+        assert!(put(&store, 100, &data));
+        let ids = store.block_ids();
+        assert!(ids.contains(&0) && ids.contains(&100) && !ids.contains(&1), "{ids:?}");
+        assert!(
+            store.used(0) <= quota / 2,
+            "down to the low watermark: {}",
+            store.used(0)
+        );
+        drop(reader);
+        for id in 200..260 {
+            assert!(put(&store, id, &data));
+            assert!(store.used(0) <= quota);
+        }
+        assert!(store.counters.evictions.load(Ordering::Relaxed) > 0);
+        // Bigger than the quota: not cached.
+        assert!(store.reserve(quota).is_none());
+    }
+}
