@@ -7,7 +7,6 @@
 //! | 2 | usage error |
 //! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
 //! | 4 | the configuration cannot run (a property, the journal folder, a port) |
-//! | 5 | the role is not part of this runtime yet |
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -41,7 +40,7 @@ enum Top {
     /// Runs the job master.
     #[command(name = "job-master")]
     JobMaster,
-    /// Runs a worker (part 2 of the runtime).
+    /// Runs a worker.
     #[command(name = "worker-only")]
     WorkerOnly {
         /// Accepted for the manifests.
@@ -53,7 +52,7 @@ enum Top {
     JobWorker,
     /// Runs the API gateway.
     Proxy,
-    /// Mounts the namespace with FUSE (part 2 of the runtime).
+    /// Mounts the namespace with FUSE at $MOUNT_POINT (`fuse unmount <path>` detaches one).
     Fuse {
         /// The rendered mount options and arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -198,10 +197,10 @@ enum Failure {
     Worker(#[from] crate::worker::WorkerError),
     #[error(transparent)]
     Data(#[from] crate::fsdata::DataError),
+    #[error(transparent)]
+    Fuse(#[from] crate::fuse::FuseError),
     #[error("{0}")]
     Usage(String),
-    #[error("{0} is not part of this runtime yet (part 2: workers, UFS access and FUSE)")]
-    NotYet(&'static str),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -216,13 +215,13 @@ impl Failure {
             Failure::Data(_) => 1,
             Failure::Client(ClientError::NoLeader { .. }) => 3,
             Failure::Usage(_) => 2,
-            Failure::NotYet(_) => 5,
             Failure::Master(crate::master::MasterError::Raft(_)) => 1,
             Failure::Config(_)
             | Failure::Property(_)
             | Failure::Master(_)
             | Failure::Service(_)
             | Failure::Worker(_)
+            | Failure::Fuse(_)
             | Failure::Runtime(_) => 4,
         }
     }
@@ -291,7 +290,23 @@ async fn run(cli: Cli) -> Result<String, Failure> {
             crate::worker::run(cfg).await?;
             Ok(String::new())
         }
-        Top::Fuse { .. } => Err(Failure::NotYet("fuse")),
+        Top::Fuse { args } if args.first().map(String::as_str) == Some("unmount") => {
+            let Some(point) = args.get(1) else {
+                return Err(Failure::Usage("fuse unmount <mount point>".into()));
+            };
+            if crate::fuse::unmount(point) {
+                Ok(format!("Unmounted {point}\n"))
+            } else {
+                Err(Failure::Usage(format!("{point} is not mounted")))
+            }
+        }
+        Top::Fuse { args } => {
+            let point = env("MOUNT_POINT")
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| Failure::Usage("MOUNT_POINT is not set: the rendered DaemonSet sets it".into()))?;
+            crate::fuse::run(&conf(Role::Fuse), &args, &point).await?;
+            Ok(String::new())
+        }
         Top::Fs { command } => {
             let conf = conf(Role::Client);
             let config = ClientConfig::from_conf(&conf)?;

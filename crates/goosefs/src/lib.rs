@@ -15,6 +15,7 @@ pub mod client;
 pub mod config;
 pub mod fs;
 pub mod fsdata;
+pub mod fuse;
 pub mod journal;
 pub mod master;
 pub mod net;

@@ -162,8 +162,9 @@ impl FileReader {
         self.read_block(b, 0, b.length, true).await.map(drop)
     }
 
-    fn local(&self, b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
-        self.locality.dirs.iter().find_map(|dir| {
+    /// A short-circuit read from this host's tier directories.
+    fn local(dirs: &[PathBuf], b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
+        dirs.iter().find_map(|dir| {
             let path = block_path(dir, b.id);
             let file = std::fs::File::open(&path).ok()?;
             // The worker may evict it meanwhile: the open file keeps its bytes.
@@ -174,8 +175,11 @@ impl FileReader {
     }
 
     async fn read_block(&self, b: &BlockInfo, offset: u64, len: u64, load: bool) -> Result<Vec<u8>, ReadError> {
-        if !load && let Some(data) = tokio::task::block_in_place(|| self.local(b, offset, len)) {
-            return Ok(data);
+        if !load && !self.locality.dirs.is_empty() {
+            let (dirs, block) = (self.locality.dirs.clone(), b.clone());
+            if let Ok(Some(data)) = tokio::task::spawn_blocking(move || Self::local(&dirs, &block, offset, len)).await {
+                return Ok(data);
+            }
         }
         let mut cause = String::from("no live worker");
         for attempt in 0..2 {
