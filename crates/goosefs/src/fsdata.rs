@@ -213,13 +213,10 @@ pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError
     let http = Http::default();
     for file in files_under(client, path).await? {
         let fb: FileBlocks = client.call::<(), _>(&query(paths::BLOCKS, &file.path), None).await?;
+        // Every live worker drops every block of the file: the leader hears of blocks cached in
+        // the last heartbeat interval only at the next heartbeat.
+        let ids: Vec<u64> = fb.blocks.iter().map(|b| b.id).collect();
         for worker in &fb.workers {
-            let ids: Vec<u64> = fb
-                .blocks
-                .iter()
-                .filter(|b| b.workers.contains(&worker.id))
-                .map(|b| b.id)
-                .collect();
             if !ids.is_empty() {
                 http.call::<_, crate::api::Answer<usize>>(
                     &worker.rpc(),
@@ -249,11 +246,7 @@ pub async fn du(client: &MasterClient, path: &str) -> Result<String, DataError> 
             .filter(|b| !b.workers.is_empty())
             .map(|b| b.length)
             .sum();
-        let share = if file.length == 0 {
-            100
-        } else {
-            cached * 100 / file.length
-        };
+        let share = (cached * 100).checked_div(file.length).unwrap_or(100);
         let _ = writeln!(
             out,
             "{:<13} {:<16} {}",
@@ -309,7 +302,7 @@ pub async fn report_capacity(client: &MasterClient) -> Printed {
         }
     }
     let (total, used): (u64, u64) = tiers.iter().fold((0, 0), |(c, u), t| (c + t.1, u + t.2));
-    let percent = |u: u64, c: u64| if c == 0 { 0 } else { u * 100 / c };
+    let percent = |u: u64, c: u64| (u * 100).checked_div(c).unwrap_or(0);
     let mut out = String::from("Capacity information for all workers: \n");
     let _ = writeln!(out, "    Total Capacity: {}", size(total));
     for (alias, c, _) in &tiers {

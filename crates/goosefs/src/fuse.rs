@@ -96,10 +96,16 @@ impl FuseOptions {
                 return Err(format!("unexpected argument {a:?} (the mount point is $MOUNT_POINT)"));
             }
         }
-        for opt in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
+        for opt in lists
+            .iter()
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
             let (key, value) = opt.split_once('=').map_or((opt, None), |(k, v)| (k, Some(v)));
             let number = |v: Option<&str>| -> Result<u32, String> {
-                v.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{opt}: needs a number"))
+                v.and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("{opt}: needs a number"))
             };
             let seconds = |v: Option<&str>| -> Result<Duration, String> {
                 v.and_then(|v| v.parse::<f64>().ok())
@@ -131,6 +137,9 @@ struct Node {
     info: Option<(FileInfo, Instant)>,
 }
 
+/// Inode numbers: by number, by path, and the last one given.
+type Nodes = (HashMap<u64, Node>, HashMap<String, u64>, u64);
+
 struct Open {
     reader: FileReader,
     /// The last window read: (offset, bytes).
@@ -144,7 +153,7 @@ struct GooseFuse {
     http: Http,
     locality: Locality,
     opts: FuseOptions,
-    nodes: Mutex<(HashMap<u64, Node>, HashMap<String, u64>, u64)>,
+    nodes: Mutex<Nodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
     next_fh: AtomicU64,
 }
@@ -185,7 +194,13 @@ impl GooseFuse {
     }
 
     fn remember(&self, ino: u64, info: &FileInfo) {
-        if let Some(node) = self.nodes.lock().unwrap_or_else(PoisonError::into_inner).0.get_mut(&ino) {
+        if let Some(node) = self
+            .nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .get_mut(&ino)
+        {
             node.info = Some((info.clone(), Instant::now()));
         }
     }
@@ -306,7 +321,10 @@ impl Filesystem for GooseFuse {
         let Some(path) = self.path_of(ino) else {
             return reply.error(Errno::ENOENT);
         };
-        match self.rt.block_on(FileReader::open(&self.client, &self.http, &path, &self.locality)) {
+        match self
+            .rt
+            .block_on(FileReader::open(&self.client, &self.http, &path, &self.locality))
+        {
             Ok(reader) => {
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
                 self.open.lock().unwrap_or_else(PoisonError::into_inner).insert(
@@ -341,7 +359,12 @@ impl Filesystem for GooseFuse {
         _lock: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).get(&fh.0).cloned();
+        let open = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&fh.0)
+            .cloned();
         let Some(open) = open else {
             return reply.error(Errno::EBADF);
         };
@@ -376,7 +399,10 @@ impl Filesystem for GooseFuse {
             Ok(e) => e,
             Err(e) => return reply.error(errno(&e)),
         };
-        let mut all = vec![(ino.0, FileType::Directory, ".".to_owned()), (ino.0, FileType::Directory, "..".to_owned())];
+        let mut all = vec![
+            (ino.0, FileType::Directory, ".".to_owned()),
+            (ino.0, FileType::Directory, "..".to_owned()),
+        ];
         for e in &entries {
             let child = self.ino_of(&e.path);
             self.remember(child, e);
@@ -387,7 +413,11 @@ impl Filesystem for GooseFuse {
             };
             all.push((child, kind, e.path.rsplit('/').next().unwrap_or_default().to_owned()));
         }
-        for (i, (child, kind, name)) in all.into_iter().enumerate().skip(usize::try_from(offset).unwrap_or(usize::MAX)) {
+        for (i, (child, kind, name)) in all
+            .into_iter()
+            .enumerate()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        {
             if reply.add(INodeNo(child), i as u64 + 1, kind, name) {
                 break;
             }
@@ -440,7 +470,11 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         MountOption::NoDev,
         MountOption::NoSuid,
     ];
-    options.push(if opts.read_only { MountOption::RO } else { MountOption::RW });
+    options.push(if opts.read_only {
+        MountOption::RO
+    } else {
+        MountOption::RW
+    });
     let mut config = fuser::Config::default();
     config.mount_options = options;
     config.acl = if opts.allow_other {
@@ -498,13 +532,20 @@ mod tests {
 
     #[test]
     fn rendered_fuse_options_parse() {
-        let o = FuseOptions::parse(&["--fuse-opts=ro,direct_io,allow_other,max_readahead=0".to_owned()]).expect("parse");
+        let o =
+            FuseOptions::parse(&["--fuse-opts=ro,direct_io,allow_other,max_readahead=0".to_owned()]).expect("parse");
         assert!(o.read_only && o.direct_io && o.allow_other && !o.kernel_cache);
         assert_eq!(o.max_readahead, Some(0));
-        let o = FuseOptions::parse(&["-o".into(), "rw,uid=1000,gid=1000,attr_timeout=7200,kernel_cache".into()])
-            .expect("parse");
+        let o = FuseOptions::parse(&[
+            "-o".into(),
+            "rw,uid=1000,gid=1000,attr_timeout=7200,kernel_cache".into(),
+        ])
+        .expect("parse");
         assert!(!o.read_only && o.kernel_cache);
-        assert_eq!((o.uid, o.gid, o.attr_timeout), (Some(1000), Some(1000), Duration::from_secs(7200)));
+        assert_eq!(
+            (o.uid, o.gid, o.attr_timeout),
+            (Some(1000), Some(1000), Duration::from_secs(7200))
+        );
         assert!(FuseOptions::parse(&["--fuse-opts=uid=x".into()]).is_err());
         assert!(FuseOptions::parse(&["/mnt".into()]).is_err());
     }

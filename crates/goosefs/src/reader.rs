@@ -14,6 +14,9 @@ use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
 use crate::worker::store::{block_path, footer_length, read_verified};
 
+/// How long a reader waits for a leader that knows no worker to hear from them.
+const WORKERS_WAIT: Duration = Duration::from_secs(10);
+
 /// Why a read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -182,7 +185,11 @@ impl FileReader {
             }
         }
         let mut cause = String::from("no live worker");
-        for attempt in 0..2 {
+        // Two rounds over the workers; and while the leader knows none (it just took over and
+        // the workers register at their next heartbeat), a few seconds of waiting for them.
+        let mut rounds = 2;
+        let wait_until = std::time::Instant::now() + WORKERS_WAIT;
+        while rounds > 0 {
             let (mount, ufs, ufs_path, candidates) = {
                 let fb = self.blocks.read().await;
                 let mut order: Vec<WorkerAddress> = fb
@@ -219,7 +226,12 @@ impl FileReader {
                 }
                 tracing::debug!(worker = %worker.rpc(), %cause, "block read failed; trying the next worker");
             }
-            if attempt == 0 {
+            if candidates.is_empty() && std::time::Instant::now() < wait_until {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            } else {
+                rounds -= 1;
+            }
+            if rounds > 0 {
                 // The workers may have changed: ask the leader again.
                 let fresh = self
                     .client

@@ -51,12 +51,15 @@ fn usage_errors_exit_2_and_parts_not_built_yet_exit_5() {
     let out = goosefs(&["no-such-command"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let out = goosefs(&["worker-only", "--no-format"], &[]);
-    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(out.status.code(), Some(4));
     assert!(
-        stderr(&out).contains("worker-only is not part of this runtime yet"),
+        stderr(&out).contains("goosefs.worker.hostname is not set"),
         "{}",
         stderr(&out)
     );
+    let out = goosefs(&["fuse", "--fuse-opts=ro"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("MOUNT_POINT is not set"), "{}", stderr(&out));
 }
 
 #[test]

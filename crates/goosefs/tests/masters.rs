@@ -8,9 +8,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Masters, eventually, http_get, rendered_mount_script, stderr, stdout};
+use common::{Masters, UfsServer, eventually, http_get, rendered_mount_script, stderr, stdout};
 
-const HBASE: &str = "hbase-3-masters";
+const HBASE: &str = common::HBASE_CASE;
+/// The reference Dataset's UFS.
+const HBASE_UFS: &str = "https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/";
 
 fn master_info_leader(masters: &Masters) -> String {
     let out = masters.goosefs(&["fs", "masterInfo"]);
@@ -73,8 +75,12 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
     let report = m.goosefs(&["fsadmin", "report"]);
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
     assert!(stdout(&report).contains("Raft-based Journal: true"));
+    // The Dataset's Web UFS is on the internet; a local one stands in for it (a mount is
+    // checked against its UFS first).
+    let ufs = UfsServer::start();
     let script = rendered_mount_script(HBASE);
     assert!(script.contains("goosefs fs mount '/hbase'"), "{script}");
+    let script = script.replace(HBASE_UFS, &ufs.url());
     let run_job = || m.shell(&script);
     let first_run = run_job();
     assert_eq!(
@@ -95,10 +101,7 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
     assert!(m.goosefs(&["fs", "mkdir", "/hbase/a"]).status.success());
     let stat = stdout(&m.goosefs(&["fs", "stat", "/hbase/a"]));
     assert!(stat.starts_with("/hbase/a is a directory path.\n"), "{stat}");
-    assert!(
-        stat.contains("ufsPath=https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/a,"),
-        "{stat}"
-    );
+    assert!(stat.contains(&format!("ufsPath={}a,", ufs.url())), "{stat}");
 
     // SIGKILL the leader: another one within 15 s, and the mount is still there.
     m.kill(first);
@@ -146,10 +149,7 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
         .expect("a leader after the full restart");
     assert_eq!(ls_names(&m, "/hbase"), ["/hbase/a", "/hbase/b"]);
     let table = stdout(&m.goosefs(&["fs", "mount"]));
-    assert!(
-        table.contains("https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/  on  /hbase  (web,"),
-        "{table}"
-    );
+    assert!(table.contains(&format!("{}  on  /hbase  (web,", ufs.url())), "{table}");
     m.assert_one_leader_per_term();
 }
 
@@ -237,6 +237,8 @@ fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
         .success()));
     let report = stdout(&m.goosefs(&["fsadmin", "report"]));
     assert!(report.contains("Raft-based Journal: false"), "{report}");
+    let ufs = UfsServer::start();
+    std::fs::create_dir(ufs.root.path().join("tmp")).expect("tmp");
     let out = m.goosefs(&[
         "fs",
         "mount",
@@ -245,7 +247,7 @@ fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
         "--option",
         "fs.region=ap-beijing",
         "/data",
-        "s3://bucket/data/",
+        &ufs.url(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&m.goosefs(&["fs", "mount"]));
@@ -254,7 +256,7 @@ fn one_master_with_the_ufs_journal_serves_mounts_across_a_restart() {
         "{table}"
     );
     assert!(!table.contains("do-not-print"), "{table}");
-    let out = m.goosefs(&["fs", "mount", "/tmp-mount", "s3://bucket/tmp/"]);
+    let out = m.goosefs(&["fs", "mount", "/tmp-mount", &format!("{}tmp/", ufs.url())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = m.goosefs(&["fs", "unmount", "/tmp-mount"]);
     assert_eq!(stdout(&out), "Unmounted /tmp-mount\n", "{}", stderr(&out));

@@ -51,7 +51,7 @@ pub enum UfsError {
         /// Path inside it.
         path: String,
         /// OpenDAL's error.
-        source: opendal::Error,
+        source: Box<opendal::Error>,
     },
     /// Any other failure, after the retries.
     #[error("{uri}: {op} {path} failed: {source}")]
@@ -359,7 +359,7 @@ impl Ufs {
             ErrorKind::PermissionDenied => UfsError::Denied {
                 uri: self.uri.clone(),
                 path,
-                source: e,
+                source: Box::new(e),
             },
             _ => UfsError::Io {
                 uri: self.uri.clone(),

@@ -47,6 +47,9 @@ enum Fetched {
     NoRoom,
 }
 
+/// One fetch from the UFS, shared by every reader waiting for the block.
+type Fetch = OnceCell<Result<Fetched, String>>;
+
 /// UFS reads are made in pieces of this size (each one retried on its own).
 const UFS_PIECE: u64 = 8 << 20;
 /// How long a mount's UFS settings from the leader are reused.
@@ -58,7 +61,7 @@ pub struct Worker {
     store: Arc<Store>,
     client: MasterClient,
     /// Fetches in progress, by block.
-    fetching: Mutex<HashMap<u64, Arc<OnceCell<Result<Fetched, String>>>>>,
+    fetching: Mutex<HashMap<u64, Arc<Fetch>>>,
     /// Mount UFSes by mount point.
     ufses: Mutex<HashMap<String, (Instant, Ufs)>>,
 }

@@ -52,10 +52,20 @@ pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
     let text = golden(case);
     let line = text
         .lines()
-        .find(|l| l.trim_start().starts_with(&format!("args: [{first}")))
+        .find(|l| {
+            let l = l.trim_start();
+            l.starts_with(&format!("args: [{first}")) || l.starts_with(&format!("args: [\"{first}\""))
+        })
         .unwrap_or_else(|| panic!("no container with args [{first}, ...]"));
-    let inner = line.trim().trim_start_matches("args: [").trim_end_matches(']');
-    inner.split(", ").map(str::to_owned).collect()
+    let list = line.trim().trim_start_matches("args: ");
+    // Plain (`[a, b]`) or quoted (`["a","b"]`, which is JSON) flow sequences.
+    serde_json::from_str(list).unwrap_or_else(|_| {
+        list.trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(", ")
+            .map(str::to_owned)
+            .collect()
+    })
 }
 
 /// The shell script of the mount Job of a golden case, as its container runs it.
@@ -87,6 +97,8 @@ pub struct Masters {
     pub children: Vec<Option<Child>>,
     /// `-D` options added to every master's `GOOSEFS_MASTER_JAVA_OPTS`.
     pub extra: String,
+    /// Workers and FUSE processes: name -> process.
+    pub others: BTreeMap<String, Child>,
 }
 
 impl Masters {
@@ -115,6 +127,7 @@ impl Masters {
             count,
             children: (0..count).map(|_| None).collect(),
             extra: String::new(),
+            others: BTreeMap::new(),
         }
     }
 
@@ -179,6 +192,91 @@ impl Masters {
             .spawn()
             .expect("spawn goosefs");
         self.children[i] = Some(child);
+    }
+
+    pub fn other_log(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.log"))
+    }
+
+    /// Starts a worker or FUSE process `name` (`goosefs <args>` with the rendered environment),
+    /// at `ip` (added to the hosts file as `name`), with `role_env` (`GOOSEFS_WORKER_JAVA_OPTS`
+    /// gets `extra` appended: later options win) and `vars`.
+    pub fn start_other(
+        &mut self,
+        name: &str,
+        ip: &str,
+        args: &[String],
+        role_env: &str,
+        extra: &str,
+        vars: &[(&str, String)],
+    ) {
+        let hosts = self.dir.path().join("hosts");
+        let mut text = std::fs::read_to_string(&hosts).unwrap_or_default();
+        if !text.contains(&format!(" {name}\n")) {
+            text.push_str(&format!("{ip} {name}\n"));
+            std::fs::write(&hosts, text).expect("hosts");
+        }
+        let mut env = self.client_env("");
+        let own = format!("{} {extra}", self.env.get(role_env).cloned().unwrap_or_default());
+        env.retain(|(k, _)| k != role_env);
+        env.push((role_env.to_owned(), own));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.other_log(name))
+            .expect("log");
+        let child = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn goosefs");
+        self.others.insert(name.to_owned(), child);
+    }
+
+    /// Starts worker `name` at `ip` with its tier directory `tier` and extra `-D` options.
+    pub fn start_worker(&mut self, name: &str, ip: &str, tier: &Path, extra: &str) {
+        let args = rendered_args(HBASE_CASE, "worker-only");
+        let extra = format!(
+            "-Dgoosefs.worker.bind.host={ip} -Dgoosefs.worker.tieredstore.level0.dirs.path={} {extra}",
+            tier.display()
+        );
+        self.start_other(
+            name,
+            ip,
+            &args,
+            "GOOSEFS_WORKER_JAVA_OPTS",
+            &extra,
+            &[("GOOSEFS_WORKER_HOSTNAME", name.to_owned())],
+        );
+    }
+
+    /// SIGKILL of a worker or FUSE process.
+    pub fn kill_other(&mut self, name: &str) {
+        if let Some(mut child) = self.others.remove(name) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM of a worker or FUSE process, then its exit code.
+    pub fn stop_other(&mut self, name: &str) -> Option<i32> {
+        let mut child = self.others.remove(name)?;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     pub fn start_all(&mut self) {
@@ -338,6 +436,10 @@ impl Drop for Masters {
         for i in 0..self.count {
             self.kill(i);
         }
+        let names: Vec<String> = self.others.keys().cloned().collect();
+        for name in &names {
+            self.kill_other(name);
+        }
         // A failed test keeps the masters' logs for a look.
         if std::thread::panicking() {
             let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("masters-{}", std::process::id()));
@@ -345,8 +447,82 @@ impl Drop for Masters {
             for i in 0..self.count {
                 let _ = std::fs::copy(self.log(i), keep.join(format!("{}-master-{i}.log", self.ips[i])));
             }
+            for name in &names {
+                let _ = std::fs::copy(self.other_log(name), keep.join(format!("{name}.log")));
+            }
             eprintln!("master logs kept in {}", keep.display());
         }
+    }
+}
+
+/// The golden case the data tests run (the seed scenario's runtime).
+pub const HBASE_CASE: &str = "hbase-3-masters";
+
+/// A Web UFS (`tests/ufs_server.py`) serving a scratch folder on 127.0.0.1.
+pub struct UfsServer {
+    pub root: tempfile::TempDir,
+    pub port: u16,
+    child: Child,
+}
+
+impl UfsServer {
+    /// Starts one serving `root` (fill it before or after).
+    pub fn start() -> UfsServer {
+        let root = tempfile::tempdir().expect("tmp");
+        let port_file = root.path().with_extension("port");
+        let _ = std::fs::remove_file(&port_file);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ufs_server.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(root.path())
+            .arg(&port_file)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the test UFS server (tests need python3)");
+        let mut port = None;
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                port = std::fs::read_to_string(&port_file)
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok());
+                port.is_some()
+            }),
+            "the UFS server starts"
+        );
+        let _ = std::fs::remove_file(&port_file);
+        UfsServer {
+            root,
+            port: port.unwrap_or_default(),
+            child,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// GETs of `path` so far.
+    pub fn gets(&self, path: &str) -> u64 {
+        let body = http_get("127.0.0.1", self.port, "/__stats").expect("stats");
+        let stats: serde_json::Value = serde_json::from_str(&body).expect("json");
+        stats[path]["GET"].as_u64().unwrap_or(0)
+    }
+
+    /// The next `count` file requests answer `status` (0: normally) after `delay_ms`.
+    pub fn fault(&self, status: u16, delay_ms: u64, count: u32) {
+        http_get(
+            "127.0.0.1",
+            self.port,
+            &format!("/__fault?status={status}&delay_ms={delay_ms}&count={count}"),
+        )
+        .expect("fault set");
+    }
+}
+
+impl Drop for UfsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

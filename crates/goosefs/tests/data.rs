@@ -1,0 +1,379 @@
+//! The data path end to end, from the rendered manifests of the seed runtime: three masters,
+//! workers and FUSE started with the ConfigMap's environment and the containers' args, a Web
+//! UFS (`tests/ufs_server.py`: index pages, ranges, request counts, injected faults). Every
+//! read is compared with the UFS's bytes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Read as _;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{
+    HBASE_CASE, Masters, UfsServer, eventually, http_get, rendered_args, rendered_mount_script, stderr, stdout,
+};
+
+const MB: usize = 1 << 20;
+
+/// Deterministic bytes.
+fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn sha(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &data));
+    let out = child.wait_with_output().expect("sha256sum");
+    writer.join().expect("join").expect("write");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Masters of the seed runtime with 1 MiB blocks, a leader, and the UFS mounted at `/hbase` by
+/// the rendered mount Job's script (its URL swapped for the local UFS).
+fn cluster(net: u8, ufs: &UfsServer) -> Masters {
+    let mut m = Masters::new(HBASE_CASE, net, 3);
+    m.extra = "-Dgoosefs.user.block.size.bytes.default=1MB -Dgoosefs.master.worker.timeout=3s".to_owned();
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader");
+    let script = rendered_mount_script(HBASE_CASE)
+        .replace("https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/", &ufs.url());
+    let out = m.shell(&script);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    m
+}
+
+fn cat(m: &Masters, path: &str) -> std::process::Output {
+    m.goosefs(&["fs", "cat", path])
+}
+
+fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
+    let body = http_get(ip, m.port("goosefs.worker.web.port"), "/metrics").unwrap_or_default();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+fn block_files(tier: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tier.join("goosefsworker"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn du(dir: &Path) -> u64 {
+    block_files(dir)
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
+    let ufs = UfsServer::start();
+    let big = bytes(5 * MB + 12_345, 1);
+    std::fs::write(ufs.root.path().join("big.bin"), &big).expect("big");
+    std::fs::write(ufs.root.path().join("small.txt"), b"hello hbase\n").expect("small");
+    std::fs::create_dir(ufs.root.path().join("docs")).expect("docs");
+    std::fs::write(ufs.root.path().join("docs/readme"), b"docs\n").expect("readme");
+    let mut m = cluster(30, &ufs);
+    let tier = m.dir.path().join("tier-0");
+    let quota = 8 * MB as u64;
+    m.start_worker(
+        "hbase-worker-0",
+        "127.0.30.20",
+        &tier,
+        "-Dgoosefs.worker.tieredstore.level0.dirs.quota=8MB",
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || stdout(
+            &m.goosefs(&["fsadmin", "report", "capacity"])
+        )
+        .contains("hbase-worker-0")),
+        "the worker registers"
+    );
+
+    // Listing comes from the UFS's index pages, lengths from HEADs.
+    let ls = stdout(&m.goosefs(&["fs", "ls", "/hbase"]));
+    let names: Vec<&str> = ls.lines().filter_map(|l| l.split_whitespace().last()).collect();
+    assert_eq!(names, ["/hbase/big.bin", "/hbase/docs", "/hbase/small.txt"], "{ls}");
+    assert!(ls.contains(&big.len().to_string()), "{ls}");
+    assert_eq!(stdout(&cat(&m, "/hbase/docs/readme")), "docs\n");
+
+    // A cold read fetches each of the 6 blocks once; a warm one sends nothing to the UFS.
+    let out = cat(&m, "/hbase/big.bin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sha(&out.stdout), sha(&big));
+    assert_eq!(ufs.gets("/big.bin"), 6);
+    let out = cat(&m, "/hbase/big.bin");
+    assert_eq!(sha(&out.stdout), sha(&big));
+    assert_eq!(ufs.gets("/big.bin"), 6, "warm reads come from the cache");
+    let head = m.goosefs(&["fs", "head", "-c", "100", "/hbase/big.bin"]).stdout;
+    assert_eq!(head, &big[..100]);
+    let tail = m.goosefs(&["fs", "tail", "-c", "3000000", "/hbase/big.bin"]).stdout;
+    assert_eq!(tail, &big[big.len() - 3_000_000..]);
+    let copy = m.dir.path().join("copy.bin");
+    let out = m.goosefs(&["fs", "copyToLocal", "/hbase/big.bin", &copy.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&copy).expect("copy"), big);
+    // The worker reports its new blocks at its next heartbeat.
+    let cached = format!("{}       {} (100%)", big.len(), big.len());
+    assert!(
+        eventually(Duration::from_secs(5), || stdout(&m.goosefs(&["fs", "du", "/hbase"]))
+            .contains(&cached)),
+        "{}",
+        stdout(&m.goosefs(&["fs", "du", "/hbase"]))
+    );
+
+    // FUSE at $MOUNT_POINT with the rendered args; it reads the worker's tier directory
+    // directly (short-circuit), as the rendered DaemonSet mounts it.
+    let mount_point = m.dir.path().join("fuse");
+    std::fs::create_dir(&mount_point).expect("mount point");
+    let fuse_args = rendered_args(HBASE_CASE, "fuse");
+    m.start_other(
+        "hbase-fuse-0",
+        "127.0.30.20",
+        &fuse_args,
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        &format!(
+            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={}",
+            tier.display()
+        ),
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    let in_fuse = mount_point.join("hbase/big.bin");
+    assert!(eventually(Duration::from_secs(10), || in_fuse.exists()), "FUSE mounts");
+    let listed: Vec<String> = std::fs::read_dir(mount_point.join("hbase"))
+        .expect("readdir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let out = Command::new("cat").arg(&in_fuse).output().expect("cat");
+    assert_eq!(sha(&out.stdout), sha(&big), "cat through FUSE");
+    let copied = m.dir.path().join("cp.bin");
+    assert!(
+        Command::new("cp")
+            .arg(&in_fuse)
+            .arg(&copied)
+            .status()
+            .expect("cp")
+            .success()
+    );
+    assert_eq!(std::fs::read(&copied).expect("cp"), big);
+    let file = std::fs::File::open(&in_fuse).expect("open");
+    let mut seed = 7u64;
+    for _ in 0..200 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let offset = (seed >> 20) as usize % big.len();
+        let len = ((seed >> 5) as usize % (300_000)).min(big.len() - offset);
+        let mut buf = vec![0; len];
+        file.read_exact_at(&mut buf, offset as u64).expect("pread");
+        assert!(buf == big[offset..offset + len], "pread at {offset} of {len}");
+    }
+    drop(file);
+    assert_eq!(ufs.gets("/big.bin"), 6, "FUSE reads came from the cache");
+    assert!(
+        std::fs::write(mount_point.join("hbase/new"), b"x").is_err(),
+        "read-only mount"
+    );
+    let mut small = String::new();
+    std::fs::File::open(mount_point.join("hbase/small.txt"))
+        .expect("open small")
+        .read_to_string(&mut small)
+        .expect("read small");
+    assert_eq!(small, "hello hbase\n");
+
+    // A worker restart keeps its blocks: still no UFS request.
+    assert_eq!(m.stop_other("hbase-worker-0"), Some(0), "the worker stops on SIGTERM");
+    m.start_worker(
+        "hbase-worker-0",
+        "127.0.30.20",
+        &tier,
+        "-Dgoosefs.worker.tieredstore.level0.dirs.quota=8MB",
+    );
+    assert!(eventually(Duration::from_secs(10), || metric(
+        &m,
+        "127.0.30.20",
+        "goosefs_worker_blocks"
+    ) >= 6));
+    assert_eq!(sha(&cat(&m, "/hbase/big.bin").stdout), sha(&big));
+    assert_eq!(ufs.gets("/big.bin"), 6, "blocks found again after the restart");
+
+    // A flipped byte in a cached block is caught by its checksum and read again from the UFS.
+    let victim = block_files(&tier)
+        .into_iter()
+        .find(|f| f.metadata().is_ok_and(|m| m.len() > MB as u64))
+        .expect("a full block file");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .expect("open block");
+    f.write_all_at(b"\xff\x00\xff", 1000).expect("corrupt");
+    drop(f);
+    assert_eq!(
+        sha(&cat(&m, "/hbase/big.bin").stdout),
+        sha(&big),
+        "never the corrupt bytes"
+    );
+    assert_eq!(ufs.gets("/big.bin"), 7, "the corrupt block alone is fetched again");
+    assert_eq!(metric(&m, "127.0.30.20", "goosefs_worker_corrupt_blocks_total"), 1);
+
+    // 503s and slow answers are retried; a UFS that keeps failing gives a clean error.
+    assert!(m.goosefs(&["fs", "free", "/hbase/big.bin"]).status.success());
+    ufs.fault(503, 0, 3);
+    assert_eq!(sha(&cat(&m, "/hbase/big.bin").stdout), sha(&big), "503s are retried");
+    assert!(m.goosefs(&["fs", "free", "/hbase/big.bin"]).status.success());
+    ufs.fault(0, 400, 3);
+    assert_eq!(
+        sha(&cat(&m, "/hbase/big.bin").stdout),
+        sha(&big),
+        "slow answers are waited for"
+    );
+    assert!(m.goosefs(&["fs", "free", "/hbase/big.bin"]).status.success());
+    ufs.fault(503, 0, 10_000);
+    let out = m.goosefs(&["fs", "cat", "/hbase/big.bin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.len() < MB, "nothing beyond what was read before the failure");
+    assert!(
+        stderr(&out).contains("could not be read") && stderr(&out).contains("503"),
+        "{}",
+        stderr(&out)
+    );
+    let mut partial = vec![0; 16];
+    let fuse_read = std::fs::File::open(&in_fuse).and_then(|f| f.read_exact_at(&mut partial, 0));
+    assert!(fuse_read.is_err(), "FUSE gives EIO, not bytes");
+    ufs.fault(0, 0, 0);
+
+    // Reading past the quota: the tier never holds more than the quota, eviction takes it down
+    // to the low watermark (0.7), and reads stay correct.
+    let huge = bytes(12 * MB, 2);
+    std::fs::write(ufs.root.path().join("huge.bin"), &huge).expect("huge");
+    let out = m.goosefs_with(&["fs", "ls", "/hbase"], "-Dgoosefs.user.rpc.retry.max.duration=20s");
+    assert!(
+        !stdout(&out).contains("huge.bin"),
+        "listings are kept (sync interval -1)"
+    );
+    m.goosefs(&["fs", "unmount", "/hbase"]);
+    let out = m.goosefs(&["fs", "mount", "/hbase", &ufs.url()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cat(&m, "/hbase/huge.bin");
+    assert_eq!(
+        sha(&out.stdout),
+        sha(&huge),
+        "{:?} {} {}",
+        out.status,
+        stderr(&out),
+        stdout(&m.goosefs(&["fs", "ls", "/hbase"]))
+    );
+    let used = du(&tier);
+    assert!(used <= quota, "the tier holds {used} bytes, quota {quota}");
+    assert!(metric(&m, "127.0.30.20", "goosefs_worker_evictions_total") > 0);
+    assert!(
+        used <= quota * 8 / 10,
+        "after evicting, at most the high watermark: {used}"
+    );
+
+    // A leader failover during reads: the next read goes to the new leader.
+    let leader = m.leader(Duration::from_secs(5)).expect("leader");
+    m.kill(leader);
+    assert_eq!(sha(&cat(&m, "/hbase/small.txt").stdout), sha(b"hello hbase\n"));
+    let report = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
+    assert!(
+        report.contains("Tier: HDD") && report.contains("hbase-worker-0"),
+        "{report}"
+    );
+
+    assert_eq!(m.stop_other("hbase-fuse-0"), Some(0), "FUSE unmounts on SIGTERM");
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    assert!(!mounts.contains(&mount_point.display().to_string()), "unmounted");
+}
+
+#[test]
+fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
+    let ufs = UfsServer::start();
+    let big = bytes(8 * MB, 3);
+    std::fs::write(ufs.root.path().join("big.bin"), &big).expect("big");
+    let mut m = cluster(31, &ufs);
+    let tiers = [m.dir.path().join("tier-0"), m.dir.path().join("tier-1")];
+    for (i, tier) in tiers.iter().enumerate() {
+        m.start_worker(&format!("hbase-worker-{i}"), &format!("127.0.31.{}", 20 + i), tier, "");
+    }
+    assert!(eventually(Duration::from_secs(10), || {
+        let r = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
+        r.contains("hbase-worker-0") && r.contains("hbase-worker-1")
+    }));
+    let out = m.goosefs(&["fs", "distributedLoad", "/hbase"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Total completed file count is 1, failed file count is 0"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ufs.gets("/big.bin"), 8);
+    let (a, b) = (block_files(&tiers[0]).len(), block_files(&tiers[1]).len());
+    assert!(
+        a > 0 && b > 0 && a + b == 8,
+        "blocks spread over both workers: {a} + {b}"
+    );
+    assert!(eventually(Duration::from_secs(5), || {
+        let r = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
+        r.contains(&format!("Used Capacity: {}", human(du(&tiers[0]) + du(&tiers[1]))))
+    }));
+
+    // Worker 1 dies: its blocks come from worker 0 (fetched from the UFS again), never wrong.
+    m.kill_other("hbase-worker-1");
+    let out = cat(&m, "/hbase/big.bin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sha(&out.stdout), sha(&big));
+    assert_eq!(
+        ufs.gets("/big.bin"),
+        8 + b as u64,
+        "only the lost blocks are fetched again"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || !stdout(
+            &m.goosefs(&["fsadmin", "report", "capacity"])
+        )
+        .contains("hbase-worker-1")),
+        "the dead worker is dropped after goosefs.master.worker.timeout"
+    );
+}
+
+/// Bytes as `fsadmin report` prints them (GooseFS's format).
+fn human(bytes: u64) -> String {
+    let mut v = bytes as f64;
+    if v <= 5.0 * 1024.0 {
+        return format!("{bytes}B");
+    }
+    for unit in ["KB", "MB", "GB"] {
+        v /= 1024.0;
+        if v <= 5.0 * 1024.0 {
+            return format!("{v:.2}{unit}");
+        }
+    }
+    format!("{v:.2}TB")
+}
