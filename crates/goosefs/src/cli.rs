@@ -352,8 +352,10 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 }
                 FsCommand::Du { path } => crate::fsdata::du(&client, &path).await?,
                 FsCommand::Free { path } => crate::fsdata::free(&client, &path).await?,
-                FsCommand::Load { path } => crate::fsdata::load(&client, &path, false).await?,
-                FsCommand::DistributedLoad { path, .. } => crate::fsdata::load(&client, &path, true).await?,
+                FsCommand::Load { path } => crate::fsdata::load(&client, &path).await?,
+                FsCommand::DistributedLoad { path, .. } => {
+                    crate::jobs::distributed_load(&crate::config::job_masters(&conf, &config)?, &path).await?
+                }
             })
         }
         Top::Fsadmin { command } => {

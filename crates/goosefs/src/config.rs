@@ -265,6 +265,23 @@ impl WorkerConfig {
     }
 }
 
+/// Where clients find the job masters: `goosefs.job.master.rpc.addresses`, else the masters'
+/// hosts (the job master runs beside each master) with `goosefs.job.master.rpc.port`.
+///
+/// # Errors
+/// [`ConfigError`].
+pub fn job_masters(conf: &Conf, client: &ClientConfig) -> Result<Vec<String>, ConfigError> {
+    if let Some(list) = conf.addresses("goosefs.job.master.rpc.addresses")? {
+        return Ok(list.iter().map(ToString::to_string).collect());
+    }
+    let port = conf.port(PortRole::JobMasterRpc)?;
+    Ok(client
+        .masters
+        .iter()
+        .map(|m| format!("{}:{port}", m.rsplit_once(':').map_or(m.as_str(), |(h, _)| h)))
+        .collect())
+}
+
 /// Where clients find the masters.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

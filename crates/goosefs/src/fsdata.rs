@@ -134,7 +134,7 @@ pub async fn copy_to_local(
 }
 
 /// Every file at or under `path`.
-async fn files_under(client: &MasterClient, path: &str) -> Result<Vec<FileInfo>, ClientError> {
+pub async fn files_under(client: &MasterClient, path: &str) -> Result<Vec<FileInfo>, ClientError> {
     let mut out = Vec::new();
     let mut todo = vec![path.to_owned()];
     while let Some(p) = todo.pop() {
@@ -153,12 +153,13 @@ async fn files_under(client: &MasterClient, path: &str) -> Result<Vec<FileInfo>,
     Ok(out)
 }
 
-/// `fs load` and `fs distributedLoad`: every block of every file under `path` cached by the
-/// workers (each block by the worker it maps to), with progress lines.
+/// `fs load`: every block of every file under `path` cached by the workers (each block by the
+/// worker it maps to), from this client, with progress lines. (`fs distributedLoad` goes through
+/// the job master: [`crate::jobs`].)
 ///
 /// # Errors
 /// [`DataError`] when a file cannot be loaded (the others still are).
-pub async fn load(client: &MasterClient, path: &str, distributed: bool) -> Result<String, DataError> {
+pub async fn load(client: &MasterClient, path: &str) -> Result<String, DataError> {
     let files = files_under(client, path).await?;
     let http = Http::default();
     let locality = Locality {
@@ -166,7 +167,7 @@ pub async fn load(client: &MasterClient, path: &str, distributed: bool) -> Resul
         ..Locality::default()
     };
     let mut out = String::new();
-    let (mut done, mut failed) = (0, Vec::new());
+    let mut failed = Vec::new();
     let stdout = std::io::stdout();
     for file in &files {
         let result = async {
@@ -178,10 +179,7 @@ pub async fn load(client: &MasterClient, path: &str, distributed: bool) -> Resul
         }
         .await;
         let line = match result {
-            Ok(()) => {
-                done += 1;
-                format!("Successfully loaded path {}", file.path)
-            }
+            Ok(()) => format!("Successfully loaded path {}", file.path),
             Err(e) => {
                 failed.push(e.to_string());
                 format!("Failed to load path {}: {e}", file.path)
@@ -190,15 +188,7 @@ pub async fn load(client: &MasterClient, path: &str, distributed: bool) -> Resul
         // Progress as it happens (a load of many files takes a while).
         let _ = writeln!(stdout.lock(), "{line}");
     }
-    if distributed {
-        let _ = writeln!(
-            out,
-            "Total completed file count is {done}, failed file count is {}",
-            failed.len()
-        );
-    } else {
-        let _ = writeln!(out, "{path} loaded");
-    }
+    let _ = writeln!(out, "{path} loaded");
     match failed.into_iter().next() {
         None => Ok(out),
         Some(first) => Err(DataError::Read(ReadError::Master(ClientError::Refused(first)))),

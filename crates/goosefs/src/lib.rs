@@ -16,6 +16,7 @@ pub mod config;
 pub mod fs;
 pub mod fsdata;
 pub mod fuse;
+pub mod jobs;
 pub mod journal;
 pub mod master;
 pub mod net;

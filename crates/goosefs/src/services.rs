@@ -1,7 +1,8 @@
 //! `job-master`, `job-worker` and `proxy`: they read their configuration, listen on the ports the
-//! manifests give them, answer `/health` on each, and stop cleanly on SIGTERM. Their real work
-//! (distributed loads, the S3 gateway) comes with later parts of the runtime; until then a
-//! request other than `/health` is answered 501, so nothing mistakes them for working services.
+//! manifests give them, answer `/health` on each, and stop cleanly on SIGTERM. The job master's
+//! RPC port runs distributed loads ([`crate::jobs`]); the job worker (the workers load the
+//! blocks themselves) and the S3 gateway do nothing more yet: other requests are answered 501,
+//! so nothing mistakes them for working services.
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -19,6 +20,9 @@ pub enum ServiceError {
     /// A port cannot be bound.
     #[error(transparent)]
     Listen(std::io::Error),
+    /// The masters' addresses cannot be read.
+    #[error("{0}")]
+    Client(String),
 }
 
 /// The ports a role listens on, and the property naming the address it binds.
@@ -43,13 +47,33 @@ fn ports(role: Role) -> (&'static [PortRole], &'static str) {
 pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
     let (roles, bind_key) = ports(role);
     let bind = conf.get_or(bind_key, "0.0.0.0").to_owned();
+    let job_master = if role == Role::JobMaster {
+        let client = crate::config::ClientConfig::from_conf(conf).map_err(|e| ServiceError::Client(e.to_string()))?;
+        let retention = match conf.interval(
+            "goosefs.job.master.finished.job.retention.time",
+            goosefs_conf::duration::Interval::After(std::time::Duration::from_secs(300)),
+        )? {
+            goosefs_conf::duration::Interval::After(d) => d,
+            goosefs_conf::duration::Interval::Never => std::time::Duration::MAX,
+        };
+        Some(crate::jobs::JobMaster::new(
+            crate::client::MasterClient::new(&client),
+            retention,
+        ))
+    } else {
+        None
+    };
     let mut servers = tokio::task::JoinSet::new();
     for port_role in roles {
         let port = conf.port(*port_role)?;
         let listener = net::listen(&bind, port, port_role.property())
             .await
             .map_err(ServiceError::Listen)?;
-        let routes = axum::Router::new()
+        let base = match (&job_master, port_role) {
+            (Some(jm), PortRole::JobMasterRpc) => crate::jobs::routes(jm.clone()),
+            _ => axum::Router::new(),
+        };
+        let routes = base
             .route("/health", get(|| async { "ok\n" }))
             .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "not implemented in this runtime yet\n") });
         tracing::info!(port, property = port_role.property(), "listening");

@@ -326,10 +326,29 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         let r = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
         r.contains("hbase-worker-0") && r.contains("hbase-worker-1")
     }));
-    let out = m.goosefs(&["fs", "distributedLoad", "/hbase"]);
+    // Fluid's DataLoad: `distributedLoad` through the job master beside master 0.
+    let job_master = rendered_args(HBASE_CASE, "job-master");
+    m.start_other(
+        "hbase-job-master-0",
+        "127.0.31.10",
+        &job_master,
+        "GOOSEFS_JOB_MASTER_JAVA_OPTS",
+        "-Dgoosefs.job.master.bind.host=127.0.31.10",
+        &[("GOOSEFS_MASTER_HOSTNAME", "hbase-master-0".to_owned())],
+    );
+    let jm_port = m.port("goosefs.job.master.rpc.port");
+    assert!(eventually(Duration::from_secs(10), || http_get(
+        "127.0.31.10",
+        jm_port,
+        "/health"
+    )
+    .is_some()));
+    let out = m.goosefs(&["fs", "distributedLoad", "--replication", "1", "/hbase"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Total completed file count is 1, failed file count is 0"),
+        stdout(&out).contains(
+            "Successfully loaded path /hbase/big.bin\nTotal completed file count is 1, failed file count is 0"
+        ),
         "{}",
         stdout(&out)
     );

@@ -26,15 +26,13 @@ impl Drop for Moto {
 }
 
 fn moto_server() -> PathBuf {
-    let path = std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join("moto_server"))
-                    .find(|f| f.is_file())
-            })
-        });
+    let path = std::env::var_os("MOTO_SERVER").map(PathBuf::from).or_else(|| {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("moto_server"))
+                .find(|f| f.is_file())
+        })
+    });
     path.expect("this test needs moto's server: pip install 'moto[server]' and set MOTO_SERVER=<path of moto_server>")
 }
 
@@ -75,7 +73,8 @@ fn start_moto(objects: &[(&str, &[u8])], dir: &std::path::Path) -> (Moto, String
         .expect("start moto_server");
     let moto = Moto { child, port };
     assert!(
-        eventually(Duration::from_secs(20), || http_get("127.0.0.1", port, "/moto-api/").is_some()),
+        eventually(Duration::from_secs(20), || http_get("127.0.0.1", port, "/moto-api/")
+            .is_some()),
         "moto starts"
     );
     for (name, data) in objects {
@@ -83,7 +82,12 @@ fn start_moto(objects: &[(&str, &[u8])], dir: &std::path::Path) -> (Moto, String
     }
     let list: Vec<String> = objects
         .iter()
-        .map(|(name, _)| format!("({name:?}, {:?})", dir.join(name.replace('/', "_")).display().to_string()))
+        .map(|(name, _)| {
+            format!(
+                "({name:?}, {:?})",
+                dir.join(name.replace('/', "_")).display().to_string()
+            )
+        })
         .collect();
     let setup = format!(
         r#"
@@ -104,11 +108,19 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
         objects = list.join(", ")
     );
     let python = server.with_file_name("python");
-    let out = Command::new(if python.is_file() { python } else { PathBuf::from("python3") })
-        .args(["-c", &setup])
-        .output()
-        .expect("run the moto set-up");
-    assert!(out.status.success(), "moto set-up: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(if python.is_file() {
+        python
+    } else {
+        PathBuf::from("python3")
+    })
+    .args(["-c", &setup])
+    .output()
+    .expect("run the moto set-up");
+    assert!(
+        out.status.success(),
+        "moto set-up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut keys = text.split_whitespace();
     let id = keys.next().expect("key id").to_owned();
@@ -137,7 +149,11 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
             "goosefs fs mount --readonly --option aws.accessKeyId={id} --option \"aws.secretKey=${{GOOSEFS_MOUNT_SECRET_0_0}}\" \
              --option goosefs.underfs.s3.endpoint={endpoint} --option aws.region=us-east-1 {path} s3://hbase/stable/"
         );
-        let bin = std::path::Path::new(common::BIN).parent().expect("bin dir").display().to_string();
+        let bin = std::path::Path::new(common::BIN)
+            .parent()
+            .expect("bin dir")
+            .display()
+            .to_string();
         Command::new("sh")
             .args(["-c", &script])
             .env_clear()
@@ -154,7 +170,10 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
         err.contains("cannot mount s3://hbase/stable/ at /bad") && err.contains("access denied"),
         "{err}"
     );
-    assert!(!err.contains("not-the-secret-key"), "the secret is never printed: {err}");
+    assert!(
+        !err.contains("not-the-secret-key"),
+        "the secret is never printed: {err}"
+    );
 
     // moto computes the signature of a listing over the raw query string, while SigV4 (and
     // AWS) encode '/' in `prefix=stable/&delimiter=/`, which OpenDAL sends unescaped: so the
@@ -163,7 +182,10 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
     let out = mount("/s3", &secret);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&m.goosefs(&["fs", "mount"]));
-    assert!(table.contains("aws.secretKey=******") && !table.contains(&secret), "{table}");
+    assert!(
+        table.contains("aws.secretKey=******") && !table.contains(&secret),
+        "{table}"
+    );
     let ls = stdout(&m.goosefs(&["fs", "ls", "/s3"]));
     assert!(ls.contains("/s3/data.bin") && ls.contains("/s3/conf"), "{ls}");
     assert!(ls.contains(&data.len().to_string()), "{ls}");
@@ -177,7 +199,10 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
         http_get("127.0.32.20", web, "/metrics")
             .unwrap_or_default()
             .lines()
-            .find_map(|l| l.strip_prefix("goosefs_worker_ufs_read_bytes_total ").and_then(|v| v.parse::<u64>().ok()))
+            .find_map(|l| {
+                l.strip_prefix("goosefs_worker_ufs_read_bytes_total ")
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
             .unwrap_or(0)
     };
     let before = ufs_bytes();
