@@ -17,7 +17,7 @@ ufs_server.py: Python's http.server with ranges) and mounted at /data. Measured 
 next to the goals of issue 11 (warm FUSE >= 70% of the page cache, cold >= 90% of the UFS,
 eviction keeping up with 1 GB/s) and published anchors.
 
-Usage: python3 bench/data.py [--gb 2] [--files 8] [--small-quota 512MB] [--dir DIR]
+Usage: python3 bench/data.py [--gb 2] [--files 8] [--small-quota 512MB] [--dir DIR] [--profile release]
 DIR defaults to a folder in the cargo target directory (on disk, not tmpfs).
 """
 import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time, urllib.request
@@ -119,8 +119,10 @@ def main():
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--small-quota", default="512MB")
     ap.add_argument("--dir")
+    ap.add_argument("--profile", default="release", help="cargo profile of the binary (release, quick)")
+    ap.add_argument("--keep", action="store_true", help="leave the cluster running after the warm reads (for profiling)")
     a = ap.parse_args()
-    binary = os.path.join(TARGET, "release", "goosefs")
+    binary = os.path.join(TARGET, a.profile, "goosefs")
     if not os.path.exists(binary):
         sys.exit(f"build it first: cargo build --release -p goosefs ({binary} not found)")
     base = a.dir or os.path.join(TARGET, "bench-data")
@@ -187,6 +189,10 @@ def main():
         fs_cat = timed(lambda: [subprocess.run([binary, "fs", "cat", f"/data/{n}"], env=c.base_env(),
                                                stdout=subprocess.DEVNULL, check=True) for n in names])
         rss_worker, rss_fuse = c.peak_rss_mb("worker"), c.peak_rss_mb("fuse")
+        if a.keep:
+            print(f"kept running: work dir {work}, UFS {url}, mount {mnt}; env: GOOSEFS_HOSTS_FILE={c.hosts}")
+            print(json.dumps(c.base_env()), file=open(os.path.join(work, "env.json"), "w"))
+            signal.pause()
 
         # Eviction: a fresh worker and FUSE with a small quota, the whole set read cold through it.
         c.stop("fuse")

@@ -143,7 +143,7 @@ type Nodes = (HashMap<u64, Node>, HashMap<String, u64>, u64);
 struct Open {
     reader: FileReader,
     /// The last window read: (offset, bytes).
-    window: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+    window: Mutex<Option<(u64, bytes::Bytes)>>,
 }
 
 /// The mounted file system.
@@ -256,14 +256,15 @@ impl GooseFuse {
         })
     }
 
-    fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<Vec<u8>, Errno> {
-        let hit = |w: &Option<(u64, Arc<Vec<u8>>)>| {
+    /// The bytes at `offset` (a slice of the window: no copy).
+    fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<bytes::Bytes, Errno> {
+        let hit = |w: &Option<(u64, bytes::Bytes)>| {
             w.as_ref().and_then(|(start, bytes)| {
                 let end = start + bytes.len() as u64;
                 (offset >= *start && (offset + size <= end || end < start + WINDOW && offset <= end)).then(|| {
                     let from = usize::try_from(offset - start).unwrap_or(0);
                     let to = usize::try_from((offset + size).min(end) - start).unwrap_or(0);
-                    bytes[from..to].to_vec()
+                    bytes.slice(from..to)
                 })
             })
         };
@@ -278,7 +279,7 @@ impl GooseFuse {
                 tracing::error!(error = %e, "read failed");
                 Errno::EIO
             })?;
-        let window = Some((start, Arc::new(bytes)));
+        let window = Some((start, bytes));
         let data = hit(&window).unwrap_or_default();
         *open.window.lock().unwrap_or_else(PoisonError::into_inner) = window;
         Ok(data)

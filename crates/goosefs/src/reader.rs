@@ -7,7 +7,10 @@
 //! wrong bytes, since every cached byte is checksummed and every block id names one UFS version.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use crate::api::{BlockInfo, BlockRequest, FileBlocks, WorkerAddress, paths};
 use crate::client::{ClientError, MasterClient};
@@ -88,7 +91,11 @@ pub struct FileReader {
     locality: Locality,
     path: String,
     blocks: tokio::sync::RwLock<FileBlocks>,
+    local_file: LocalFile,
 }
+
+/// The block file a reader has open in a local tier directory: (block, file, path).
+type LocalFile = Arc<Mutex<Option<(u64, Arc<std::fs::File>, PathBuf)>>>;
 
 /// SplitMix64's finaliser: every input bit moves every output bit.
 fn mix(mut z: u64) -> u64 {
@@ -127,6 +134,7 @@ impl FileReader {
             locality: locality.clone(),
             path: path.to_owned(),
             blocks: tokio::sync::RwLock::new(blocks),
+            local_file: LocalFile::default(),
         })
     }
 
@@ -144,17 +152,51 @@ impl FileReader {
     ///
     /// # Errors
     /// [`ReadError`].
-    pub async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, ReadError> {
+    pub async fn read(&self, offset: u64, len: u64) -> Result<Bytes, ReadError> {
         let blocks = self.blocks().await;
         let length = self.length().await;
         let end = offset.saturating_add(len).min(length);
-        let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(offset)).unwrap_or(0));
-        for b in blocks.iter().filter(|b| b.offset < end && b.offset + b.length > offset) {
+        // One block's bytes go out as they came (no copy); a read across blocks is joined.
+        let mut parts: Vec<Bytes> = Vec::new();
+        for (i, b) in blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.offset < end && b.offset + b.length > offset)
+        {
             let from = offset.max(b.offset) - b.offset;
             let to = end.min(b.offset + b.length) - b.offset;
-            out.extend_from_slice(&self.read_block(b, from, to - from, false).await?);
+            // A read from the start of a block looks sequential: have the next block fetched
+            // meanwhile, so the UFS transfer overlaps this block's delivery.
+            if from == 0
+                && let Some(next) = blocks.get(i + 1)
+                && next.workers.is_empty()
+            {
+                self.prefetch(next.clone()).await;
+            }
+            parts.push(self.read_block(b, from, to - from, false).await?);
         }
-        Ok(out)
+        Ok(match parts.len() {
+            0 => Bytes::new(),
+            1 => parts.remove(0),
+            _ => Bytes::from(parts.concat()),
+        })
+    }
+
+    /// Loads block `b` in the background (its worker fetches it once, however many ask).
+    async fn prefetch(&self, b: BlockInfo) {
+        let reader = FileReader {
+            client: self.client.clone(),
+            http: self.http.clone(),
+            locality: self.locality.clone(),
+            path: self.path.clone(),
+            blocks: tokio::sync::RwLock::new(self.blocks.read().await.clone()),
+            local_file: LocalFile::default(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = reader.load(&b).await {
+                tracing::debug!(error = %e, "prefetch failed; the read will fetch the block itself");
+            }
+        });
     }
 
     /// Makes sure block `b` is cached by a worker (`fs load`).
@@ -165,23 +207,38 @@ impl FileReader {
         self.read_block(b, 0, b.length, true).await.map(drop)
     }
 
-    /// A short-circuit read from this host's tier directories.
-    fn local(dirs: &[PathBuf], b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
-        dirs.iter().find_map(|dir| {
-            let path = block_path(dir, b.id);
-            let file = std::fs::File::open(&path).ok()?;
-            // The worker may evict it meanwhile: the open file keeps its bytes.
-            (footer_length(&file)? == b.length)
-                .then(|| read_verified(&file, &path, b.id, b.length, offset, len).ok())
-                .flatten()
-        })
+    /// A short-circuit read from this host's tier directories. The last block file opened is
+    /// kept open for the next read (the worker may evict it meanwhile: the open file keeps its
+    /// bytes, which the checksums still vouch for).
+    fn local(dirs: &[PathBuf], open: &LocalFile, b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
+        let mut cached = open.lock().unwrap_or_else(PoisonError::into_inner);
+        let file = match &*cached {
+            Some((id, file, path)) if *id == b.id => (file.clone(), path.clone()),
+            _ => {
+                let found = dirs.iter().find_map(|dir| {
+                    let path = block_path(dir, b.id);
+                    let file = std::fs::File::open(&path).ok()?;
+                    (footer_length(&file)? == b.length).then(|| (Arc::new(file), path))
+                })?;
+                *cached = Some((b.id, found.0.clone(), found.1.clone()));
+                found
+            }
+        };
+        drop(cached);
+        let read = read_verified(&file.0, &file.1, b.id, b.length, offset, len);
+        if read.is_err() {
+            // Corrupt or gone: forget it; the worker reads the block again.
+            *open.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        read.ok()
     }
 
-    async fn read_block(&self, b: &BlockInfo, offset: u64, len: u64, load: bool) -> Result<Vec<u8>, ReadError> {
+    async fn read_block(&self, b: &BlockInfo, offset: u64, len: u64, load: bool) -> Result<Bytes, ReadError> {
         if !load && !self.locality.dirs.is_empty() {
-            let (dirs, block) = (self.locality.dirs.clone(), b.clone());
-            if let Ok(Some(data)) = tokio::task::spawn_blocking(move || Self::local(&dirs, &block, offset, len)).await {
-                return Ok(data);
+            let (dirs, open, block) = (self.locality.dirs.clone(), self.local_file.clone(), b.clone());
+            let local = tokio::task::spawn_blocking(move || Self::local(&dirs, &open, &block, offset, len));
+            if let Ok(Some(data)) = local.await {
+                return Ok(Bytes::from(data));
             }
         }
         let mut cause = String::from("no live worker");
@@ -220,7 +277,7 @@ impl FileReader {
             let query = format!("{}?{}", paths::BLOCK, request_query(&request));
             for worker in &candidates {
                 match self.http.get_bytes(&worker.rpc(), &query, self.locality.timeout).await {
-                    Ok(bytes) if load || bytes.len() as u64 == len => return Ok(bytes.to_vec()),
+                    Ok(bytes) if load || bytes.len() as u64 == len => return Ok(bytes),
                     Ok(bytes) => cause = format!("{} sent {} bytes, not {len}", worker.rpc(), bytes.len()),
                     Err(e) => cause = e.to_string(),
                 }

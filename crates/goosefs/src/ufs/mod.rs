@@ -498,6 +498,29 @@ impl Ufs {
         Ok(out)
     }
 
+    /// The bytes of file `path` from `offset`, `length` of them, as they arrive: one request,
+    /// resumed by the retry layer if it breaks.
+    ///
+    /// # Errors
+    /// [`UfsError`] when the request cannot start; the stream's items carry later failures.
+    pub async fn stream(&self, path: &str, offset: u64, length: u64) -> Result<opendal::FuturesBytesStream, UfsError> {
+        let reader = self.op.reader(path).await.map_err(|e| self.error("read", path, e))?;
+        reader
+            .into_bytes_stream(offset..offset + length)
+            .await
+            .map_err(|e| self.error("read", path, e))
+    }
+
+    /// A failure in the middle of a [`Ufs::stream`].
+    pub fn stream_error(&self, path: &str, e: std::io::Error) -> UfsError {
+        UfsError::Io {
+            uri: self.uri.clone(),
+            op: "read",
+            path: path.to_owned(),
+            source: Box::new(e),
+        }
+    }
+
     /// `length` bytes of file `path` from `offset`.
     ///
     /// # Errors

@@ -18,6 +18,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::api::{Answer, BlockRequest, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
@@ -100,22 +101,55 @@ impl Worker {
         let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
         let dir = self.store.dirs[reservation.dir].path.clone();
         let mut writer = BlockWriter::create(&dir, r.id).map_err(|e| format!("block {}: {e}", r.id))?;
-        let mut done = 0;
-        while done < r.block_length {
-            let n = UFS_PIECE.min(r.block_length - done);
-            let bytes = match ufs.read(&r.path, r.block_offset + done, n).await {
-                Ok(b) => b,
-                Err(e) => {
-                    writer.abort();
-                    return Err(e.to_string());
-                }
-            };
-            self.store.counters.ufs_bytes.fetch_add(n, Ordering::Relaxed);
-            if let Err(e) = tokio::task::block_in_place(|| writer.write(&bytes)) {
+        // One streamed request for the whole block; written in pieces of UFS_PIECE.
+        let mut stream = match ufs.stream(&r.path, r.block_offset, r.block_length).await {
+            Ok(s) => s,
+            Err(e) => {
                 writer.abort();
-                return Err(format!("block {}: writing to {}: {e}", r.id, dir.display()));
+                return Err(e.to_string());
             }
-            done += n;
+        };
+        let mut pending: Vec<u8> = Vec::with_capacity(usize::try_from(UFS_PIECE).unwrap_or(0));
+        let mut done = 0;
+        loop {
+            let next = stream.next().await;
+            let end = next.is_none();
+            if let Some(chunk) = next {
+                match chunk {
+                    Ok(bytes) => {
+                        done += bytes.len() as u64;
+                        self.store
+                            .counters
+                            .ufs_bytes
+                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        pending.extend_from_slice(&bytes);
+                    }
+                    Err(e) => {
+                        writer.abort();
+                        return Err(ufs.stream_error(&r.path, e).to_string());
+                    }
+                }
+            }
+            if (end && !pending.is_empty()) || pending.len() as u64 >= UFS_PIECE {
+                if let Err(e) = tokio::task::block_in_place(|| writer.write(&pending)) {
+                    writer.abort();
+                    return Err(format!("block {}: writing to {}: {e}", r.id, dir.display()));
+                }
+                pending.clear();
+            }
+            if end {
+                break;
+            }
+        }
+        if done != r.block_length {
+            writer.abort();
+            return Err(format!(
+                "{}: {} sent {done} bytes of block {} ({} expected): the file changed?",
+                ufs.uri(),
+                r.path,
+                r.id,
+                r.block_length
+            ));
         }
         tokio::task::block_in_place(|| writer.finish(&block_path(&dir, r.id)))
             .map_err(|e| format!("block {}: {e}", r.id))?;
