@@ -317,6 +317,9 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     let ufs = UfsServer::start();
     let big = bytes(8 * MB, 3);
     std::fs::write(ufs.root.path().join("big.bin"), &big).expect("big");
+    // Written before the mount: listings are kept (sync interval -1).
+    let shared = bytes(3 * MB, 9);
+    std::fs::write(ufs.root.path().join("shared.bin"), &shared).expect("shared");
     let mut m = cluster(31, &ufs);
     let tiers = [m.dir.path().join("tier-0"), m.dir.path().join("tier-1")];
     for (i, tier) in tiers.iter().enumerate() {
@@ -343,7 +346,7 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         "/health"
     )
     .is_some()));
-    let out = m.goosefs(&["fs", "distributedLoad", "--replication", "1", "/hbase"]);
+    let out = m.goosefs(&["fs", "distributedLoad", "--replication", "1", "/hbase/big.bin"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
@@ -363,6 +366,15 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         r.contains(&format!("Used Capacity: {}", human(du(&tiers[0]) + du(&tiers[1]))))
     }));
 
+    // Six readers of a file nobody read yet: each of its 3 blocks is fetched from the UFS once.
+    let outputs: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| cat(&m, "/hbase/shared.bin").stdout))
+            .collect();
+        readers.into_iter().map(|r| r.join().expect("reader")).collect()
+    });
+    assert!(outputs.iter().all(|o| *o == shared), "every reader gets the bytes");
+    assert_eq!(ufs.gets("/shared.bin"), 3, "one UFS fetch per block for six readers");
     // Worker 1 dies: its blocks come from worker 0 (fetched from the UFS again), never wrong.
     m.kill_other("hbase-worker-1");
     let out = cat(&m, "/hbase/big.bin");

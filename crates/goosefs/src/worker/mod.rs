@@ -9,6 +9,8 @@ pub mod store;
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,7 +21,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use tokio::sync::OnceCell;
 
 use crate::api::{Answer, BlockRequest, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
 use crate::client::MasterClient;
@@ -48,8 +49,21 @@ enum Fetched {
     NoRoom,
 }
 
-/// One fetch from the UFS, shared by every reader waiting for the block.
-type Fetch = OnceCell<Result<Fetched, String>>;
+/// A fetch from the UFS in progress, watched by every reader of the block: readers of bytes
+/// already written are served from the temporary file before the block is complete, so a cold
+/// sequential read overlaps the UFS transfer instead of waiting for a whole block.
+#[derive(Debug, Clone, Default)]
+struct FetchState {
+    /// Bytes of the block written to `tmp` so far.
+    written: u64,
+    /// The temporary file being written.
+    tmp: Option<PathBuf>,
+    /// The outcome, once over.
+    done: Option<Result<Fetched, String>>,
+}
+
+/// One fetch, shared by every reader waiting for the block.
+type Fetch = tokio::sync::watch::Sender<FetchState>;
 
 /// UFS reads are made in pieces of this size (each one retried on its own).
 const UFS_PIECE: u64 = 8 << 20;
@@ -93,7 +107,7 @@ impl Worker {
     }
 
     /// Reads the block's bytes from the UFS into the store (or not, without room).
-    async fn fetch(&self, r: &BlockRequest) -> Result<Fetched, String> {
+    async fn fetch(&self, r: &BlockRequest, state: &Fetch) -> Result<Fetched, String> {
         self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
         let Some(reservation) = self.store.reserve(r.block_length) else {
             return Ok(Fetched::NoRoom);
@@ -101,6 +115,7 @@ impl Worker {
         let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
         let dir = self.store.dirs[reservation.dir].path.clone();
         let mut writer = BlockWriter::create(&dir, r.id).map_err(|e| format!("block {}: {e}", r.id))?;
+        state.send_modify(|s| s.tmp = Some(writer.path().to_owned()));
         // One streamed request for the whole block; written in pieces of UFS_PIECE.
         let mut stream = match ufs.stream(&r.path, r.block_offset, r.block_length).await {
             Ok(s) => s,
@@ -135,6 +150,8 @@ impl Worker {
                     writer.abort();
                     return Err(format!("block {}: writing to {}: {e}", r.id, dir.display()));
                 }
+                let n = pending.len() as u64;
+                state.send_modify(|s| s.written += n);
                 pending.clear();
             }
             if end {
@@ -158,7 +175,7 @@ impl Worker {
     }
 
     /// Serves a read: from the store, else after one shared fetch, else straight from the UFS.
-    async fn serve(&self, r: &BlockRequest) -> Result<Vec<u8>, String> {
+    async fn serve(self: &Arc<Self>, r: &BlockRequest) -> Result<Vec<u8>, String> {
         if r.offset > r.block_length {
             return Err(format!(
                 "offset {} is past block {} ({} bytes)",
@@ -189,20 +206,55 @@ impl Worker {
                     }
                 }
             }
-            let cell = self
-                .fetching
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(r.id)
-                .or_default()
-                .clone();
-            let outcome = cell.get_or_init(|| self.fetch(r)).await.clone();
-            {
+            let (fetch, start) = {
                 let mut fetching = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
-                if fetching.get(&r.id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                    fetching.remove(&r.id);
+                match fetching.get(&r.id) {
+                    Some(f) => (f.clone(), false),
+                    None => {
+                        let f = Arc::new(Fetch::new(FetchState::default()));
+                        fetching.insert(r.id, f.clone());
+                        (f, true)
+                    }
                 }
+            };
+            if start {
+                // The fetch runs on its own: it completes the block even when the reader that
+                // started it is served early or goes away.
+                let (worker, fetch, request) = (self.clone(), fetch.clone(), r.clone());
+                tokio::spawn(async move {
+                    let outcome = worker.fetch(&request, &fetch).await;
+                    fetch.send_modify(|s| s.done = Some(outcome));
+                    let mut fetching = worker.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+                    if fetching.get(&request.id).is_some_and(|f| Arc::ptr_eq(f, &fetch)) {
+                        fetching.remove(&request.id);
+                    }
+                });
             }
+            let mut watching = fetch.subscribe();
+            let outcome = loop {
+                let state = watching.borrow_and_update().clone();
+                if let Some(done) = state.done {
+                    break done;
+                }
+                if !r.load
+                    && state.written >= r.offset + len
+                    && let Some(tmp) = &state.tmp
+                {
+                    let read = tokio::task::block_in_place(|| {
+                        let mut data = vec![0; usize::try_from(len).unwrap_or(0)];
+                        File::open(tmp)
+                            .and_then(|f| f.read_exact_at(&mut data, r.offset))
+                            .map(|()| data)
+                    });
+                    // Renamed meanwhile: the next state says where it is.
+                    if let Ok(data) = read {
+                        return Ok(data);
+                    }
+                }
+                if watching.changed().await.is_err() {
+                    break Err(format!("block {}: its fetch was abandoned", r.id));
+                }
+            };
             match outcome {
                 Ok(Fetched::Cached) => {}
                 Ok(Fetched::NoRoom) => {

@@ -164,6 +164,11 @@ impl BlockWriter {
         })
     }
 
+    /// The temporary file (readable while it is written).
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Appends `bytes`.
     ///
     /// # Errors
