@@ -22,6 +22,8 @@ DIR defaults to a folder in the cargo target directory (on disk, not tmpfs).
 """
 import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time, urllib.request
 
+from masters import rendered_env  # bench/masters.py: the ConfigMap of a golden render
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 CASE = "one-master"
@@ -29,13 +31,9 @@ MASTER_IP, WORKER_IP = "127.0.60.10", "127.0.60.20"
 
 
 def rendered(case):
+    """The ConfigMap environment and the fuse container's args of a golden render."""
+    env = rendered_env(case)
     text = open(os.path.join(ROOT, "testdata/render", case, "expected.yaml")).read()
-    doc = next(d for d in text.split("\n---\n") if "kind: ConfigMap" in d and "GOOSEFS_JAVA_OPTS" in d)
-    env = {}
-    for line in doc.splitlines():
-        key, sep, value = line.strip().partition(": ")
-        if sep and key.startswith("GOOSEFS_"):
-            env[key] = json.loads(value)
     fuse_args = next(json.loads(l.strip()[len("args: "):]) for l in text.splitlines()
                      if l.strip().startswith('args: ["fuse"'))
     return env, fuse_args

@@ -238,6 +238,18 @@ impl Conf {
         })
     }
 
+    /// A timeout or period: `default` unless set to a positive length (`-1` and `0` keep the
+    /// default: a timeout of nothing means the default one).
+    ///
+    /// # Errors
+    /// [`ConfError`] when set to something that is not a duration.
+    pub fn period(&self, key: &str, default: std::time::Duration) -> Result<std::time::Duration, ConfError> {
+        Ok(match self.interval(key, Interval::After(default))? {
+            Interval::After(d) if !d.is_zero() => d,
+            _ => default,
+        })
+    }
+
     /// A boolean (`true`/`false`, any case).
     ///
     /// # Errors
@@ -287,6 +299,18 @@ mod tests {
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn periods_keep_their_default_unless_set_to_a_positive_length() {
+        use std::time::Duration;
+        let conf = Conf::from_properties([("a", "30sec"), ("b", "-1"), ("c", "0"), ("d", "soon")]);
+        let default = Duration::from_secs(5);
+        assert_eq!(conf.period("a", default), Ok(Duration::from_secs(30)));
+        assert_eq!(conf.period("b", default), Ok(default));
+        assert_eq!(conf.period("c", default), Ok(default));
+        assert_eq!(conf.period("unset", default), Ok(default));
+        assert!(conf.period("d", default).is_err());
     }
 
     #[test]

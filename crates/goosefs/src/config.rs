@@ -180,11 +180,7 @@ impl MasterConfig {
             .bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT, DEFAULT_BLOCK_SIZE)?
             .max(1);
         let metadata_sync = conf.interval(keys::USER_FILE_METADATA_SYNC_INTERVAL, Interval::Never)?;
-        let worker_timeout =
-            match conf.interval(keys::MASTER_WORKER_TIMEOUT, Interval::After(DEFAULT_WORKER_TIMEOUT))? {
-                Interval::After(d) if !d.is_zero() => d,
-                _ => DEFAULT_WORKER_TIMEOUT,
-            };
+        let worker_timeout = conf.period(keys::MASTER_WORKER_TIMEOUT, DEFAULT_WORKER_TIMEOUT)?;
         Ok(MasterConfig {
             block_size,
             metadata_sync,
@@ -245,13 +241,7 @@ impl WorkerConfig {
             .filter(|h| !h.is_empty())
             .ok_or(ConfigError::Missing(keys::WORKER_HOSTNAME))?
             .to_owned();
-        let heartbeat = match conf.interval(
-            "goosefs.worker.block.heartbeat.interval",
-            Interval::After(Duration::from_secs(1)),
-        )? {
-            Interval::After(d) if !d.is_zero() => d,
-            _ => Duration::from_secs(1),
-        };
+        let heartbeat = conf.period("goosefs.worker.block.heartbeat.interval", Duration::from_secs(1))?;
         Ok(WorkerConfig {
             hostname,
             bind_host: conf.get_or("goosefs.worker.bind.host", "0.0.0.0").to_owned(),

@@ -258,12 +258,17 @@ pub async fn report(client: &MasterClient) -> Printed {
     }
     line("Raft Term", r.term.to_string());
     line("Mount Points", r.mounts.to_string());
-    // Workers arrive with part 2 of the runtime; until then the cluster has none.
-    line("Live Workers", "0".to_owned());
+    let workers = crate::fsdata::workers(client).await?;
+    let (capacity, used) = workers
+        .iter()
+        .flat_map(|w| w.tiers.iter())
+        .fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used));
+    line("Live Workers", workers.len().to_string());
+    // The leader forgets lost workers (goosefs.master.worker.timeout) rather than listing them.
     line("Lost Workers", "0".to_owned());
-    line("Total Capacity", "0B".to_owned());
-    line("Used Capacity", "0B".to_owned());
-    line("Free Capacity", "0B".to_owned());
+    line("Total Capacity", crate::fsdata::size(capacity));
+    line("Used Capacity", crate::fsdata::size(used));
+    line("Free Capacity", crate::fsdata::size(capacity.saturating_sub(used)));
     Ok(out)
 }
 

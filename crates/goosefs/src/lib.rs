@@ -1,13 +1,15 @@
 //! The GooseFS runtime that kubectl-goosefs's manifests run: one binary, `goosefs`, whose
 //! subcommands are the container args the templates write (`master-only --no-format`,
-//! `job-master`, `job-worker`, `proxy`, `fs ...`, `fsadmin ...`; `worker-only` and `fuse` come
-//! with part 2). Configuration is read as a pod gets it: the ConfigMap's `GOOSEFS_*_JAVA_OPTS`
-//! through [`goosefs_conf`], the same contract the plugin writes.
+//! `worker-only --no-format`, `fuse --fuse-opts=...`, `job-master`, `job-worker`, `proxy`,
+//! `fs ...`, `fsadmin ...`). Configuration is read as a pod gets it: the ConfigMap's
+//! `GOOSEFS_*_JAVA_OPTS` through [`goosefs_conf`], the same contract the plugin writes.
 //!
 //! Layers: [`config`] (what each process reads) → [`master`] (namespace state machine, Raft
-//! membership, RPC and web ports) on [`raft`] (openraft types and network) and [`journal`]
-//! (redb) → [`api`] (the client protocol) ← [`client`] → [`fs`] (client commands and their
-//! output); [`net`] is the one transport, [`cli`] parses and dispatches.
+//! membership, UFS metadata and workers, RPC and web ports) on [`raft`] (openraft types and
+//! network) and [`journal`] (redb); [`worker`] (tiered block store, block reads) and [`ufs`]
+//! (Apache OpenDAL) → [`api`] (the protocol) ← [`client`] (masters) and [`reader`] (bytes) →
+//! [`fs`], [`fsdata`], [`jobs`] (client commands and their output) and [`fuse`] (the POSIX
+//! mount); [`net`] is the one transport, [`cli`] parses and dispatches.
 
 pub mod api;
 pub mod cli;

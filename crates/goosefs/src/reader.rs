@@ -56,7 +56,6 @@ impl Locality {
     /// # Errors
     /// A property that does not parse.
     pub fn from_conf(conf: &goosefs_conf::Conf) -> Result<Locality, goosefs_conf::opts::ConfError> {
-        use goosefs_conf::duration::Interval;
         let dirs = goosefs_conf::tier::levels(conf)
             .map(|levels| {
                 levels
@@ -66,13 +65,7 @@ impl Locality {
                     .collect()
             })
             .unwrap_or_default();
-        let timeout = match conf.interval(
-            "goosefs.user.streaming.data.timeout",
-            Interval::After(Duration::from_secs(300)),
-        )? {
-            Interval::After(d) if !d.is_zero() => d,
-            _ => Duration::from_secs(300),
-        };
+        let timeout = conf.period("goosefs.user.streaming.data.timeout", Duration::from_secs(300))?;
         Ok(Locality {
             host: conf
                 .get(goosefs_conf::keys::USER_HOSTNAME)

@@ -375,6 +375,8 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     });
     assert!(outputs.iter().all(|o| *o == shared), "every reader gets the bytes");
     assert_eq!(ufs.gets("/shared.bin"), 3, "one UFS fetch per block for six readers");
+    let summary = stdout(&m.goosefs(&["fsadmin", "report"]));
+    assert!(summary.contains("Live Workers: 2\n"), "{summary}");
     // Worker 1 dies: its blocks come from worker 0 (fetched from the UFS again), never wrong.
     m.kill_other("hbase-worker-1");
     let out = cat(&m, "/hbase/big.bin");

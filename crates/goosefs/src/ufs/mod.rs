@@ -11,7 +11,6 @@ pub mod web;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use goosefs_conf::duration::Interval;
 use goosefs_conf::{Conf, keys};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator, services};
@@ -94,13 +93,7 @@ impl UfsSettings {
     /// # Errors
     /// A property that does not parse.
     pub fn from_conf(conf: &Conf) -> Result<UfsSettings, goosefs_conf::opts::ConfError> {
-        let timeout = match conf.interval(
-            keys::UNDERFS_WEB_CONNECTION_TIMEOUT,
-            Interval::After(Duration::from_secs(60)),
-        )? {
-            Interval::After(d) if !d.is_zero() => d,
-            _ => Duration::from_secs(60),
-        };
+        let timeout = conf.period(keys::UNDERFS_WEB_CONNECTION_TIMEOUT, Duration::from_secs(60))?;
         Ok(UfsSettings {
             timeout,
             retries: 5,

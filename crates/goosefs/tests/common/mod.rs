@@ -265,18 +265,7 @@ impl Masters {
 
     /// SIGTERM of a worker or FUSE process, then its exit code.
     pub fn stop_other(&mut self, name: &str) -> Option<i32> {
-        let mut child = self.others.remove(name)?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
+        terminate(self.others.remove(name)?)
     }
 
     pub fn start_all(&mut self) {
@@ -300,18 +289,7 @@ impl Masters {
 
     /// SIGTERM, then the exit status.
     pub fn stop(&mut self, i: usize) -> Option<i32> {
-        let mut child = self.children[i].take()?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
+        terminate(self.children[i].take()?)
     }
 
     /// Runs `goosefs <args>` as a client.
@@ -453,6 +431,21 @@ impl Drop for Masters {
             eprintln!("master logs kept in {}", keep.display());
         }
     }
+}
+
+/// SIGTERM, then the exit code (`None`, and SIGKILL, when it did not stop within 15 s).
+fn terminate(mut child: Child) -> Option<i32> {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// The golden case the data tests run (the seed scenario's runtime).
