@@ -11,10 +11,10 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::Master;
-use super::namespace::{Command, Kind, Reply, normal};
 use std::collections::BTreeMap;
 
+use super::Master;
+use super::namespace::{Command, Kind, Reply, normal};
 use crate::api::{
     Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Registration, Rejoin, Report,
     UfsMount, WorkerReport, is_secret_key, paths,
@@ -246,7 +246,7 @@ struct Place {
     children: Vec<FileInfo>,
     mount: String,
     ufs: String,
-    options: std::collections::BTreeMap<String, String>,
+    options: BTreeMap<String, String>,
     /// The path inside the mount's UFS (no leading slash; empty for the mount's root).
     rel: String,
 }
@@ -350,9 +350,10 @@ async fn locate(master: &Master, path: &str) -> Result<(String, Place), Answer<(
     Ok((path, place))
 }
 
-fn relay<T>(answer: Answer<()>) -> Answer<T> {
+/// A failure answer passed on as another type's (never called with `Ok`).
+fn relay<A, T>(answer: Answer<A>) -> Answer<T> {
     match answer {
-        Answer::Ok(()) => Answer::Refused("unexpected".to_owned()),
+        Answer::Ok(_) => Answer::Refused("unexpected answer".to_owned()),
         Answer::NotLeader { leader } => Answer::NotLeader { leader },
         Answer::Refused(r) => Answer::Refused(r),
     }
@@ -400,22 +401,14 @@ async fn resolve(master: &Master, path: &str) -> Answer<(FileInfo, Place)> {
 async fn stat(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileInfo>> {
     Json(match resolve(&master, &q.path).await {
         Answer::Ok((info, _)) => Answer::Ok(info),
-        other => relay_pair(other),
+        other => relay(other),
     })
-}
-
-fn relay_pair<A, T>(answer: Answer<A>) -> Answer<T> {
-    match answer {
-        Answer::Ok(_) => Answer::Refused("unexpected".to_owned()),
-        Answer::NotLeader { leader } => Answer::NotLeader { leader },
-        Answer::Refused(r) => Answer::Refused(r),
-    }
 }
 
 async fn list(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<Vec<FileInfo>>> {
     let (info, place) = match resolve(&master, &q.path).await {
         Answer::Ok(found) => found,
-        other => return Json(relay_pair(other)),
+        other => return Json(relay(other)),
     };
     if !info.folder {
         return Json(Answer::Ok(vec![info]));
@@ -443,7 +436,7 @@ async fn list(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> 
 async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileBlocks>> {
     let (info, place) = match resolve(&master, &q.path).await {
         Answer::Ok(found) => found,
-        other => return Json(relay_pair(other)),
+        other => return Json(relay(other)),
     };
     if info.folder {
         return Json(Answer::Refused(format!("Path \"{}\" is a directory.", info.path)));
