@@ -320,6 +320,8 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     // Written before the mount: listings are kept (sync interval -1).
     let shared = bytes(3 * MB, 9);
     std::fs::write(ufs.root.path().join("shared.bin"), &shared).expect("shared");
+    let mid = bytes(8 * MB, 11);
+    std::fs::write(ufs.root.path().join("mid.bin"), &mid).expect("mid");
     let mut m = cluster(31, &ufs);
     let tiers = [m.dir.path().join("tier-0"), m.dir.path().join("tier-1")];
     for (i, tier) in tiers.iter().enumerate() {
@@ -377,6 +379,30 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     assert_eq!(ufs.gets("/shared.bin"), 3, "one UFS fetch per block for six readers");
     let summary = stdout(&m.goosefs(&["fsadmin", "report"]));
     assert!(summary.contains("Live Workers: 2\n"), "{summary}");
+    // Worker 1 is killed in the middle of a read (the UFS answers slowly, so blocks are still
+    // being fetched): the reader gets every byte from worker 0, or fails cleanly; never wrong bytes.
+    ufs.fault(0, 300, 6);
+    let pid = m.others["hbase-worker-1"].id().to_string();
+    let out = std::thread::scope(|s| {
+        let reader = s.spawn(|| cat(&m, "/hbase/mid.bin"));
+        std::thread::sleep(Duration::from_millis(400));
+        let killed = Command::new("kill").args(["-KILL", &pid]).status();
+        assert!(killed.is_ok_and(|k| k.success()), "worker 1 killed mid-read");
+        reader.join().expect("reader")
+    });
+    assert!(
+        (out.status.success() && out.stdout == mid) || (!out.status.success() && mid.starts_with(&out.stdout)),
+        "exit {:?}, {} bytes: {}",
+        out.status,
+        out.stdout.len(),
+        stderr(&out)
+    );
+    eprintln!(
+        "read across the kill: exit {:?}, {} of {} bytes",
+        out.status.code(),
+        out.stdout.len(),
+        mid.len()
+    );
     // Worker 1 dies: its blocks come from worker 0 (fetched from the UFS again), never wrong.
     m.kill_other("hbase-worker-1");
     let out = cat(&m, "/hbase/big.bin");
@@ -409,4 +435,69 @@ fn human(bytes: u64) -> String {
         }
     }
     format!("{v:.2}TB")
+}
+
+#[test]
+fn an_rw_fuse_mount_writes_new_files_through_to_a_writable_ufs_and_refuses_the_rest() {
+    let ufs = UfsServer::start();
+    std::fs::write(ufs.root.path().join("web.txt"), b"web\n").expect("web");
+    let mut m = cluster(33, &ufs);
+    let tier = m.dir.path().join("tier-0");
+    m.start_worker("hbase-worker-0", "127.0.33.20", &tier, "");
+    // A local UFS next to the Web one, and the same folder mounted --readonly elsewhere.
+    let local = tempfile::tempdir().expect("local ufs");
+    std::fs::write(local.path().join("old.txt"), b"old\n").expect("old");
+    let local_uri = local.path().display().to_string();
+    assert!(m.goosefs(&["fs", "mount", "/local", &local_uri]).status.success());
+    assert!(
+        m.goosefs(&["fs", "mount", "--readonly", "/frozen", &local_uri])
+            .status
+            .success()
+    );
+
+    let mount_point = m.dir.path().join("fuse");
+    std::fs::create_dir(&mount_point).expect("mount point");
+    m.start_other(
+        "hbase-fuse-0",
+        "127.0.33.20",
+        &["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()],
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        "",
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    assert!(eventually(Duration::from_secs(10), || mount_point
+        .join("local/old.txt")
+        .exists()));
+
+    // A new file is written through: in the UFS when closed, listed and read back by GooseFS.
+    let data = bytes(2 * MB + 333, 5);
+    std::fs::write(mount_point.join("local/new.bin"), &data).expect("write through FUSE");
+    assert!(std::fs::read(local.path().join("new.bin")).expect("in the UFS") == data);
+    let ls = stdout(&m.goosefs(&["fs", "ls", "/local"]));
+    assert!(
+        ls.contains("/local/new.bin") && ls.contains(&data.len().to_string()),
+        "{ls}"
+    );
+    assert!(m.goosefs(&["fs", "cat", "/local/new.bin"]).stdout == data);
+    assert!(std::fs::read(mount_point.join("local/new.bin")).expect("read back") == data);
+
+    // Everything else is refused with EROFS, the UFS untouched.
+    let erofs = |r: std::io::Result<()>| r.err().and_then(|e| e.raw_os_error()) == Some(30);
+    assert!(
+        erofs(std::fs::write(mount_point.join("hbase/new.txt"), b"x")),
+        "a Web UFS cannot be written"
+    );
+    assert!(
+        erofs(std::fs::write(mount_point.join("frozen/new.txt"), b"x")),
+        "a --readonly mount"
+    );
+    assert!(
+        erofs(std::fs::write(mount_point.join("local/old.txt"), b"changed")),
+        "existing files"
+    );
+    assert!(erofs(std::fs::create_dir(mount_point.join("local/dir"))));
+    assert!(erofs(std::fs::remove_file(mount_point.join("local/old.txt"))));
+    assert_eq!(std::fs::read(local.path().join("old.txt")).expect("old"), b"old\n");
+    assert!(!local.path().join("new.txt").exists() && !local.path().join("dir").exists());
+    assert_eq!(m.stop_other("hbase-fuse-0"), Some(0));
 }
