@@ -158,9 +158,20 @@ struct Writing {
     /// Its path in the UFS, and the UFS.
     rel: String,
     ufs: Ufs,
-    writer: tokio::sync::Mutex<Option<opendal::Writer>>,
+    writer: tokio::sync::Mutex<WriteState>,
+    /// Bytes in order so far (the size `getattr` shows).
     written: AtomicU64,
 }
+
+/// The stream into the UFS, and the pieces that arrived ahead of their turn: the kernel splits a
+/// large write(2) into requests that several FUSE threads handle at once, in any order.
+struct WriteState {
+    writer: Option<opendal::Writer>,
+    early: std::collections::BTreeMap<u64, Vec<u8>>,
+}
+
+/// Bytes held out of order per file at most (the kernel keeps a few requests in flight).
+const EARLY_LIMIT: usize = 64 << 20;
 
 /// The mounted file system.
 struct GooseFuse {
@@ -299,9 +310,17 @@ impl GooseFuse {
     /// Stores a written file in the UFS (once) and has the leader list its directory again.
     fn finish(&self, w: &Writing) -> Result<(), Errno> {
         self.rt.block_on(async {
-            let Some(mut writer) = w.writer.lock().await.take() else {
+            let mut state = w.writer.lock().await;
+            let Some(mut writer) = state.writer.take() else {
                 return Ok(());
             };
+            if !state.early.is_empty() {
+                // A piece never arrived: storing the rest would store a wrong file.
+                tracing::error!(path = %w.path, "write through failed: a gap in the data written");
+                let _ = writer.abort().await;
+                return Err(Errno::EIO);
+            }
+            drop(state);
             if let Err(e) = writer.close().await {
                 tracing::error!(path = %w.path, error = %w.ufs.write_error(&w.rel, e), "write through failed");
                 return Err(Errno::EIO);
@@ -344,7 +363,10 @@ impl GooseFuse {
             path: path.to_owned(),
             rel: mount.rel,
             ufs,
-            writer: tokio::sync::Mutex::new(Some(writer)),
+            writer: tokio::sync::Mutex::new(WriteState {
+                writer: Some(writer),
+                early: std::collections::BTreeMap::new(),
+            }),
             written: AtomicU64::new(0),
         })
     }
@@ -470,28 +492,44 @@ impl Filesystem for GooseFuse {
         let Some(w) = self.writing_of(fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        // Written through as a stream: in order only, as GooseFS's FUSE writes.
-        if offset != w.written.load(Ordering::Relaxed) {
-            return reply.error(Errno::EINVAL);
-        }
+        // Written through as a stream, in order, as GooseFS's FUSE writes: a piece ahead of its
+        // turn waits in memory; going back (a rewrite) is refused.
         let written = self.rt.block_on(async {
-            match w.writer.lock().await.as_mut() {
-                Some(writer) => writer
-                    .write(data.to_vec())
-                    .await
-                    .map_err(|e| w.ufs.write_error(&w.rel, e).to_string()),
-                None => Err("already closed".to_owned()),
+            let mut state = w.writer.lock().await;
+            let next = w.written.load(Ordering::Relaxed);
+            if offset < next {
+                return Err(Errno::EINVAL);
+            }
+            if state.writer.is_none() {
+                return Err(Errno::EIO);
+            }
+            if offset > next {
+                if state.early.values().map(Vec::len).sum::<usize>() + data.len() > EARLY_LIMIT {
+                    return Err(Errno::EIO);
+                }
+                state.early.insert(offset, data.to_vec());
+                return Ok(());
+            }
+            let mut piece = data.to_vec();
+            loop {
+                let len = piece.len() as u64;
+                let Some(writer) = state.writer.as_mut() else {
+                    return Err(Errno::EIO);
+                };
+                if let Err(e) = writer.write(piece).await {
+                    tracing::error!(path = %w.path, error = %w.ufs.write_error(&w.rel, e), "write through failed");
+                    return Err(Errno::EIO);
+                }
+                let next = w.written.fetch_add(len, Ordering::Relaxed) + len;
+                match state.early.remove(&next) {
+                    Some(p) => piece = p,
+                    None => return Ok(()),
+                }
             }
         });
         match written {
-            Ok(()) => {
-                w.written.fetch_add(data.len() as u64, Ordering::Relaxed);
-                reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
-            }
-            Err(e) => {
-                tracing::error!(path = %w.path, error = %e, "write through failed");
-                reply.error(Errno::EIO);
-            }
+            Ok(()) => reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX)),
+            Err(e) => reply.error(e),
         }
     }
 

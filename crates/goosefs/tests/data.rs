@@ -470,7 +470,8 @@ fn an_rw_fuse_mount_writes_new_files_through_to_a_writable_ufs_and_refuses_the_r
         .exists()));
 
     // A new file is written through: in the UFS when closed, listed and read back by GooseFS.
-    let data = bytes(2 * MB + 333, 5);
+    // One write(2) of 6 MiB: the kernel splits it into requests that FUSE threads handle in any order.
+    let data = bytes(6 * MB + 333, 5);
     std::fs::write(mount_point.join("local/new.bin"), &data).expect("write through FUSE");
     assert!(std::fs::read(local.path().join("new.bin")).expect("in the UFS") == data);
     let ls = stdout(&m.goosefs(&["fs", "ls", "/local"]));
