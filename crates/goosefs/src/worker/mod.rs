@@ -334,7 +334,8 @@ async fn report(worker: Arc<Worker>) {
         let usage = worker.store.usage();
         match id {
             None => {
-                let (_, _) = worker.store.take_changes();
+                // A full registration reports everything: pending changes are moot.
+                let _ = worker.store.take_changes();
                 let registration = Registration {
                     host: worker.cfg.hostname.clone(),
                     rpc_port: worker.cfg.rpc_port,

@@ -524,11 +524,6 @@ impl Store {
         (std::mem::take(&mut inner.added), std::mem::take(&mut inner.removed))
     }
 
-    /// Forgets pending changes (a full registration reports everything).
-    pub fn clear_changes(&self) {
-        let _ = self.take_changes();
-    }
-
     /// Capacity and usage per tier alias, top first.
     pub fn usage(&self) -> Vec<crate::api::TierUsage> {
         let inner = self.lock();
