@@ -4,11 +4,8 @@
 //! (local tier directories first, then workers) in windows of [`WINDOW`] bytes, so the small
 //! reads of a `direct_io` mount do not each cost a request.
 //!
-//! `ro` mounts answer writes with `EROFS`. `rw` mounts write new files through to the UFS
-//! (GooseFS's CACHE_THROUGH for the data path: written sequentially, stored in the UFS when the
-//! file is closed, and listed by the leader from then on) where the scheme can be written (not a
-//! Web UFS, not a mount made `--readonly`: `EROFS`); changing existing files, directories,
-//! renames and deletes answer `EROFS`. SIGTERM unmounts; a mount point left by a killed process
+//! Mounts are read-only: writes answer `EROFS` (`rw` mounts included: writing through to the UFS
+//! is not in this runtime yet). SIGTERM unmounts; a mount point left by a killed process
 //! ("transport endpoint is not connected") is detached before mounting again.
 
 use std::collections::HashMap;
@@ -28,7 +25,6 @@ use crate::client::{ClientError, MasterClient};
 use crate::fs::query;
 use crate::net::Http;
 use crate::reader::{FileReader, Locality};
-use crate::ufs::{Ufs, UfsError, UfsSettings};
 
 /// Bytes fetched per read request to the data path.
 pub const WINDOW: u64 = 4 << 20;
@@ -150,29 +146,6 @@ struct Open {
     window: Mutex<Option<(u64, bytes::Bytes)>>,
 }
 
-/// A new file being written through to its UFS.
-struct Writing {
-    ino: u64,
-    /// GooseFS path.
-    path: String,
-    /// Its path in the UFS, and the UFS.
-    rel: String,
-    ufs: Ufs,
-    writer: tokio::sync::Mutex<WriteState>,
-    /// Bytes in order so far (the size `getattr` shows).
-    written: AtomicU64,
-}
-
-/// The stream into the UFS, and the pieces that arrived ahead of their turn: the kernel splits a
-/// large write(2) into requests that several FUSE threads handle at once, in any order.
-struct WriteState {
-    writer: Option<opendal::Writer>,
-    early: std::collections::BTreeMap<u64, Vec<u8>>,
-}
-
-/// Bytes held out of order per file at most (the kernel keeps a few requests in flight).
-const EARLY_LIMIT: usize = 64 << 20;
-
 /// The mounted file system.
 struct GooseFuse {
     rt: tokio::runtime::Handle,
@@ -182,28 +155,13 @@ struct GooseFuse {
     opts: FuseOptions,
     nodes: Mutex<Nodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
-    writing: Mutex<HashMap<u64, Arc<Writing>>>,
     next_fh: AtomicU64,
-    ufs_settings: UfsSettings,
 }
 
 fn errno(e: &ClientError) -> Errno {
     match e {
         ClientError::Refused(r) if r.contains("does not exist") => Errno::ENOENT,
         _ => Errno::EIO,
-    }
-}
-
-/// The metadata of a file being written.
-fn new_file(path: &str, length: u64) -> FileInfo {
-    FileInfo {
-        id: 0,
-        path: path.to_owned(),
-        folder: false,
-        length,
-        mtime_ms: crate::master::now_ms(),
-        mount_point: false,
-        ufs_path: String::new(),
     }
 }
 
@@ -299,78 +257,6 @@ impl GooseFuse {
     }
 
     /// The bytes at `offset` (a slice of the window: no copy).
-    fn writing_of(&self, fh: u64) -> Option<Arc<Writing>> {
-        self.writing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&fh)
-            .cloned()
-    }
-
-    /// Stores a written file in the UFS (once) and has the leader list its directory again.
-    fn finish(&self, w: &Writing) -> Result<(), Errno> {
-        self.rt.block_on(async {
-            let mut state = w.writer.lock().await;
-            let Some(mut writer) = state.writer.take() else {
-                return Ok(());
-            };
-            if !state.early.is_empty() {
-                // A piece never arrived: storing the rest would store a wrong file.
-                tracing::error!(path = %w.path, "write through failed: a gap in the data written");
-                let _ = writer.abort().await;
-                return Err(Errno::EIO);
-            }
-            drop(state);
-            if let Err(e) = writer.close().await {
-                tracing::error!(path = %w.path, error = %w.ufs.write_error(&w.rel, e), "write through failed");
-                return Err(Errno::EIO);
-            }
-            let parent = crate::master::namespace::parent(&w.path).to_owned();
-            if let Err(e) = self
-                .client
-                .call::<(), ()>(&query(paths::SYNC, &parent), Some(&()))
-                .await
-            {
-                tracing::warn!(path = %parent, error = %e, "the leader may list the new file late");
-            }
-            tracing::info!(path = %w.path, bytes = w.written.load(Ordering::Relaxed), "written through");
-            Ok(())
-        })
-    }
-
-    /// Opens a writer for new file `path` in its mount's UFS.
-    fn start_writing(&self, path: &str) -> Result<Writing, Errno> {
-        let mount: crate::api::UfsMount = self
-            .rt
-            .block_on(self.client.call::<(), _>(&query(paths::MOUNT_UFS, path), None))
-            .map_err(|e| errno(&e))?;
-        if mount.read_only {
-            return Err(Errno::EROFS);
-        }
-        let ufs = Ufs::open(&mount.ufs, &mount.options, &self.ufs_settings).map_err(|e| {
-            tracing::error!(error = %e, "cannot write through");
-            Errno::EIO
-        })?;
-        let writer = self.rt.block_on(ufs.writer(&mount.rel)).map_err(|e| match e {
-            UfsError::ReadOnly { .. } => Errno::EROFS,
-            e => {
-                tracing::error!(error = %e, "cannot write through");
-                Errno::EIO
-            }
-        })?;
-        Ok(Writing {
-            ino: self.ino_of(path),
-            path: path.to_owned(),
-            rel: mount.rel,
-            ufs,
-            writer: tokio::sync::Mutex::new(WriteState {
-                writer: Some(writer),
-                early: std::collections::BTreeMap::new(),
-            }),
-            written: AtomicU64::new(0),
-        })
-    }
-
     fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<bytes::Bytes, Errno> {
         let hit = |w: &Option<(u64, bytes::Bytes)>| {
             w.as_ref().and_then(|(start, bytes)| {
@@ -423,133 +309,10 @@ impl Filesystem for GooseFuse {
         let Some(path) = self.path_of(ino) else {
             return reply.error(Errno::ENOENT);
         };
-        // A file being written is not in the UFS yet: its size is what was written so far.
-        let being_written = self
-            .writing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .find(|w| w.ino == ino.0)
-            .map(|w| w.written.load(Ordering::Relaxed));
-        if let Some(length) = being_written {
-            let info = new_file(&path, length);
-            return reply.attr(&Duration::ZERO, &self.attr(ino.0, &info));
-        }
         match self.info(ino.0, &path, self.opts.attr_timeout) {
             Ok(info) => reply.attr(&self.opts.attr_timeout, &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
         }
-    }
-
-    fn create(
-        &self,
-        _req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        _mode: u32,
-        _umask: u32,
-        _flags: i32,
-        reply: fuser::ReplyCreate,
-    ) {
-        if self.opts.read_only {
-            return reply.error(Errno::EROFS);
-        }
-        let Some(path) = self.child_path(parent, name) else {
-            return reply.error(Errno::ENOENT);
-        };
-        match self.start_writing(&path) {
-            Ok(w) => {
-                let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-                let attr = self.attr(w.ino, &new_file(&path, 0));
-                self.writing
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(fh, Arc::new(w));
-                reply.created(
-                    &Duration::ZERO,
-                    &attr,
-                    Generation(0),
-                    FileHandle(fh),
-                    FopenFlags::FOPEN_DIRECT_IO,
-                );
-            }
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn write(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        data: &[u8],
-        _write_flags: fuser::WriteFlags,
-        _flags: OpenFlags,
-        _lock: Option<LockOwner>,
-        reply: fuser::ReplyWrite,
-    ) {
-        let Some(w) = self.writing_of(fh.0) else {
-            return reply.error(Errno::EBADF);
-        };
-        // Written through as a stream, in order, as GooseFS's FUSE writes: a piece ahead of its
-        // turn waits in memory; going back (a rewrite) is refused.
-        let written = self.rt.block_on(async {
-            let mut state = w.writer.lock().await;
-            let next = w.written.load(Ordering::Relaxed);
-            if offset < next {
-                return Err(Errno::EINVAL);
-            }
-            if state.writer.is_none() {
-                return Err(Errno::EIO);
-            }
-            if offset > next {
-                if state.early.values().map(Vec::len).sum::<usize>() + data.len() > EARLY_LIMIT {
-                    return Err(Errno::EIO);
-                }
-                state.early.insert(offset, data.to_vec());
-                return Ok(());
-            }
-            let mut piece = data.to_vec();
-            loop {
-                let len = piece.len() as u64;
-                let Some(writer) = state.writer.as_mut() else {
-                    return Err(Errno::EIO);
-                };
-                if let Err(e) = writer.write(piece).await {
-                    tracing::error!(path = %w.path, error = %w.ufs.write_error(&w.rel, e), "write through failed");
-                    return Err(Errno::EIO);
-                }
-                let next = w.written.fetch_add(len, Ordering::Relaxed) + len;
-                match state.early.remove(&next) {
-                    Some(p) => piece = p,
-                    None => return Ok(()),
-                }
-            }
-        });
-        match written {
-            Ok(()) => reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX)),
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock: LockOwner, reply: fuser::ReplyEmpty) {
-        match self.writing_of(fh.0).map(|w| self.finish(&w)) {
-            Some(Err(e)) => reply.error(e),
-            _ => reply.ok(),
-        }
-    }
-
-    fn mkdir(&self, _req: &Request, _parent: INodeNo, _name: &OsStr, _mode: u32, _umask: u32, reply: ReplyEntry) {
-        reply.error(Errno::EROFS);
-    }
-
-    fn unlink(&self, _req: &Request, _parent: INodeNo, _name: &OsStr, reply: fuser::ReplyEmpty) {
-        reply.error(Errno::EROFS);
-    }
-
-    fn rmdir(&self, _req: &Request, _parent: INodeNo, _name: &OsStr, reply: fuser::ReplyEmpty) {
-        reply.error(Errno::EROFS);
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
@@ -623,15 +386,6 @@ impl Filesystem for GooseFuse {
         reply: fuser::ReplyEmpty,
     ) {
         self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&fh.0);
-        let writing = self
-            .writing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&fh.0);
-        if let Some(w) = writing {
-            // Closed without a flush that stored it: store it now (errors are logged).
-            let _ = self.finish(&w);
-        }
         reply.ok();
     }
 
@@ -738,9 +492,7 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         opts,
         nodes: Mutex::new((HashMap::new(), HashMap::new(), 1)),
         open: Mutex::default(),
-        writing: Mutex::default(),
         next_fh: AtomicU64::new(1),
-        ufs_settings: UfsSettings::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?,
     };
     fs.nodes.lock().unwrap_or_else(PoisonError::into_inner).0.insert(
         1,

@@ -38,7 +38,7 @@ fn with_no_master_up_client_commands_fail_with_exit_3_naming_the_masters_tried()
 }
 
 #[test]
-fn usage_errors_exit_2_and_parts_not_built_yet_exit_5() {
+fn usage_errors_exit_2_and_roles_missing_their_settings_exit_4() {
     let out = goosefs(&["fs", "mount", "/only-a-path"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

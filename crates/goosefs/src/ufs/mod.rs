@@ -34,12 +34,6 @@ pub enum UfsError {
         /// Why.
         reason: String,
     },
-    /// The scheme cannot be written.
-    #[error("{uri}: this UFS cannot be written (read-only scheme)")]
-    ReadOnly {
-        /// The UFS URI.
-        uri: String,
-    },
     /// The path does not exist in the UFS.
     #[error("{uri}: {path} does not exist")]
     NotFound {
@@ -508,22 +502,6 @@ impl Ufs {
             .into_bytes_stream(offset..offset + length)
             .await
             .map_err(|e| self.error("read", path, e))
-    }
-
-    /// A writer of a new file `path` (written through to the UFS).
-    ///
-    /// # Errors
-    /// [`UfsError::ReadOnly`] when the scheme cannot be written (a Web UFS), or the open error.
-    pub async fn writer(&self, path: &str) -> Result<opendal::Writer, UfsError> {
-        if !self.op.info().capability().write {
-            return Err(UfsError::ReadOnly { uri: self.uri.clone() });
-        }
-        self.op.writer(path).await.map_err(|e| self.error("write", path, e))
-    }
-
-    /// A failure of a write through [`Ufs::writer`].
-    pub fn write_error(&self, path: &str, e: opendal::Error) -> UfsError {
-        self.error("write", path, e)
     }
 
     /// A failure in the middle of a [`Ufs::stream`].
