@@ -196,15 +196,7 @@ pub async fn ls(client: &MasterClient, path: &str) -> Printed {
 
 /// `base?path=<path>`, the path percent-encoded.
 pub fn query(base: &str, path: &str) -> String {
-    let mut encoded = String::new();
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            encoded.push(char::from(b));
-        } else {
-            let _ = write!(encoded, "%{b:02X}");
-        }
-    }
-    format!("{base}?path={encoded}")
+    format!("{base}?path={}", crate::ufs::web::percent_encode_path(path))
 }
 
 /// `fs stat <path>`.
@@ -259,10 +251,7 @@ pub async fn report(client: &MasterClient) -> Printed {
     line("Raft Term", r.term.to_string());
     line("Mount Points", r.mounts.to_string());
     let workers = crate::fsdata::workers(client).await?;
-    let (capacity, used) = workers
-        .iter()
-        .flat_map(|w| w.tiers.iter())
-        .fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used));
+    let (capacity, used) = crate::fsdata::totals(workers.iter().flat_map(|w| &w.tiers));
     line("Live Workers", workers.len().to_string());
     // The leader forgets lost workers (goosefs.master.worker.timeout) rather than listing them.
     line("Lost Workers", "0".to_owned());

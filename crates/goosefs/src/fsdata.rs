@@ -264,6 +264,11 @@ pub fn size(bytes: u64) -> String {
     format!("{:.2}PB", v / 1024.0)
 }
 
+/// Capacity and use summed over `tiers`.
+pub fn totals<'a>(tiers: impl IntoIterator<Item = &'a crate::api::TierUsage>) -> (u64, u64) {
+    tiers.into_iter().fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used))
+}
+
 /// The live workers, from the leader.
 ///
 /// # Errors
@@ -323,7 +328,7 @@ pub async fn report_capacity(client: &MasterClient) -> Printed {
             w.last_heartbeat_ms / 1000,
             "capacity"
         );
-        let (wc, wu): (u64, u64) = w.tiers.iter().fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used));
+        let (wc, wu) = totals(&w.tiers);
         for (alias, _, _) in &tiers {
             let c = w.tiers.iter().find(|t| &t.alias == alias).map_or(0, |t| t.capacity);
             let _ = write!(out, " {:<12}", size(c));

@@ -428,10 +428,7 @@ impl Filesystem for GooseFuse {
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
         let (capacity, used) = match self.rt.block_on(crate::fsdata::workers(&self.client)) {
-            Ok(workers) => workers
-                .iter()
-                .flat_map(|w| w.tiers.iter())
-                .fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used)),
+            Ok(workers) => crate::fsdata::totals(workers.iter().flat_map(|w| &w.tiers)),
             Err(_) => (0, 0),
         };
         let bsize = 4096u64;

@@ -365,7 +365,10 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     );
     assert!(eventually(Duration::from_secs(5), || {
         let r = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
-        r.contains(&format!("Used Capacity: {}", human(du(&tiers[0]) + du(&tiers[1]))))
+        r.contains(&format!(
+            "Used Capacity: {}",
+            goosefs::fsdata::size(du(&tiers[0]) + du(&tiers[1]))
+        ))
     }));
 
     // Six readers of a file nobody read yet: each of its 3 blocks is fetched from the UFS once.
@@ -420,19 +423,4 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         .contains("hbase-worker-1")),
         "the dead worker is dropped after goosefs.master.worker.timeout"
     );
-}
-
-/// Bytes as `fsadmin report` prints them (GooseFS's format).
-fn human(bytes: u64) -> String {
-    let mut v = bytes as f64;
-    if v <= 5.0 * 1024.0 {
-        return format!("{bytes}B");
-    }
-    for unit in ["KB", "MB", "GB"] {
-        v /= 1024.0;
-        if v <= 5.0 * 1024.0 {
-            return format!("{v:.2}{unit}");
-        }
-    }
-    format!("{v:.2}TB")
 }
