@@ -114,7 +114,7 @@ def big_render_rss(binary, work, n):
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write("---\n".join(RUNTIME.format(name=f"rt-{i:05d}", ns=f"team-{i % 17}") for i in range(n)))
-    cmd = [binary, "render", path, "--port-range", "1024-65535"]
+    cmd = [binary, "render", "--images", "fluid", path, "--port-range", "1024-65535"]
     wall_s, rss, _ = timed(cmd, discard=True)
     size = len(subprocess.run(cmd, capture_output=True, check=True).stdout)
     return wall_s, rss, size
@@ -160,7 +160,7 @@ def main():
         f.write(RUNTIME.format(name="hbase", ns="default"))
 
     # 1. Ours: one process, N runtimes (ports from a range wide enough for all of them).
-    render_many = [binary, "render", many, "--port-range", "20000-65000"]
+    render_many = [binary, "render", "--images", "fluid", many, "--port-range", "20000-65000"]
     objects = subprocess.run(render_many, capture_output=True, text=True, check=True).stdout.count("\n---\n") + 1
     wall_many, rss_many, _ = min((timed(render_many, discard=True) for _ in range(3)), key=lambda r: r[0])
     # 2. Ours: one fresh process, one runtime (best of 10), timed without a wrapper process
@@ -168,7 +168,7 @@ def main():
     # Both fresh-process figures come from one interleaved loop (this VM's speed drifts within a
     # run): 30 of ours and 10 of Helm's, best of each.
     fresh, fresh_helm_runs = float("inf"), []
-    ours_rss_one = timed([binary, "render", one], discard=True)[1]
+    ours_rss_one = timed([binary, "render", "--images", "fluid", one], discard=True)[1]
 
     # Helm, in process: chart loaded once, one render per runtime.
     helm_script = textwrap.dedent(f"""
@@ -190,7 +190,7 @@ def main():
     wall_helm, rss_helm, out = timed([python, "-c", helm_script, str(a.n)])
     helm = json.loads(out.strip().splitlines()[-1])
     for i in range(30):
-        fresh = min(fresh, wall([binary, "render", one]))
+        fresh = min(fresh, wall([binary, "render", "--images", "fluid", one]))
         if i % 3 == 0:
             fresh_helm_runs.append(wall([python, "-c", helm_script, "1"]))
     fresh_helm = min(fresh_helm_runs)
@@ -210,7 +210,7 @@ def main():
 
     # 4. Object-by-object comparison of the hbase case.
     ours = {}
-    for doc in yaml.safe_load_all(subprocess.run([binary, "render", one], capture_output=True, text=True, check=True).stdout):
+    for doc in yaml.safe_load_all(subprocess.run([binary, "render", "--images", "fluid", one], capture_output=True, text=True, check=True).stdout):
         if doc:
             ours[(doc["kind"], doc["metadata"]["name"])] = doc
     compare = textwrap.dedent(f"""

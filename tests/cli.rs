@@ -365,13 +365,13 @@ fn render_fails_at_once_when_a_range_ending_at_65535_is_used_up() {
 #[test]
 fn render_prints_every_golden_case() {
     for dir in common::case_dirs("testdata/render") {
-        let options = std::fs::read_to_string(dir.join("options.json")).unwrap_or_default();
-        let csi = if options.contains("\"fluid\"") {
-            "fluid"
-        } else {
-            "standalone"
-        };
-        let out = run(&["render", &dir.join("input.yaml").display().to_string(), "--csi", csi]);
+        let options: Value = std::fs::read_to_string(dir.join("options.json"))
+            .map(|t| serde_json::from_str(&t).expect("options.json"))
+            .unwrap_or(Value::Null);
+        let csi = options["csi"].as_str().unwrap_or("standalone");
+        let images = options["images"].as_str().unwrap_or("kubectl-goosefs");
+        let input = dir.join("input.yaml").display().to_string();
+        let out = run(&["render", &input, "--csi", csi, "--images", images]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let expected = std::fs::read_to_string(dir.join("expected.yaml")).expect("golden");
         assert_eq!(stdout(&out), expected, "{}", dir.display());
@@ -485,6 +485,14 @@ fn render_templates_images_and_explain_images() {
     assert!(
         explained.contains("DaemonSet/default/hbase-fuse container goosefs-fuse: mirror.local/goosefs-fuse:v1.2.0")
     );
+    // Named catalogs: the default runs our image; `--images fluid` Fluid's, and says why.
+    let ours = run(&["render", HBASE, "--explain-images"]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(stdout(&ours).contains(&format!("image: \"kubectl-goosefs/goosefs:{version}\"")));
+    assert!(String::from_utf8_lossy(&ours.stderr).contains("(the default: our goosefs runtime image)"));
+    let fluid = run(&["render", HBASE, "--images", "fluid", "--explain-images"]);
+    assert!(stdout(&fluid).contains("image: \"ccr.ccs.tencentyun.com/qcloud/goosefs-fuse:v1.2.0\""));
+    assert!(String::from_utf8_lossy(&fluid.stderr).contains("chosen with --images fluid"));
 }
 
 /// kubectl finds the plugin on PATH and dispatches `kubectl goosefs ...` to it.
@@ -584,20 +592,40 @@ fn version_prints_the_commit_and_the_bundled_images() {
         hash == "unknown" || (hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit())),
         "{commit}"
     );
-    // Read the catalog independently of the binary's own parser.
-    let catalog: BTreeMap<String, BTreeMap<String, String>> =
-        serde_saphyr::from_str(&std::fs::read_to_string("templates/images.yaml").expect("catalog")).expect("yaml");
-    for (role, entry) in &catalog {
-        let line = format!("  {role:<10} {}:{}", entry["image"], entry["tag"]);
-        assert!(lines.contains(&line.as_str()), "{line:?} in {text}");
-    }
     let json: Value = serde_json::from_slice(&run(&["version", "-o", "json"]).stdout).expect("json");
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(json["commit"], hash);
-    assert_eq!(
-        json["images"]["goosefs"],
-        format!("{}:{}", catalog["goosefs"]["image"], catalog["goosefs"]["tag"])
-    );
+    assert_eq!(json["defaultCatalog"], "kubectl-goosefs");
+    // Both catalogs are listed, each under its own heading; read them independently of the
+    // binary's own parser.
+    for (name, file, heading) in [
+        (
+            "kubectl-goosefs",
+            "templates/images.yaml",
+            "images (catalog kubectl-goosefs, the default):",
+        ),
+        (
+            "fluid",
+            "templates/images-fluid.yaml",
+            "images (catalog fluid, --images fluid):",
+        ),
+    ] {
+        let catalog: BTreeMap<String, BTreeMap<String, String>> =
+            serde_saphyr::from_str(&std::fs::read_to_string(file).expect("catalog")).expect("yaml");
+        let at = lines.iter().position(|l| *l == heading).expect(heading);
+        for (role, entry) in &catalog {
+            let line = format!("  {role:<10} {}:{}", entry["image"], entry["tag"]);
+            assert!(
+                lines[at + 1..at + 4].contains(&line.as_str()),
+                "{line:?} under {heading} in {text}"
+            );
+            assert_eq!(
+                json["catalogs"][name][role],
+                format!("{}:{}", entry["image"], entry["tag"])
+            );
+        }
+    }
+    assert_eq!(json["images"], json["catalogs"]["kubectl-goosefs"]);
 }
 
 /// The bash completion script, sourced in a real bash, completes subcommands and flags.

@@ -18,7 +18,15 @@ fn cases() -> Vec<PathBuf> {
     common::case_dirs("testdata/render")
 }
 
-fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode) -> Compiled {
+/// The case's catalog: `"images": "fluid"` in options.json picks Fluid's, else the default.
+fn catalog(options: &Value) -> Catalog {
+    match options["images"].as_str() {
+        Some(name) => Catalog::named(name).expect("a catalog name").expect("catalog"),
+        None => Catalog::embedded().expect("catalog"),
+    }
+}
+
+fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode, options: &Value) -> Compiled {
     let outcome = validate(&ValidateOptions {
         paths,
         keep_objects: true,
@@ -30,7 +38,7 @@ fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode) -> Compiled {
         namespace: "default".into(),
         port_range: compile::ports::DEFAULT_RANGE,
         csi,
-        catalog: Catalog::embedded().expect("catalog"),
+        catalog: catalog(&options),
         templates: Templates::embedded(),
     };
     compile::compile(&outcome.runtimes, &outcome.datasets, &options).expect("compiles")
@@ -45,7 +53,7 @@ fn compile_case(dir: &Path) -> Compiled {
     } else {
         CsiMode::Standalone
     };
-    compile_paths(vec![dir.join("input.yaml")], csi)
+    compile_paths(vec![dir.join("input.yaml")], csi, &options)
 }
 
 /// What `render` prints for a case: runtime after runtime, each in apply order.
@@ -67,7 +75,7 @@ fn rendered_stream(dir: &Path) -> String {
         } else {
             CsiMode::Standalone
         },
-        catalog: Catalog::embedded().expect("catalog"),
+        catalog: catalog(&options),
         templates: Templates::embedded(),
     };
     let mut text = Vec::new();
@@ -193,6 +201,7 @@ fn output_is_deterministic_and_independent_of_input_order() {
         &compile_paths(
             vec![tmp.path().join("a.yaml"), tmp.path().join("b.yaml")],
             CsiMode::Standalone,
+            &Value::Null,
         )
         .manifests,
         ManifestFormat::Yaml,
@@ -446,7 +455,7 @@ fn quota_change_touches_only_configmap_and_workers() {
         .expect("input")
         .replace("quota: 2G", "quota: 4G");
     std::fs::write(tmp.path().join("in.yaml"), changed).expect("write");
-    let after = compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone);
+    let after = compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone, &Value::Null);
     let differing: Vec<String> = before
         .manifests
         .iter()
@@ -510,7 +519,11 @@ fn plan_of_a_quota_change() {
         .expect("input")
         .replace("quota: 2G", "quota: 4G");
     std::fs::write(tmp.path().join("in.yaml"), changed).expect("write");
-    let desired = objects(&compile_paths(vec![tmp.path().join("in.yaml")], CsiMode::Standalone));
+    let desired = objects(&compile_paths(
+        vec![tmp.path().join("in.yaml")],
+        CsiMode::Standalone,
+        &Value::Null,
+    ));
     let p = plan(&desired, &live, PlanOptions::default()).expect("plan");
     assert_eq!(p.summary(), "Plan: 0 to create, 2 to update, 0 to delete, 9 unchanged.");
     let updates: Vec<(String, Vec<String>)> = p

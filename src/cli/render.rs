@@ -41,8 +41,9 @@ pub struct CompileArgs {
     /// Directory of *.j2 templates replacing the embedded ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Image catalog replacing the embedded one (format of templates/images.yaml).
-    #[arg(long, value_name = "FILE")]
+    /// Image catalog: `kubectl-goosefs` (the default: our runtime image), `fluid` (Fluid's
+    /// GooseFS images) or a file in the format of templates/images.yaml.
+    #[arg(long, value_name = "NAME|FILE")]
     pub images: Option<PathBuf>,
     /// Host port range to allocate GooseFS ports from (host networking).
     #[arg(long, default_value = "26000-32000", value_parser = parse_range)]

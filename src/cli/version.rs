@@ -64,12 +64,20 @@ pub struct ManArgs {
 /// # Errors
 /// Writing output.
 pub fn version(args: &VersionArgs) -> Result<ExitStatus, OpsError> {
-    let catalog = Catalog::embedded().map_err(|e| OpsError::Usage(e.to_string()))?;
-    let images = [
-        ("goosefs", &catalog.goosefs),
-        ("fuse", &catalog.fuse),
-        ("initUsers", &catalog.init_users),
-    ];
+    let mut catalogs = Vec::new();
+    for (name, _) in crate::compile::images::NAMED {
+        let catalog = Catalog::named(name)
+            .unwrap_or_else(Catalog::embedded)
+            .map_err(|e| OpsError::Usage(e.to_string()))?;
+        catalogs.push((name, catalog));
+    }
+    let roles = |c: &Catalog| {
+        [
+            ("goosefs", c.goosefs.clone()),
+            ("fuse", c.fuse.clone()),
+            ("initUsers", c.init_users.clone()),
+        ]
+    };
     let reference = |i: &crate::compile::images::CatalogImage| match &i.digest {
         Some(digest) => format!("{}:{}@{digest}", i.image, i.tag),
         None => format!("{}:{}", i.image, i.tag),
@@ -78,7 +86,7 @@ pub fn version(args: &VersionArgs) -> Result<ExitStatus, OpsError> {
     let text = match args.output {
         VersionFormat::Text => {
             let mut text = format!(
-                "kubectl-goosefs {}\ncommit: {commit}{}\nimages (embedded catalog):\n",
+                "kubectl-goosefs {}\ncommit: {commit}{}\n",
                 env!("CARGO_PKG_VERSION"),
                 if date.is_empty() {
                     String::new()
@@ -86,18 +94,33 @@ pub fn version(args: &VersionArgs) -> Result<ExitStatus, OpsError> {
                     format!(" ({date})")
                 }
             );
-            for (role, image) in images {
-                text.push_str(&format!("  {role:<10} {}\n", reference(image)));
+            for (i, (name, catalog)) in catalogs.iter().enumerate() {
+                let how = if i == 0 {
+                    "the default".to_owned()
+                } else {
+                    format!("--images {name}")
+                };
+                text.push_str(&format!("images (catalog {name}, {how}):\n"));
+                for (role, image) in roles(catalog) {
+                    text.push_str(&format!("  {role:<10} {}\n", reference(&image)));
+                }
             }
             text
         }
         VersionFormat::Json => {
-            let images: serde_json::Map<String, serde_json::Value> = images
+            let listed = |c: &Catalog| -> serde_json::Map<String, serde_json::Value> {
+                roles(c)
+                    .iter()
+                    .map(|(role, image)| ((*role).to_owned(), reference(image).into()))
+                    .collect()
+            };
+            let all: serde_json::Map<String, serde_json::Value> = catalogs
                 .iter()
-                .map(|(role, image)| ((*role).to_owned(), reference(image).into()))
+                .map(|(name, c)| ((*name).to_owned(), listed(c).into()))
                 .collect();
             let json = serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "commit": commit,
-                                          "commitDate": date, "images": images});
+                                          "commitDate": date, "images": listed(&catalogs[0].1),
+                                          "defaultCatalog": catalogs[0].0, "catalogs": all});
             serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
         }
     };

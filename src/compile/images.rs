@@ -1,10 +1,18 @@
-//! The image catalog: which image each container runs. Embedded from `templates/images.yaml`,
-//! replaceable with `--images FILE`, overridden per runtime by the spec's image fields.
+//! The image catalog: which image each container runs. Two are embedded: `kubectl-goosefs`
+//! (the default, `templates/images.yaml`: our runtime image) and `fluid`
+//! (`templates/images-fluid.yaml`: Fluid's GooseFS images); `--images NAME|FILE` picks one or
+//! reads a file, and the spec's image fields override an entry per runtime.
 
 use serde::{Deserialize, Serialize};
 
-/// The embedded catalog text.
+/// The default catalog's text.
 pub const EMBEDDED: &str = include_str!("../../templates/images.yaml");
+
+/// The embedded catalogs by name, the default first.
+pub const NAMED: [(&str, &str); 2] = [
+    ("kubectl-goosefs", EMBEDDED),
+    ("fluid", include_str!("../../templates/images-fluid.yaml")),
+];
 
 /// One catalog entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -68,12 +76,28 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// The embedded catalog.
+    /// The default catalog (`kubectl-goosefs`).
     ///
     /// # Errors
     /// Only if the embedded file is broken (a test prevents that).
     pub fn embedded() -> Result<Catalog, CatalogError> {
-        Catalog::parse(EMBEDDED, "embedded catalog")
+        Catalog::parse(
+            EMBEDDED,
+            "embedded catalog kubectl-goosefs (the default: our goosefs runtime image)",
+        )
+    }
+
+    /// An embedded catalog by name (`kubectl-goosefs` or `fluid`), or `None` for another name.
+    ///
+    /// # Errors
+    /// Only if the embedded file is broken (a test prevents that).
+    pub fn named(name: &str) -> Option<Result<Catalog, CatalogError>> {
+        let (_, text) = NAMED.iter().find(|(n, _)| *n == name)?;
+        Some(if *text == EMBEDDED {
+            Catalog::embedded()
+        } else {
+            Catalog::parse(text, &format!("embedded catalog {name} (chosen with --images {name})"))
+        })
     }
 }
 
@@ -172,11 +196,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_catalog_has_fluids_images() {
+    fn default_catalog_is_our_image_at_the_workspace_version() {
         let c = Catalog::embedded().unwrap_or_else(|e| panic!("{e}"));
+        for entry in [&c.goosefs, &c.fuse, &c.init_users] {
+            assert_eq!(entry.image, "kubectl-goosefs/goosefs");
+            // scripts/images tags the image with the workspace version: they must agree.
+            assert_eq!(entry.tag, env!("CARGO_PKG_VERSION"));
+        }
+    }
+
+    #[test]
+    fn fluid_catalog_has_fluids_images() {
+        let c = Catalog::named("fluid")
+            .expect("named")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.goosefs.image, "ccr.ccs.tencentyun.com/qcloud/goosefs");
         assert_eq!(c.goosefs.tag, "v1.2.0");
         assert_eq!(c.fuse.image, "ccr.ccs.tencentyun.com/qcloud/goosefs-fuse");
+        assert_eq!(c.init_users.image, "fluidcloudnative/init-users");
+        assert!(c.origin.contains("--images fluid"), "{}", c.origin);
+        assert!(Catalog::named("kubectl-goosefs").is_some() && Catalog::named("x").is_none());
     }
 
     #[test]

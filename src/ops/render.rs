@@ -80,15 +80,22 @@ pub fn prepare(
         Some(dir) => Templates::from_dir(dir)?,
         None => Templates::embedded(),
     };
-    let catalog = match &options.images {
-        Some(file) => {
+    // A catalog name wins over a file of that name (`./fluid` reads the file).
+    let named = options
+        .images
+        .as_deref()
+        .and_then(|p| p.to_str())
+        .and_then(Catalog::named);
+    let catalog = match (named, &options.images) {
+        (Some(catalog), _) => catalog?,
+        (None, Some(file)) => {
             let text = std::fs::read_to_string(file).map_err(|source| OpsError::Read {
                 path: file.display().to_string(),
                 source,
             })?;
             Catalog::parse(&text, &file.display().to_string())?
         }
-        None => Catalog::embedded()?,
+        (None, None) => Catalog::embedded()?,
     };
     let validate_options = ValidateOptions {
         paths: options.paths.clone(),
