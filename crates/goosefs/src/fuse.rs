@@ -462,6 +462,12 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
     let client_cfg = crate::config::ClientConfig::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
     let locality = Locality::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
     recover_stale(mount_point);
+    // The manifests mount the mount point's parent (a hostPath); the mount point itself is the
+    // FUSE process's to create, as GooseFS's own launcher does.
+    std::fs::create_dir_all(mount_point).map_err(|source| FuseError::Mount {
+        path: mount_point.to_owned(),
+        source,
+    })?;
     let mut options = vec![
         MountOption::FSName("goosefs".to_owned()),
         MountOption::Subtype("goosefs".to_owned()),

@@ -3,9 +3,9 @@
 need and http.server lacks: byte ranges (as nginx and Apache serve them), a count of the GETs
 and HEADs each path received, and injected faults.
 
-    ufs_server.py <dir> <port-file>
+    ufs_server.py <dir> <port-file> [address]
 
-Binds 127.0.0.1 on a free port and writes the port to <port-file>. Control paths:
+Binds the address (default 127.0.0.1) on a free port and writes the port to <port-file>. Control paths:
     GET /__stats                      -> JSON {path: {"GET": n, "HEAD": n}}
     GET /__fault?status=503&count=N   -> the next N requests for files answer that status
     GET /__fault?delay_ms=D&count=N   -> the next N requests for files wait D ms first
@@ -120,7 +120,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def main():
     root, port_file = sys.argv[1], sys.argv[2]
     handler = lambda *a, **k: Handler(*a, directory=root, **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    address = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+    server = http.server.ThreadingHTTPServer((address, 0), handler)
     server.daemon_threads = True
     tmp = port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Benchmark: the reference runtime on the real three-node cluster of scripts/local-cluster.
+
+Measured in one run, through the FUSE mount of one node (kgfs-node-1):
+  - cold and warm read of a 1 GB file set (4 x 256 MiB) through FUSE (`cat` inside the FUSE pod),
+  - the same bytes read with `cat` from the page cache (the UFS directory, read twice first),
+  - the same bytes fetched from the Web UFS directly (`curl` from node 1's network namespace),
+  - time from `kubectl goosefs apply` to Ready, and leader failover after deleting the leader pod.
+Times inside pods are taken around `kubectl exec` with the exec's own cost (a `true`) subtracted.
+
+Usage: python3 bench/real-cluster.py [--binary target/debug/kubectl-goosefs]
+Needs the cluster up with the images loaded (scripts/local-cluster up && load-images); leaves the
+runtime deleted at the end.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUSTER = os.environ.get("KGFS_CLUSTER", "/tmp/kgfs-cluster")
+FILES, SIZE = 4, 256 << 20
+FUSE_DIR = "/runtime-mnt/goosefs/default/hbase/goosefs-fuse/hbase"
+
+
+def run(*cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def timed(*cmd):
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def leader(pod):
+    try:
+        out = run("kubectl", "exec", pod, "-c", "goosefs-master", "--", "goosefs", "fs", "masterInfo")
+    except subprocess.CalledProcessError:
+        return None
+    for line in out.splitlines():
+        if line.startswith("current leader master: "):
+            return line.split(": ")[1].split(":")[0]
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
+                                                    "debug", "kubectl-goosefs"))
+    a = p.parse_args()
+    os.environ.setdefault("KUBECONFIG", os.path.join(CLUSTER, "kubeconfig"))
+    work = tempfile.mkdtemp(prefix="kgfs-bench-")
+    ufs = os.path.join(work, "ufs")
+    os.makedirs(ufs)
+    names = [f"part-{i}.bin" for i in range(FILES)]
+    for name in names:
+        with open(os.path.join(ufs, name), "wb") as f:
+            for _ in range(SIZE >> 20):
+                f.write(os.urandom(1 << 20))
+    total = FILES * SIZE
+    server = subprocess.Popen([sys.executable, os.path.join(ROOT, "crates/goosefs/tests/ufs_server.py"), ufs,
+                               os.path.join(work, "port"), "10.88.0.1"])
+    try:
+        for _ in range(50):
+            if os.path.exists(os.path.join(work, "port")) and open(os.path.join(work, "port")).read():
+                break
+            time.sleep(0.1)
+        url = f"http://10.88.0.1:{open(os.path.join(work, 'port')).read().strip()}/"
+        spec = open(os.path.join(ROOT, "testdata/hbase/hbase.yaml")).read()
+        spec = spec.replace("https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/", url)
+        with open(os.path.join(work, "hbase.yaml"), "w") as f:
+            f.write(spec)
+        apply_s = timed(a.binary, "apply", "-f", os.path.join(work, "hbase.yaml"), "--yes", "--install-crds",
+                        "--timeout", "5m")
+        run("kubectl", "wait", "--for=condition=Ready", "pod", "-l", "role=goosefs-fuse", "--timeout=120s")
+        run("kubectl", "wait", "--for=condition=complete", "job", "-l", "role=goosefs-mount", "--timeout=120s")
+        fuse = run("kubectl", "get", "pod", "-l", "role=goosefs-fuse", "--field-selector",
+                   "spec.nodeName=kgfs-node-1", "-o", "name").split()[0]
+        paths = " ".join(f"{FUSE_DIR}/{n}" for n in names)
+        exec_cost = min(timed("kubectl", "exec", fuse, "--", "true") for _ in range(3))
+        read = lambda: timed("kubectl", "exec", fuse, "--", "sh", "-c", f"cat {paths} > /dev/null") - exec_cost
+        cold = read()
+        warm = min(read() for _ in range(2))
+        local = [os.path.join(ufs, n) for n in names]
+        timed("cat", *local)
+        page = min(timed("sh", "-c", "cat \"$@\" > /dev/null", "sh", *local) for _ in range(3))
+        node = [os.path.join(ROOT, "scripts/local-cluster"), "node", "1"]
+        direct = min(timed(*node, "sh", "-c", " ".join(f"curl -s -o /dev/null {url}{n}" for n in names))
+                     for _ in range(2))
+        stats = json.load(urllib.request.urlopen(url + "__stats"))
+        gets = sum(stats.get("/" + n, {}).get("GET", 0) for n in names)
+        # Failover: delete the leader, time until another master names a new one.
+        old = leader("hbase-master-0")
+        other = "hbase-master-1" if old == "hbase-master-0" else "hbase-master-0"
+        start = time.monotonic()
+        run("kubectl", "delete", "pod", old, "--wait=false")
+        new = None
+        while time.monotonic() - start < 60:
+            new = leader(other)
+            if new and new != old:
+                break
+            time.sleep(0.1)
+        failover = time.monotonic() - start
+    finally:
+        subprocess.run([a.binary, "delete", "hbase", "--yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server.terminate()
+        subprocess.run(["rm", "-rf", work])
+
+    gb = total / 1e9
+    rate = lambda s: f"{gb / s:6.2f} GB/s"
+    print(f"cluster benchmark: {FILES} x {SIZE >> 20} MiB = {gb:.2f} GB through node 1's FUSE mount "
+          f"(kubectl exec cost {exec_cost:.2f} s subtracted)")
+    print(f"  page cache cat        {page:6.2f} s  {rate(page)}")
+    print(f"  Web UFS direct (curl) {direct:6.2f} s  {rate(direct)}")
+    print(f"  FUSE cold             {cold:6.2f} s  {rate(cold)}   {direct / cold:.2f} of UFS direct")
+    print(f"  FUSE warm             {warm:6.2f} s  {rate(warm)}   {page / warm:.2f} of page cache")
+    print(f"  UFS GETs for the set (cold read + curl): {gets}")
+    print(f"  apply to Ready        {apply_s:6.1f} s")
+    print(f"  leader failover       {failover:6.1f} s  ({old} deleted, {new} elected)")
+
+
+if __name__ == "__main__":
+    main()

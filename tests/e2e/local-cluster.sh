@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The seed scenario for real: kubectl-goosefs applies the reference Dataset and GooseFSRuntime
+# to the three-node cluster of scripts/local-cluster (real kubelets, our goosefs image), and the
+# checks read what the real pods do. Nothing here writes a status.
+#
+#   tests/e2e/local-cluster.sh BINARY
+#
+# Needs the cluster up with the images loaded (scripts/local-cluster up && load-images) and
+# KUBECONFIG pointing at it. Starts its Web UFS (crates/goosefs/tests/ufs_server.py: a directory
+# index, byte ranges, per-path request counts) on the host bridge, 10.88.0.1.
+# Every check is counted; all run even after a failure; the exit status is 1 if any failed.
+# Prints wall times (apply to Ready, failover) for the closing note and the benchmark.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+BINARY="$(realpath "$1")"
+CLUSTER="${KGFS_CLUSTER:-/tmp/kgfs-cluster}"
+WORK="$(mktemp -d)"
+UFS_PID=""
+trap '[ -n "$UFS_PID" ] && kill "$UFS_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
+export PATH="$WORK/bin:$PATH" NO_COLOR=1
+FUSE_DIR=/runtime-mnt/goosefs/default/hbase/goosefs-fuse/hbase
+
+passed=0
+failed=()
+check() { # check NAME SNIPPET (the snippet's status decides; see real-apiserver.sh)
+  local name="$1"
+  shift
+  if out=$(bash -c "$*" 2>&1); then
+    passed=$((passed + 1))
+    echo "  ok   $name"
+  else
+    failed+=("$name")
+    echo "  FAIL $name"
+    echo "$out" | tail -15 | sed 's/^/       /'
+  fi
+}
+# Seconds since the epoch, with milliseconds.
+now() { date +%s.%N | cut -c1-14; }
+since() { python3 -c "print(f'{$(now) - $1:.1f}')"; }
+
+# The UFS: a few files, one larger than a block (the rendered block size is 256MB).
+mkdir -p "$WORK/ufs"
+echo "hello from the web UFS" > "$WORK/ufs/small.txt"
+head -c 5000000 /dev/urandom > "$WORK/ufs/medium.bin"
+head -c 300000000 /dev/urandom > "$WORK/ufs/big.bin"
+python3 crates/goosefs/tests/ufs_server.py "$WORK/ufs" "$WORK/ufs.port" 10.88.0.1 &
+UFS_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/ufs.port" ] && break; sleep 0.1; done
+UFS="http://10.88.0.1:$(cat "$WORK/ufs.port")"
+export UFS
+ufs_gets() { curl -s "$UFS/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin).get('/$1', {}).get('GET', 0))"; }
+BIG_SHA=$(sha256sum "$WORK/ufs/big.bin" | cut -d' ' -f1)
+SMALL_SHA=$(sha256sum "$WORK/ufs/small.txt" | cut -d' ' -f1)
+export BIG_SHA SMALL_SHA WORK FUSE_DIR
+export -f ufs_gets
+
+# The reference case (examples/hbase.yaml), its Dataset pointing at this UFS.
+HBASE="$WORK/hbase.yaml"
+sed "s|https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/|$UFS/|" testdata/hbase/hbase.yaml > "$HBASE"
+grep -q "$UFS/" "$HBASE" || { echo "the reference case's mount point was not replaced" >&2; exit 1; }
+
+leader() { kubectl exec "$1" -c goosefs-master -- goosefs fs masterInfo 2>/dev/null | sed -n 's/^current leader master: \(hbase-master-[0-9]\):26000$/\1/p'; }
+fuse_pod() { kubectl get pod -l role=goosefs-fuse --field-selector "spec.nodeName=$1" -o name | head -1; }
+uids() { kubectl get pod -l "role=$1" -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort; }
+export -f leader fuse_pod
+
+echo "== 1. the cluster"
+check "kubectl get nodes: three Ready" \
+  "test \$(kubectl get nodes --no-headers | awk '\$2==\"Ready\"' | wc -l) = 3"
+
+echo "== 2. plan and apply through kubectl's plugin dispatch"
+check "kubectl goosefs plan: 11 to create (exit 2 with --detailed-exitcode)" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -q '11 to create'"
+start=$(now)
+check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
+  "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
+APPLY_READY=$(since "$start")
+echo "       apply to Ready: ${APPLY_READY} s"
+
+echo "== 3. the pods the real kubelets run"
+check "hbase-master-0..2 Running with both containers ready (master, job master)" \
+  "for i in 0 1 2; do kubectl get pod hbase-master-\$i --no-headers | grep -Eq ' 2/2 +Running ' || exit 1; done"
+check "three hbase-worker-* (worker, job worker) and three hbase-fuse-* Running, one per node" \
+  "kubectl wait --for=condition=Ready pod -l 'role in (goosefs-worker,goosefs-fuse)' --timeout=120s >/dev/null &&
+   test \$(kubectl get pod -l role=goosefs-worker --no-headers | grep -Ec ' 2/2 +Running ') = 3 &&
+   test \$(kubectl get pod -l role=goosefs-fuse --no-headers | grep -Ec ' 1/1 +Running ') = 3 &&
+   test \$(kubectl get pod -l role=goosefs-fuse -o jsonpath='{.items[*].spec.nodeName}' | tr ' ' '\n' | sort -u | wc -l) = 3"
+check "the mount Job is Complete" \
+  "kubectl wait --for=condition=complete --timeout=120s job -l role=goosefs-mount"
+
+echo "== 4. phases computed from the real pods"
+check "kubectl goosefs status hbase: Ready Ready Ready (exit 0)" \
+  "kubectl goosefs status hbase | grep -Eq '^hbase +Ready +Ready +Ready'"
+check "kubectl get goosefsruntime hbase: Ready Ready Ready" \
+  "kubectl goosefs apply -f $HBASE --yes >/dev/null && kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready'"
+
+echo "== 5. Raft masters"
+check "goosefs fs masterInfo in hbase-master-0 names the leader and all masters" \
+  "kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs masterInfo > $WORK/info.txt && cat $WORK/info.txt &&
+   grep -Eq '^current leader master: hbase-master-[012]:26000$' $WORK/info.txt &&
+   grep -qx 'All masters: \[hbase-master-0:26000, hbase-master-1:26000, hbase-master-2:26000\]' $WORK/info.txt"
+
+echo "== 6. reads through FUSE"
+FUSE=$(fuse_pod kgfs-node-1)
+export FUSE
+check "ls through the FUSE mount lists the UFS files" \
+  "kubectl exec $FUSE -- ls $FUSE_DIR | sort | tr '\n' ' ' | grep -qx 'big.bin medium.bin small.txt '"
+check "cat of a small file and of a file larger than a block returns the UFS bytes (sha256)" \
+  "test \"\$(kubectl exec $FUSE -- cat $FUSE_DIR/small.txt | sha256sum | cut -d' ' -f1)\" = $SMALL_SHA &&
+   test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
+check "a second read sends no request to the UFS" \
+  "before=\$(ufs_gets big.bin); test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA &&
+   after=\$(ufs_gets big.bin); echo \"GETs \$before -> \$after\"; test \$before -gt 0 && test \$before = \$after"
+check "another node's FUSE mount reads the same bytes" \
+  "test \"\$(kubectl exec \$(fuse_pod kgfs-node-3) -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
+check "fsadmin report capacity: three workers, each with the 2G HDD tier" \
+  "kubectl exec hbase-master-0 -c goosefs-master -- goosefs fsadmin report capacity > $WORK/cap.txt; cat $WORK/cap.txt;
+   test \$(grep -Ec '^10\.88\.0\.1[123] .* capacity +1907\.35MB' $WORK/cap.txt) = 3 &&
+   grep -Eq 'Total Capacity: 5\.59GB' $WORK/cap.txt"
+
+echo "== 7. a pod reading through the Dataset's PVC"
+cat > "$WORK/reader.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: pvc-reader}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: reader
+      image: $(scripts/images name)
+      imagePullPolicy: Never
+      command: ["sh", "-c", "sha256sum /data/hbase/big.bin /data/hbase/small.txt"]
+      volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: hbase, readOnly: true}
+EOF
+check "the PVC is Bound and the pod reads the UFS bytes through it" \
+  "kubectl get pvc hbase -o jsonpath='{.status.phase}' | grep -qx Bound && kubectl apply -f $WORK/reader.yaml >/dev/null &&
+   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s pod/pvc-reader 2>/dev/null ||
+   for _ in \$(seq 120); do test \"\$(kubectl get pod pvc-reader -o jsonpath='{.status.phase}')\" = Succeeded && break; sleep 1; done;
+   kubectl logs pvc-reader > $WORK/reader.txt; cat $WORK/reader.txt;
+   grep -q \"^$BIG_SHA  /data/hbase/big.bin\$\" $WORK/reader.txt && grep -q \"^$SMALL_SHA  /data/hbase/small.txt\$\" $WORK/reader.txt"
+kubectl delete pod pvc-reader --wait=false >/dev/null 2>&1
+
+echo "== 8. leader failover"
+OLD=$(leader hbase-master-0)
+OTHER=hbase-master-0; [ "$OLD" = hbase-master-0 ] && OTHER=hbase-master-1
+OLD_UID=$(kubectl get pod "$OLD" -o jsonpath='{.metadata.uid}')
+start=$(now)
+kubectl delete pod "$OLD" --wait=false >/dev/null
+NEW=""
+for _ in $(seq 300); do
+  NEW=$(leader "$OTHER")
+  [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break
+  sleep 0.2
+done
+FAILOVER=$(since "$start")
+echo "       leader $OLD deleted; new leader $NEW after ${FAILOVER} s"
+export OLD OLD_UID NEW
+check "a new leader is elected after the leader pod is deleted" "test -n '$NEW' && test '$NEW' != '$OLD'"
+check "the StatefulSet recreates the pod and it runs again" \
+  "for _ in \$(seq 120); do uid=\$(kubectl get pod $OLD -o jsonpath='{.metadata.uid}' 2>/dev/null);
+     test -n \"\$uid\" && test \"\$uid\" != $OLD_UID && kubectl get pod $OLD --no-headers | grep -Eq ' 2/2 +Running ' && exit 0; sleep 1; done; exit 1"
+check "the recreated master (empty journal) rejoins: it answers with the same leader and all masters" \
+  "for _ in \$(seq 60); do kubectl exec $OLD -c goosefs-master -- goosefs fs masterInfo > $WORK/rejoin.txt 2>&1 &&
+     grep -q \"current leader master: \$(leader $OTHER):26000\" $WORK/rejoin.txt && exit 0; sleep 1; done; cat $WORK/rejoin.txt; exit 1"
+check "reads keep working after the failover (sha256 through FUSE)" \
+  "test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/medium.bin | cut -d' ' -f1)\" = $(sha256sum "$WORK/ufs/medium.bin" | cut -d' ' -f1) &&
+   test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
+
+echo "== 9. a quota change rolls the workers only"
+LEADER=$(leader "$OTHER")
+uids goosefs-master > "$WORK/masters.before"
+uids goosefs-worker > "$WORK/workers.before"
+sed 's/quota: 2G/quota: 3G/' "$HBASE" > "$WORK/quota.yaml"
+check "apply of the new quota" "kubectl goosefs apply -f $WORK/quota.yaml --yes --timeout 5m"
+check "every worker pod was replaced and runs the new quota" \
+  "uids goosefs-worker > $WORK/workers.after; cat $WORK/workers.after;
+   test \$(comm -12 $WORK/workers.before $WORK/workers.after | wc -l) = 0 &&
+   test \$(kubectl get pod -l role=goosefs-worker --no-headers | grep -Ec ' 2/2 +Running ') = 3 &&
+   kubectl get configmap hbase-config -o yaml | grep -q 'level0.dirs.quota=3000000000 '"
+check "the masters kept their pods and their leader" \
+  "uids goosefs-master | diff $WORK/masters.before - && test \"\$(leader $OTHER)\" = $LEADER"
+
+echo "== 10. delete"
+check "kubectl goosefs delete hbase --yes" "kubectl goosefs delete hbase --yes --timeout 3m"
+check "no pod, Job, PV or PVC of ours is left" \
+  "for _ in \$(seq 120); do test -z \"\$(kubectl get pods,jobs,statefulsets,daemonsets,pv,pvc,configmaps -l app.kubernetes.io/managed-by=kubectl-goosefs -o name)\" &&
+     test -z \"\$(kubectl get pods --no-headers 2>/dev/null)\" && exit 0; sleep 1; done; kubectl get pods,pv,pvc; exit 1"
+check "no FUSE mount is left on any node" \
+  "for i in 1 2 3; do ! grep -q fuse.goosefs /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"
+
+echo
+echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s"
+echo "${passed} passed, ${#failed[@]} failed"
+[ "${#failed[@]}" = 0 ]
