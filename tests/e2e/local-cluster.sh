@@ -64,15 +64,17 @@ grep -q "$UFS/" "$HBASE" || { echo "the reference case's mount point was not rep
 leader() { kubectl exec "$1" -c goosefs-master -- goosefs fs masterInfo 2>/dev/null | sed -n 's/^current leader master: \(hbase-master-[0-9]\):26000$/\1/p'; }
 fuse_pod() { kubectl get pod -l role=goosefs-fuse --field-selector "spec.nodeName=$1" -o name | head -1; }
 uids() { kubectl get pod -l "role=$1" -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort; }
-export -f leader fuse_pod
+export -f leader fuse_pod uids
 
 echo "== 1. the cluster"
 check "kubectl get nodes: three Ready" \
   "test \$(kubectl get nodes --no-headers | awk '\$2==\"Ready\"' | wc -l) = 3"
 
 echo "== 2. plan and apply through kubectl's plugin dispatch"
-check "kubectl goosefs plan: 11 to create (exit 2 with --detailed-exitcode)" \
-  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -q '11 to create'"
+# 11 objects; 13 when the CRDs are already installed (the Dataset and the GooseFSRuntime too).
+check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitcode)" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 &&
+   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (11|13) to create, 0 to update, 0 to delete, 0 unchanged.'"
 start=$(now)
 check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
   "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
@@ -177,11 +179,12 @@ uids goosefs-master > "$WORK/masters.before"
 uids goosefs-worker > "$WORK/workers.before"
 sed 's/quota: 2G/quota: 3G/' "$HBASE" > "$WORK/quota.yaml"
 check "apply of the new quota" "kubectl goosefs apply -f $WORK/quota.yaml --yes --timeout 5m"
+# apply waits for Fluid's phases (ready counts), not for the rolling update to finish.
 check "every worker pod was replaced and runs the new quota" \
-  "uids goosefs-worker > $WORK/workers.after; cat $WORK/workers.after;
+  "kubectl rollout status statefulset hbase-worker --timeout=300s >/dev/null; uids goosefs-worker > $WORK/workers.after; cat $WORK/workers.after;
    test \$(comm -12 $WORK/workers.before $WORK/workers.after | wc -l) = 0 &&
    test \$(kubectl get pod -l role=goosefs-worker --no-headers | grep -Ec ' 2/2 +Running ') = 3 &&
-   kubectl get configmap hbase-config -o yaml | grep -q 'level0.dirs.quota=3000000000 '"
+   kubectl get configmap hbase-config -o jsonpath='{.data.GOOSEFS_JAVA_OPTS}' | grep -q 'level0.dirs.quota=3000000000 '"
 check "the masters kept their pods and their leader" \
   "uids goosefs-master | diff $WORK/masters.before - && test \"\$(leader $OTHER)\" = $LEADER"
 
@@ -191,7 +194,7 @@ check "no pod, Job, PV or PVC of ours is left" \
   "for _ in \$(seq 120); do test -z \"\$(kubectl get pods,jobs,statefulsets,daemonsets,pv,pvc,configmaps -l app.kubernetes.io/managed-by=kubectl-goosefs -o name)\" &&
      test -z \"\$(kubectl get pods --no-headers 2>/dev/null)\" && exit 0; sleep 1; done; kubectl get pods,pv,pvc; exit 1"
 check "no FUSE mount is left on any node" \
-  "for i in 1 2 3; do ! grep -q fuse.goosefs /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"
+  "for i in 1 2 3; do ! grep -E ' /runtime-mnt/[^ ]* .* - fuse' /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"
 
 echo
 echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s"
