@@ -80,7 +80,7 @@ def main():
         timed("cat", *local)
         page = min(timed("sh", "-c", "cat \"$@\" > /dev/null", "sh", *local) for _ in range(3))
         node = [os.path.join(ROOT, "scripts/local-cluster"), "node", "1"]
-        direct = min(timed(*node, "sh", "-c", " ".join(f"curl -s -o /dev/null {url}{n}" for n in names))
+        direct = min(timed(*node, "sh", "-c", "; ".join(f"curl -sf -o /dev/null {url}{n}" for n in names))
                      for _ in range(2))
         apply_s = timed(a.binary, "apply", "-f", os.path.join(work, "hbase.yaml"), "--yes", "--install-crds",
                         "--timeout", "5m")

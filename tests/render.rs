@@ -38,7 +38,7 @@ fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode, options: &Value) -> Compiled
         namespace: "default".into(),
         port_range: compile::ports::DEFAULT_RANGE,
         csi,
-        catalog: catalog(&options),
+        catalog: catalog(options),
         templates: Templates::embedded(),
     };
     compile::compile(&outcome.runtimes, &outcome.datasets, &options).expect("compiles")
