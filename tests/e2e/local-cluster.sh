@@ -22,20 +22,8 @@ mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
 export PATH="$WORK/bin:$PATH" NO_COLOR=1
 FUSE_DIR=/runtime-mnt/goosefs/default/hbase/goosefs-fuse/hbase
 
-passed=0
-failed=()
-check() { # check NAME SNIPPET (the snippet's status decides; see real-apiserver.sh)
-  local name="$1"
-  shift
-  if out=$(bash -c "$*" 2>&1); then
-    passed=$((passed + 1))
-    echo "  ok   $name"
-  else
-    failed+=("$name")
-    echo "  FAIL $name"
-    echo "$out" | tail -15 | sed 's/^/       /'
-  fi
-}
+. tests/e2e/check.sh
+
 # Seconds since the epoch, with milliseconds.
 now() { date +%s.%N | cut -c1-14; }
 since() { python3 -c "print(f'{$(now) - $1:.1f}')"; }
@@ -198,5 +186,4 @@ check "no FUSE mount is left on any node" \
 
 echo
 echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s"
-echo "${passed} passed, ${#failed[@]} failed"
-[ "${#failed[@]}" = 0 ]
+finish "the seed scenario on three real nodes"

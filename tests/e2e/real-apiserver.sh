@@ -20,22 +20,7 @@ mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
 "$BINARY" completion kubectl > "$WORK/bin/kubectl_complete-goosefs" && chmod +x "$WORK/bin/kubectl_complete-goosefs"
 export PATH="$WORK/bin:$PATH" NO_COLOR=1
 
-passed=0
-failed=()
-# check NAME SNIPPET: runs the shell snippet, counts it. A pipeline's status is its last command's
-# (`grep` deciding), so an early-exiting `grep -q` cannot fail a check through SIGPIPE.
-check() {
-  local name="$1"
-  shift
-  if out=$(bash -c "$*" 2>&1); then
-    passed=$((passed + 1))
-    echo "  ok   $name"
-  else
-    failed+=("$name")
-    echo "  FAIL $name"
-    echo "$out" | tail -15 | sed 's/^/       /'
-  fi
-}
+. tests/e2e/check.sh
 
 echo "== kubectl and its plugin dispatch"
 check "kubectl plugin list finds kubectl-goosefs" \
@@ -177,8 +162,4 @@ check "plan after delete: everything else to create; the Terminating PV and PVC 
   "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 10 to create, 0 to update, 0 to delete, 3 unchanged.' &&
    test \"\$(grep -c 'is being deleted (Terminating, waiting for finalizers: kubernetes.io/pv' $WORK/after.txt)\" = 2"
 
-echo "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'): ${passed} checks passed, ${#failed[@]} failed"
-if [ "${#failed[@]}" -gt 0 ]; then
-  printf '  failed: %s\n' "${failed[@]}"
-  exit 1
-fi
+finish "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')"
