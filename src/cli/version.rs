@@ -64,13 +64,7 @@ pub struct ManArgs {
 /// # Errors
 /// Writing output.
 pub fn version(args: &VersionArgs) -> Result<ExitStatus, OpsError> {
-    let mut catalogs = Vec::new();
-    for (name, _) in crate::compile::images::NAMED {
-        let catalog = Catalog::named(name)
-            .unwrap_or_else(Catalog::embedded)
-            .map_err(|e| OpsError::Usage(e.to_string()))?;
-        catalogs.push((name, catalog));
-    }
+    let catalogs = Catalog::all().map_err(|e| OpsError::Usage(e.to_string()))?;
     let roles = |c: &Catalog| {
         [
             ("goosefs", c.goosefs.clone()),

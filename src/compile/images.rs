@@ -93,11 +93,23 @@ impl Catalog {
     /// Only if the embedded file is broken (a test prevents that).
     pub fn named(name: &str) -> Option<Result<Catalog, CatalogError>> {
         let (_, text) = NAMED.iter().find(|(n, _)| *n == name)?;
-        Some(if *text == EMBEDDED {
+        Some(if name == NAMED[0].0 {
             Catalog::embedded()
         } else {
             Catalog::parse(text, &format!("embedded catalog {name} (chosen with --images {name})"))
         })
+    }
+
+    /// Every embedded catalog with its name, the default first.
+    ///
+    /// # Errors
+    /// Only if an embedded file is broken (a test prevents that).
+    pub fn all() -> Result<Vec<(&'static str, Catalog)>, CatalogError> {
+        NAMED
+            .iter()
+            .filter_map(|(name, _)| Some((*name, Catalog::named(name)?)))
+            .map(|(name, catalog)| Ok((name, catalog?)))
+            .collect()
     }
 }
 
@@ -216,6 +228,8 @@ mod tests {
         assert_eq!(c.init_users.image, "fluidcloudnative/init-users");
         assert!(c.origin.contains("--images fluid"), "{}", c.origin);
         assert!(Catalog::named("kubectl-goosefs").is_some() && Catalog::named("x").is_none());
+        let names: Vec<_> = Catalog::all().expect("catalogs").into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["kubectl-goosefs", "fluid"]);
     }
 
     #[test]
