@@ -129,8 +129,7 @@ spec:
 EOF
 check "the PVC is Bound and the pod reads the UFS bytes through it" \
   "kubectl get pvc hbase -o jsonpath='{.status.phase}' | grep -qx Bound && kubectl apply -f $WORK/reader.yaml >/dev/null &&
-   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s pod/pvc-reader 2>/dev/null ||
-   for _ in \$(seq 120); do test \"\$(kubectl get pod pvc-reader -o jsonpath='{.status.phase}')\" = Succeeded && break; sleep 1; done;
+   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s pod/pvc-reader &&
    kubectl logs pvc-reader > $WORK/reader.txt; cat $WORK/reader.txt;
    grep -q \"^$BIG_SHA  /data/hbase/big.bin\$\" $WORK/reader.txt && grep -q \"^$SMALL_SHA  /data/hbase/small.txt\$\" $WORK/reader.txt"
 kubectl delete pod pvc-reader --wait=false >/dev/null 2>&1
