@@ -92,7 +92,7 @@ fn mutated_inputs_never_panic_and_findings_stay_in_bounds() {
                 keep_objects: true,
                 ..ValidateOptions::default()
             };
-            let outcome = validate(&options).expect("schemas compile");
+            let outcome = validate(&options);
             runs += paths.len();
             for d in &outcome.report.diagnostics {
                 let i = paths

@@ -24,9 +24,7 @@ fuzz_target!(|data: &[u8]| {
         name: "fuzz.yaml".into(),
         bytes: text.into(),
     };
-    let Ok(outcome) = validate_inputs(vec![input], &options) else {
-        panic!("the embedded schemas compile");
-    };
+    let outcome = validate_inputs(vec![input], &options);
     if outcome.report.has_errors() {
         return;
     }

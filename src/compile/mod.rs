@@ -225,10 +225,13 @@ pub fn compile_each(
         manifests.sort_by(|a, b| (a.rank, &a.name, &a.kind).cmp(&(b.rank, &b.name, &b.kind)));
         Ok((values, manifests))
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(jobs.len())
-        .max(1);
+    // One runtime needs no pool, nor asking for the cores (which reads cgroup files).
+    let threads = match jobs.len() {
+        0 | 1 => 1,
+        n => std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(n),
+    };
     if threads == 1 {
         for job in &jobs {
             sink(render_one(job)?).map_err(CompileError::Sink)?;

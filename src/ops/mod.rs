@@ -20,7 +20,6 @@ use crate::compile::images::CatalogError;
 use crate::compile::templates::TemplateError;
 use crate::exit::ExitStatus;
 use crate::load::LoadError;
-use crate::validate::SchemaError;
 
 /// Why a command stopped. Each variant keeps its cause as `source`.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +33,6 @@ pub enum OpsError {
     /// The input has errors (reported as findings); nothing was done.
     #[error("the input has errors; nothing was {0}")]
     Findings(&'static str),
-    /// The embedded schemas are broken (a build defect).
-    #[error(transparent)]
-    Schema(#[from] SchemaError),
     /// `--templates` cannot be read or does not parse.
     #[error(transparent)]
     Templates(#[from] TemplateError),
@@ -134,7 +130,6 @@ impl OpsError {
             | OpsError::NotFound(_) => ExitStatus::ClusterError,
             OpsError::NoInput(_)
             | OpsError::Unreadable(_)
-            | OpsError::Schema(_)
             | OpsError::Templates(_)
             | OpsError::Catalog(_)
             | OpsError::Read { .. }

@@ -103,11 +103,11 @@ pub fn prepare(
         keep_objects: true,
         ..ValidateOptions::default()
     };
-    // Compile the templates on a second thread while validation compiles the schemas.
+    // Compile the templates on a second thread while the inputs are read and validated.
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| templates.environment().is_ok());
         validate::validate(&validate_options)
-    })?;
+    });
     if !outcome.report.diagnostics.is_empty() {
         findings(&outcome.report);
     }

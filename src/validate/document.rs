@@ -6,7 +6,7 @@ use super::codes::Code;
 use super::diagnostic::{Diagnostic, Severity};
 use super::path::{FieldPath, Segment};
 use super::rules;
-use super::schema::{SchemaError, compiled};
+use super::schema::compiled;
 use crate::load::{Node, NodeValue};
 use crate::model::{API_GROUP, Dataset, GooseFsRuntime, Kind};
 
@@ -122,16 +122,7 @@ pub fn snippet(text: &str, pos: crate::load::Pos) -> Option<String> {
 }
 
 /// Checks one document.
-///
-/// # Errors
-/// [`SchemaError`] only when the embedded schemas are broken (a build defect).
-pub fn check(
-    file: &Arc<str>,
-    text: &str,
-    root: &Node,
-    default_namespace: &str,
-    keep: bool,
-) -> Result<DocOutcome, SchemaError> {
+pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, keep: bool) -> DocOutcome {
     let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or_default();
     let kind_name = root.get("kind").and_then(Node::as_str).unwrap_or_default();
     let metadata = root.get("metadata");
@@ -163,16 +154,16 @@ pub fn check(
             at: placeholder(&ctx),
             ports: Vec::new(),
         });
-        return Ok(DocOutcome {
+        return DocOutcome {
             seen,
             skipped: true,
             ..DocOutcome::default()
-        });
+        };
     };
 
     duplicate_keys(root, &mut Vec::new(), &mut ctx);
     let value = root.to_json();
-    let structural = compiled(kind)?.check(&value, &mut ctx);
+    let structural = compiled(kind).check(&value, &mut ctx);
     let mut goosefs_only = Vec::new();
     let mut typed = None;
     let mut pinned_ports = Vec::new();
@@ -227,13 +218,13 @@ pub fn check(
             ports: pinned_ports,
         }
     });
-    Ok(DocOutcome {
+    DocOutcome {
         diagnostics: ctx.out,
         goosefs_only,
         seen,
         skipped: false,
         typed,
-    })
+    }
 }
 
 /// A finding skeleton at the document's start, filled in by pairing.

@@ -15,13 +15,12 @@ pub mod schema;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Report, Severity, Summary};
 use document::{DocOutcome, Role, Seen};
-pub use schema::SchemaError;
 
 use crate::load::{self, Input, LoadError, Source};
 
@@ -88,37 +87,23 @@ struct FileOutcome {
 }
 
 /// Validates every input of `options`.
-///
-/// # Errors
-/// [`SchemaError`] only when the embedded schemas are broken (a build defect).
-pub fn validate(options: &ValidateOptions) -> Result<Outcome, SchemaError> {
+pub fn validate(options: &ValidateOptions) -> Outcome {
     let (inputs, unreadable) = load::discover(&options.paths);
-    let mut outcome = validate_inputs(inputs, options)?;
+    let mut outcome = validate_inputs(inputs, options);
     outcome.unreadable.splice(0..0, unreadable);
-    Ok(outcome)
+    outcome
 }
 
 /// Validates `inputs` (files, standard input, or bytes in memory) as [`validate`] does with the
 /// inputs its paths name; `options.paths` is not read.
-///
-/// # Errors
-/// [`SchemaError`] only when the embedded schemas are broken (a build defect).
-pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> Result<Outcome, SchemaError> {
-    // Compile both schemas up front (a build defect fails fast, not per thread), side by side:
-    // compiling them is most of a short run's time.
-    std::thread::scope(|scope| {
-        let dataset = scope.spawn(|| schema::compiled(crate::model::Kind::Dataset).map(|_| ()));
-        let runtime = schema::compiled(crate::model::Kind::GooseFsRuntime).map(|_| ());
-        runtime.and(dataset.join().unwrap_or(Ok(())))
-    })?;
+pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> Outcome {
     let mut unreadable = Vec::new();
     let results = run_parallel(&inputs, options);
     let mut report = Report::default();
     let mut seen = Vec::new();
     let mut goosefs_only = Vec::new();
     let mut typed = Vec::new();
-    for result in results {
-        let file = result?;
+    for file in results {
         if let Some(e) = file.unreadable {
             unreadable.push(e);
             continue;
@@ -168,26 +153,32 @@ pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> R
             document::Typed::Dataset(d) => datasets.push(*d),
         }
     }
-    Ok(Outcome {
+    Outcome {
         report,
         unreadable,
         runtimes,
         datasets,
-    })
+    }
 }
 
-fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileOutcome, SchemaError>> {
-    let cores = match options.jobs {
+fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<FileOutcome> {
+    // Asking the system for its cores reads cgroup files (a tenth of a millisecond, a few percent
+    // of a one-file run): only asked when the answer matters.
+    let cores = || match options.jobs {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         n => n,
     };
-    let threads = cores.clamp(1, inputs.len().max(1));
+    let threads = match inputs.len() {
+        0 | 1 => 1,
+        n => cores().clamp(1, n),
+    };
     // With fewer files than cores, a large file may use two threads itself.
-    let split_work = cores >= 2 * threads;
+    let split = OnceLock::new();
+    let split_work = || *split.get_or_init(|| cores() >= 2 * threads);
     let next = AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<FileOutcome, SchemaError>>> = Vec::new();
+    let mut slots: Vec<Option<FileOutcome>> = Vec::new();
     slots.resize_with(inputs.len(), || None);
-    let chunks: Vec<Vec<(usize, Result<FileOutcome, SchemaError>)>> = std::thread::scope(|scope| {
+    let chunks: Vec<Vec<(usize, FileOutcome)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .filter_map(|_| {
                 // Trees are at most 64 levels deep (the reader's limit), but schema checks and
@@ -200,7 +191,7 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(input) = inputs.get(i) else { break };
-                            done.push((i, check_file(input, options, split_work)));
+                            done.push((i, check_file(input, options, &split_work)));
                         }
                         done
                     })
@@ -216,17 +207,18 @@ fn run_parallel(inputs: &[Input], options: &ValidateOptions) -> Vec<Result<FileO
     slots
         .into_iter()
         .zip(inputs)
-        .map(|(slot, input)| slot.unwrap_or_else(|| check_file(input, options, false)))
+        .map(|(slot, input)| slot.unwrap_or_else(|| check_file(input, options, &|| false)))
         .collect()
 }
 
-fn check_file(input: &Input, options: &ValidateOptions, split_work: bool) -> Result<FileOutcome, SchemaError> {
+/// `split_work` says whether a large file may take a second thread (asked only for a large one).
+fn check_file(input: &Input, options: &ValidateOptions, split_work: &(dyn Fn() -> bool + Sync)) -> FileOutcome {
     let mut outcome = FileOutcome::default();
     let file: Arc<str> = Arc::from(input.display_name());
     let text = match load::read(input, options.max_file_bytes) {
         Err(e) => {
             outcome.unreadable = Some(e);
-            return Ok(outcome);
+            return outcome;
         }
         Ok(Source::Unusable(problem)) => {
             let code = if problem.limit { Code::GFS005 } else { Code::GFS001 };
@@ -238,20 +230,16 @@ fn check_file(input: &Input, options: &ValidateOptions, split_work: bool) -> Res
                 problem.message,
                 None,
             ));
-            return Ok(outcome);
+            return outcome;
         }
         Ok(Source::Text(text)) => text,
     };
     let check = |node: &load::Node| document::check(&file, &text, node, &options.namespace, options.keep_objects);
-    let mut failure = None;
-    let mut take = |result: Result<DocOutcome, SchemaError>, outcome: &mut FileOutcome| {
+    let take = |doc: DocOutcome, outcome: &mut FileOutcome| {
         outcome.documents += 1;
-        match result {
-            Ok(doc) => absorb(outcome, doc),
-            Err(e) => failure = Some(e),
-        }
+        absorb(outcome, doc);
     };
-    let pipelined = (split_work && text.len() > PIPELINE_MIN_BYTES)
+    let pipelined = (text.len() > PIPELINE_MIN_BYTES && split_work())
         .then(|| pipeline(&text, &check))
         .flatten();
     let parse_error = match pipelined {
@@ -263,9 +251,6 @@ fn check_file(input: &Input, options: &ValidateOptions, split_work: bool) -> Res
         }
         None => load::for_each_document(&text, |node| take(check(&node), &mut outcome)),
     };
-    if let Some(e) = failure {
-        return Err(e);
-    }
     if outcome.documents == 0 && parse_error.is_none() {
         let mut d = file_level(
             &file,
@@ -289,7 +274,7 @@ fn check_file(input: &Input, options: &ValidateOptions, split_work: bool) -> Res
         }
         outcome.diagnostics.push(d);
     }
-    Ok(outcome)
+    outcome
 }
 
 /// Files larger than this are parsed and checked on two threads when a core is free.
@@ -297,15 +282,13 @@ const PIPELINE_MIN_BYTES: usize = 256 * 1024;
 /// Documents handed to the checking thread at a time.
 const PIPELINE_BATCH: usize = 64;
 
-type Checked = Result<DocOutcome, SchemaError>;
-
 /// Parses `text` on this thread and checks its documents on a second one, in batches (a bounded
 /// queue keeps memory proportional to a few batches, not the file). `None` when the checking
 /// thread could not run or failed: the caller then checks the file on its own, losing nothing.
 fn pipeline(
     text: &str,
-    check: &(dyn Fn(&load::Node) -> Checked + Sync),
-) -> Option<(Option<load::ParseFailure>, Vec<Checked>)> {
+    check: &(dyn Fn(&load::Node) -> DocOutcome + Sync),
+) -> Option<(Option<load::ParseFailure>, Vec<DocOutcome>)> {
     std::thread::scope(|scope| {
         let (to_checker, batches) = std::sync::mpsc::sync_channel::<Vec<load::Node>>(2);
         let checker = std::thread::Builder::new()

@@ -1,10 +1,14 @@
-//! Schema pass: validates each document against the checked-in JSON Schema of its kind
-//! (compiled once per process) and turns every error into a located, readable finding.
+//! Schema pass: validates each document against the checked-in JSON Schema of its kind and
+//! turns every error into a located, readable finding.
+//!
+//! The validators are generated at build time from `schemas/*.json` (jsonschema's `validator`
+//! macro): a process compiles no schema and checks none against the draft-07 meta-schema, which
+//! was most of a short run's time. A schema that is not valid draft-07 fails the build.
 
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{JsonType, Validator};
+use jsonschema::{ErrorIterator, JsonType};
 use serde_json::Value;
 
 use super::codes::Code;
@@ -14,238 +18,52 @@ use crate::load::NodeValue;
 use crate::model::Kind;
 use crate::model::schema::{DEF_REF, DEFINITIONS};
 
-/// The schemas enforced, as checked into `schemas/` (a test keeps them equal to the model),
-/// without their annotations (`description`, `title`: build.rs strips them), which constrain
-/// nothing and would double the text every process parses; a test holds the two copies to the
-/// same constraints.
-const RUNTIME_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/goosefsruntime.validation.json"));
-const DATASET_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/dataset.validation.json"));
+#[jsonschema::validator(path = "schemas/goosefsruntime.json", draft = Draft7)]
+struct RuntimeValidator;
 
-/// A compiled schema and its JSON (kept to look up field names and types for messages).
-///
-/// Compiling is most of a short run's time, so subtrees that user input rarely has (`status`,
-/// a tier level's `volumeSource`, together half of the schema) are compiled apart, on first
-/// use: the core schema accepts any object there and the part validates it.
+#[jsonschema::validator(path = "schemas/dataset.json", draft = Draft7)]
+struct DatasetValidator;
+
+/// The schema texts the validators were generated from. Besides giving messages their field
+/// names, `include_str!` makes the compiler rebuild this module when a schema changes (the
+/// macro reads the file without telling the compiler).
+const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
+const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
+
+/// The validator of one kind and the schema it was generated from (to look up field names and
+/// types for messages).
 pub struct CompiledSchema {
-    validator: Validator,
-    /// The schema the validator was built from, kept: the process never pays for freeing it.
-    _core: Value,
-    /// The schema text, parsed again (once) only when a finding needs field names or a lazy
-    /// part is first used: most runs need neither, and parsing is a fifth of a short run.
+    iter_errors: fn(&Value) -> ErrorIterator<'_>,
+    /// The schema text, parsed (once) only when a finding needs field names: most runs need none.
     text: &'static str,
     raw: OnceLock<Value>,
-    parts: Vec<LazyPart>,
 }
 
-/// A subtree validated by its own, lazily compiled validator.
-struct LazyPart {
-    /// The instance paths it covers, as a JSON pointer where `*` stands for any list index.
-    at: &'static str,
-    /// Where its schema sits in the full schema.
-    pointer: &'static str,
-    validator: OnceLock<Result<Validator, String>>,
-}
-
-/// Subtrees compiled apart, on first use: each is absent from most documents, and with the
-/// definitions only they reach (a status's conditions, every kind of volume source) they are
-/// about half of the schema. (instance pattern, schema pointer); a pointer a kind's schema does
-/// not have is skipped.
-const LAZY_PARTS: [(&str, &str); 4] = [
-    ("/status", "/properties/status"),
-    (
-        "/spec/tieredstore/levels/*/volumeSource",
-        "/definitions/Level/properties/volumeSource",
-    ),
-    (
-        "/metadata/managedFields",
-        "/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/properties/managedFields",
-    ),
-    (
-        "/metadata/ownerReferences",
-        "/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/properties/ownerReferences",
-    ),
-];
-
-/// The names of the definitions `schema` reaches through `definitions`, transitively. jsonschema
-/// checks every schema it compiles against the meta-schema, definitions included, so a schema
-/// carrying unused definitions would pay for checking them.
-fn reached_definitions(schema: &Value, definitions: &serde_json::Map<String, Value>) -> Vec<String> {
-    let mut reached: Vec<String> = Vec::new();
-    let mut pending = Vec::new();
-    collect_refs(schema, &mut pending);
-    while let Some(name) = pending.pop() {
-        if reached.contains(&name) {
-            continue;
-        }
-        if let Some(definition) = definitions.get(&name) {
-            collect_refs(definition, &mut pending);
-            reached.push(name);
-        }
-    }
-    reached
-}
-
-/// The definition names `schema` refers to directly (`#/definitions/<name>`).
-fn collect_refs(schema: &Value, out: &mut Vec<String>) {
-    match schema {
-        Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value) {
-                    ("$ref", Value::String(r)) => {
-                        if let Some(name) = r.strip_prefix(DEF_REF) {
-                            out.push(name.to_owned());
-                        }
-                    }
-                    _ => collect_refs(value, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_refs(i, out)),
-        _ => {}
-    }
-}
-
-/// The instances matching `pattern` in `value`, with their JSON pointers.
-fn instances<'v>(pattern: &str, value: &'v Value) -> Vec<(String, &'v Value)> {
-    let mut found = vec![(String::new(), value)];
-    for segment in pattern.split('/').skip(1) {
-        found = found
-            .into_iter()
-            .flat_map(|(pointer, v)| match (segment, v) {
-                ("*", Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| (format!("{pointer}/{i}"), item))
-                    .collect::<Vec<_>>(),
-                (key, Value::Object(map)) => map
-                    .get(key)
-                    .map(|child| vec![(format!("{pointer}/{key}"), child)])
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            })
-            .collect();
-    }
-    found
-}
-
-/// Why the embedded schemas cannot be used (a build defect, never user input).
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    /// The embedded text is not JSON or not a valid schema.
-    #[error("embedded schema for {kind} is invalid: {message}")]
-    Invalid {
-        /// The kind whose schema failed.
-        kind: Kind,
-        /// Parser or compiler message.
-        message: String,
-    },
-}
-
-/// The compiled schema of `kind`, built on first use and shared by all threads.
-///
-/// # Errors
-/// [`SchemaError::Invalid`] when the embedded schema does not compile.
-pub fn compiled(kind: Kind) -> Result<&'static CompiledSchema, SchemaError> {
-    static RUNTIME: OnceLock<Result<CompiledSchema, String>> = OnceLock::new();
-    static DATASET: OnceLock<Result<CompiledSchema, String>> = OnceLock::new();
-    let (cell, text) = match kind {
-        Kind::GooseFsRuntime => (&RUNTIME, RUNTIME_SCHEMA),
-        Kind::Dataset => (&DATASET, DATASET_SCHEMA),
-    };
-    cell.get_or_init(|| compile(text))
-        .as_ref()
-        .map_err(|message| SchemaError::Invalid {
-            kind,
-            message: message.clone(),
-        })
-}
-
-fn compile(text: &'static str) -> Result<CompiledSchema, String> {
-    let mut core: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut parts = Vec::new();
-    for (at, pointer) in LAZY_PARTS {
-        if let Some(node) = core.pointer_mut(pointer) {
-            *node = serde_json::json!({});
-            parts.push(LazyPart {
-                at,
-                pointer,
-                validator: OnceLock::new(),
-            });
-        }
-    }
-    // Only the definitions the core still reaches (moved, not copied): its own, blanked ones.
-    if let Some(Value::Object(mut definitions)) = core.as_object_mut().and_then(|m| m.remove(DEFINITIONS)) {
-        let kept: serde_json::Map<String, Value> = reached_definitions(&core, &definitions)
-            .into_iter()
-            .filter_map(|name| definitions.remove(&name).map(|d| (name, d)))
-            .collect();
-        core[DEFINITIONS] = Value::Object(kept);
-    }
-    let validator = jsonschema::draft7::new(&core).map_err(|e| e.to_string())?;
-    Ok(CompiledSchema {
-        validator,
-        _core: core,
-        text,
+/// The schema of `kind`, shared by all threads.
+pub fn compiled(kind: Kind) -> &'static CompiledSchema {
+    static RUNTIME: CompiledSchema = CompiledSchema {
+        iter_errors: RuntimeValidator::iter_errors,
+        text: RUNTIME_SCHEMA,
         raw: OnceLock::new(),
-        parts,
-    })
+    };
+    static DATASET: CompiledSchema = CompiledSchema {
+        iter_errors: DatasetValidator::iter_errors,
+        text: DATASET_SCHEMA,
+        raw: OnceLock::new(),
+    };
+    match kind {
+        Kind::GooseFsRuntime => &RUNTIME,
+        Kind::Dataset => &DATASET,
+    }
 }
 
 impl CompiledSchema {
     /// Reports every schema error of `value` (not just the first). Returns whether any error
     /// other than an unknown field was found (then the typed model cannot be built).
     pub(crate) fn check(&self, value: &Value, ctx: &mut DocCtx<'_>) -> bool {
-        let mut structural = self.check_with(&self.validator, "", value, ctx);
-        for part in &self.parts {
-            for (prefix, instance) in instances(part.at, value) {
-                let validator = part.validator.get_or_init(|| self.compile_part(part.pointer));
-                match validator {
-                    Ok(v) => structural |= self.check_with(v, &prefix, instance, ctx),
-                    Err(message) => {
-                        // A build defect: say so where it bites rather than accept silently.
-                        ctx.report(
-                            Code::GFS002,
-                            &FieldPath::from_pointer(&prefix, ctx.root),
-                            false,
-                            format!("internal schema error, this subtree was not checked: {message}"),
-                            None,
-                        );
-                        structural = true;
-                    }
-                }
-            }
-        }
-        structural
-    }
-
-    /// The full schema.
-    fn raw(&self) -> &Value {
-        self.raw
-            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
-    }
-
-    /// Compiles the subtree at `pointer` with the definitions it may refer to.
-    fn compile_part(&self, pointer: &str) -> Result<Validator, String> {
-        let raw = self.raw();
-        let mut schema = raw
-            .pointer(pointer)
-            .cloned()
-            .ok_or_else(|| format!("no schema at {pointer}"))?;
-        if let (Some(Value::Object(definitions)), true) = (raw.get(DEFINITIONS), schema.is_object()) {
-            let kept: serde_json::Map<String, Value> = reached_definitions(&schema, definitions)
-                .into_iter()
-                .filter_map(|name| definitions.get(&name).map(|d| (name, d.clone())))
-                .collect();
-            schema[DEFINITIONS] = Value::Object(kept);
-        }
-        jsonschema::draft7::new(&schema).map_err(|e| e.to_string())
-    }
-
-    fn check_with(&self, validator: &Validator, prefix: &str, value: &Value, ctx: &mut DocCtx<'_>) -> bool {
         let mut structural = false;
-        for error in validator.iter_errors(value) {
-            let pointer = format!("{prefix}{}", error.instance_path().as_str());
-            let path = FieldPath::from_pointer(&pointer, ctx.root);
+        for error in (self.iter_errors)(value) {
+            let path = FieldPath::from_pointer(error.instance_path().as_str(), ctx.root);
             if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
                 for field in unexpected {
                     self.unknown_field(&path, field, ctx);
@@ -256,6 +74,12 @@ impl CompiledSchema {
             self.schema_error(&path, error.kind(), &error.to_string(), ctx);
         }
         structural
+    }
+
+    /// The full schema.
+    fn raw(&self) -> &Value {
+        self.raw
+            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
     }
 
     fn unknown_field(&self, parent: &FieldPath, field: &str, ctx: &mut DocCtx<'_>) {
@@ -542,60 +366,55 @@ mod tests {
         assert_eq!(closest("zzz", &known), None);
     }
 
+    /// The generated validators enforce the checked-in schemas: a document breaking one
+    /// constraint of each common kind is caught, and the reference case passes.
     #[test]
-    fn embedded_schemas_compile() {
-        assert!(compiled(Kind::GooseFsRuntime).is_ok());
-        assert!(compiled(Kind::Dataset).is_ok());
+    fn generated_validators_enforce_the_checked_in_schemas() {
+        let runtime = compiled(Kind::GooseFsRuntime);
+        let dataset = compiled(Kind::Dataset);
+        let good = serde_json::json!({
+            "apiVersion": "data.fluid.io/v1alpha1", "kind": "GooseFSRuntime",
+            "metadata": {"name": "hbase"},
+            "spec": {"replicas": 3, "master": {"replicas": 3}}
+        });
+        assert_eq!((runtime.iter_errors)(&good).count(), 0);
+        let bad = serde_json::json!({
+            "apiVersion": "data.fluid.io/v1alpha1", "kind": "GooseFSRuntime",
+            "metadata": {"name": "hbase"},
+            "spec": {"replicas": "3", "bogus": 1, "status": {}}
+        });
+        let kinds: Vec<String> = (runtime.iter_errors)(&bad)
+            .map(|e| format!("{} {:?}", e.instance_path().as_str(), e.kind()))
+            .collect();
+        assert!(kinds.iter().any(|k| k.starts_with("/spec/replicas Type")), "{kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k.starts_with("/spec AdditionalProperties")),
+            "{kinds:?}"
+        );
+        // A lazily walked subtree in earlier versions: a tier level's volume source.
+        let volume = serde_json::json!({
+            "apiVersion": "data.fluid.io/v1alpha1", "kind": "GooseFSRuntime",
+            "metadata": {"name": "hbase"},
+            "spec": {"tieredstore": {"levels": [{"mediumtype": "MEM", "quota": "1Gi",
+                "volumeSource": {"emptyDir": {"sizeLimit": []}}}]}}
+        });
+        assert!((runtime.iter_errors)(&volume).any(|e| e.instance_path().as_str().contains("volumeSource")));
+        let no_mounts = serde_json::json!({
+            "apiVersion": "data.fluid.io/v1alpha1", "kind": "Dataset",
+            "metadata": {"name": "hbase"}, "spec": {"mounts": [{"name": "x"}]}
+        });
+        assert!((dataset.iter_errors)(&no_mounts).any(|e| matches!(e.kind(), ValidationErrorKind::Required { .. })));
     }
 
-    /// Drops annotations the way build.rs does, written again here so the two can be compared.
-    fn without_annotations(node: &Value, in_map_of_schemas: bool) -> Value {
-        match node {
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .filter(|(k, _)| in_map_of_schemas || !matches!(k.as_str(), "description" | "title"))
-                    .map(|(k, v)| {
-                        let child = match k.as_str() {
-                            _ if in_map_of_schemas => without_annotations(v, false),
-                            "properties" | "definitions" | "$defs" | "patternProperties" => {
-                                without_annotations(v, true)
-                            }
-                            "enum" | "const" | "default" | "examples" | "required" => v.clone(),
-                            _ => without_annotations(v, false),
-                        };
-                        (k.clone(), child)
-                    })
-                    .collect(),
-            ),
-            Value::Array(items) => Value::Array(items.iter().map(|i| without_annotations(i, false)).collect()),
-            other => other.clone(),
-        }
-    }
-
-    /// The embedded copies are the checked-in schemas minus annotations, nothing more; and the
-    /// checked-in schemas are valid draft-07 schemas (checked here once, not in every process).
+    /// The checked-in schemas are valid draft-07 (the build would fail otherwise; checked here
+    /// too so the reason is named).
     #[test]
-    fn embedded_copies_keep_every_constraint_of_the_checked_in_schemas() {
-        for (embedded, checked_in) in [
-            (RUNTIME_SCHEMA, include_str!("../../schemas/goosefsruntime.json")),
-            (DATASET_SCHEMA, include_str!("../../schemas/dataset.json")),
-        ] {
-            let embedded: Value = serde_json::from_str(embedded).unwrap_or(Value::Null);
-            let checked_in: Value = serde_json::from_str(checked_in).unwrap_or(Value::Null);
+    fn checked_in_schemas_are_valid_draft_07() {
+        for text in [RUNTIME_SCHEMA, DATASET_SCHEMA] {
+            let schema: Value = serde_json::from_str(text).unwrap_or(Value::Null);
             assert!(
-                jsonschema::meta::is_valid(&checked_in),
+                jsonschema::meta::is_valid(&schema),
                 "a checked-in schema is not valid draft-07"
-            );
-            assert_eq!(embedded, without_annotations(&checked_in, false));
-            assert!(
-                embedded.to_string().len() < checked_in.to_string().len(),
-                "annotations were stripped"
-            );
-            // A property called `description` (there is none today) would be kept.
-            let tricky = serde_json::json!({"properties": {"description": {"type": "string", "description": "x"}}});
-            assert_eq!(
-                without_annotations(&tricky, false),
-                serde_json::json!({"properties": {"description": {"type": "string"}}})
             );
         }
     }
