@@ -235,21 +235,17 @@ fn check_file(input: &Input, options: &ValidateOptions, split_work: &(dyn Fn() -
         Ok(Source::Text(text)) => text,
     };
     let check = |node: &load::Node| document::check(&file, &text, node, &options.namespace, options.keep_objects);
-    let take = |doc: DocOutcome, outcome: &mut FileOutcome| {
-        outcome.documents += 1;
-        absorb(outcome, doc);
-    };
     let pipelined = (text.len() > PIPELINE_MIN_BYTES && split_work())
         .then(|| pipeline(&text, &check))
         .flatten();
     let parse_error = match pipelined {
         Some((parse_error, results)) => {
             for result in results {
-                take(result, &mut outcome);
+                absorb(&mut outcome, result);
             }
             parse_error
         }
-        None => load::for_each_document(&text, |node| take(check(&node), &mut outcome)),
+        None => load::for_each_document(&text, |node| absorb(&mut outcome, check(&node))),
     };
     if outcome.documents == 0 && parse_error.is_none() {
         let mut d = file_level(
@@ -316,7 +312,9 @@ fn pipeline(
     })
 }
 
+/// Adds one checked document to its file's outcome.
 fn absorb(outcome: &mut FileOutcome, doc: DocOutcome) {
+    outcome.documents += 1;
     outcome.diagnostics.extend(doc.diagnostics);
     outcome.typed.extend(doc.typed);
     if doc.skipped {
