@@ -127,8 +127,11 @@ spec:
     - name: data
       persistentVolumeClaim: {claimName: hbase, readOnly: true}
 EOF
+# The PV controller binds the claim on an event or on its periodic sync (15 s): wait for it, as
+# for the pod (a one-shot look failed a CI run that reached this step 8 s sooner than usual).
 check "the PVC is Bound and the pod reads the UFS bytes through it" \
-  "kubectl get pvc hbase -o jsonpath='{.status.phase}' | grep -qx Bound && kubectl apply -f $WORK/reader.yaml >/dev/null &&
+  "kubectl wait --for=jsonpath='{.status.phase}'=Bound --timeout=60s pvc/hbase &&
+   kubectl apply -f $WORK/reader.yaml >/dev/null &&
    kubectl wait --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s pod/pvc-reader &&
    kubectl logs pvc-reader > $WORK/reader.txt; cat $WORK/reader.txt;
    grep -q \"^$BIG_SHA  /data/hbase/big.bin\$\" $WORK/reader.txt && grep -q \"^$SMALL_SHA  /data/hbase/small.txt\$\" $WORK/reader.txt"
