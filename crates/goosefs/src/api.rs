@@ -32,6 +32,9 @@ pub mod paths {
     pub const HEARTBEAT: &str = "/api/v1/worker/heartbeat";
     /// `GET ?path=<mount point>`: [`super::UfsMount`], options unmasked (workers read the UFS).
     pub const MOUNT_UFS: &str = "/api/v1/worker/ufs";
+    /// `POST ?path=`: the leader forgets its listing of that directory (a file was written
+    /// there through FUSE), so the next `ls` loads it again.
+    pub const SYNC: &str = "/api/v1/fs/sync";
     /// Worker RPC port, `GET ?`[`super::BlockRequest`]: the bytes (200), or the failure as text.
     pub const BLOCK: &str = "/api/v1/block";
     /// Worker RPC port, `POST` block ids: how many were dropped.
@@ -260,6 +263,12 @@ pub struct UfsMount {
     pub ufs: String,
     /// Options.
     pub options: BTreeMap<String, String>,
+    /// The asked path inside the UFS (no leading slash).
+    #[serde(default)]
+    pub rel: String,
+    /// Mounted `--readonly`.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// A master that lost its journal asks to be re-admitted.

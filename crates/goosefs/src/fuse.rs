@@ -4,14 +4,22 @@
 //! (local tier directories first, then workers) in windows of [`WINDOW`] bytes, so the small
 //! reads of a `direct_io` mount do not each cost a request.
 //!
-//! Mounts are read-only: writes answer `EROFS` (`rw` mounts included: writing through to the UFS
-//! is not in this runtime yet). SIGTERM unmounts; a mount point left by a killed process
-//! ("transport endpoint is not connected") is detached before mounting again.
+//! `ro` mounts answer every change with `EROFS`. `rw` mounts write through to the UFS (GooseFS's
+//! CACHE_THROUGH): a file created, or opened with `O_TRUNC`, is written into a private spool file
+//! (the kernel may send the pieces of one `write(2)` in any order, to any FUSE thread; a spool
+//! takes them where they belong) and stored in the UFS whole when it is closed, so `close(2)`
+//! reports a failed store and the UFS never holds half a file. `mkdir`, `unlink`, `rmdir` and
+//! `rename` (where the UFS can rename) go to the UFS at once. After each change the leader lists
+//! the directory again. A Web UFS, a mount made `--readonly`, or an existing file opened for
+//! writing without `O_TRUNC` (GooseFS's FUSE has no random writes either) are refused.
+//!
+//! SIGTERM unmounts; a mount point left by a killed process ("transport endpoint is not
+//! connected") is detached before mounting again.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fuser::{
@@ -25,6 +33,7 @@ use crate::client::{ClientError, MasterClient};
 use crate::fs::query;
 use crate::net::Http;
 use crate::reader::{FileReader, Locality};
+use crate::ufs::{Ufs, UfsError, UfsSettings};
 
 /// Bytes fetched per read request to the data path.
 pub const WINDOW: u64 = 4 << 20;
@@ -146,6 +155,24 @@ struct Open {
     window: Mutex<Option<(u64, bytes::Bytes)>>,
 }
 
+/// A file open for writing: kept in a spool file until closed, then stored in the UFS whole.
+struct Writing {
+    ino: u64,
+    /// GooseFS path.
+    path: String,
+    /// Its path in the UFS, and the UFS.
+    rel: String,
+    ufs: Ufs,
+    /// An unnamed temporary file (gone with the process).
+    spool: std::fs::File,
+    /// The file's length: the end of the furthest write, or a truncation.
+    length: AtomicU64,
+    /// Changed since last stored.
+    dirty: AtomicBool,
+    /// Writes hold it shared; storing holds it alone, so a store sees every write answered before it.
+    gate: RwLock<()>,
+}
+
 /// The mounted file system.
 struct GooseFuse {
     rt: tokio::runtime::Handle,
@@ -155,13 +182,44 @@ struct GooseFuse {
     opts: FuseOptions,
     nodes: Mutex<Nodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
+    writing: Mutex<HashMap<u64, Arc<Writing>>>,
     next_fh: AtomicU64,
+    ufs_settings: UfsSettings,
 }
 
 fn errno(e: &ClientError) -> Errno {
     match e {
         ClientError::Refused(r) if r.contains("does not exist") => Errno::ENOENT,
         _ => Errno::EIO,
+    }
+}
+
+/// What a failed UFS change tells the caller (the cause goes to the log, keys never do).
+fn ufs_errno(what: &str, path: &str, e: &UfsError) -> Errno {
+    match e {
+        UfsError::ReadOnly { .. } => Errno::EROFS,
+        UfsError::NotFound { .. } => Errno::ENOENT,
+        UfsError::Denied { .. } => {
+            tracing::error!(path, error = %e, "{what} refused by the UFS");
+            Errno::EACCES
+        }
+        _ => {
+            tracing::error!(path, error = %e, "{what} failed");
+            Errno::EIO
+        }
+    }
+}
+
+/// The metadata of a file being written.
+fn new_file(path: &str, length: u64) -> FileInfo {
+    FileInfo {
+        id: 0,
+        path: path.to_owned(),
+        folder: false,
+        length,
+        mtime_ms: crate::master::now_ms(),
+        mount_point: false,
+        ufs_path: String::new(),
     }
 }
 
@@ -256,7 +314,178 @@ impl GooseFuse {
         })
     }
 
+    fn writing_of(&self, fh: u64) -> Option<Arc<Writing>> {
+        self.writing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&fh)
+            .cloned()
+    }
+
+    /// The length of `ino` if it is open for writing (the leader does not know it yet).
+    fn being_written(&self, ino: u64) -> Option<u64> {
+        self.writing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|w| w.ino == ino)
+            .map(|w| w.length.load(Ordering::Acquire))
+    }
+
+    /// The UFS holding `path` and the path inside it, if it may be changed.
+    fn writable_ufs(&self, path: &str) -> Result<(Ufs, String), Errno> {
+        let mount: crate::api::UfsMount = self
+            .rt
+            .block_on(self.client.call::<(), _>(&query(paths::MOUNT_UFS, path), None))
+            .map_err(|e| errno(&e))?;
+        if mount.read_only {
+            return Err(Errno::EROFS);
+        }
+        if mount.rel.is_empty() {
+            // A mount point (or the root) is the mount table's, not the UFS's.
+            return Err(Errno::EBUSY);
+        }
+        let ufs = Ufs::open(&mount.ufs, &mount.options, &self.ufs_settings).map_err(|e| ufs_errno("open", path, &e))?;
+        ufs.check_writable().map_err(|e| ufs_errno("write", path, &e))?;
+        Ok((ufs, mount.rel))
+    }
+
+    /// Has the leader list `path`'s directory again, and forgets what this mount remembers of it.
+    fn changed(&self, path: &str) {
+        let parent = crate::master::namespace::parent(path).to_owned();
+        if let Err(e) = self
+            .rt
+            .block_on(self.client.call::<(), ()>(&query(paths::SYNC, &parent), Some(&())))
+        {
+            tracing::warn!(path = %parent, error = %e, "the leader may list the change late");
+        }
+        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        for p in [path, parent.as_str()] {
+            if let Some(ino) = nodes.1.get(p).copied()
+                && let Some(node) = nodes.0.get_mut(&ino)
+            {
+                node.info = None;
+            }
+        }
+    }
+
+    /// Starts writing `path` from empty.
+    fn start_writing(&self, path: &str) -> Result<(u64, Arc<Writing>), Errno> {
+        let (ufs, rel) = self.writable_ufs(path)?;
+        let spool = tempfile::tempfile().map_err(|e| {
+            tracing::error!(error = %e, "cannot make a spool file (TMPDIR)");
+            Errno::EIO
+        })?;
+        let w = Arc::new(Writing {
+            ino: self.ino_of(path),
+            path: path.to_owned(),
+            rel,
+            ufs,
+            spool,
+            length: AtomicU64::new(0),
+            // Stored even if nothing is written: creating an empty file is a change.
+            dirty: AtomicBool::new(true),
+            gate: RwLock::new(()),
+        });
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.writing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(fh, Arc::clone(&w));
+        Ok((fh, w))
+    }
+
+    /// [`GooseFuse::store`] for a handle (nothing to do for one open for reading).
+    fn store_handle(&self, fh: FileHandle) -> Result<(), Errno> {
+        self.writing_of(fh.0).map_or(Ok(()), |w| self.store(&w))
+    }
+
+    /// Stores a written file in the UFS if it changed since last stored.
+    fn store(&self, w: &Writing) -> Result<(), Errno> {
+        let _alone = w.gate.write().unwrap_or_else(PoisonError::into_inner);
+        if !w.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let length = w.length.load(Ordering::Acquire);
+        if let Err(e) = self.rt.block_on(w.ufs.upload(&w.rel, &w.spool, length)) {
+            // Still dirty: the release tries once more.
+            w.dirty.store(true, Ordering::Release);
+            return Err(ufs_errno("write through", &w.path, &e));
+        }
+        tracing::info!(path = %w.path, bytes = length, "written through");
+        self.changed(&w.path);
+        Ok(())
+    }
+
     /// The bytes at `offset` (a slice of the window: no copy).
+    /// unlink / rmdir: straight to the UFS (a directory only when empty).
+    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: fuser::ReplyEmpty) {
+        if self.opts.read_only {
+            return reply.error(Errno::EROFS);
+        }
+        let Some(path) = self.child_path(parent, name) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let removed = self.writable_ufs(&path).and_then(|(ufs, rel)| {
+            let info = self.info(self.ino_of(&path), &path, Duration::ZERO)?;
+            match (dir, info.folder) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) => {
+                    let entries = self
+                        .rt
+                        .block_on(self.client.call::<(), Vec<FileInfo>>(&query(paths::LIST, &path), None))
+                        .map_err(|e| errno(&e))?;
+                    if !entries.is_empty() {
+                        return Err(Errno::ENOTEMPTY);
+                    }
+                }
+                (false, false) => {}
+            }
+            self.rt
+                .block_on(ufs.delete(&rel, dir))
+                .map_err(|e| ufs_errno("delete", &path, &e))
+        });
+        match removed {
+            Ok(()) => {
+                self.changed(&path);
+                self.forget_path(&path);
+                reply.ok();
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    /// Forgets the inode number of a path that is gone (a new file there gets a new one).
+    fn forget_path(&self, path: &str) {
+        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(ino) = nodes.1.remove(path) {
+            nodes.0.remove(&ino);
+        }
+    }
+
+    /// After a rename: the kernel keeps the inode numbers of `from` (and what is under it), now
+    /// at `to`; whatever `to` was is gone.
+    fn move_path(&self, from: &str, to: &str) {
+        self.forget_path(to);
+        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        let moved: Vec<(String, u64)> = nodes
+            .1
+            .iter()
+            .filter(|(p, _)| p.as_str() == from || p.strip_prefix(from).is_some_and(|r| r.starts_with('/')))
+            .map(|(p, ino)| (p.clone(), *ino))
+            .collect();
+        for (old, ino) in moved {
+            let new = format!("{to}{}", &old[from.len()..]);
+            nodes.1.remove(&old);
+            nodes.1.insert(new.clone(), ino);
+            if let Some(node) = nodes.0.get_mut(&ino) {
+                node.path = new;
+                node.info = None;
+            }
+        }
+    }
+
     fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<bytes::Bytes, Errno> {
         let hit = |w: &Option<(u64, bytes::Bytes)>| {
             w.as_ref().and_then(|(start, bytes)| {
@@ -291,6 +520,9 @@ impl Filesystem for GooseFuse {
         if let Some(n) = self.opts.max_readahead {
             let _ = config.set_max_readahead(n);
         }
+        // open(O_TRUNC) of an existing file arrives as such, not as a separate truncation that
+        // would have to change the UFS before anything is written.
+        let _ = config.add_capabilities(fuser::InitFlags::FUSE_ATOMIC_O_TRUNC);
         Ok(())
     }
 
@@ -299,6 +531,13 @@ impl Filesystem for GooseFuse {
             return reply.error(Errno::ENOENT);
         };
         let ino = self.ino_of(&path);
+        if let Some(length) = self.being_written(ino) {
+            return reply.entry(
+                &Duration::ZERO,
+                &self.attr(ino, &new_file(&path, length)),
+                Generation(0),
+            );
+        }
         match self.info(ino, &path, self.opts.entry_timeout) {
             Ok(info) => reply.entry(&self.opts.entry_timeout, &self.attr(ino, &info), Generation(0)),
             Err(e) => reply.error(e),
@@ -309,19 +548,80 @@ impl Filesystem for GooseFuse {
         let Some(path) = self.path_of(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        if let Some(length) = self.being_written(ino.0) {
+            return reply.attr(&Duration::ZERO, &self.attr(ino.0, &new_file(&path, length)));
+        }
         match self.info(ino.0, &path, self.opts.attr_timeout) {
             Ok(info) => reply.attr(&self.opts.attr_timeout, &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        if flags.0 & libc::O_ACCMODE != libc::O_RDONLY || flags.0 & libc::O_TRUNC != 0 {
+    /// Truncation of a file open for writing; every other change of attributes (owner, mode,
+    /// times: `cp -p`, `touch`) is accepted and not kept, as the UFSes cannot keep them.
+    fn setattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _mode: Option<u32>,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<fuser::TimeOrNow>,
+        _mtime: Option<fuser::TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        if self.opts.read_only {
             return reply.error(Errno::EROFS);
         }
+        if let Some(size) = size {
+            let w = fh.and_then(|fh| self.writing_of(fh.0)).or_else(|| {
+                self.writing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .values()
+                    .find(|w| w.ino == ino.0)
+                    .cloned()
+            });
+            // Truncating a file not open for writing would rewrite it in the UFS.
+            let Some(w) = w else {
+                return reply.error(Errno::EOPNOTSUPP);
+            };
+            let _shared = w.gate.read().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = w.spool.set_len(size) {
+                tracing::error!(path = %w.path, error = %e, "spool truncation failed");
+                return reply.error(Errno::EIO);
+            }
+            w.length.store(size, Ordering::Release);
+            w.dirty.store(true, Ordering::Release);
+        }
+        self.getattr(req, ino, fh, reply);
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let Some(path) = self.path_of(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        if flags.0 & libc::O_ACCMODE != libc::O_RDONLY || flags.0 & libc::O_TRUNC != 0 {
+            if self.opts.read_only {
+                return reply.error(Errno::EROFS);
+            }
+            // Replacing a file is a write from empty; changing it in place is not supported
+            // (the UFS would have to be read back and rewritten whole).
+            if flags.0 & libc::O_TRUNC == 0 {
+                return reply.error(Errno::EOPNOTSUPP);
+            }
+            return match self.start_writing(&path) {
+                Ok((fh, _)) => reply.opened(FileHandle(fh), FopenFlags::FOPEN_DIRECT_IO),
+                Err(e) => reply.error(e),
+            };
+        }
         match self
             .rt
             .block_on(FileReader::open(&self.client, &self.http, &path, &self.locality))
@@ -386,6 +686,162 @@ impl Filesystem for GooseFuse {
         reply: fuser::ReplyEmpty,
     ) {
         self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&fh.0);
+        let writing = self
+            .writing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&fh.0);
+        // Normally stored by the flush of close(2); a failed store is tried once more here.
+        match writing.map(|w| self.store(&w)) {
+            Some(Err(e)) => reply.error(e),
+            _ => reply.ok(),
+        }
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _flags: i32,
+        reply: fuser::ReplyCreate,
+    ) {
+        if self.opts.read_only {
+            return reply.error(Errno::EROFS);
+        }
+        let Some(path) = self.child_path(parent, name) else {
+            return reply.error(Errno::ENOENT);
+        };
+        match self.start_writing(&path) {
+            Ok((fh, w)) => reply.created(
+                &Duration::ZERO,
+                &self.attr(w.ino, &new_file(&path, 0)),
+                Generation(0),
+                FileHandle(fh),
+                FopenFlags::FOPEN_DIRECT_IO,
+            ),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: fuser::WriteFlags,
+        _flags: OpenFlags,
+        _lock: Option<LockOwner>,
+        reply: fuser::ReplyWrite,
+    ) {
+        use std::os::unix::fs::FileExt;
+        let Some(w) = self.writing_of(fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        let _shared = w.gate.read().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = w.spool.write_all_at(data, offset) {
+            tracing::error!(path = %w.path, error = %e, "spool write failed");
+            return reply.error(if e.raw_os_error() == Some(libc::ENOSPC) {
+                Errno::ENOSPC
+            } else {
+                Errno::EIO
+            });
+        }
+        w.length.fetch_max(offset + data.len() as u64, Ordering::AcqRel);
+        w.dirty.store(true, Ordering::Release);
+        reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX));
+    }
+
+    /// Each close(2): the file is stored in the UFS now, so close reports a failure.
+    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock: LockOwner, reply: fuser::ReplyEmpty) {
+        match self.store_handle(fh) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    /// fsync(2) stores the file too: afterwards it is in the UFS.
+    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: fuser::ReplyEmpty) {
+        match self.store_handle(fh) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mkdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, reply: ReplyEntry) {
+        if self.opts.read_only {
+            return reply.error(Errno::EROFS);
+        }
+        let Some(path) = self.child_path(parent, name) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let made = self.writable_ufs(&path).and_then(|(ufs, rel)| {
+            self.rt
+                .block_on(ufs.create_dir(&rel))
+                .map_err(|e| ufs_errno("mkdir", &path, &e))
+        });
+        if let Err(e) = made {
+            return reply.error(e);
+        }
+        self.changed(&path);
+        let ino = self.ino_of(&path);
+        match self.info(ino, &path, Duration::ZERO) {
+            Ok(info) => reply.entry(&self.opts.entry_timeout, &self.attr(ino, &info), Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: fuser::ReplyEmpty) {
+        self.remove(parent, name, false, reply);
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: fuser::ReplyEmpty) {
+        self.remove(parent, name, true, reply);
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: fuser::RenameFlags,
+        reply: fuser::ReplyEmpty,
+    ) {
+        if self.opts.read_only {
+            return reply.error(Errno::EROFS);
+        }
+        if flags.bits() != 0 {
+            // RENAME_NOREPLACE / EXCHANGE cannot be made atomic on a UFS.
+            return reply.error(Errno::EINVAL);
+        }
+        let (Some(from), Some(to)) = (self.child_path(parent, name), self.child_path(newparent, newname)) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let renamed = self.writable_ufs(&from).and_then(|(ufs, from_rel)| {
+            let (to_ufs, to_rel) = self.writable_ufs(&to)?;
+            if to_ufs.uri() != ufs.uri() {
+                // Another mount: mv copies and deletes instead.
+                return Err(Errno::EXDEV);
+            }
+            match self.rt.block_on(ufs.rename(&from_rel, &to_rel)) {
+                Ok(true) => Ok(()),
+                // Object stores cannot rename; mv falls back to copy and delete on EXDEV.
+                Ok(false) => Err(Errno::EXDEV),
+                Err(e) => Err(ufs_errno("rename", &from, &e)),
+            }
+        });
+        if let Err(e) = renamed {
+            return reply.error(e);
+        }
+        self.changed(&from);
+        self.changed(&to);
+        self.move_path(&from, &to);
         reply.ok();
     }
 
@@ -495,7 +951,9 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         opts,
         nodes: Mutex::new((HashMap::new(), HashMap::new(), 1)),
         open: Mutex::default(),
+        writing: Mutex::default(),
         next_fh: AtomicU64::new(1),
+        ufs_settings: crate::ufs::UfsSettings::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?,
     };
     fs.nodes.lock().unwrap_or_else(PoisonError::into_inner).0.insert(
         1,

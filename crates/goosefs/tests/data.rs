@@ -424,3 +424,160 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         "the dead worker is dropped after goosefs.master.worker.timeout"
     );
 }
+
+/// Writes `data` with one `write(2)` per `chunk` bytes, as many at once as `threads` (each on its
+/// own part of the file, through its own descriptor), then fsyncs: the kernel's pieces reach
+/// the FUSE threads in any order. The file is returned open.
+fn write_in_parallel(path: &Path, data: &[u8], chunk: usize, threads: usize) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::create(path)?;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..threads)
+            .map(|t| {
+                let file = file.try_clone();
+                s.spawn(move || -> std::io::Result<()> {
+                    let file = file?;
+                    for (i, piece) in data.chunks(chunk).enumerate().skip(t).step_by(threads) {
+                        file.write_all_at(piece, (i * chunk) as u64)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        parts.into_iter().try_for_each(|p| p.join().expect("writer"))
+    })?;
+    file.sync_all()?;
+    Ok(file)
+}
+
+#[test]
+fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot() {
+    let ufs = UfsServer::start();
+    std::fs::write(ufs.root.path().join("web.txt"), b"web\n").expect("web");
+    let mut m = cluster(33, &ufs);
+    let tier = m.dir.path().join("tier-0");
+    m.start_worker("hbase-worker-0", "127.0.33.20", &tier, "");
+    // A local UFS beside the Web one, and the same folder mounted --readonly elsewhere.
+    let local = tempfile::tempdir().expect("local ufs");
+    std::fs::write(local.path().join("old.txt"), b"old\n").expect("old");
+    std::fs::create_dir(local.path().join("full")).expect("full");
+    std::fs::write(local.path().join("full/x"), b"x").expect("x");
+    let local_uri = local.path().display().to_string();
+    assert!(m.goosefs(&["fs", "mount", "/local", &local_uri]).status.success());
+    assert!(
+        m.goosefs(&["fs", "mount", "--readonly", "/frozen", &local_uri])
+            .status
+            .success()
+    );
+    let mount_point = m.dir.path().join("fuse");
+    m.start_other(
+        "hbase-fuse-0",
+        "127.0.33.20",
+        &["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()],
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        "",
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    let fuse = |p: &str| mount_point.join(p);
+    assert!(eventually(Duration::from_secs(10), || fuse("local/old.txt").exists()));
+
+    // One write(2) of 6 MiB and some: the kernel splits it into pieces.
+    let data = bytes(6 * MB + 333, 5);
+    std::fs::write(fuse("local/new.bin"), &data).expect("write through FUSE");
+    assert!(std::fs::read(local.path().join("new.bin")).expect("in the UFS") == data);
+    let ls = stdout(&m.goosefs(&["fs", "ls", "/local"]));
+    assert!(
+        ls.contains("/local/new.bin") && ls.contains(&data.len().to_string()),
+        "{ls}"
+    );
+    assert!(
+        !ls.contains(".goosefs-staging"),
+        "uploads in progress are never listed: {ls}"
+    );
+    assert!(cat(&m, "/local/new.bin").stdout == data);
+    assert!(std::fs::read(fuse("local/new.bin")).expect("read back") == data);
+
+    // Four threads writing 100,000-byte pieces out of order, into two files at once.
+    let (a, b) = (bytes(5 * MB + 7, 6), bytes(3 * MB + 1, 7));
+    std::thread::scope(|s| {
+        let wa = s.spawn(|| write_in_parallel(&fuse("local/a.bin"), &a, 100_000, 4));
+        let wb = s.spawn(|| write_in_parallel(&fuse("local/b.bin"), &b, 100_000, 4));
+        let fa = wa.join().expect("a").expect("write a");
+        let fb = wb.join().expect("b").expect("write b");
+        // fsync stored them, before close.
+        assert!(
+            std::fs::read(local.path().join("a.bin")).expect("a") == a,
+            "a stored whole"
+        );
+        assert!(
+            std::fs::read(local.path().join("b.bin")).expect("b") == b,
+            "b stored whole"
+        );
+        drop((fa, fb));
+    });
+    // cp, and an existing file replaced (O_TRUNC) with fewer bytes.
+    let copied = Command::new("cp")
+        .arg(local.path().join("a.bin"))
+        .arg(fuse("local/copy.bin"))
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    assert!(std::fs::read(local.path().join("copy.bin")).expect("copy") == a);
+    std::fs::write(fuse("local/old.txt"), b"new\n").expect("replace");
+    assert_eq!(std::fs::read(local.path().join("old.txt")).expect("old"), b"new\n");
+    assert_eq!(
+        cat(&m, "/local/old.txt").stdout,
+        b"new\n",
+        "the leader sees the new version"
+    );
+    // An empty file is a file.
+    std::fs::File::create(fuse("local/empty")).expect("touch");
+    assert_eq!(std::fs::metadata(local.path().join("empty")).expect("empty").len(), 0);
+
+    // Directories, renames and deletes go to the UFS.
+    std::fs::create_dir(fuse("local/dir")).expect("mkdir");
+    assert!(local.path().join("dir").is_dir());
+    std::fs::rename(fuse("local/copy.bin"), fuse("local/dir/moved.bin")).expect("rename");
+    assert!(!local.path().join("copy.bin").exists());
+    assert!(std::fs::read(fuse("local/dir/moved.bin")).expect("moved") == a);
+    std::fs::remove_file(fuse("local/dir/moved.bin")).expect("rm");
+    std::fs::remove_dir(fuse("local/dir")).expect("rmdir");
+    assert!(!local.path().join("dir").exists());
+    let errno = |r: std::io::Result<()>| r.err().and_then(|e| e.raw_os_error());
+    assert_eq!(errno(std::fs::remove_dir(fuse("local/full"))), Some(libc::ENOTEMPTY));
+    assert_eq!(
+        errno(std::fs::remove_dir(fuse("local"))),
+        Some(libc::EBUSY),
+        "a mount point"
+    );
+    let stat = stdout(&m.goosefs(&["fs", "ls", "/local"]));
+    assert!(!stat.contains("/local/dir") && stat.contains("/local/a.bin"), "{stat}");
+
+    // Changing a file in place (no O_TRUNC) is not supported; the UFS is untouched.
+    let append = std::fs::OpenOptions::new()
+        .append(true)
+        .open(fuse("local/a.bin"))
+        .map(drop);
+    assert_eq!(errno(append), Some(libc::EOPNOTSUPP));
+    // What cannot be written answers EROFS, the UFS untouched.
+    assert_eq!(
+        errno(std::fs::write(fuse("hbase/new.txt"), b"x")),
+        Some(libc::EROFS),
+        "a Web UFS"
+    );
+    assert_eq!(errno(std::fs::create_dir(fuse("hbase/d"))), Some(libc::EROFS));
+    assert_eq!(errno(std::fs::remove_file(fuse("hbase/web.txt"))), Some(libc::EROFS));
+    assert_eq!(
+        errno(std::fs::write(fuse("frozen/new.txt"), b"x")),
+        Some(libc::EROFS),
+        "--readonly"
+    );
+    assert_eq!(errno(std::fs::remove_file(fuse("frozen/a.bin"))), Some(libc::EROFS));
+    assert!(!local.path().join("new.txt").exists() && ufs.root.path().join("web.txt").exists());
+    assert!(std::fs::read(local.path().join("a.bin")).expect("a") == a);
+    assert_eq!(m.stop_other("hbase-fuse-0"), Some(0));
+    // No spool is left behind and no upload was left staged.
+    let staged = std::fs::read_dir(local.path().join(".goosefs-staging"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(staged, 0);
+}

@@ -144,9 +144,9 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
     m.start_worker("hbase-worker-0", "127.0.32.20", &tier, "");
 
     // The keys come as the rendered mount Job passes Secret values: environment variables.
-    let mount = |path: &str, secret_value: &str| {
+    let mount_with = |flags: &str, path: &str, secret_value: &str| {
         let script = format!(
-            "goosefs fs mount --readonly --option aws.accessKeyId={id} --option \"aws.secretKey=${{GOOSEFS_MOUNT_SECRET_0_0}}\" \
+            "goosefs fs mount {flags} --option aws.accessKeyId={id} --option \"aws.secretKey=${{GOOSEFS_MOUNT_SECRET_0_0}}\" \
              --option goosefs.underfs.s3.endpoint={endpoint} --option aws.region=us-east-1 {path} s3://hbase/stable/"
         );
         let bin = std::path::Path::new(common::BIN)
@@ -163,6 +163,7 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
             .output()
             .expect("sh")
     };
+    let mount = |path: &str, secret_value: &str| mount_with("--readonly", path, secret_value);
     let out = mount("/bad", "not-the-secret-key");
     assert_eq!(out.status.code(), Some(1), "wrong keys are refused: {}", stdout(&out));
     let err = stderr(&out);
@@ -216,6 +217,42 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
     let out = m.goosefs(&["fs", "cat", "/s3/data.bin"]);
     assert!(out.stdout == data, "signed reads: {}", stderr(&out));
     assert_eq!(ufs_bytes(), before + data.len() as u64);
+
+    // A writable mount of the bucket through an rw FUSE mount: a new file goes to S3 as a
+    // multipart upload (8 MiB parts) when closed, signed (checks on while it is written), and
+    // is read back through GooseFS (listings with checks off, as above).
+    moto_auth(moto.port, false);
+    let out = mount_with("", "/rw", &secret);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mount_point = m.dir.path().join("fuse");
+    m.start_other(
+        "hbase-fuse-0",
+        "127.0.32.20",
+        &["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()],
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        "",
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    assert!(common::eventually(Duration::from_secs(10), || mount_point
+        .join("rw/data.bin")
+        .exists()));
+    let written: Vec<u8> = (0..(10 << 20) + 5).map(|i: u32| (i % 251) as u8).collect();
+    moto_auth(moto.port, true);
+    let file = std::fs::File::create(mount_point.join("rw/written.bin")).expect("create");
+    std::io::Write::write_all(&mut &file, &written).expect("write");
+    file.sync_all().expect("fsync stores it in S3, signed");
+    moto_auth(moto.port, false);
+    drop(file);
+    let out = m.goosefs(&["fs", "cat", "/rw/written.bin"]);
+    assert!(out.stdout == written, "in the bucket: {}", stderr(&out));
+    assert!(std::fs::read(mount_point.join("rw/written.bin")).expect("read back") == written);
+    assert!(
+        std::fs::write(mount_point.join("s3/no.txt"), b"x").is_err(),
+        "the --readonly mount of the same bucket refuses"
+    );
+    assert_eq!(m.stop_other("hbase-fuse-0"), Some(0));
+    let log = std::fs::read_to_string(m.other_log("hbase-fuse-0")).unwrap_or_default();
+    assert!(!log.contains(&secret), "FUSE logged the secret");
 
     // No log line of any process carries the secret.
     for i in 0..3 {

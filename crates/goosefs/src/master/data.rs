@@ -159,6 +159,14 @@ impl Data {
             .retain(|(m, _), _| m != mount);
     }
 
+    /// Forgets the listing of directory `dir` of the mount.
+    pub fn forget_listing(&self, mount: &str, dir: &str) {
+        self.listings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(mount.to_owned(), dir.to_owned()));
+    }
+
     /// The entries of directory `dir` of the mount, from the cache while the sync interval allows.
     ///
     /// # Errors

@@ -38,6 +38,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::REGISTER, post(register))
         .route(paths::HEARTBEAT, post(heartbeat))
         .route(paths::MOUNT_UFS, get(mount_ufs))
+        .route(paths::SYNC, post(sync))
         .with_state(master)
 }
 
@@ -247,6 +248,7 @@ struct Place {
     mount: String,
     ufs: String,
     options: BTreeMap<String, String>,
+    read_only: bool,
     /// The path inside the mount's UFS (no leading slash; empty for the mount's root).
     rel: String,
 }
@@ -268,9 +270,14 @@ fn ufs_uri(ufs: &str, rel: &str) -> String {
 }
 
 fn place(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Place {
-    let (mount, ufs, options) = match ns.mount_of(path) {
-        Some(m) => (m.to_owned(), ns.mounts[m].ufs.clone(), ns.mounts[m].options.clone()),
-        None => ("/".to_owned(), root_ufs.to_owned(), Default::default()),
+    let (mount, ufs, options, read_only) = match ns.mount_of(path) {
+        Some(m) => (
+            m.to_owned(),
+            ns.mounts[m].ufs.clone(),
+            ns.mounts[m].options.clone(),
+            ns.mounts[m].read_only,
+        ),
+        None => ("/".to_owned(), root_ufs.to_owned(), Default::default(), false),
     };
     let rel = path[mount.len().min(path.len())..].trim_start_matches('/').to_owned();
     let journaled_info = |p: &str, id: u64, folder: bool, length: u64, mtime_ms: i64| {
@@ -309,6 +316,7 @@ fn place(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Place 
         mount,
         ufs,
         options,
+        read_only,
         rel,
     }
 }
@@ -462,8 +470,20 @@ async fn mount_ufs(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>
         Ok((_, place)) => Answer::Ok(UfsMount {
             ufs: place.ufs,
             options: place.options,
+            rel: place.rel,
+            read_only: place.read_only,
         }),
         Err(a) => relay(a),
+    })
+}
+
+async fn sync(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<()>> {
+    Json(match locate(&master, &q.path).await {
+        Ok((_, place)) => {
+            master.data.forget_listing(&place.mount, &place.rel);
+            Answer::Ok(())
+        }
+        Err(a) => a,
     })
 }
 

@@ -34,6 +34,12 @@ pub enum UfsError {
         /// Why.
         reason: String,
     },
+    /// The scheme cannot be written.
+    #[error("{uri}: this UFS cannot be written (read-only scheme)")]
+    ReadOnly {
+        /// The UFS URI.
+        uri: String,
+    },
     /// The path does not exist in the UFS.
     #[error("{uri}: {path} does not exist")]
     NotFound {
@@ -65,6 +71,9 @@ pub enum UfsError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
+
+/// Bytes sent per request when storing a file (S3's multipart parts must be at least 5 MiB).
+pub const UPLOAD_CHUNK: usize = 8 << 20;
 
 /// How UFS calls behave, from the process's configuration.
 #[derive(Debug, Clone)]
@@ -128,7 +137,13 @@ pub struct Ufs {
     op: Operator,
     /// For Web UFSes: the base URL and the client that reads index pages.
     web: Option<(String, reqwest::Client, web::IndexRules)>,
+    /// For local folders: the folder (uploads are staged in [`STAGING`] under it).
+    local: Option<String>,
 }
+
+/// The folder under a local UFS's root where uploads are written before being renamed into
+/// place (on the same file system, so the rename is atomic); never listed.
+pub const STAGING: &str = ".goosefs-staging";
 
 impl std::fmt::Debug for Ufs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,7 +201,7 @@ impl Ufs {
                 Ok(())
             }
         };
-        let mut web = None;
+        let (mut web, mut local) = (None, None);
         let op = match scheme.as_str() {
             "http" | "https" => {
                 needs_authority("host")?;
@@ -302,12 +317,14 @@ impl Ufs {
                 } else {
                     root.clone()
                 };
+                local = Some(dir.clone());
                 Operator::new(services::Fs::default().root(&dir)).map_err(config)?
             }
             "pvc" => {
                 // The claim is mounted at /underFSStorage/<claim> by the rendered volumes.
                 needs_authority("claim name")?;
                 let dir = format!("{}/{authority}{root}", goosefs_conf::fluid::UNDER_FS_STORAGE);
+                local = Some(dir.clone());
                 Operator::new(services::Fs::default().root(&dir)).map_err(config)?
             }
             other => {
@@ -334,6 +351,7 @@ impl Ufs {
             uri: uri.to_owned(),
             op,
             web,
+            local,
         })
     }
 
@@ -391,8 +409,8 @@ impl Ufs {
                 let mut out = Vec::with_capacity(listed.len());
                 for entry in listed {
                     let name = entry.path()[prefix.len().min(entry.path().len())..].trim_end_matches('/');
-                    if name.is_empty() || name.contains('/') {
-                        // The directory itself, or something deeper.
+                    if name.is_empty() || name.contains('/') || (prefix.is_empty() && name == STAGING) {
+                        // The directory itself, something deeper, or uploads in progress.
                         continue;
                     }
                     let meta = entry.metadata();
@@ -504,6 +522,111 @@ impl Ufs {
             .map_err(|e| self.error("read", path, e))
     }
 
+    /// Whether this UFS can be written at all (a Web UFS cannot).
+    ///
+    /// # Errors
+    /// [`UfsError::ReadOnly`].
+    pub fn check_writable(&self) -> Result<(), UfsError> {
+        let cap = self.op.info().capability();
+        if cap.write && cap.delete && cap.create_dir {
+            Ok(())
+        } else {
+            Err(UfsError::ReadOnly { uri: self.uri.clone() })
+        }
+    }
+
+    /// Stores the first `length` bytes of `spool` as file `path`, replacing what was there:
+    /// streamed in [`UPLOAD_CHUNK`] pieces (multipart on object stores), and visible in the
+    /// UFS only once complete.
+    ///
+    /// # Errors
+    /// [`UfsError`]; a failed upload leaves the UFS's previous file (or none).
+    pub async fn upload(&self, path: &str, spool: &std::fs::File, length: u64) -> Result<(), UfsError> {
+        use std::os::unix::fs::FileExt;
+        self.check_writable()?;
+        let io = |source: std::io::Error| UfsError::Io {
+            uri: self.uri.clone(),
+            op: "write",
+            path: path.to_owned(),
+            source: Box::new(source),
+        };
+        // A local folder is written atomically: staged beside the files, then renamed (OpenDAL's
+        // fs service otherwise writes the target in place, visible half-written).
+        let staged;
+        let op = match &self.local {
+            Some(dir) => {
+                staged = Operator::new(
+                    services::Fs::default()
+                        .root(dir)
+                        .atomic_write_dir(&format!("{}/{STAGING}", dir.trim_end_matches('/'))),
+                )
+                .map_err(|e| self.error("write", path, e))?;
+                &staged
+            }
+            None => &self.op,
+        };
+        let mut writer = op
+            .writer_with(path)
+            .chunk(UPLOAD_CHUNK)
+            .await
+            .map_err(|e| self.error("write", path, e))?;
+        let mut offset = 0;
+        while offset < length {
+            let n = usize::try_from((length - offset).min(UPLOAD_CHUNK as u64)).unwrap_or(UPLOAD_CHUNK);
+            let mut buf = vec![0; n];
+            spool.read_exact_at(&mut buf, offset).map_err(io)?;
+            if let Err(e) = writer.write(buf).await {
+                // Abort so no part of the file (or a multipart upload) is left behind.
+                let _ = writer.abort().await;
+                return Err(self.error("write", path, e));
+            }
+            offset += n as u64;
+        }
+        writer.close().await.map_err(|e| self.error("write", path, e))?;
+        Ok(())
+    }
+
+    /// Makes directory `path` (and its parents).
+    ///
+    /// # Errors
+    /// [`UfsError`].
+    pub async fn create_dir(&self, path: &str) -> Result<(), UfsError> {
+        self.check_writable()?;
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        self.op.create_dir(&dir).await.map_err(|e| self.error("mkdir", path, e))
+    }
+
+    /// Renames file `from` to `to`, when the UFS can (a local folder, WebHDFS); object stores
+    /// cannot rename: `Ok(false)`.
+    ///
+    /// # Errors
+    /// [`UfsError`].
+    pub async fn rename(&self, from: &str, to: &str) -> Result<bool, UfsError> {
+        self.check_writable()?;
+        if !self.op.info().capability().rename {
+            return Ok(false);
+        }
+        self.op
+            .rename(from, to)
+            .await
+            .map_err(|e| self.error("rename", from, e))?;
+        Ok(true)
+    }
+
+    /// Deletes file `path`, or the empty directory `path/` when `dir`.
+    ///
+    /// # Errors
+    /// [`UfsError`].
+    pub async fn delete(&self, path: &str, dir: bool) -> Result<(), UfsError> {
+        self.check_writable()?;
+        let target = if dir {
+            format!("{}/", path.trim_end_matches('/'))
+        } else {
+            path.to_owned()
+        };
+        self.op.delete(&target).await.map_err(|e| self.error("delete", path, e))
+    }
+
     /// A failure in the middle of a [`Ufs::stream`].
     pub fn stream_error(&self, path: &str, e: std::io::Error) -> UfsError {
         UfsError::Io {
@@ -593,6 +716,43 @@ mod tests {
         assert_eq!(&ufs.read("a.txt", 6, 5).await.expect("read")[..], b"world");
         assert!(matches!(ufs.read("a.txt", 6, 50).await, Err(UfsError::Io { .. })));
         assert!(matches!(ufs.list("missing").await, Err(UfsError::NotFound { .. })));
+    }
+
+    #[tokio::test]
+    async fn uploads_replace_a_local_file_whole_or_not_at_all() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("f"), b"old").expect("write");
+        let ufs = Ufs::open(
+            &dir.path().display().to_string(),
+            &BTreeMap::new(),
+            &UfsSettings::default(),
+        )
+        .expect("open");
+        ufs.check_writable().expect("a local folder is writable");
+        let mut spool = tempfile::tempfile().expect("spool");
+        let data: Vec<u8> = (0..UPLOAD_CHUNK + 100).map(|i| (i % 241) as u8).collect();
+        spool.write_all(&data).expect("spool");
+        // A spool shorter than the length asked (a lost write) fails the upload: the old file stays.
+        let err = ufs
+            .upload("f", &spool, data.len() as u64 + 1)
+            .await
+            .expect_err("short spool");
+        assert!(matches!(err, UfsError::Io { op: "write", .. }), "{err}");
+        assert_eq!(std::fs::read(dir.path().join("f")).expect("old"), b"old");
+        ufs.upload("f", &spool, data.len() as u64).await.expect("upload");
+        assert!(std::fs::read(dir.path().join("f")).expect("new") == data);
+        // The staging folder is there, empty, and never listed.
+        assert_eq!(std::fs::read_dir(dir.path().join(STAGING)).expect("staging").count(), 0);
+        let names: Vec<_> = ufs.list("").await.expect("list").into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["f"]);
+        ufs.create_dir("d/e").await.expect("mkdir");
+        assert!(ufs.rename("f", "d/e/g").await.expect("rename"));
+        ufs.delete("d/e/g", false).await.expect("rm");
+        ufs.delete("d/e", true).await.expect("rmdir");
+        assert!(!dir.path().join("d/e").exists());
+        let web = Ufs::open("http://127.0.0.1:9/x/", &BTreeMap::new(), &UfsSettings::default()).expect("web");
+        assert!(matches!(web.check_writable(), Err(UfsError::ReadOnly { .. })));
     }
 
     #[test]
