@@ -316,6 +316,7 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         ("goosefs_worker_cache_hits_total", &c.hits),
         ("goosefs_worker_cache_misses_total", &c.misses),
         ("goosefs_worker_evictions_total", &c.evictions),
+        ("goosefs_worker_demotions_total", &c.demotions),
         ("goosefs_worker_corrupt_blocks_total", &c.corrupt),
         ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
         ("goosefs_worker_served_bytes_total", &c.served_bytes),

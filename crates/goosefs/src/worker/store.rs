@@ -8,8 +8,10 @@
 //! Space: a new block goes to the top level with room (within a level, the directory with the
 //! most free space, like GooseFS's `MaxFreeAllocator`). When it would take a directory above its
 //! high watermark, the least recently read blocks there are evicted until the directory is at
-//! its low watermark; blocks being read are never evicted. No directory ever holds more than its
-//! quota: when nothing more can be evicted the block is served without being cached.
+//! its low watermark; blocks being read are never evicted. An evicted block moves down to the
+//! next level with room (GooseFS's tiers: MEM → SSD → HDD), which evicts in turn, and is dropped
+//! only from the bottom. No directory ever holds more than its quota: when nothing more can be
+//! evicted the block is served without being cached.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -218,6 +220,28 @@ impl BlockWriter {
     }
 }
 
+/// Moves block file `src` into tier directory `dir`: renamed when on the same file system,
+/// else copied under a temporary name, synced and renamed (never a torn block under its name),
+/// and the source removed.
+fn move_block(src: &Path, dir: &Path, id: u64) -> std::io::Result<()> {
+    let dst = block_path(dir, id);
+    match std::fs::rename(src, &dst) {
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
+        other => return other,
+    }
+    let tmp = dir
+        .join(BLOCK_DIR)
+        .join(format!(".tmp-{id}-{}-move", std::process::id()));
+    let copied = std::fs::copy(src, &tmp)
+        .and_then(|_| File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &dst));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return copied;
+    }
+    std::fs::remove_file(src)
+}
+
 /// One tier directory.
 #[derive(Debug)]
 pub struct Dir {
@@ -258,8 +282,10 @@ pub struct Counters {
     pub hits: AtomicU64,
     /// Reads that went to the UFS.
     pub misses: AtomicU64,
-    /// Blocks evicted.
+    /// Blocks evicted (dropped from the store).
     pub evictions: AtomicU64,
+    /// Blocks moved down a level by eviction.
+    pub demotions: AtomicU64,
     /// Corrupt blocks dropped.
     pub corrupt: AtomicU64,
     /// Bytes read from UFSes.
@@ -387,8 +413,11 @@ impl Store {
                 }
             }
             drop(inner);
-            store.evict(i, 0, dir.quota);
             tracing::info!(dir = %dir.path.display(), tier = %dir.alias, quota = dir.quota, "tier directory ready");
+        }
+        // Only once every directory is known: an eviction may move blocks into a lower one.
+        for (i, dir) in store.dirs.iter().enumerate() {
+            store.evict(i, 0, dir.quota);
         }
         Ok(store)
     }
@@ -415,30 +444,105 @@ impl Store {
     }
 
     /// Evicts least recently read, unpinned blocks of directory `dir` until `incoming` more
-    /// bytes fit under `target`.
+    /// bytes fit under `target`: each moves down a level if one has room, else is dropped.
     fn evict(&self, dir: usize, incoming: u64, target: u64) {
-        let mut inner = self.lock();
-        if inner.used[dir] + incoming <= target {
-            return;
-        }
-        let mut candidates: Vec<(u64, u64)> = inner
-            .blocks
-            .iter()
-            .filter(|(_, m)| m.dir == dir && m.readers == 0)
-            .map(|(id, m)| (m.last_read, *id))
-            .collect();
-        candidates.sort_unstable();
-        for (_, id) in candidates {
+        let victims = {
+            let mut inner = self.lock();
             if inner.used[dir] + incoming <= target {
-                break;
+                return;
             }
-            if let Some(m) = inner.blocks.remove(&id) {
-                inner.used[dir] = inner.used[dir].saturating_sub(file_size(m.length));
-                inner.removed.push(id);
-                let _ = std::fs::remove_file(block_path(&self.dirs[dir].path, id));
-                self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+            let mut candidates: Vec<(u64, u64)> = inner
+                .blocks
+                .iter()
+                .filter(|(_, m)| m.dir == dir && m.readers == 0)
+                .map(|(id, m)| (m.last_read, *id))
+                .collect();
+            candidates.sort_unstable();
+            let mut victims = Vec::new();
+            for (_, id) in candidates {
+                if inner.used[dir] + incoming <= target {
+                    break;
+                }
+                // Out of the map while it moves: no reader can pin it (they read it from the
+                // UFS meanwhile), and the directory's room is free at once.
+                if let Some(m) = inner.blocks.remove(&id) {
+                    inner.used[dir] = inner.used[dir].saturating_sub(file_size(m.length));
+                    victims.push((id, m));
+                }
+            }
+            victims
+        };
+        for (id, m) in victims {
+            self.demote_or_drop(dir, id, m);
+        }
+    }
+
+    /// Moves evicted block `id` from directory `from` to the first lower level with room
+    /// (evicting there first if it is above its high watermark), or drops it.
+    fn demote_or_drop(&self, from: usize, id: u64, m: Meta) {
+        let size = file_size(m.length);
+        let src = block_path(&self.dirs[from].path, id);
+        let level = self.dirs[from].level;
+        let mut lower: Vec<usize> = (0..self.dirs.len())
+            .filter(|&j| self.dirs[j].level > level && self.dirs[j].quota >= size)
+            .collect();
+        {
+            let inner = self.lock();
+            lower.sort_by_key(|&j| {
+                (
+                    self.dirs[j].level,
+                    std::cmp::Reverse(self.dirs[j].quota.saturating_sub(inner.used[j])),
+                )
+            });
+        }
+        for j in lower {
+            let to = &self.dirs[j];
+            if self.lock().used[j] + size > to.high {
+                self.evict(j, size, to.low.max(size));
+            }
+            {
+                let mut inner = self.lock();
+                if inner.used[j] + size > to.quota {
+                    continue;
+                }
+                inner.used[j] += size;
+            }
+            match move_block(&src, &to.path, id) {
+                Ok(()) => {
+                    let mut inner = self.lock();
+                    match inner.blocks.entry(id) {
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(Meta { dir: j, ..m });
+                        }
+                        std::collections::hash_map::Entry::Occupied(o) => {
+                            // Fetched again while it moved: keep that copy. If it landed in the
+                            // same directory, the file there is that copy (same bytes): keep it.
+                            let same_dir = o.get().dir == j;
+                            inner.used[j] = inner.used[j].saturating_sub(size);
+                            drop(inner);
+                            if !same_dir {
+                                let _ = std::fs::remove_file(block_path(&to.path, id));
+                            }
+                        }
+                    }
+                    self.counters.demotions.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(block = id, from = %self.dirs[from].alias, to = %to.alias, "block moved down");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(block = id, to = %to.path.display(), error = %e, "cannot move a block down; dropping it");
+                    let mut inner = self.lock();
+                    inner.used[j] = inner.used[j].saturating_sub(size);
+                    break;
+                }
             }
         }
+        let _ = std::fs::remove_file(&src);
+        let mut inner = self.lock();
+        if !inner.blocks.contains_key(&id) {
+            inner.removed.push(id);
+        }
+        self.counters.evictions.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sets aside room for a block of `length` bytes, evicting as the watermarks say; `None`
@@ -657,5 +761,83 @@ mod tests {
         assert!(store.counters.evictions.load(Ordering::Relaxed) > 0);
         // Bigger than the quota: not cached.
         assert!(store.reserve(quota).is_none());
+    }
+
+    #[test]
+    fn evicted_blocks_move_down_a_level_and_are_dropped_only_from_the_bottom() {
+        // MEM on tmpfs when there is one, so moving down copies across file systems.
+        let mem = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .expect("mem");
+        let hdd = tempfile::tempdir().expect("hdd");
+        let block = 3000u64;
+        let dir = |path: &Path, quota: u64| ConfDir {
+            path: path.display().to_string(),
+            medium: Medium::Hdd,
+            quota,
+        };
+        let levels = vec![
+            Level {
+                index: 0,
+                alias: "MEM".into(),
+                dirs: vec![dir(mem.path(), 4 * file_size(block))],
+                high: 0.75,
+                low: 0.5,
+            },
+            Level {
+                index: 1,
+                alias: "HDD".into(),
+                dirs: vec![dir(hdd.path(), 8 * file_size(block))],
+                high: 1.0,
+                low: 0.75,
+            },
+        ];
+        let data = |id: u64| -> Vec<u8> { (0..block).map(|i| ((i + id * 7) % 251) as u8).collect() };
+        let store = Store::open(&levels).expect("open");
+        for id in 0..8 {
+            assert!(put(&store, id, &data(id)));
+            assert!(store.used(0) <= store.dirs[0].quota && store.used(1) <= store.dirs[1].quota);
+        }
+        // Nothing dropped yet: MEM's least recently read blocks went to HDD, whole.
+        assert_eq!(store.counters.evictions.load(Ordering::Relaxed), 0);
+        assert!(store.counters.demotions.load(Ordering::Relaxed) >= 4);
+        assert_eq!(store.block_ids().len(), 8);
+        for id in 0..8 {
+            assert_eq!(read(&store, id, 0, block).expect("read"), data(id), "block {id}");
+        }
+        assert!(block_path(hdd.path(), 0).exists() && !block_path(mem.path(), 0).exists());
+        assert!(store.take_changes().1.is_empty(), "the leader hears of no removal");
+        // HDD fills up in turn: the bottom level drops its least recently read blocks.
+        for id in 8..20 {
+            assert!(put(&store, id, &data(id)));
+            assert!(store.used(0) <= store.dirs[0].quota && store.used(1) <= store.dirs[1].quota);
+        }
+        assert!(store.counters.evictions.load(Ordering::Relaxed) > 0);
+        let removed = store.take_changes().1;
+        assert!(!removed.is_empty() && removed.iter().all(|id| !store.block_ids().contains(id)));
+        let on_disk = |p: &Path| block_files_in(p);
+        assert_eq!(
+            on_disk(mem.path()) + on_disk(hdd.path()),
+            store.block_ids().len(),
+            "no block file left behind or lost"
+        );
+        // A restart finds every block where it was moved.
+        let ids = {
+            let mut ids = store.block_ids();
+            ids.sort_unstable();
+            ids
+        };
+        drop(store);
+        let store = Store::open(&levels).expect("reopen");
+        let mut again = store.block_ids();
+        again.sort_unstable();
+        assert_eq!(again, ids);
+        for id in ids {
+            assert_eq!(read(&store, id, 0, block).expect("read"), data(id), "block {id}");
+        }
+    }
+
+    fn block_files_in(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(BLOCK_DIR)).map_or(0, |d| d.count())
     }
 }
