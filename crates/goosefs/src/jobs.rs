@@ -1,10 +1,12 @@
 //! Distributed loads through the job master, as Fluid's DataLoad runs them (`goosefs fs
 //! distributedLoad <path>`): the client submits the path to a job master (on
 //! `goosefs.job.master.rpc.port` of the master hosts, or `goosefs.job.master.rpc.addresses`),
-//! which lists the files and has the workers cache every block, a few blocks at a time; the
-//! client polls the job and prints each file's line as it finishes. Job masters keep no state
-//! beyond their jobs in memory: any of them takes a job, and a finished job is forgotten after
-//! `goosefs.job.master.finished.job.retention.time`.
+//! which lists the files and, for each file, sends every block no worker holds yet to the job
+//! worker beside the worker it belongs on (`goosefs.job.worker.rpc.port` on that worker's host,
+//! as the worker pods run them); each job worker has its own worker cache the blocks, a few at a
+//! time. The client polls the job and prints each file's line as it finishes. Job masters keep
+//! no state beyond their jobs in memory: any of them takes a job, and a finished job is
+//! forgotten after `goosefs.job.master.finished.job.retention.time`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +30,17 @@ pub mod paths {
     pub const LOAD: &str = "/api/v1/job/load";
     /// `GET ?id=`: [`super::JobStatus`].
     pub const STATUS: &str = "/api/v1/job/status";
+    /// Job worker RPC port, `POST` a [`super::LoadTask`]: `()` once every block is cached.
+    pub const TASK: &str = "/api/v1/job/task";
+}
+
+/// Blocks of one file for one job worker to have its worker cache.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadTask {
+    /// GooseFS path of the file.
+    pub path: String,
+    /// Block ids.
+    pub blocks: Vec<u64>,
 }
 
 /// A load to run.
@@ -63,12 +76,104 @@ pub struct JobStatus {
     pub failed: usize,
 }
 
-/// Blocks loaded at once by a job.
+/// Blocks loaded at once by a job worker.
 const BLOCKS_IN_FLIGHT: usize = 4;
+/// How long a job worker may take over one file's blocks.
+const TASK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A job worker: has the worker on its host cache blocks (the worker pod runs both).
+pub struct JobWorker {
+    client: MasterClient,
+    http: Http,
+    locality: Locality,
+    /// Blocks cached for tasks, for `/metrics`.
+    pub loaded: AtomicU64,
+}
+
+impl JobWorker {
+    /// A job worker beside the worker named `host` (`goosefs.worker.hostname`).
+    pub fn new(client: MasterClient, host: Option<String>) -> Arc<JobWorker> {
+        Arc::new(JobWorker {
+            client,
+            http: Http::default(),
+            locality: Locality {
+                host,
+                dirs: Vec::new(),
+                timeout: Duration::from_secs(300),
+            },
+            loaded: AtomicU64::new(0),
+        })
+    }
+
+    async fn run(&self, task: &LoadTask) -> Result<(), String> {
+        let reader = Arc::new(
+            FileReader::open(&self.client, &self.http, &task.path, &self.locality)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let mut set = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        for block in reader
+            .blocks()
+            .await
+            .into_iter()
+            .filter(|b| task.blocks.contains(&b.id))
+        {
+            if set.len() >= BLOCKS_IN_FLIGHT
+                && let Some(Ok(Err(e))) = set.join_next().await
+            {
+                first_error.get_or_insert(e);
+            }
+            let reader = reader.clone();
+            // This host's worker comes first among the candidates of a block nobody holds.
+            set.spawn(async move { reader.load(&block).await });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(())) => {
+                    self.loaded.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {}
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.to_string()))
+    }
+}
+
+async fn task(State(jw): State<Arc<JobWorker>>, Json(t): Json<LoadTask>) -> Json<Answer<()>> {
+    tracing::info!(path = %t.path, blocks = t.blocks.len(), "load task");
+    Json(match jw.run(&t).await {
+        Ok(()) => Answer::Ok(()),
+        Err(e) => {
+            tracing::warn!(path = %t.path, error = %e, "load task failed");
+            Answer::Refused(e)
+        }
+    })
+}
+
+/// The job worker's RPC routes.
+pub fn worker_routes(jw: Arc<JobWorker>) -> axum::Router {
+    axum::Router::new()
+        .route(paths::TASK, axum::routing::post(task))
+        .with_state(jw)
+}
+
+/// The job worker's `/metrics` (Prometheus text).
+pub fn worker_metrics(jw: &JobWorker) -> String {
+    format!(
+        "goosefs_job_worker_blocks_loaded_total {}\n",
+        jw.loaded.load(Ordering::Relaxed)
+    )
+}
 
 /// A job master's jobs.
 pub struct JobMaster {
     client: MasterClient,
+    /// The job workers' RPC port (the same on every worker host).
+    job_worker_port: u16,
     retention: Duration,
     jobs: Mutex<BTreeMap<u64, (JobStatus, Option<Instant>)>>,
     next: AtomicU64,
@@ -76,9 +181,10 @@ pub struct JobMaster {
 
 impl JobMaster {
     /// A job master using `client` to reach the masters.
-    pub fn new(client: MasterClient, retention: Duration) -> Arc<JobMaster> {
+    pub fn new(client: MasterClient, job_worker_port: u16, retention: Duration) -> Arc<JobMaster> {
         Arc::new(JobMaster {
             client,
+            job_worker_port,
             retention,
             jobs: Mutex::default(),
             next: AtomicU64::new(1),
@@ -102,32 +208,8 @@ impl JobMaster {
         };
         self.update(id, |s| s.total = files.len());
         let http = Http::default();
-        let locality = Locality {
-            timeout: Duration::from_secs(300),
-            ..Locality::default()
-        };
         for file in files {
-            let result = async {
-                let reader = Arc::new(FileReader::open(&self.client, &http, &file.path, &locality).await?);
-                let mut set = tokio::task::JoinSet::new();
-                let mut first_error = None;
-                for block in reader.blocks().await {
-                    if set.len() >= BLOCKS_IN_FLIGHT
-                        && let Some(Ok(Err(e))) = set.join_next().await
-                    {
-                        first_error.get_or_insert(e);
-                    }
-                    let reader = reader.clone();
-                    set.spawn(async move { reader.load(&block).await });
-                }
-                while let Some(joined) = set.join_next().await {
-                    if let Ok(Err(e)) = joined {
-                        first_error.get_or_insert(e);
-                    }
-                }
-                first_error.map_or(Ok(()), Err)
-            }
-            .await;
+            let result = self.load_file(&http, &file.path).await;
             self.update(id, |s| match result {
                 Ok(()) => {
                     s.done += 1;
@@ -140,6 +222,44 @@ impl JobMaster {
             });
         }
         self.update(id, |s| s.state = JobState::Completed);
+    }
+
+    /// Has the job worker beside each block's worker cache the blocks of `path` no worker holds.
+    async fn load_file(&self, http: &Http, path: &str) -> Result<(), String> {
+        let reader = FileReader::open(&self.client, http, path, &Locality::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut per_host: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (block, worker) in reader.missing().await {
+            let worker = worker.ok_or("no live worker")?;
+            per_host.entry(worker.host).or_default().push(block.id);
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (host, blocks) in per_host {
+            let (http, address) = (http.clone(), format!("{host}:{}", self.job_worker_port));
+            let task = LoadTask {
+                path: path.to_owned(),
+                blocks,
+            };
+            set.spawn(async move {
+                match http
+                    .call::<_, Answer<()>>(&address, paths::TASK, Some(&task), TASK_TIMEOUT)
+                    .await
+                {
+                    Ok(Answer::Ok(())) => Ok(()),
+                    Ok(Answer::Refused(why)) => Err(format!("job worker {address}: {why}")),
+                    Ok(Answer::NotLeader { .. }) => Err(format!("job worker {address}: unexpected answer")),
+                    Err(e) => Err(format!("job worker {address}: {e}")),
+                }
+            });
+        }
+        let mut first_error = None;
+        while let Some(joined) = set.join_next().await {
+            if let Ok(Err(e)) = joined {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn forget_old(&self) {

@@ -192,7 +192,18 @@ impl FileReader {
         });
     }
 
-    /// Makes sure block `b` is cached by a worker (`fs load`).
+    /// The blocks no worker holds yet, each with the worker it belongs on (the first by
+    /// rendezvous hashing: where readers look first), or `None` when no worker is live.
+    pub async fn missing(&self) -> Vec<(BlockInfo, Option<WorkerAddress>)> {
+        let fb = self.blocks.read().await;
+        fb.blocks
+            .iter()
+            .filter(|b| !b.workers.iter().any(|id| fb.workers.iter().any(|w| w.id == *id)))
+            .map(|b| (b.clone(), ranked(b.id, &fb.workers).into_iter().next()))
+            .collect()
+    }
+
+    /// Makes sure block `b` is cached by a worker (`fs load`; a job worker's task).
     ///
     /// # Errors
     /// [`ReadError`].

@@ -1,8 +1,8 @@
 //! `job-master`, `job-worker` and `proxy`: they read their configuration, listen on the ports the
 //! manifests give them, answer `/health` on each, and stop cleanly on SIGTERM. The job master's
-//! RPC port runs distributed loads ([`crate::jobs`]); the job worker (the workers load the
-//! blocks themselves) and the S3 gateway do nothing more yet: other requests are answered 501,
-//! so nothing mistakes them for working services.
+//! RPC port runs distributed loads and the job worker's RPC port their tasks ([`crate::jobs`];
+//! its web port has `/metrics`); the S3 gateway does nothing more yet: other requests are
+//! answered 501, so nothing mistakes it for a working service.
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -47,8 +47,11 @@ fn ports(role: Role) -> (&'static [PortRole], &'static str) {
 pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
     let (roles, bind_key) = ports(role);
     let bind = conf.get_or(bind_key, "0.0.0.0").to_owned();
+    let client = || -> Result<crate::client::MasterClient, ServiceError> {
+        let cfg = crate::config::ClientConfig::from_conf(conf).map_err(|e| ServiceError::Client(e.to_string()))?;
+        Ok(crate::client::MasterClient::new(&cfg))
+    };
     let job_master = if role == Role::JobMaster {
-        let client = crate::config::ClientConfig::from_conf(conf).map_err(|e| ServiceError::Client(e.to_string()))?;
         let retention = match conf.interval(
             "goosefs.job.master.finished.job.retention.time",
             goosefs_conf::duration::Interval::After(std::time::Duration::from_secs(300)),
@@ -57,9 +60,19 @@ pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
             goosefs_conf::duration::Interval::Never => std::time::Duration::MAX,
         };
         Some(crate::jobs::JobMaster::new(
-            crate::client::MasterClient::new(&client),
+            client()?,
+            conf.port(PortRole::JobWorkerRpc)?,
             retention,
         ))
+    } else {
+        None
+    };
+    let job_worker = if role == Role::JobWorker {
+        let host = conf
+            .get(goosefs_conf::keys::WORKER_HOSTNAME)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned);
+        Some(crate::jobs::JobWorker::new(client()?, host))
     } else {
         None
     };
@@ -69,8 +82,13 @@ pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
         let listener = net::listen(&bind, port, port_role.property())
             .await
             .map_err(ServiceError::Listen)?;
-        let base = match (&job_master, port_role) {
-            (Some(jm), PortRole::JobMasterRpc) => crate::jobs::routes(jm.clone()),
+        let base = match (&job_master, &job_worker, port_role) {
+            (Some(jm), _, PortRole::JobMasterRpc) => crate::jobs::routes(jm.clone()),
+            (_, Some(jw), PortRole::JobWorkerRpc) => crate::jobs::worker_routes(jw.clone()),
+            (_, Some(jw), PortRole::JobWorkerWeb) => {
+                let jw = jw.clone();
+                axum::Router::new().route("/metrics", get(move || async move { crate::jobs::worker_metrics(&jw) }))
+            }
             _ => axum::Router::new(),
         };
         let routes = base

@@ -348,6 +348,35 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         "/health"
     )
     .is_some()));
+    // No job worker yet: the load fails, naming the job worker it could not reach.
+    let out = m.goosefs(&["fs", "distributedLoad", "--replication", "1", "/hbase/big.bin"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Failed to load path /hbase/big.bin: job worker hbase-worker-"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ufs.gets("/big.bin"), 0);
+    // The job worker beside each worker, as the worker pods run them.
+    let job_worker = rendered_args(HBASE_CASE, "job-worker");
+    for i in 0..2 {
+        let ip = format!("127.0.31.{}", 20 + i);
+        m.start_other(
+            &format!("hbase-job-worker-{i}"),
+            &ip,
+            &job_worker,
+            "GOOSEFS_JOB_WORKER_JAVA_OPTS",
+            &format!("-Dgoosefs.job.worker.bind.host={ip}"),
+            &[("GOOSEFS_WORKER_HOSTNAME", format!("hbase-worker-{i}"))],
+        );
+    }
+    let jw_rpc = m.port("goosefs.job.worker.rpc.port");
+    assert!(eventually(Duration::from_secs(10), || (0..2).all(|i| http_get(
+        &format!("127.0.31.{}", 20 + i),
+        jw_rpc,
+        "/health"
+    )
+    .is_some())));
     let out = m.goosefs(&["fs", "distributedLoad", "--replication", "1", "/hbase/big.bin"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -362,6 +391,23 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     assert!(
         a > 0 && b > 0 && a + b == 8,
         "blocks spread over both workers: {a} + {b}"
+    );
+    // Each job worker had its own worker cache its share.
+    let jw_web = m.port("goosefs.job.worker.web.port");
+    let loaded = |i: usize| {
+        http_get(&format!("127.0.31.{}", 20 + i), jw_web, "/metrics")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("goosefs_job_worker_blocks_loaded_total ")?
+                    .parse::<usize>()
+                    .ok()
+            })
+    };
+    assert_eq!(
+        (loaded(0), loaded(1)),
+        (Some(a), Some(b)),
+        "job workers' loads match the tiers"
     );
     assert!(eventually(Duration::from_secs(5), || {
         let r = stdout(&m.goosefs(&["fsadmin", "report", "capacity"]));
