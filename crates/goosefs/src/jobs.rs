@@ -113,6 +113,17 @@ impl JobWorker {
         );
         let mut set = tokio::task::JoinSet::new();
         let mut first_error = None;
+        let mut tally = |joined: Result<Result<(), crate::reader::ReadError>, tokio::task::JoinError>| match joined
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            Ok(()) => {
+                self.loaded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        };
         for block in reader
             .blocks()
             .await
@@ -120,26 +131,18 @@ impl JobWorker {
             .filter(|b| task.blocks.contains(&b.id))
         {
             if set.len() >= BLOCKS_IN_FLIGHT
-                && let Some(Ok(Err(e))) = set.join_next().await
+                && let Some(joined) = set.join_next().await
             {
-                first_error.get_or_insert(e);
+                tally(joined);
             }
             let reader = reader.clone();
             // This host's worker comes first among the candidates of a block nobody holds.
             set.spawn(async move { reader.load(&block).await });
         }
         while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok(Ok(())) => {
-                    self.loaded.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(_) => {}
-            }
+            tally(joined);
         }
-        first_error.map_or(Ok(()), |e| Err(e.to_string()))
+        first_error.map_or(Ok(()), Err)
     }
 }
 
