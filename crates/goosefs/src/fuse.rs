@@ -322,14 +322,19 @@ impl GooseFuse {
             .cloned()
     }
 
-    /// The length of `ino` if it is open for writing (the leader does not know it yet).
-    fn being_written(&self, ino: u64) -> Option<u64> {
+    /// `ino` open for writing, through any handle.
+    fn writing_ino(&self, ino: u64) -> Option<Arc<Writing>> {
         self.writing
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
             .find(|w| w.ino == ino)
-            .map(|w| w.length.load(Ordering::Acquire))
+            .cloned()
+    }
+
+    /// The length of `ino` if it is open for writing (the leader does not know it yet).
+    fn being_written(&self, ino: u64) -> Option<u64> {
+        self.writing_ino(ino).map(|w| w.length.load(Ordering::Acquire))
     }
 
     /// The UFS holding `path` and the path inside it, if it may be changed.
@@ -417,7 +422,6 @@ impl GooseFuse {
         Ok(())
     }
 
-    /// The bytes at `offset` (a slice of the window: no copy).
     /// unlink / rmdir: straight to the UFS (a directory only when empty).
     fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: fuser::ReplyEmpty) {
         if self.opts.read_only {
@@ -486,6 +490,7 @@ impl GooseFuse {
         }
     }
 
+    /// The bytes at `offset` (a slice of the window: no copy).
     fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<bytes::Bytes, Errno> {
         let hit = |w: &Option<(u64, bytes::Bytes)>| {
             w.as_ref().and_then(|(start, bytes)| {
@@ -581,14 +586,9 @@ impl Filesystem for GooseFuse {
             return reply.error(Errno::EROFS);
         }
         if let Some(size) = size {
-            let w = fh.and_then(|fh| self.writing_of(fh.0)).or_else(|| {
-                self.writing
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .values()
-                    .find(|w| w.ino == ino.0)
-                    .cloned()
-            });
+            let w = fh
+                .and_then(|fh| self.writing_of(fh.0))
+                .or_else(|| self.writing_ino(ino.0));
             // Truncating a file not open for writing would rewrite it in the UFS.
             let Some(w) = w else {
                 return reply.error(Errno::EOPNOTSUPP);

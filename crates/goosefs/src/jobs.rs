@@ -124,12 +124,8 @@ impl JobWorker {
                 first_error.get_or_insert(e);
             }
         };
-        for block in reader
-            .blocks()
-            .await
-            .into_iter()
-            .filter(|b| task.blocks.contains(&b.id))
-        {
+        let wanted: std::collections::HashSet<u64> = task.blocks.iter().copied().collect();
+        for block in reader.blocks().await.into_iter().filter(|b| wanted.contains(&b.id)) {
             if set.len() >= BLOCKS_IN_FLIGHT
                 && let Some(joined) = set.join_next().await
             {
