@@ -627,3 +627,56 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
         .unwrap_or(0);
     assert_eq!(staged, 0);
 }
+
+/// A tmpfs mounted for the test's lifetime (unmounted when dropped).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(path: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(path).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mounting a tmpfs needs root, as the FUSE tests do");
+        Tmpfs(path.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_tier_on_a_full_file_system_reads_past_the_cache_instead_of_failing() {
+    let ufs = UfsServer::start();
+    let data = bytes(8 * MB + 99, 13);
+    std::fs::write(ufs.root.path().join("big.bin"), &data).expect("big");
+    let mut m = cluster(34, &ufs);
+    // The rendered quota (about 2 GB) on a file system of 3 MiB: the quota says there is room,
+    // the disk does not.
+    let tier = m.dir.path().join("tier-0");
+    let _tmpfs = Tmpfs::mount(&tier, "3m");
+    m.start_worker("hbase-worker-0", "127.0.34.20", &tier, "");
+    for round in 0..2 {
+        let out = cat(&m, "/hbase/big.bin");
+        assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(&out));
+        assert!(out.stdout == data, "round {round}: the UFS's bytes");
+    }
+    let errors = metric(&m, "127.0.34.20", "goosefs_worker_tier_write_errors_total ");
+    let cached = block_files(&tier).len();
+    assert!(errors > 0, "the failed writes are counted");
+    assert!((1..8).contains(&cached), "what fits is cached: {cached} blocks");
+    let log = std::fs::read_to_string(m.other_log("hbase-worker-0")).unwrap_or_default();
+    assert!(
+        log.contains("cannot write to the tier directory") && log.contains(&tier.display().to_string()),
+        "the log names the directory"
+    );
+    // A load must cache, so it fails, saying why.
+    let out = m.goosefs(&["fs", "load", "/hbase/big.bin"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no room in any tier"), "{}", stderr(&out));
+}

@@ -45,7 +45,7 @@ pub enum WorkerError {
 enum Fetched {
     /// In the store now.
     Cached,
-    /// No room: read past the cache.
+    /// No room, or the tier directory failed a write (a full file system): read past the cache.
     NoRoom,
 }
 
@@ -114,7 +114,17 @@ impl Worker {
         };
         let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
         let dir = self.store.dirs[reservation.dir].path.clone();
-        let mut writer = BlockWriter::create(&dir, r.id).map_err(|e| format!("block {}: {e}", r.id))?;
+        // A tier directory that cannot take the block (its file system full, or failing) does
+        // not fail the read: the block is read past the cache, and the log names the directory.
+        let uncached = |e: std::io::Error| {
+            tracing::warn!(block = r.id, dir = %dir.display(), error = %e, "cannot write to the tier directory; reading past the cache");
+            self.store.counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
+            Fetched::NoRoom
+        };
+        let mut writer = match BlockWriter::create(&dir, r.id) {
+            Ok(w) => w,
+            Err(e) => return Ok(uncached(e)),
+        };
         state.send_modify(|s| s.tmp = Some(writer.path().to_owned()));
         // One streamed request for the whole block; written in pieces of UFS_PIECE.
         let mut stream = match ufs.stream(&r.path, r.block_offset, r.block_length).await {
@@ -148,7 +158,7 @@ impl Worker {
             if (end && !pending.is_empty()) || pending.len() as u64 >= UFS_PIECE {
                 if let Err(e) = tokio::task::block_in_place(|| writer.write(&pending)) {
                     writer.abort();
-                    return Err(format!("block {}: writing to {}: {e}", r.id, dir.display()));
+                    return Ok(uncached(e));
                 }
                 let n = pending.len() as u64;
                 state.send_modify(|s| s.written += n);
@@ -168,8 +178,9 @@ impl Worker {
                 r.block_length
             ));
         }
-        tokio::task::block_in_place(|| writer.finish(&block_path(&dir, r.id)))
-            .map_err(|e| format!("block {}: {e}", r.id))?;
+        if let Err(e) = tokio::task::block_in_place(|| writer.finish(&block_path(&dir, r.id))) {
+            return Ok(uncached(e));
+        }
         self.store.commit(reservation, r.id, r.block_length);
         Ok(Fetched::Cached)
     }
@@ -259,7 +270,10 @@ impl Worker {
                 Ok(Fetched::Cached) => {}
                 Ok(Fetched::NoRoom) => {
                     if r.load {
-                        return Err(format!("block {}: no room in any tier", r.id));
+                        return Err(format!(
+                            "block {}: no room in any tier (or a tier directory failed a write: see the worker log)",
+                            r.id
+                        ));
                     }
                     let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
                     let bytes = ufs
@@ -317,6 +331,7 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         ("goosefs_worker_cache_misses_total", &c.misses),
         ("goosefs_worker_evictions_total", &c.evictions),
         ("goosefs_worker_demotions_total", &c.demotions),
+        ("goosefs_worker_tier_write_errors_total", &c.tier_write_errors),
         ("goosefs_worker_corrupt_blocks_total", &c.corrupt),
         ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
         ("goosefs_worker_served_bytes_total", &c.served_bytes),

@@ -286,6 +286,8 @@ pub struct Counters {
     pub evictions: AtomicU64,
     /// Blocks moved down a level by eviction.
     pub demotions: AtomicU64,
+    /// Blocks not cached because a tier directory failed a write (a full file system).
+    pub tier_write_errors: AtomicU64,
     /// Corrupt blocks dropped.
     pub corrupt: AtomicU64,
     /// Bytes read from UFSes.
