@@ -41,6 +41,10 @@ pub mod paths {
     pub const FREE: &str = "/api/v1/block/free";
 }
 
+/// The first bytes of a block-read connection to a worker's RPC port (its `sendfile`
+/// protocol: `crate::worker::data`); any other first bytes are HTTP.
+pub const BLOCK_MAGIC: &[u8; 4] = b"GFSD";
+
 /// A read of part of a block from a worker, with what it needs to fetch the block from the UFS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockRequest {

@@ -120,10 +120,17 @@ const RESOLVED_FOR: Duration = Duration::from_secs(5);
 /// Resolved addresses by `host:port`, with when they were resolved.
 type Resolved = Arc<Mutex<HashMap<String, (SocketAddr, Instant)>>>;
 
-/// A pooled HTTP client for JSON requests (cheap to clone).
+/// Idle block-read connections (the workers' `sendfile` protocol), by worker address.
+type BlockPool = Arc<Mutex<HashMap<SocketAddr, Vec<tokio::net::TcpStream>>>>;
+
+/// Idle block connections kept per worker.
+const BLOCK_POOL: usize = 8;
+
+/// A pooled HTTP client for JSON requests, and block reads from workers (cheap to clone).
 #[derive(Clone)]
 pub struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
+    blocks: BlockPool,
     /// Name lookups (a hosts file read, or getaddrinfo on a blocking thread) cost more than a
     /// request on a kept-alive connection: reuse them for a few seconds.
     resolved: Resolved,
@@ -138,6 +145,7 @@ impl Default for Http {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build(connector),
+            blocks: BlockPool::default(),
             resolved: Resolved::default(),
         }
     }
@@ -200,7 +208,101 @@ impl Http {
     }
 }
 
+/// One block request on `stream`: the answer's bytes (at most `max`), or the worker's refusal.
+async fn block_exchange(
+    stream: &mut tokio::net::TcpStream,
+    query: &str,
+    max: u64,
+) -> std::io::Result<Result<Bytes, String>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = Vec::with_capacity(8 + query.len());
+    request.extend_from_slice(crate::api::BLOCK_MAGIC);
+    request.extend_from_slice(&u32::try_from(query.len()).unwrap_or(u32::MAX).to_be_bytes());
+    request.extend_from_slice(query.as_bytes());
+    stream.write_all(&request).await?;
+    let status = stream.read_u8().await?;
+    if status != 0 {
+        let len = stream.read_u32().await?;
+        let mut why = vec![0; usize::try_from(len.min(4096)).unwrap_or(0)];
+        stream.read_exact(&mut why).await?;
+        if len > 4096 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "refusal too long"));
+        }
+        return Ok(Err(String::from_utf8_lossy(&why).into_owned()));
+    }
+    let len = stream.read_u64().await?;
+    if len > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{len} bytes sent for {max} asked"),
+        ));
+    }
+    let mut data = vec![0; usize::try_from(len).unwrap_or(0)];
+    stream.read_exact(&mut data).await?;
+    Ok(Ok(Bytes::from(data)))
+}
+
 impl Http {
+    /// Reads part of a block from the worker at `address` (the query of a
+    /// [`crate::api::BlockRequest`]) over its `sendfile` protocol, on a kept connection when one is
+    /// idle (a kept connection that fails is replaced once: the worker may have restarted).
+    ///
+    /// # Errors
+    /// [`NetError`]: unreachable, timed out, or the worker's refusal (`Status` 502, its text).
+    pub async fn get_block(&self, address: &str, query: &str, max: u64, timeout: Duration) -> Result<Bytes, NetError> {
+        let socket = self.resolve(address).await?;
+        let unreachable = |e: std::io::Error| NetError::Unreachable {
+            address: address.to_owned(),
+            source: Box::new(e),
+        };
+        let connect = || async {
+            let stream = tokio::net::TcpStream::connect(socket).await.map_err(unreachable)?;
+            let _ = stream.set_nodelay(true);
+            Ok::<_, NetError>(stream)
+        };
+        let exchange = async {
+            let pooled = self
+                .blocks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(&socket)
+                .and_then(Vec::pop);
+            let mut fresh = pooled.is_none();
+            let mut stream = match pooled {
+                Some(s) => s,
+                None => connect().await?,
+            };
+            loop {
+                match block_exchange(&mut stream, query, max).await {
+                    Ok(answer) => return Ok((answer, stream)),
+                    Err(e) if fresh => return Err(unreachable(e)),
+                    Err(_) => {
+                        fresh = true;
+                        stream = connect().await?;
+                    }
+                }
+            }
+        };
+        let (answer, stream) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| NetError::Timeout {
+                address: address.to_owned(),
+                after: timeout,
+            })??;
+        {
+            let mut pool = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
+            let idle = pool.entry(socket).or_default();
+            if idle.len() < BLOCK_POOL {
+                idle.push(stream);
+            }
+        }
+        answer.map_err(|body| NetError::Status {
+            address: address.to_owned(),
+            status: 502,
+            body,
+        })
+    }
+
     /// GETs `http://address/path` and returns the body of a 200 answer.
     ///
     /// # Errors

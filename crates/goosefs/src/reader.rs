@@ -278,9 +278,14 @@ impl FileReader {
                 len,
                 load,
             };
-            let query = format!("{}?{}", paths::BLOCK, request_query(&request));
+            let query = request_query(&request);
+            let max = if load { 0 } else { len };
             for worker in &candidates {
-                match self.http.get_bytes(&worker.rpc(), &query, self.locality.timeout).await {
+                match self
+                    .http
+                    .get_block(&worker.rpc(), &query, max, self.locality.timeout)
+                    .await
+                {
                     Ok(bytes) if load || bytes.len() as u64 == len => return Ok(bytes),
                     Ok(bytes) => cause = format!("{} sent {} bytes, not {len}", worker.rpc(), bytes.len()),
                     Err(e) => cause = e.to_string(),

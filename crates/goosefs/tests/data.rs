@@ -131,6 +131,9 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     let out = cat(&m, "/hbase/big.bin");
     assert_eq!(sha(&out.stdout), sha(&big));
     assert_eq!(ufs.gets("/big.bin"), 6, "warm reads come from the cache");
+    // Sent with sendfile(2): the worker never copied the warm bytes.
+    let zero_copy = metric(&m, "127.0.30.20", "goosefs_worker_zero_copy_bytes_total");
+    assert!(zero_copy >= big.len() as u64, "{zero_copy} bytes sent zero-copy");
     let head = m.goosefs(&["fs", "head", "-c", "100", "/hbase/big.bin"]).stdout;
     assert_eq!(head, &big[..100]);
     let tail = m.goosefs(&["fs", "tail", "-c", "3000000", "/hbase/big.bin"]).stdout;

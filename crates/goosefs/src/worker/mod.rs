@@ -1,10 +1,12 @@
 //! `goosefs worker-only`: a worker. It opens the tiered store ([`store`]), registers with the
 //! leading master and reports every `goosefs.worker.block.heartbeat.interval` (capacity and
 //! usage per tier, blocks added and removed; again in full to a new leader), and serves block
-//! reads on its RPC port: from the store, else fetched once from the mount's UFS (concurrent
-//! readers of a missing block share one fetch), cached within quota and watermarks, and sent.
+//! reads on its RPC port: from the store (with `sendfile`, see [`data`]), else fetched once from
+//! the mount's UFS (concurrent readers of a missing block share one fetch), cached within quota
+//! and watermarks, and sent.
 //! The web port serves `/health` and `/metrics`.
 
+pub mod data;
 pub mod store;
 
 use std::collections::HashMap;
@@ -79,6 +81,8 @@ pub struct Worker {
     fetching: Mutex<HashMap<u64, Arc<Fetch>>>,
     /// Mount UFSes by mount point.
     ufses: Mutex<HashMap<String, (Instant, Ufs)>>,
+    /// Block files checked whole for zero-copy sends.
+    verified: data::Verified,
 }
 
 impl Worker {
@@ -335,6 +339,7 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         ("goosefs_worker_corrupt_blocks_total", &c.corrupt),
         ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
         ("goosefs_worker_served_bytes_total", &c.served_bytes),
+        ("goosefs_worker_zero_copy_bytes_total", &c.zero_copy_bytes),
     ] {
         let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
     }
@@ -415,6 +420,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
         store,
         fetching: Mutex::default(),
         ufses: Mutex::default(),
+        verified: data::Verified::default(),
     });
     tracing::info!(host = %worker.cfg.hostname, rpc = worker.cfg.rpc_port, "worker starting");
     let rpc_routes = Router::new()
@@ -427,7 +433,8 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
         .route("/metrics", get(metrics))
         .with_state(worker.clone());
     let mut servers = tokio::task::JoinSet::new();
-    servers.spawn(async move { axum::serve(rpc, rpc_routes).await });
+    let data_worker = worker.clone();
+    servers.spawn(async move { data::serve(rpc, data_worker, rpc_routes).await });
     servers.spawn(async move { axum::serve(web, web_routes).await });
     tokio::spawn(report(worker.clone()));
     tokio::select! {

@@ -294,6 +294,8 @@ pub struct Counters {
     pub ufs_bytes: AtomicU64,
     /// Bytes sent to readers.
     pub served_bytes: AtomicU64,
+    /// Of those, bytes sent with `sendfile(2)` (never copied through the worker).
+    pub zero_copy_bytes: AtomicU64,
 }
 
 /// The store.

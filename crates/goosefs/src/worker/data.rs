@@ -1,0 +1,211 @@
+//! Block reads on the worker's RPC port without copying the bytes through the worker:
+//! `sendfile(2)` from the block file to the socket. Fluid renders no separate data port (GooseFS
+//! serves data on the RPC port), so both protocols share it: a connection whose first four bytes
+//! are [`crate::api::BLOCK_MAGIC`] speaks this one, any other is HTTP (axum).
+//!
+//! A request is the magic, a big-endian `u32` length and a [`BlockRequest`] query string; the
+//! answer is `0`, a big-endian `u64` length and the bytes, or `1`, a `u32` length and the
+//! failure as text. Connections are kept for the next request.
+//!
+//! Checksums: `sendfile` never shows the bytes to the worker, so a block file is verified whole
+//! (every CRC-32C) before its first zero-copy send and remembered by its inode, size, modification
+//! and change times; a file changed since (a flipped byte is a write) is verified again, and a
+//! corrupt one is dropped and fetched anew as on any read. Reads of blocks not cached, or still
+//! being fetched, go through [`Worker::serve`].
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::Worker;
+use super::store::{StoreError, read_verified};
+use crate::api::BlockRequest;
+
+use crate::api::BLOCK_MAGIC as MAGIC;
+/// The longest request accepted (a query string).
+pub const MAX_REQUEST: u32 = 64 << 10;
+
+/// What identifies one version of a block file: inode, size, mtime and ctime (nanoseconds).
+type Stamp = (u64, u64, i64, i64, i64, i64);
+
+/// Block files verified whole since they last changed, by block id.
+#[derive(Default)]
+pub struct Verified(Mutex<HashMap<u64, Stamp>>);
+
+fn stamp(file: &File) -> std::io::Result<Stamp> {
+    let m = file.metadata()?;
+    Ok((m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()))
+}
+
+/// Accepts connections on the RPC port: block reads here, everything else to `http`.
+pub async fn serve(listener: TcpListener, worker: Arc<Worker>, http: axum::Router) -> std::io::Result<()> {
+    let service = hyper_util::service::TowerToHyperService::new(http);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let (worker, service) = (worker.clone(), service.clone());
+        tokio::spawn(async move {
+            let mut first = [0u8; 4];
+            // A client writes its first request whole; wait until 4 bytes are there (or EOF).
+            let peeked = loop {
+                match stream.peek(&mut first).await {
+                    Ok(n) if n >= 4 || n == 0 => break n,
+                    Ok(_) => tokio::task::yield_now().await,
+                    Err(_) => break 0,
+                }
+            };
+            if peeked >= 4 && &first == MAGIC {
+                if let Err(e) = connection(&worker, stream).await {
+                    tracing::debug!(error = %e, "block connection closed");
+                }
+            } else {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(io, service)
+                    .await;
+            }
+        });
+    }
+}
+
+/// Serves the requests of one connection until the client closes it.
+async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Result<()> {
+    loop {
+        let mut head = [0u8; 8];
+        match stream.read_exact(&mut head).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if &head[..4] != MAGIC || len > MAX_REQUEST {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a block request",
+            ));
+        }
+        let mut query = vec![0u8; len as usize];
+        stream.read_exact(&mut query).await?;
+        let request = std::str::from_utf8(&query)
+            .ok()
+            .and_then(|q| format!("/?{q}").parse::<axum::http::Uri>().ok())
+            .and_then(|uri| axum::extract::Query::<BlockRequest>::try_from_uri(&uri).ok())
+            .map(|q| q.0);
+        let Some(r) = request else {
+            failure(&mut stream, "malformed block request").await?;
+            continue;
+        };
+        if !r.load && send_cached(worker, &r, &mut stream).await? {
+            continue;
+        }
+        match worker.serve(&r).await {
+            Ok(data) => {
+                worker
+                    .store
+                    .counters
+                    .served_bytes
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                let mut out = Vec::with_capacity(9);
+                out.push(0);
+                out.extend_from_slice(&(data.len() as u64).to_be_bytes());
+                stream.write_all(&out).await?;
+                stream.write_all(&data).await?;
+            }
+            Err(e) => {
+                tracing::error!(block = r.id, path = %r.path, error = %e, "read failed");
+                failure(&mut stream, &e).await?;
+            }
+        }
+    }
+}
+
+async fn failure(stream: &mut TcpStream, why: &str) -> std::io::Result<()> {
+    let mut out = vec![1];
+    out.extend_from_slice(&u32::try_from(why.len()).unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(why.as_bytes());
+    stream.write_all(&out).await
+}
+
+/// Sends a cached block's range with `sendfile(2)`; `false` when the block is not cached (or
+/// was found corrupt and dropped), for the caller to serve it the ordinary way.
+async fn send_cached(worker: &Arc<Worker>, r: &BlockRequest, stream: &mut TcpStream) -> std::io::Result<bool> {
+    let Some(pinned) = worker.store.pin(r.id) else {
+        return Ok(false);
+    };
+    let offset = r.offset.min(pinned.length);
+    let len = r.len.min(pinned.length - offset);
+    let checked = tokio::task::block_in_place(|| -> Result<File, StoreError> {
+        let io = |source| StoreError::Io { id: r.id, source };
+        let file = File::open(&pinned.path).map_err(io)?;
+        let now = stamp(&file).map_err(io)?;
+        let known = worker
+            .verified
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&r.id)
+            == Some(&now);
+        if !known {
+            read_verified(&file, &pinned.path, r.id, pinned.length, 0, pinned.length)?;
+            worker
+                .verified
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(r.id, now);
+        }
+        Ok(file)
+    });
+    let file = match checked {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "dropping a bad block");
+            worker.store.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+            worker
+                .verified
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&r.id);
+            drop(pinned);
+            worker.store.remove(r.id);
+            return Ok(false);
+        }
+    };
+    worker.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+    let mut head = Vec::with_capacity(9);
+    head.push(0);
+    head.extend_from_slice(&len.to_be_bytes());
+    stream.write_all(&head).await?;
+    let mut at = i64::try_from(offset).unwrap_or(i64::MAX);
+    let mut left = len;
+    while left > 0 {
+        stream.writable().await?;
+        let count = usize::try_from(left).unwrap_or(usize::MAX);
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            nix::sys::sendfile::sendfile64(&*stream, &file, Some(&mut at), count).map_err(std::io::Error::from)
+        });
+        match sent {
+            Ok(0) => {
+                // The file is shorter than its footer said: the connection cannot carry on.
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "block file shorter than its length",
+                ));
+            }
+            Ok(n) => left -= n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let counters = &worker.store.counters;
+    counters.served_bytes.fetch_add(len, Ordering::Relaxed);
+    counters.zero_copy_bytes.fetch_add(len, Ordering::Relaxed);
+    Ok(true)
+}
