@@ -387,4 +387,43 @@ mod tests {
         let addr = resolve("127.0.0.7", 5).await.ok();
         assert_eq!(addr, Some("127.0.0.7:5".parse().unwrap_or_else(|_| unreachable!())));
     }
+
+    #[tokio::test]
+    async fn block_answers_longer_than_asked_or_refusals_are_never_taken() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("addr").to_string();
+        let server = tokio::spawn(async move {
+            // Three connections: a refusal, too many bytes, then a good answer.
+            for answer in [
+                [&[1u8][..], &5u32.to_be_bytes(), b"nope!"].concat(),
+                [&[0u8][..], &100u64.to_be_bytes()].concat(),
+                [&[0u8][..], &3u64.to_be_bytes(), b"abc"].concat(),
+            ] {
+                let (mut s, _) = listener.accept().await.expect("accept");
+                let mut head = [0u8; 8];
+                s.read_exact(&mut head).await.expect("head");
+                assert_eq!(&head[..4], crate::api::BLOCK_MAGIC);
+                let mut query = vec![0; u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize];
+                s.read_exact(&mut query).await.expect("query");
+                assert_eq!(query, b"id=1");
+                s.write_all(&answer).await.expect("answer");
+                // Close, so each request needs a new connection.
+            }
+        });
+        let http = Http::default();
+        let t = Duration::from_secs(5);
+        let refused = http.get_block(&address, "id=1", 10, t).await;
+        assert!(
+            matches!(&refused, Err(NetError::Status { status: 502, body, .. }) if body == "nope!"),
+            "{refused:?}"
+        );
+        // The kept connection is closed by then: replaced once, and the answer is too long.
+        let long = http.get_block(&address, "id=1", 10, t).await;
+        assert!(matches!(long, Err(NetError::Unreachable { .. })), "{long:?}");
+        http.blocks.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let good = http.get_block(&address, "id=1", 10, t).await.expect("good");
+        assert_eq!(&good[..], b"abc");
+        server.await.expect("server");
+    }
 }
