@@ -51,11 +51,16 @@ pub async fn serve(listener: TcpListener, worker: Arc<Worker>, http: axum::Route
         let (worker, service) = (worker.clone(), service.clone());
         tokio::spawn(async move {
             let mut first = [0u8; 4];
-            // A client writes its first request whole; wait until 4 bytes are there (or EOF).
+            // A client writes its first request whole; wait until 4 bytes are there (or EOF),
+            // without spinning on a client that sent fewer and stalls: after 5 s it is HTTP's.
+            let mut waited = 0;
             let peeked = loop {
                 match stream.peek(&mut first).await {
-                    Ok(n) if n >= 4 || n == 0 => break n,
-                    Ok(_) => tokio::task::yield_now().await,
+                    Ok(n) if n >= 4 || n == 0 || waited >= 5000 => break n,
+                    Ok(_) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                        waited += 1;
+                    }
                     Err(_) => break 0,
                 }
             };
