@@ -35,8 +35,6 @@ pub mod paths {
     /// `POST ?path=`: the leader forgets its listing of that directory (a file was written
     /// there through FUSE), so the next `ls` loads it again.
     pub const SYNC: &str = "/api/v1/fs/sync";
-    /// Worker RPC port, `GET ?`[`super::BlockRequest`]: the bytes (200), or the failure as text.
-    pub const BLOCK: &str = "/api/v1/block";
     /// Worker RPC port, `POST` block ids: how many were dropped.
     pub const FREE: &str = "/api/v1/block/free";
 }

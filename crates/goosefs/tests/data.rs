@@ -601,6 +601,19 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
     let stat = stdout(&m.goosefs(&["fs", "ls", "/local"]));
     assert!(!stat.contains("/local/dir") && stat.contains("/local/a.bin"), "{stat}");
 
+    // A store that fails makes fsync(2) (and close(2), whose result Rust drops) fail with EIO,
+    // and nothing appears in the UFS: here the staging folder is a file.
+    let broken = tempfile::tempdir().expect("broken ufs");
+    std::fs::write(broken.path().join(".goosefs-staging"), b"in the way").expect("blocker");
+    let broken_uri = broken.path().display().to_string();
+    assert!(m.goosefs(&["fs", "mount", "/broken", &broken_uri]).status.success());
+    let stored = std::fs::File::create(fuse("broken/new.bin")).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, b"lost?")?;
+        f.sync_all()
+    });
+    assert_eq!(errno(stored), Some(libc::EIO));
+    assert!(!broken.path().join("new.bin").exists(), "no half or whole file stored");
+
     // Changing a file in place (no O_TRUNC) is not supported; the UFS is untouched.
     let append = std::fs::OpenOptions::new()
         .append(true)

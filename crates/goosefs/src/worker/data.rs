@@ -116,10 +116,7 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
                     .counters
                     .served_bytes
                     .fetch_add(data.len() as u64, Ordering::Relaxed);
-                let mut out = Vec::with_capacity(9);
-                out.push(0);
-                out.extend_from_slice(&(data.len() as u64).to_be_bytes());
-                stream.write_all(&out).await?;
+                stream.write_all(&sending(data.len() as u64)).await?;
                 stream.write_all(&data).await?;
             }
             Err(e) => {
@@ -128,6 +125,13 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
             }
         }
     }
+}
+
+/// The head of an answer carrying `len` bytes.
+fn sending(len: u64) -> [u8; 9] {
+    let mut head = [0u8; 9];
+    head[1..].copy_from_slice(&len.to_be_bytes());
+    head
 }
 
 async fn failure(stream: &mut TcpStream, why: &str) -> std::io::Result<()> {
@@ -184,10 +188,7 @@ async fn send_cached(worker: &Arc<Worker>, r: &BlockRequest, stream: &mut TcpStr
         }
     };
     worker.store.counters.hits.fetch_add(1, Ordering::Relaxed);
-    let mut head = Vec::with_capacity(9);
-    head.push(0);
-    head.extend_from_slice(&len.to_be_bytes());
-    stream.write_all(&head).await?;
+    stream.write_all(&sending(len)).await?;
     let mut at = i64::try_from(offset).unwrap_or(i64::MAX);
     let mut left = len;
     while left > 0 {

@@ -17,9 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
@@ -297,23 +295,6 @@ impl Worker {
     }
 }
 
-async fn block(State(worker): State<Arc<Worker>>, Query(r): Query<BlockRequest>) -> (StatusCode, Bytes) {
-    match worker.serve(&r).await {
-        Ok(data) => {
-            worker
-                .store
-                .counters
-                .served_bytes
-                .fetch_add(data.len() as u64, Ordering::Relaxed);
-            (StatusCode::OK, Bytes::from(data))
-        }
-        Err(e) => {
-            tracing::error!(block = r.id, path = %r.path, error = %e, "read failed");
-            (StatusCode::BAD_GATEWAY, Bytes::from(e))
-        }
-    }
-}
-
 async fn free(State(worker): State<Arc<Worker>>, Json(ids): Json<Vec<u64>>) -> Json<Answer<usize>> {
     Json(Answer::Ok(ids.iter().filter(|id| worker.store.remove(**id)).count()))
 }
@@ -424,7 +405,6 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
     });
     tracing::info!(host = %worker.cfg.hostname, rpc = worker.cfg.rpc_port, "worker starting");
     let rpc_routes = Router::new()
-        .route(paths::BLOCK, get(block))
         .route(paths::FREE, post(free))
         .route("/health", get(|| async { "ok\n" }))
         .with_state(worker.clone());
