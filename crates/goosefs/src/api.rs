@@ -65,6 +65,30 @@ pub struct BlockRequest {
     /// Only make sure it is cached; send no bytes.
     #[serde(default)]
     pub load: bool,
+    /// Make sure it is cached by this worker and answer with a [`LocalBlock`] (FUSE on the
+    /// worker's host, for passthrough).
+    #[serde(default)]
+    pub local: bool,
+}
+
+/// What identifies one version of a file: inode, size, modification and change times (seconds
+/// and nanoseconds).
+pub type FileStamp = (u64, u64, i64, i64, i64, i64);
+
+/// The [`FileStamp`] of a file's metadata.
+pub fn file_stamp(m: &std::fs::Metadata) -> FileStamp {
+    use std::os::unix::fs::MetadataExt;
+    (m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+}
+
+/// A block file in a tier directory that its worker has checked whole and vouches for while
+/// `stamp` still describes it: what FUSE on the worker's host hands to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalBlock {
+    /// The block file's path (the fuse container mounts the tier directories at the same paths).
+    pub path: String,
+    /// Its identity when checked.
+    pub stamp: FileStamp,
 }
 
 /// An answer of the RPC port.

@@ -153,6 +153,17 @@ struct Open {
     reader: FileReader,
     /// The last window read: (offset, bytes).
     window: Mutex<Option<(u64, bytes::Bytes)>>,
+    ino: u64,
+}
+
+/// How an inode's open files are read. The kernel does not mix passthrough with other opens of
+/// one inode, and every passthrough open of an inode must name the same backing file: so an
+/// inode is in one mode while any of its files is open.
+enum InodeIo {
+    /// The kernel reads the block file behind this id itself; the number of open files.
+    Passthrough(Arc<fuser::BackingId>, usize),
+    /// Read through this process; the number of open files.
+    Served(usize),
 }
 
 /// A file open for writing: kept in a spool file until closed, then stored in the UFS whole.
@@ -182,6 +193,11 @@ struct GooseFuse {
     opts: FuseOptions,
     nodes: Mutex<Nodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
+    /// Inodes with open files, by how they are read.
+    io: Mutex<HashMap<u64, InodeIo>>,
+    /// Whether passthrough may be tried: a worker and its tier directories on this host, and a
+    /// kernel that agreed to it (off for good after the kernel refuses a backing file).
+    passthrough: AtomicBool,
     writing: Mutex<HashMap<u64, Arc<Writing>>>,
     next_fh: AtomicU64,
     ufs_settings: UfsSettings,
@@ -376,13 +392,21 @@ impl GooseFuse {
 
     /// Starts writing `path` from empty.
     fn start_writing(&self, path: &str) -> Result<(u64, Arc<Writing>), Errno> {
+        let ino = self.ino_of(path);
+        // The kernel reads it from a block file meanwhile, and would refuse this open anyway.
+        if matches!(
+            self.io.lock().unwrap_or_else(PoisonError::into_inner).get(&ino),
+            Some(InodeIo::Passthrough(..))
+        ) {
+            return Err(Errno::EBUSY);
+        }
         let (ufs, rel) = self.writable_ufs(path)?;
         let spool = tempfile::tempfile().map_err(|e| {
             tracing::error!(error = %e, "cannot make a spool file (TMPDIR)");
             Errno::EIO
         })?;
         let w = Arc::new(Writing {
-            ino: self.ino_of(path),
+            ino,
             path: path.to_owned(),
             rel,
             ufs,
@@ -490,6 +514,75 @@ impl GooseFuse {
         }
     }
 
+    /// Registers an open file of `ino` for reading, and how it is read: passthrough (the
+    /// backing id to answer with) or through this process (`None`). Passthrough is the inode's
+    /// mode while any file of it is open in it; else it is tried for a one-block file whose
+    /// block this host's worker holds or fetches, and whose file it vouches for.
+    fn open_io(&self, ino: u64, reader: &FileReader, reply: &ReplyOpen) -> Option<Arc<fuser::BackingId>> {
+        let registered = |io: &mut HashMap<u64, InodeIo>, new: Option<Arc<fuser::BackingId>>| {
+            let mode = io.entry(ino).or_insert_with(|| match new {
+                Some(id) => InodeIo::Passthrough(id, 0),
+                None => InodeIo::Served(0),
+            });
+            match mode {
+                InodeIo::Passthrough(id, n) => {
+                    *n += 1;
+                    Some(id.clone())
+                }
+                InodeIo::Served(n) => {
+                    *n += 1;
+                    None
+                }
+            }
+        };
+        {
+            let mut io = self.io.lock().unwrap_or_else(PoisonError::into_inner);
+            if io.contains_key(&ino) || !self.passthrough.load(Ordering::Relaxed) {
+                return registered(&mut io, None);
+            }
+        }
+        let backing = self.backing_file(reader).and_then(|file| match reply.open_backing(&file) {
+            Ok(id) => Some(Arc::new(id)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the kernel refused a passthrough file: reading through this process from now on");
+                self.passthrough.store(false, Ordering::Relaxed);
+                None
+            }
+        });
+        // Another open of the inode may have registered meanwhile: its mode wins.
+        registered(&mut self.io.lock().unwrap_or_else(PoisonError::into_inner), backing)
+    }
+
+    /// The block file to hand to the kernel for `reader`'s file, if there is one.
+    fn backing_file(&self, reader: &FileReader) -> Option<std::fs::File> {
+        let local = match self.rt.block_on(reader.local_block()) {
+            Ok(local) => local?,
+            Err(e) => {
+                tracing::warn!(error = %e, "no passthrough: reading through the workers");
+                return None;
+            }
+        };
+        let file = std::fs::File::open(&local.path).ok()?;
+        // Moved down a tier or evicted since the worker checked it: read the ordinary way.
+        let same = file.metadata().is_ok_and(|m| crate::api::file_stamp(&m) == local.stamp);
+        same.then_some(file)
+    }
+
+    /// Unregisters an open file of `ino` (the backing id is closed with the inode's last one).
+    fn release_io(&self, ino: u64) {
+        let mut io = self.io.lock().unwrap_or_else(PoisonError::into_inner);
+        let last = match io.get_mut(&ino) {
+            Some(InodeIo::Passthrough(_, n) | InodeIo::Served(n)) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            None => false,
+        };
+        if last {
+            io.remove(&ino);
+        }
+    }
+
     /// The bytes at `offset` (a slice of the window: no copy).
     fn read_at(&self, open: &Open, offset: u64, size: u64) -> Result<bytes::Bytes, Errno> {
         let hit = |w: &Option<(u64, bytes::Bytes)>| {
@@ -528,6 +621,14 @@ impl Filesystem for GooseFuse {
         // open(O_TRUNC) of an existing file arrives as such, not as a separate truncation that
         // would have to change the UFS before anything is written.
         let _ = config.add_capabilities(fuser::InitFlags::FUSE_ATOMIC_O_TRUNC);
+        // Passthrough: the kernel reads local block files itself (Linux 6.9 and later). Depth 2
+        // lets block files live on a stacked file system (overlayfs: a container's own disk).
+        if self.passthrough.load(Ordering::Relaxed) {
+            let agreed = config.add_capabilities(fuser::InitFlags::FUSE_PASSTHROUGH).is_ok()
+                && config.set_max_stack_depth(2).is_ok();
+            self.passthrough.store(agreed, Ordering::Relaxed);
+            tracing::info!(passthrough = agreed, "FUSE passthrough for blocks cached on this host");
+        }
         Ok(())
     }
 
@@ -628,21 +729,26 @@ impl Filesystem for GooseFuse {
         {
             Ok(reader) => {
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+                let backing = self.open_io(ino.0, &reader, &reply);
                 self.open.lock().unwrap_or_else(PoisonError::into_inner).insert(
                     fh,
                     Arc::new(Open {
                         reader,
                         window: Mutex::new(None),
+                        ino: ino.0,
                     }),
                 );
                 let mut f = FopenFlags::empty();
-                if self.opts.direct_io {
-                    f |= FopenFlags::FOPEN_DIRECT_IO;
-                }
                 if self.opts.kernel_cache {
                     f |= FopenFlags::FOPEN_KEEP_CACHE;
                 }
-                reply.opened(FileHandle(fh), f);
+                match backing {
+                    // `direct_io` would override passthrough; it keeps no second copy of the
+                    // bytes in the page cache, and neither does passthrough.
+                    Some(id) => reply.opened_passthrough(FileHandle(fh), f, &id),
+                    None if self.opts.direct_io => reply.opened(FileHandle(fh), f | FopenFlags::FOPEN_DIRECT_IO),
+                    None => reply.opened(FileHandle(fh), f),
+                }
             }
             Err(crate::reader::ReadError::Master(e)) => reply.error(errno(&e)),
             Err(_) => reply.error(Errno::EIO),
@@ -685,7 +791,10 @@ impl Filesystem for GooseFuse {
         _flush: bool,
         reply: fuser::ReplyEmpty,
     ) {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&fh.0);
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&fh.0);
+        if let Some(open) = open {
+            self.release_io(open.ino);
+        }
         let writing = self
             .writing
             .lock()
@@ -947,10 +1056,12 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         rt: tokio::runtime::Handle::current(),
         client: MasterClient::new(&client_cfg),
         http: Http::default(),
-        locality,
         opts,
         nodes: Mutex::new((HashMap::new(), HashMap::new(), 1)),
         open: Mutex::default(),
+        io: Mutex::default(),
+        passthrough: AtomicBool::new(locality.host.is_some() && !locality.dirs.is_empty()),
+        locality,
         writing: Mutex::default(),
         next_fh: AtomicU64::new(1),
         ufs_settings: crate::ufs::UfsSettings::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?,

@@ -303,6 +303,24 @@ impl Http {
         })
     }
 
+    /// Asks this host's worker at `address` to cache a block and vouch for its file (the query
+    /// of a [`crate::api::BlockRequest`] with `local` set).
+    ///
+    /// # Errors
+    /// [`NetError`], as [`Http::get_block`], or an answer that does not decode.
+    pub async fn local_block(
+        &self,
+        address: &str,
+        query: &str,
+        timeout: Duration,
+    ) -> Result<crate::api::LocalBlock, NetError> {
+        let body = self.get_block(address, query, 64 << 10, timeout).await?;
+        serde_json::from_slice(&body).map_err(|source| NetError::Decode {
+            address: address.to_owned(),
+            source,
+        })
+    }
+
     /// GETs `http://address/path` and returns the body of a 200 answer.
     ///
     /// # Errors

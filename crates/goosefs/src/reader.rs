@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::api::{BlockInfo, BlockRequest, FileBlocks, WorkerAddress, paths};
+use crate::api::{BlockInfo, BlockRequest, FileBlocks, LocalBlock, WorkerAddress, paths};
 use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
-use crate::worker::store::{block_path, footer_length, read_verified};
+use crate::worker::store::{BlockFile, block_path};
 
 /// How long a reader waits for a leader that knows no worker to hear from them.
 const WORKERS_WAIT: Duration = Duration::from_secs(10);
@@ -87,8 +87,8 @@ pub struct FileReader {
     local_file: LocalFile,
 }
 
-/// The block file a reader has open in a local tier directory: (block, file, path).
-type LocalFile = Arc<Mutex<Option<(u64, Arc<std::fs::File>, PathBuf)>>>;
+/// The block file a reader has open in a local tier directory.
+type LocalFile = Arc<Mutex<Option<Arc<BlockFile>>>>;
 
 /// SplitMix64's finaliser: every input bit moves every output bit.
 fn mix(mut z: u64) -> u64 {
@@ -192,6 +192,66 @@ impl FileReader {
         });
     }
 
+    /// For FUSE passthrough: the block file of a one-block file, from this host's worker, which
+    /// holds the block or, when no worker does, fetches it whole first (GooseFS's local-first
+    /// read policy) and vouches for the file. `None` when the file is not like that: several
+    /// blocks or none, held by another worker, or no worker on this host.
+    ///
+    /// # Errors
+    /// [`ReadError::Block`]: the local worker failed (the caller reads the ordinary way).
+    pub async fn local_block(&self) -> Result<Option<LocalBlock>, ReadError> {
+        let (request, worker) = {
+            let fb = self.blocks.read().await;
+            let ([b], Some(host)) = (fb.blocks.as_slice(), &self.locality.host) else {
+                return Ok(None);
+            };
+            let Some(local) = fb.workers.iter().find(|w| &w.host == host) else {
+                return Ok(None);
+            };
+            let held_elsewhere = b
+                .workers
+                .iter()
+                .any(|id| *id != local.id && fb.workers.iter().any(|w| w.id == *id));
+            if b.length == 0 || self.locality.dirs.is_empty() || (held_elsewhere && !b.workers.contains(&local.id)) {
+                return Ok(None);
+            }
+            let request = BlockRequest {
+                id: b.id,
+                mount: fb.mount.clone(),
+                ufs: fb.ufs.clone(),
+                path: fb.ufs_path.clone(),
+                block_offset: b.offset,
+                block_length: b.length,
+                offset: 0,
+                len: b.length,
+                load: false,
+                local: true,
+            };
+            (request, local.rpc())
+        };
+        let failed = |cause: String| ReadError::Block {
+            path: self.path.clone(),
+            block: request.id,
+            cause,
+        };
+        let answer = self
+            .http
+            .local_block(&worker, &request_query(&request), self.locality.timeout)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        // This process opens what the worker names, and may be root: only a block file in one
+        // of this host's tier directories is taken.
+        if !self
+            .locality
+            .dirs
+            .iter()
+            .any(|d| block_path(d, request.id).as_os_str() == std::ffi::OsStr::new(&answer.path))
+        {
+            return Err(failed(format!("{worker} named {} as the block's file", answer.path)));
+        }
+        Ok(Some(answer))
+    }
+
     /// The blocks no worker holds yet, each with the worker it belongs on (the first by
     /// rendezvous hashing: where readers look first), or `None` when no worker is live.
     pub async fn missing(&self) -> Vec<(BlockInfo, Option<WorkerAddress>)> {
@@ -217,19 +277,18 @@ impl FileReader {
     fn local(dirs: &[PathBuf], open: &LocalFile, b: &BlockInfo, offset: u64, len: u64) -> Option<Vec<u8>> {
         let mut cached = open.lock().unwrap_or_else(PoisonError::into_inner);
         let file = match &*cached {
-            Some((id, file, path)) if *id == b.id => (file.clone(), path.clone()),
+            Some(file) if file.id == b.id => file.clone(),
             _ => {
                 let found = dirs.iter().find_map(|dir| {
-                    let path = block_path(dir, b.id);
-                    let file = std::fs::File::open(&path).ok()?;
-                    (footer_length(&file)? == b.length).then(|| (Arc::new(file), path))
+                    let file = BlockFile::open(&block_path(dir, b.id), b.id).ok()?;
+                    (file.length == b.length).then(|| Arc::new(file))
                 })?;
-                *cached = Some((b.id, found.0.clone(), found.1.clone()));
+                *cached = Some(found.clone());
                 found
             }
         };
         drop(cached);
-        let read = read_verified(&file.0, &file.1, b.id, b.length, offset, len);
+        let read = file.read(offset, len);
         if read.is_err() {
             // Corrupt or gone: forget it; the worker reads the block again.
             *open.lock().unwrap_or_else(PoisonError::into_inner) = None;
@@ -277,6 +336,7 @@ impl FileReader {
                 offset,
                 len,
                 load,
+                local: false,
             };
             let query = request_query(&request);
             let max = if load { 0 } else { len };
@@ -325,7 +385,7 @@ impl FileReader {
 pub fn request_query(r: &BlockRequest) -> String {
     let enc = crate::ufs::web::percent_encode_path;
     format!(
-        "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}",
+        "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
         r.id,
         enc(&r.mount),
         enc(&r.ufs),
@@ -334,7 +394,8 @@ pub fn request_query(r: &BlockRequest) -> String {
         r.block_length,
         r.offset,
         r.len,
-        r.load
+        r.load,
+        r.local
     )
 }
 
@@ -369,6 +430,7 @@ mod tests {
             offset: 2,
             len: 3,
             load: false,
+            local: true,
         };
         let back: BlockRequest = serde_urlencoded_from(&request_query(&r));
         assert_eq!(back, r);

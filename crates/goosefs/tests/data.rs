@@ -75,16 +75,28 @@ fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn block_files(tier: &Path) -> Vec<PathBuf> {
+/// The files in a tier directory's block folder: with `data` set, only blocks' bytes (named
+/// by their id), else every file (bytes and checksums).
+fn tier_files(tier: &Path, data: bool) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(tier.join("goosefsworker"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
+    files.retain(|f| {
+        !data
+            || f.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.parse::<u64>().is_ok())
+    });
     files.sort();
     files
 }
 
+fn block_files(tier: &Path) -> Vec<PathBuf> {
+    tier_files(tier, true)
+}
+
 fn du(dir: &Path) -> u64 {
-    block_files(dir)
+    tier_files(dir, false)
         .iter()
         .filter_map(|f| f.metadata().ok())
         .map(|m| m.len())
@@ -97,6 +109,8 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     let big = bytes(5 * MB + 12_345, 1);
     std::fs::write(ufs.root.path().join("big.bin"), &big).expect("big");
     std::fs::write(ufs.root.path().join("small.txt"), b"hello hbase\n").expect("small");
+    let one = bytes(MB - 1000, 3);
+    std::fs::write(ufs.root.path().join("one.bin"), &one).expect("one");
     std::fs::create_dir(ufs.root.path().join("docs")).expect("docs");
     std::fs::write(ufs.root.path().join("docs/readme"), b"docs\n").expect("readme");
     let mut m = cluster(30, &ufs);
@@ -119,7 +133,11 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     // Listing comes from the UFS's index pages, lengths from HEADs.
     let ls = stdout(&m.goosefs(&["fs", "ls", "/hbase"]));
     let names: Vec<&str> = ls.lines().filter_map(|l| l.split_whitespace().last()).collect();
-    assert_eq!(names, ["/hbase/big.bin", "/hbase/docs", "/hbase/small.txt"], "{ls}");
+    assert_eq!(
+        names,
+        ["/hbase/big.bin", "/hbase/docs", "/hbase/one.bin", "/hbase/small.txt"],
+        "{ls}"
+    );
     assert!(ls.contains(&big.len().to_string()), "{ls}");
     assert_eq!(stdout(&cat(&m, "/hbase/docs/readme")), "docs\n");
 
@@ -174,7 +192,7 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed.len(), 4, "{listed:?}");
     let out = Command::new("cat").arg(&in_fuse).output().expect("cat");
     assert_eq!(sha(&out.stdout), sha(&big), "cat through FUSE");
     let copied = m.dir.path().join("cp.bin");
@@ -210,6 +228,62 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         .expect("read small");
     assert_eq!(small, "hello hbase\n");
 
+    // A file of one block is read by the kernel from the block file itself (FUSE passthrough):
+    // the FUSE process never reads its bytes. Cold, this host's worker first fetches the block
+    // whole (local-first) and vouches for the file.
+    let fuse_pid = m.others["hbase-fuse-0"].id();
+    let fuse_reads = || {
+        std::fs::read_to_string(format!("/proc/{fuse_pid}/io"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("rchar:").and_then(|v| v.trim().parse::<u64>().ok()))
+            .expect("rchar")
+    };
+    let (reads_before, opens_before) = (
+        fuse_reads(),
+        metric(&m, "127.0.30.20", "goosefs_worker_local_opens_total"),
+    );
+    let in_fuse_one = mount_point.join("hbase/one.bin");
+    assert_eq!(sha(&std::fs::read(&in_fuse_one).expect("cold")), sha(&one));
+    assert_eq!(sha(&std::fs::read(&in_fuse_one).expect("warm")), sha(&one));
+    assert_eq!(ufs.gets("/one.bin"), 1, "fetched once, whole");
+    let fuse_read = fuse_reads() - reads_before;
+    assert!(
+        fuse_read < one.len() as u64 / 2,
+        "the FUSE process read {fuse_read} bytes"
+    );
+    assert_eq!(
+        metric(&m, "127.0.30.20", "goosefs_worker_local_opens_total"),
+        opens_before + 2,
+        "both opens were passthrough"
+    );
+    // An open file keeps its bytes when its block is freed under it.
+    let open_one = std::fs::File::open(&in_fuse_one).expect("open");
+    assert!(m.goosefs(&["fs", "free", "/hbase/one.bin"]).status.success());
+    let mut again = vec![0; one.len()];
+    open_one.read_exact_at(&mut again, 0).expect("read after free");
+    assert!(again == one, "the freed block's bytes, whole");
+    drop(open_one);
+    // A flipped byte in the block file is caught before the kernel is given the file.
+    assert_eq!(sha(&std::fs::read(&in_fuse_one).expect("refetch")), sha(&one));
+    assert_eq!(ufs.gets("/one.bin"), 2, "fetched again after the free");
+    let victim = block_files(&tier)
+        .into_iter()
+        .find(|f| f.metadata().is_ok_and(|m| m.len() == one.len() as u64))
+        .expect("one.bin's block file");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .and_then(|f| f.write_all_at(b"\xff\x00", 5000))
+        .expect("corrupt");
+    assert_eq!(
+        sha(&std::fs::read(&in_fuse_one).expect("read")),
+        sha(&one),
+        "never the corrupt bytes"
+    );
+    assert_eq!(ufs.gets("/one.bin"), 3, "the corrupt block is fetched again");
+    assert_eq!(metric(&m, "127.0.30.20", "goosefs_worker_corrupt_blocks_total"), 1);
+
     // A worker restart keeps its blocks: still no UFS request.
     assert_eq!(m.stop_other("hbase-worker-0"), Some(0), "the worker stops on SIGTERM");
     m.start_worker(
@@ -229,7 +303,7 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     // A flipped byte in a cached block is caught by its checksum and read again from the UFS.
     let victim = block_files(&tier)
         .into_iter()
-        .find(|f| f.metadata().is_ok_and(|m| m.len() > MB as u64))
+        .find(|f| f.metadata().is_ok_and(|m| m.len() == MB as u64))
         .expect("a full block file");
     let f = std::fs::OpenOptions::new()
         .write(true)
@@ -243,6 +317,7 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         "never the corrupt bytes"
     );
     assert_eq!(ufs.gets("/big.bin"), 7, "the corrupt block alone is fetched again");
+    // (The worker restarted since the passthrough check's corrupt block.)
     assert_eq!(metric(&m, "127.0.30.20", "goosefs_worker_corrupt_blocks_total"), 1);
 
     // 503s and slow answers are retried; a UFS that keeps failing gives a clean error.

@@ -7,15 +7,17 @@
 //! answer is `0`, a big-endian `u64` length and the bytes, or `1`, a `u32` length and the
 //! failure as text. Connections are kept for the next request.
 //!
-//! Checksums: `sendfile` never shows the bytes to the worker, so a block file is verified whole
-//! (every CRC-32C) before its first zero-copy send and remembered by its inode, size, modification
-//! and change times; a file changed since (a flipped byte is a write) is verified again, and a
-//! corrupt one is dropped and fetched anew as on any read. Reads of blocks not cached, or still
-//! being fetched, go through [`Worker::serve`].
+//! A request with `local` set is FUSE on this host asking for a block file to hand to the kernel
+//! (passthrough): the block is fetched if need be, and the answer is a [`LocalBlock`] (JSON).
+//!
+//! Checksums: neither `sendfile` nor passthrough shows the bytes to the worker, so a block file is
+//! verified whole (every CRC-32C) before its first such use and remembered by its inode, size,
+//! modification and change times (a block the worker has just written is remembered as written:
+//! it computed the checksums from those bytes); a file changed since (a flipped byte is a write)
+//! is verified again, and a corrupt one is dropped and fetched anew as on any read. Reads of
+//! blocks not cached, or still being fetched, go through [`Worker::serve`].
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -23,23 +25,84 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::Worker;
-use super::store::{StoreError, read_verified};
-use crate::api::BlockRequest;
+use super::store::{BlockFile, Pinned, StoreError};
+use crate::api::{BlockRequest, FileStamp, LocalBlock, file_stamp};
 
 use crate::api::BLOCK_MAGIC as MAGIC;
 /// The longest request accepted (a query string).
 pub const MAX_REQUEST: u32 = 64 << 10;
 
-/// What identifies one version of a block file: inode, size, mtime and ctime (nanoseconds).
-type Stamp = (u64, u64, i64, i64, i64, i64);
-
 /// Block files verified whole since they last changed, by block id.
 #[derive(Default)]
-pub struct Verified(Mutex<HashMap<u64, Stamp>>);
+pub struct Verified(Mutex<HashMap<u64, FileStamp>>);
 
-fn stamp(file: &File) -> std::io::Result<Stamp> {
-    let m = file.metadata()?;
-    Ok((m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()))
+impl Verified {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, FileStamp>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records block `id`'s file as sound while `stamp` still describes it.
+    pub fn insert(&self, id: u64, stamp: FileStamp) {
+        self.map().insert(id, stamp);
+    }
+}
+
+impl Worker {
+    /// Opens a pinned block for a reader that never shows its bytes to the worker (`sendfile`,
+    /// FUSE passthrough): verified whole first unless unchanged since it last was.
+    fn checked(&self, pinned: &Pinned) -> Result<(BlockFile, FileStamp), StoreError> {
+        let block = BlockFile::open(&pinned.path, pinned.id)?;
+        let now = block
+            .file
+            .metadata()
+            .map(|m| file_stamp(&m))
+            .map_err(|source| StoreError::Io { id: pinned.id, source })?;
+        if self.verified.map().get(&pinned.id) != Some(&now) {
+            block.verify()?;
+            self.verified.insert(pinned.id, now);
+        }
+        Ok((block, now))
+    }
+
+    /// Drops a block found bad, to be fetched anew.
+    fn drop_bad(&self, pinned: Pinned, e: &StoreError) {
+        tracing::warn!(error = %e, "dropping a bad block");
+        self.store.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+        self.verified.map().remove(&pinned.id);
+        let id = pinned.id;
+        drop(pinned);
+        self.store.remove(id);
+    }
+
+    /// Makes sure block `r.id` is cached here and vouches for its file, for FUSE on this host
+    /// to hand to the kernel (passthrough).
+    async fn vouch(self: &Arc<Self>, r: &BlockRequest) -> Result<LocalBlock, String> {
+        for _ in 0..3 {
+            if let Some(pinned) = self.store.pin(r.id) {
+                match tokio::task::block_in_place(|| self.checked(&pinned)) {
+                    Ok((block, stamp)) => {
+                        self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        self.store.counters.local_opens.fetch_add(1, Ordering::Relaxed);
+                        return Ok(LocalBlock {
+                            path: block.path.display().to_string(),
+                            stamp,
+                        });
+                    }
+                    Err(e) => self.drop_bad(pinned, &e),
+                }
+            }
+            let load = BlockRequest {
+                load: true,
+                local: false,
+                ..r.clone()
+            };
+            self.serve(&load).await?;
+        }
+        Err(format!(
+            "block {}: evicted or dropped while being opened three times",
+            r.id
+        ))
+    }
 }
 
 /// Accepts connections on the RPC port: block reads here, everything else to `http`.
@@ -106,6 +169,20 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
             failure(&mut stream, "malformed block request").await?;
             continue;
         };
+        if r.local {
+            match worker.vouch(&r).await {
+                Ok(local) => {
+                    let body = serde_json::to_vec(&local).unwrap_or_default();
+                    stream.write_all(&sending(body.len() as u64)).await?;
+                    stream.write_all(&body).await?;
+                }
+                Err(e) => {
+                    tracing::error!(block = r.id, path = %r.path, error = %e, "local open failed");
+                    failure(&mut stream, &e).await?;
+                }
+            }
+            continue;
+        }
         if !r.load && send_cached(worker, &r, &mut stream).await? {
             continue;
         }
@@ -149,41 +226,10 @@ async fn send_cached(worker: &Arc<Worker>, r: &BlockRequest, stream: &mut TcpStr
     };
     let offset = r.offset.min(pinned.length);
     let len = r.len.min(pinned.length - offset);
-    let checked = tokio::task::block_in_place(|| -> Result<File, StoreError> {
-        let io = |source| StoreError::Io { id: r.id, source };
-        let file = File::open(&pinned.path).map_err(io)?;
-        let now = stamp(&file).map_err(io)?;
-        let known = worker
-            .verified
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&r.id)
-            == Some(&now);
-        if !known {
-            read_verified(&file, &pinned.path, r.id, pinned.length, 0, pinned.length)?;
-            worker
-                .verified
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(r.id, now);
-        }
-        Ok(file)
-    });
-    let file = match checked {
-        Ok(f) => f,
+    let file = match tokio::task::block_in_place(|| worker.checked(&pinned)) {
+        Ok((block, _)) => block.file,
         Err(e) => {
-            tracing::warn!(error = %e, "dropping a bad block");
-            worker.store.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-            worker
-                .verified
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&r.id);
-            drop(pinned);
-            worker.store.remove(r.id);
+            worker.drop_bad(pinned, &e);
             return Ok(false);
         }
     };

@@ -27,7 +27,7 @@ use crate::client::MasterClient;
 use crate::config::WorkerConfig;
 use crate::net;
 use crate::ufs::Ufs;
-use store::{BlockWriter, Store, StoreError, block_path, read_verified};
+use store::{BlockFile, BlockWriter, Store, StoreError, block_path};
 
 /// Why a worker stops.
 #[derive(Debug, thiserror::Error)]
@@ -180,8 +180,13 @@ impl Worker {
                 r.block_length
             ));
         }
-        if let Err(e) = tokio::task::block_in_place(|| writer.finish(&block_path(&dir, r.id))) {
+        let path = block_path(&dir, r.id);
+        if let Err(e) = tokio::task::block_in_place(|| writer.finish(&path)) {
             return Ok(uncached(e));
+        }
+        // The checksums were computed from exactly these bytes: the file is sound as written.
+        if let Ok(m) = std::fs::metadata(&path) {
+            self.verified.insert(r.id, crate::api::file_stamp(&m));
         }
         self.store.commit(reservation, r.id, r.block_length);
         Ok(Fetched::Cached)
@@ -199,11 +204,11 @@ impl Worker {
         for _ in 0..3 {
             if let Some(pinned) = self.store.pin(r.id) {
                 let read = tokio::task::block_in_place(|| {
-                    let file = File::open(&pinned.path).map_err(|source| StoreError::Io { id: r.id, source })?;
+                    let block = BlockFile::open(&pinned.path, r.id)?;
                     if r.load {
                         return Ok(Vec::new());
                     }
-                    read_verified(&file, &pinned.path, r.id, pinned.length, r.offset, len)
+                    block.read(r.offset, len)
                 });
                 match read {
                     Ok(data) => {
@@ -321,6 +326,7 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
         ("goosefs_worker_served_bytes_total", &c.served_bytes),
         ("goosefs_worker_zero_copy_bytes_total", &c.zero_copy_bytes),
+        ("goosefs_worker_local_opens_total", &c.local_opens),
     ] {
         let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
     }

@@ -1,9 +1,10 @@
 //! The tiered block store: the directories of `goosefs.worker.tieredstore.level*`, each with its
-//! quota and watermarks. A block is one file, `<dir>/goosefsworker/<id>`: its bytes, then a
-//! CRC-32C per 1 MiB chunk, then a footer (magic and length). It is written under a temporary
-//! name and renamed, so a crash leaves either no block or a whole one; a torn or corrupt one
-//! fails its footer check at start or its checksum at read, is dropped, and is read again from
-//! the UFS.
+//! quota and watermarks. A block is two files in `<dir>/goosefsworker/`: `<id>`, exactly its
+//! bytes (so the kernel can read it in FUSE passthrough and `sendfile` can send it), and
+//! `<id>.crc`, a CRC-32C per 1 MiB chunk then a footer (magic and length). Both are written under
+//! temporary names and renamed, checksums first, so a crash leaves either no block or a whole
+//! one; a torn or corrupt one fails its checks at start or at read, is dropped, and is read again
+//! from the UFS.
 //!
 //! Space: a new block goes to the top level with room (within a level, the directory with the
 //! most free space, like GooseFS's `MaxFreeAllocator`). When it would take a directory above its
@@ -24,10 +25,12 @@ use goosefs_conf::tier::Level;
 
 /// Bytes covered by one checksum.
 pub const CHUNK: u64 = 1 << 20;
-const MAGIC: &[u8; 8] = b"GFSBLK01";
+const MAGIC: &[u8; 8] = b"GFSSUM01";
 const FOOTER: u64 = 16;
 /// The sub-directory of a tier directory holding blocks (GooseFS's name).
 pub const BLOCK_DIR: &str = "goosefsworker";
+/// The suffix of a block's checksum file.
+const SUMS: &str = ".crc";
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +63,7 @@ pub enum StoreError {
     },
 }
 
-/// Size on disk of a block of `length` bytes.
+/// Size on disk of a block of `length` bytes (its bytes and its checksum file).
 pub fn file_size(length: u64) -> u64 {
     length + 4 * length.div_ceil(CHUNK) + FOOTER
 }
@@ -70,69 +73,139 @@ pub fn block_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(BLOCK_DIR).join(id.to_string())
 }
 
-/// Reads `len` bytes at `offset` of a block file, checking the checksums of the chunks read
-/// (whole chunks are read for that). Also used by FUSE's short-circuit reads.
-///
-/// # Errors
-/// [`StoreError::Corrupt`] or [`StoreError::Io`].
-pub fn read_verified(
-    file: &File,
-    path: &Path,
-    id: u64,
-    length: u64,
-    offset: u64,
-    len: u64,
-) -> Result<Vec<u8>, StoreError> {
-    let corrupt = |why: String| StoreError::Corrupt {
-        id,
-        path: path.to_owned(),
-        why,
-    };
-    let io = |source| StoreError::Io { id, source };
-    if offset >= length || len == 0 {
-        return Ok(Vec::new());
-    }
-    let end = (offset + len).min(length);
-    let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
-    let start = first * CHUNK;
-    let stop = ((last + 1) * CHUNK).min(length);
-    let mut data = vec![0u8; usize::try_from(stop - start).map_err(|_| corrupt("too large".into()))?];
-    file.read_exact_at(&mut data, start).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            corrupt("shorter than its length".into())
-        } else {
-            io(e)
-        }
-    })?;
-    let mut sums = vec![0u8; usize::try_from(4 * (last - first + 1)).unwrap_or(0)];
-    file.read_exact_at(&mut sums, length + 4 * first)
-        .map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
-    for (i, chunk) in data.chunks(usize::try_from(CHUNK).unwrap_or(usize::MAX)).enumerate() {
-        let want = u32::from_le_bytes([sums[4 * i], sums[4 * i + 1], sums[4 * i + 2], sums[4 * i + 3]]);
-        if crc32c::crc32c(chunk) != want {
-            return Err(corrupt(format!("checksum of chunk {} differs", first + i as u64)));
-        }
-    }
-    let from = usize::try_from(offset - start).unwrap_or(0);
-    let to = usize::try_from(end - start).unwrap_or(0);
-    data.truncate(to);
-    data.drain(..from);
-    Ok(data)
+/// The checksum file beside block file `data`.
+fn sums_path(data: &Path) -> PathBuf {
+    let mut p = data.as_os_str().to_owned();
+    p.push(SUMS);
+    PathBuf::from(p)
 }
 
-/// The data length a block file's footer states, if the footer is sound.
-pub fn footer_length(file: &File) -> Option<u64> {
-    let size = file.metadata().ok()?.len();
-    let mut footer = [0u8; 16];
-    file.read_exact_at(&mut footer, size.checked_sub(FOOTER)?).ok()?;
-    if &footer[..8] != MAGIC {
-        return None;
-    }
-    let length = u64::from_le_bytes(footer[8..].try_into().ok()?);
-    (file_size(length) == size).then_some(length)
+/// Removes a block's files, its bytes first (a reader finding bytes without checksums does not
+/// use them).
+fn remove_block(data: &Path) {
+    let _ = std::fs::remove_file(data);
+    let _ = std::fs::remove_file(sums_path(data));
 }
 
-/// Writes a block file incrementally: data chunks in, checksums and footer at the end.
+/// An open block file and its checksums. Also used by FUSE, which reads the tier directories
+/// of its host's worker directly (short-circuit).
+#[derive(Debug)]
+pub struct BlockFile {
+    /// The block's bytes.
+    pub file: File,
+    /// Its path.
+    pub path: PathBuf,
+    /// Block id.
+    pub id: u64,
+    /// Its length.
+    pub length: u64,
+    sums: Vec<u32>,
+}
+
+impl BlockFile {
+    /// Opens block `id` at `path` with its checksum file, which must describe a file of its size.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] (not there) or [`StoreError::Corrupt`] (the two files disagree).
+    pub fn open(path: &Path, id: u64) -> Result<BlockFile, StoreError> {
+        let corrupt = |why: String| StoreError::Corrupt {
+            id,
+            path: path.to_owned(),
+            why,
+        };
+        let io = |source| StoreError::Io { id, source };
+        let file = File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let raw = std::fs::read(sums_path(path)).map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
+        let footer = raw
+            .len()
+            .checked_sub(16)
+            .map(|at| &raw[at..])
+            .filter(|f| &f[..8] == MAGIC)
+            .ok_or_else(|| corrupt("no checksum footer".into()))?;
+        let mut length = [0u8; 8];
+        length.copy_from_slice(&footer[8..]);
+        let length = u64::from_le_bytes(length);
+        if size != length || raw.len() as u64 != file_size(length) - length {
+            return Err(corrupt(format!("{size} bytes, checksums for {length}")));
+        }
+        let sums = raw[..raw.len() - 16]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok(BlockFile {
+            file,
+            path: path.to_owned(),
+            id,
+            length,
+            sums,
+        })
+    }
+
+    fn corrupt(&self, why: String) -> StoreError {
+        StoreError::Corrupt {
+            id: self.id,
+            path: self.path.clone(),
+            why,
+        }
+    }
+
+    /// Reads chunks `first..` into `buf` (whole chunks, up to its length) and checks them.
+    fn read_chunks(&self, first: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+        self.file
+            .read_exact_at(buf, first * CHUNK)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => self.corrupt("shorter than its length".into()),
+                _ => StoreError::Io { id: self.id, source: e },
+            })?;
+        for (i, chunk) in buf.chunks(usize::try_from(CHUNK).unwrap_or(usize::MAX)).enumerate() {
+            let n = first + i as u64;
+            let want = usize::try_from(n).ok().and_then(|n| self.sums.get(n));
+            if want != Some(&crc32c::crc32c(chunk)) {
+                return Err(self.corrupt(format!("checksum of chunk {n} differs")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset`, checking the checksums of the chunks read (whole chunks
+    /// are read for that).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`].
+    pub fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        if offset >= self.length || len == 0 {
+            return Ok(Vec::new());
+        }
+        let end = (offset + len).min(self.length);
+        let (first, last) = (offset / CHUNK, (end - 1) / CHUNK);
+        let start = first * CHUNK;
+        let stop = ((last + 1) * CHUNK).min(self.length);
+        let mut data = vec![0u8; usize::try_from(stop - start).map_err(|_| self.corrupt("too large".into()))?];
+        self.read_chunks(first, &mut data)?;
+        data.truncate(usize::try_from(end - start).unwrap_or(0));
+        data.drain(..usize::try_from(offset - start).unwrap_or(0));
+        Ok(data)
+    }
+
+    /// Checks every chunk, one at a time (for readers that never see the bytes: `sendfile`,
+    /// FUSE passthrough).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`].
+    pub fn verify(&self) -> Result<(), StoreError> {
+        let mut buf = vec![0u8; usize::try_from(CHUNK.min(self.length)).unwrap_or(0)];
+        for first in 0..self.length.div_ceil(CHUNK) {
+            let n = (self.length - first * CHUNK).min(CHUNK);
+            let part = &mut buf[..usize::try_from(n).unwrap_or(0)];
+            self.read_chunks(first, part)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a block incrementally: bytes into one temporary file, checksums into another, both
+/// renamed into place at the end.
 pub struct BlockWriter {
     file: File,
     tmp: PathBuf,
@@ -192,11 +265,13 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Writes checksums and footer and renames the file to `final_path`.
+    /// Writes the checksum file and renames both files to `final_path` (checksums first: bytes
+    /// under a block's name always have theirs).
     ///
     /// # Errors
-    /// The write or rename error (the temporary file is removed).
+    /// The write or rename error (the temporary files are removed).
     pub fn finish(mut self, final_path: &Path) -> std::io::Result<u64> {
+        let tmp_sums = sums_path(&self.tmp);
         let result = (|| {
             if self.chunk_len > 0 {
                 self.sums.extend_from_slice(&self.crc.to_le_bytes());
@@ -204,42 +279,46 @@ impl BlockWriter {
             let mut tail = std::mem::take(&mut self.sums);
             tail.extend_from_slice(MAGIC);
             tail.extend_from_slice(&self.written.to_le_bytes());
-            self.file.write_all_at(&tail, self.written)?;
+            std::fs::write(&tmp_sums, &tail)?;
+            std::fs::rename(&tmp_sums, sums_path(final_path))?;
             std::fs::rename(&self.tmp, final_path)?;
             Ok(self.written)
         })();
         if result.is_err() {
-            let _ = std::fs::remove_file(&self.tmp);
+            remove_block(&self.tmp);
         }
         result
     }
 
     /// Drops the temporary file.
     pub fn abort(self) {
-        let _ = std::fs::remove_file(&self.tmp);
+        remove_block(&self.tmp);
     }
 }
 
-/// Moves block file `src` into tier directory `dir`: renamed when on the same file system,
-/// else copied under a temporary name, synced and renamed (never a torn block under its name),
-/// and the source removed.
+/// Moves block `src` (both its files) into tier directory `dir`: renamed when on the same file
+/// system, else copied under temporary names, synced and renamed (never a torn block under its
+/// name), and the source removed.
 fn move_block(src: &Path, dir: &Path, id: u64) -> std::io::Result<()> {
     let dst = block_path(dir, id);
-    match std::fs::rename(src, &dst) {
+    match std::fs::rename(sums_path(src), sums_path(&dst)).and_then(|()| std::fs::rename(src, &dst)) {
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
         other => return other,
     }
     let tmp = dir
         .join(BLOCK_DIR)
         .join(format!(".tmp-{id}-{}-move", std::process::id()));
-    let copied = std::fs::copy(src, &tmp)
-        .and_then(|_| File::open(&tmp)?.sync_all())
+    let copy = |from: &Path, to: &Path| std::fs::copy(from, to).and_then(|_| File::open(to)?.sync_all());
+    let copied = copy(&sums_path(src), &sums_path(&tmp))
+        .and_then(|()| copy(src, &tmp))
+        .and_then(|()| std::fs::rename(sums_path(&tmp), sums_path(&dst)))
         .and_then(|()| std::fs::rename(&tmp, &dst));
     if copied.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        remove_block(&tmp);
         return copied;
     }
-    std::fs::remove_file(src)
+    remove_block(src);
+    Ok(())
 }
 
 /// One tier directory.
@@ -296,6 +375,8 @@ pub struct Counters {
     pub served_bytes: AtomicU64,
     /// Of those, bytes sent with `sendfile(2)` (never copied through the worker).
     pub zero_copy_bytes: AtomicU64,
+    /// Blocks opened by FUSE on this host for passthrough (the kernel reads them itself).
+    pub local_opens: AtomicU64,
 }
 
 /// The store.
@@ -395,8 +476,19 @@ impl Store {
             let mut inner = store.lock();
             for entry in entries.flatten() {
                 let path = entry.path();
-                let id = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok());
-                let length = id.and_then(|_| File::open(&path).ok()).and_then(|f| footer_length(&f));
+                let name = entry.file_name();
+                let name = name.to_str().unwrap_or_default();
+                // A checksum file stays with its block, and goes when it has none.
+                if let Some(stem) = name.strip_suffix(SUMS)
+                    && stem.parse::<u64>().is_ok()
+                {
+                    if !path.with_file_name(stem).exists() {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    continue;
+                }
+                let id = name.parse::<u64>().ok();
+                let length = id.and_then(|id| BlockFile::open(&path, id).ok()).map(|b| b.length);
                 match (id, length) {
                     (Some(id), Some(length)) if !inner.blocks.contains_key(&id) => {
                         inner.used[i] += file_size(length);
@@ -412,7 +504,7 @@ impl Store {
                     }
                     _ => {
                         tracing::info!(file = %path.display(), "removing a temporary or torn block file");
-                        let _ = std::fs::remove_file(&path);
+                        remove_block(&path);
                     }
                 }
             }
@@ -525,7 +617,7 @@ impl Store {
                             inner.used[j] = inner.used[j].saturating_sub(size);
                             drop(inner);
                             if !same_dir {
-                                let _ = std::fs::remove_file(block_path(&to.path, id));
+                                remove_block(&block_path(&to.path, id));
                             }
                         }
                     }
@@ -541,7 +633,7 @@ impl Store {
                 }
             }
         }
-        let _ = std::fs::remove_file(&src);
+        remove_block(&src);
         let mut inner = self.lock();
         if !inner.blocks.contains_key(&id) {
             inner.removed.push(id);
@@ -617,7 +709,7 @@ impl Store {
         };
         inner.used[m.dir] = inner.used[m.dir].saturating_sub(file_size(m.length));
         inner.removed.push(id);
-        let _ = std::fs::remove_file(block_path(&self.dirs[m.dir].path, id));
+        remove_block(&block_path(&self.dirs[m.dir].path, id));
         true
     }
 
@@ -691,8 +783,7 @@ mod tests {
 
     fn read(store: &Arc<Store>, id: u64, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
         let p = store.pin(id).expect("cached");
-        let f = File::open(&p.path).expect("open");
-        read_verified(&f, &p.path, id, p.length, offset, len)
+        BlockFile::open(&p.path, id)?.read(offset, len)
     }
 
     #[test]
@@ -703,6 +794,10 @@ mod tests {
         {
             let store = Store::open(&levels).expect("open");
             assert!(put(&store, 42, &data));
+            BlockFile::open(&block_path(tmp.path(), 42), 42)
+                .expect("open")
+                .verify()
+                .expect("sound");
             assert_eq!(
                 read(&store, 42, CHUNK - 5, 10).expect("read"),
                 &data[(CHUNK - 5) as usize..(CHUNK + 5) as usize]
@@ -715,12 +810,19 @@ mod tests {
         }
         // A torn temporary file and a truncated block are dropped at start; the good one stays.
         std::fs::write(tmp.path().join(BLOCK_DIR).join(".tmp-7-1-1"), b"partial").expect("tmp");
-        std::fs::write(tmp.path().join(BLOCK_DIR).join("7"), &data[..100]).expect("torn");
+        // So are bytes without checksums, checksums without bytes, and a pair that disagrees.
+        let blocks = tmp.path().join(BLOCK_DIR);
+        std::fs::write(blocks.join("7"), &data[..100]).expect("torn");
+        std::fs::copy(blocks.join("42.crc"), blocks.join("8.crc")).expect("orphan");
+        std::fs::write(blocks.join("9"), &data[..100]).expect("short");
+        std::fs::copy(blocks.join("42.crc"), blocks.join("9.crc")).expect("other sums");
         let store = Store::open(&levels).expect("reopen");
         assert_eq!(store.block_ids(), vec![42]);
         assert_eq!(store.used(0), file_size(data.len() as u64));
         assert_eq!(read(&store, 42, 0, data.len() as u64).expect("all"), data);
-        assert_eq!(std::fs::read_dir(tmp.path().join(BLOCK_DIR)).expect("ls").count(), 1);
+        assert_eq!(block_files_in(tmp.path()), 1);
+        // The block file is exactly the bytes (FUSE passthrough hands it to the kernel as is).
+        assert_eq!(std::fs::read(blocks.join("42")).expect("bytes"), data);
     }
 
     #[test]
@@ -734,6 +836,8 @@ mod tests {
         f.write_all_at(b"X", 4000).expect("flip");
         let err = read(&store, 1, 0, 10).expect_err("corrupt");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        let whole = BlockFile::open(&path, 1).expect("open").verify().expect_err("corrupt");
+        assert!(whole.to_string().contains("chunk 0 differs"), "{whole}");
     }
 
     #[test]
@@ -841,7 +945,20 @@ mod tests {
         }
     }
 
+    /// The blocks in tier directory `dir`, each checked to have its checksum file, and no
+    /// other file there.
     fn block_files_in(dir: &Path) -> usize {
-        std::fs::read_dir(dir.join(BLOCK_DIR)).map_or(0, |d| d.count())
+        let names: Vec<String> = std::fs::read_dir(dir.join(BLOCK_DIR)).map_or(Vec::new(), |d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        });
+        let blocks: Vec<&String> = names.iter().filter(|n| n.parse::<u64>().is_ok()).collect();
+        assert_eq!(names.len(), 2 * blocks.len(), "{names:?}");
+        assert!(
+            blocks.iter().all(|b| names.contains(&format!("{b}{SUMS}"))),
+            "{names:?}"
+        );
+        blocks.len()
     }
 }
