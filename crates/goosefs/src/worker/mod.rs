@@ -65,8 +65,8 @@ struct FetchState {
 /// One fetch, shared by every reader waiting for the block.
 type Fetch = tokio::sync::watch::Sender<FetchState>;
 
-/// UFS reads are made in pieces of this size (each one retried on its own).
-const UFS_PIECE: u64 = 8 << 20;
+/// Network reads of a fetch queued for its writer thread, at most.
+const WRITE_QUEUE: usize = 64;
 /// How long a mount's UFS settings from the leader are reused.
 const MOUNT_TTL: Duration = Duration::from_secs(30);
 
@@ -109,7 +109,7 @@ impl Worker {
     }
 
     /// Reads the block's bytes from the UFS into the store (or not, without room).
-    async fn fetch(&self, r: &BlockRequest, state: &Fetch) -> Result<Fetched, String> {
+    async fn fetch(&self, r: &BlockRequest, state: &Arc<Fetch>) -> Result<Fetched, String> {
         self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
         let Some(reservation) = self.store.reserve(r.block_length) else {
             return Ok(Fetched::NoRoom);
@@ -128,7 +128,7 @@ impl Worker {
             Err(e) => return Ok(uncached(e)),
         };
         state.send_modify(|s| s.tmp = Some(writer.path().to_owned()));
-        // One streamed request for the whole block; written in pieces of UFS_PIECE.
+        // One streamed request for the whole block.
         let mut stream = match ufs.stream(&r.path, r.block_offset, r.block_length).await {
             Ok(s) => s,
             Err(e) => {
@@ -136,39 +136,59 @@ impl Worker {
                 return Err(e.to_string());
             }
         };
-        let mut pending: Vec<u8> = Vec::with_capacity(usize::try_from(UFS_PIECE).unwrap_or(0));
+        // Received pieces go, uncopied, to a thread that writes and checksums them: the next
+        // bytes arrive while the last are written (page-cache writes are most of a fetch's cost).
+        let (pieces, mut to_write) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+        let progress = Arc::clone(state);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut unreported = 0;
+            while let Some(piece) = to_write.blocking_recv() {
+                if let Err(e) = writer.write(&piece) {
+                    return (writer, Err(e));
+                }
+                // Readers of the partial file are woken per MiB, not per network read.
+                unreported += piece.len() as u64;
+                if unreported >= store::CHUNK {
+                    progress.send_modify(|s| s.written += unreported);
+                    unreported = 0;
+                }
+            }
+            progress.send_modify(|s| s.written += unreported);
+            (writer, Ok(()))
+        });
         let mut done = 0;
-        loop {
-            let next = stream.next().await;
-            let end = next.is_none();
-            if let Some(chunk) = next {
-                match chunk {
-                    Ok(bytes) => {
-                        done += bytes.len() as u64;
-                        self.store
-                            .counters
-                            .ufs_bytes
-                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        pending.extend_from_slice(&bytes);
-                    }
-                    Err(e) => {
-                        writer.abort();
-                        return Err(ufs.stream_error(&r.path, e).to_string());
+        let mut failed = None;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    done += bytes.len() as u64;
+                    self.store
+                        .counters
+                        .ufs_bytes
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    // Refused only when the writer stopped: its error says why.
+                    if pieces.send(bytes).await.is_err() {
+                        break;
                     }
                 }
-            }
-            if (end && !pending.is_empty()) || pending.len() as u64 >= UFS_PIECE {
-                if let Err(e) = tokio::task::block_in_place(|| writer.write(&pending)) {
-                    writer.abort();
-                    return Ok(uncached(e));
+                Err(e) => {
+                    failed = Some(ufs.stream_error(&r.path, e).to_string());
+                    break;
                 }
-                let n = pending.len() as u64;
-                state.send_modify(|s| s.written += n);
-                pending.clear();
             }
-            if end {
-                break;
+        }
+        drop(pieces);
+        let writer = match written.await {
+            Ok((writer, Ok(()))) => writer,
+            Ok((writer, Err(e))) => {
+                writer.abort();
+                return Ok(uncached(e));
             }
+            Err(e) => return Err(format!("block {}: its writer failed: {e}", r.id)),
+        };
+        if let Some(e) = failed {
+            writer.abort();
+            return Err(e);
         }
         if done != r.block_length {
             writer.abort();
@@ -316,10 +336,14 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         );
         let _ = writeln!(out, "goosefs_worker_tier_used_bytes{{tier=\"{}\"}} {}", t.alias, t.used);
     }
+    #[allow(clippy::cast_precision_loss)]
+    let eviction_seconds = c.eviction_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+    let _ = writeln!(out, "goosefs_worker_eviction_seconds_total {eviction_seconds}");
     for (name, v) in [
         ("goosefs_worker_cache_hits_total", &c.hits),
         ("goosefs_worker_cache_misses_total", &c.misses),
         ("goosefs_worker_evictions_total", &c.evictions),
+        ("goosefs_worker_evicted_bytes_total", &c.evicted_bytes),
         ("goosefs_worker_demotions_total", &c.demotions),
         ("goosefs_worker_tier_write_errors_total", &c.tier_write_errors),
         ("goosefs_worker_corrupt_blocks_total", &c.corrupt),

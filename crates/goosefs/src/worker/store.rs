@@ -363,6 +363,10 @@ pub struct Counters {
     pub misses: AtomicU64,
     /// Blocks evicted (dropped from the store).
     pub evictions: AtomicU64,
+    /// Bytes of the blocks evicted (dropped).
+    pub evicted_bytes: AtomicU64,
+    /// Time spent moving and dropping evicted blocks, in nanoseconds.
+    pub eviction_nanos: AtomicU64,
     /// Blocks moved down a level by eviction.
     pub demotions: AtomicU64,
     /// Blocks not cached because a tier directory failed a write (a full file system).
@@ -603,7 +607,8 @@ impl Store {
                 }
                 inner.used[j] += size;
             }
-            match move_block(&src, &to.path, id) {
+            let moved = self.timed(|| move_block(&src, &to.path, id));
+            match moved {
                 Ok(()) => {
                     let mut inner = self.lock();
                     match inner.blocks.entry(id) {
@@ -633,12 +638,22 @@ impl Store {
                 }
             }
         }
-        remove_block(&src);
+        self.timed(|| remove_block(&src));
         let mut inner = self.lock();
         if !inner.blocks.contains_key(&id) {
             inner.removed.push(id);
         }
         self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+        self.counters.evicted_bytes.fetch_add(m.length, Ordering::Relaxed);
+    }
+
+    /// Runs an eviction's file work, adding its time to the counters.
+    fn timed<T>(&self, work: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = work();
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.counters.eviction_nanos.fetch_add(nanos, Ordering::Relaxed);
+        out
     }
 
     /// Sets aside room for a block of `length` bytes, evicting as the watermarks say; `None`
@@ -866,7 +881,13 @@ mod tests {
             assert!(put(&store, id, &data));
             assert!(store.used(0) <= quota);
         }
-        assert!(store.counters.evictions.load(Ordering::Relaxed) > 0);
+        let evictions = store.counters.evictions.load(Ordering::Relaxed);
+        assert!(evictions > 0);
+        assert_eq!(store.counters.evicted_bytes.load(Ordering::Relaxed), evictions * block);
+        assert!(
+            store.counters.eviction_nanos.load(Ordering::Relaxed) > 0,
+            "eviction time is counted"
+        );
         // Bigger than the quota: not cached.
         assert!(store.reserve(quota).is_none());
     }
