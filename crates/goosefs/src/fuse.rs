@@ -1051,7 +1051,10 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
     } else {
         SessionACL::Owner
     };
-    config.n_threads = Some(4);
+    // A cold passthrough open waits for its block's whole fetch: enough threads that lookups,
+    // listings and other reads do not queue behind a few of those (a thread's request buffer
+    // is only resident as far as requests fill it).
+    config.n_threads = Some(16);
     let fs = GooseFuse {
         rt: tokio::runtime::Handle::current(),
         client: MasterClient::new(&client_cfg),
