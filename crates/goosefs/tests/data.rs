@@ -598,7 +598,10 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
         "127.0.33.20",
         &["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()],
         "GOOSEFS_FUSE_JAVA_OPTS",
-        "",
+        &format!(
+            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={}",
+            tier.display()
+        ),
         &[("MOUNT_POINT", mount_point.display().to_string())],
     );
     let fuse = |p: &str| mount_point.join(p);
@@ -646,6 +649,23 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
         .expect("cp");
     assert!(copied.success());
     assert!(std::fs::read(local.path().join("copy.bin")).expect("copy") == a);
+    // A file the kernel reads in passthrough (one block, cached by this host's worker) cannot be
+    // replaced while it is open: the kernel would refuse the writer's open, FUSE says EBUSY.
+    let reading = std::fs::File::open(fuse("local/old.txt")).expect("open for reading");
+    assert_eq!(
+        metric(&m, "127.0.33.20", "goosefs_worker_local_opens_total"),
+        1,
+        "passthrough"
+    );
+    let busy = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(fuse("local/old.txt"));
+    assert_eq!(busy.err().and_then(|e| e.raw_os_error()), Some(libc::EBUSY));
+    let mut old = String::new();
+    (&reading).read_to_string(&mut old).expect("read");
+    assert_eq!(old, "old\n");
+    drop(reading);
     std::fs::write(fuse("local/old.txt"), b"new\n").expect("replace");
     assert_eq!(std::fs::read(local.path().join("old.txt")).expect("old"), b"new\n");
     assert_eq!(
