@@ -116,7 +116,16 @@ impl BlockFile {
         let io = |source| StoreError::Io { id, source };
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        let raw = std::fs::read(sums_path(path)).map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
+        // Its size is known from the bytes' size: a checksum file of any other size is not
+        // read at all (a stray huge file must not be loaded into memory).
+        let sums_file = sums_path(path);
+        let expected = file_size(size) - size;
+        match std::fs::metadata(&sums_file) {
+            Ok(m) if m.len() == expected => {}
+            Ok(m) => return Err(corrupt(format!("{} bytes of checksums for {size} bytes", m.len()))),
+            Err(e) => return Err(corrupt(format!("checksums unreadable: {e}"))),
+        }
+        let raw = std::fs::read(&sums_file).map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
         let footer = raw
             .len()
             .checked_sub(16)
@@ -126,7 +135,7 @@ impl BlockFile {
         let mut length = [0u8; 8];
         length.copy_from_slice(&footer[8..]);
         let length = u64::from_le_bytes(length);
-        if size != length || raw.len() as u64 != file_size(length) - length {
+        if size != length {
             return Err(corrupt(format!("{size} bytes, checksums for {length}")));
         }
         let sums = raw[..raw.len() - 16]
