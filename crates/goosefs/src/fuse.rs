@@ -37,6 +37,8 @@ use crate::ufs::{Ufs, UfsError, UfsSettings};
 
 /// Bytes fetched per read request to the data path.
 pub const WINDOW: u64 = 4 << 20;
+/// How long opening a file for writing waits for the release of its passthrough readers.
+const RELEASE_WAIT: Duration = Duration::from_secs(1);
 
 /// Why FUSE cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -393,12 +395,20 @@ impl GooseFuse {
     /// Starts writing `path` from empty.
     fn start_writing(&self, path: &str) -> Result<(u64, Arc<Writing>), Errno> {
         let ino = self.ino_of(path);
-        // The kernel reads it from a block file meanwhile, and would refuse this open anyway.
-        if matches!(
-            self.io.lock().unwrap_or_else(PoisonError::into_inner).get(&ino),
-            Some(InodeIo::Passthrough(..))
-        ) {
-            return Err(Errno::EBUSY);
+        // The kernel reads it from a block file meanwhile, and would refuse this open anyway. A
+        // reader's close(2) returns before its release reaches this process: wait a moment.
+        let in_passthrough = || {
+            matches!(
+                self.io.lock().unwrap_or_else(PoisonError::into_inner).get(&ino),
+                Some(InodeIo::Passthrough(..))
+            )
+        };
+        let deadline = Instant::now() + RELEASE_WAIT;
+        while in_passthrough() {
+            if Instant::now() >= deadline {
+                return Err(Errno::EBUSY);
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
         let (ufs, rel) = self.writable_ufs(path)?;
         let spool = tempfile::tempfile().map_err(|e| {

@@ -50,18 +50,18 @@ pub struct Locality {
 }
 
 impl Locality {
-    /// This host's name and its worker's tier directories (those that exist here), from the
-    /// client's configuration.
+    /// This host's name and its worker's tier directories, from the client's configuration.
     ///
     /// # Errors
     /// A property that does not parse.
     pub fn from_conf(conf: &goosefs_conf::Conf) -> Result<Locality, goosefs_conf::opts::ConfError> {
+        // Not filtered by what exists now: a FUSE pod may start before its node's worker has
+        // made its directories. A directory not mounted here just never holds the block.
         let dirs = goosefs_conf::tier::levels(conf)
             .map(|levels| {
                 levels
                     .iter()
                     .flat_map(|l| l.dirs.iter().map(|d| PathBuf::from(&d.path)))
-                    .filter(|d| d.join(crate::worker::store::BLOCK_DIR).is_dir())
                     .collect()
             })
             .unwrap_or_default();

@@ -579,7 +579,6 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
     std::fs::write(ufs.root.path().join("web.txt"), b"web\n").expect("web");
     let mut m = cluster(33, &ufs);
     let tier = m.dir.path().join("tier-0");
-    m.start_worker("hbase-worker-0", "127.0.33.20", &tier, "");
     // A local UFS beside the Web one, and the same folder mounted --readonly elsewhere.
     let local = tempfile::tempdir().expect("local ufs");
     std::fs::write(local.path().join("old.txt"), b"old\n").expect("old");
@@ -606,6 +605,16 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
     );
     let fuse = |p: &str| mount_point.join(p);
     assert!(eventually(Duration::from_secs(10), || fuse("local/old.txt").exists()));
+    // The worker starts after FUSE (pods start in any order): its tier directory did not exist
+    // when FUSE started, and passthrough must still be used once it does (checked below).
+    m.start_worker("hbase-worker-0", "127.0.33.20", &tier, "");
+    assert!(
+        eventually(Duration::from_secs(10), || stdout(
+            &m.goosefs(&["fsadmin", "report", "capacity"])
+        )
+        .contains("hbase-worker-0")),
+        "the worker registers"
+    );
 
     // One write(2) of 6 MiB and some: the kernel splits it into pieces.
     let data = bytes(6 * MB + 333, 5);
