@@ -369,7 +369,15 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     );
     let used = du(&tier);
     assert!(used <= quota, "the tier holds {used} bytes, quota {quota}");
-    assert!(metric(&m, "127.0.30.20", "goosefs_worker_evictions_total") > 0);
+    let evictions = metric(&m, "127.0.30.20", "goosefs_worker_evictions_total");
+    assert!(evictions > 0);
+    // The bytes evicted are counted with the blocks (of at most 1 MiB: some files' last blocks
+    // and small files are shorter).
+    let evicted = metric(&m, "127.0.30.20", "goosefs_worker_evicted_bytes_total");
+    assert!(
+        evicted > 0 && evicted <= evictions * MB as u64,
+        "{evictions} blocks, {evicted} bytes"
+    );
     assert!(
         used <= quota * 8 / 10,
         "after evicting, at most the high watermark: {used}"

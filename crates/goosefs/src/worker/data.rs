@@ -18,6 +18,7 @@
 //! blocks not cached, or still being fetched, go through [`Worker::serve`].
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -50,18 +51,18 @@ impl Verified {
 impl Worker {
     /// Opens a pinned block for a reader that never shows its bytes to the worker (`sendfile`,
     /// FUSE passthrough): verified whole first unless unchanged since it last was.
-    fn checked(&self, pinned: &Pinned) -> Result<(BlockFile, FileStamp), StoreError> {
-        let block = BlockFile::open(&pinned.path, pinned.id)?;
-        let now = block
-            .file
-            .metadata()
-            .map(|m| file_stamp(&m))
-            .map_err(|source| StoreError::Io { id: pinned.id, source })?;
-        if self.verified.map().get(&pinned.id) != Some(&now) {
-            block.verify()?;
-            self.verified.insert(pinned.id, now);
+    /// A file unchanged since verified needs no checksums: they are read only to verify it.
+    fn checked(&self, pinned: &Pinned) -> Result<(File, FileStamp), StoreError> {
+        let io = |source| StoreError::Io { id: pinned.id, source };
+        let file = File::open(&pinned.path).map_err(io)?;
+        let now = file.metadata().map(|m| file_stamp(&m)).map_err(io)?;
+        if self.verified.map().get(&pinned.id) == Some(&now) {
+            return Ok((file, now));
         }
-        Ok((block, now))
+        let block = BlockFile::with_file(file, &pinned.path, pinned.id)?;
+        block.verify()?;
+        self.verified.insert(pinned.id, now);
+        Ok((block.file, now))
     }
 
     /// Drops a block found bad, to be fetched anew.
@@ -80,11 +81,11 @@ impl Worker {
         for _ in 0..3 {
             if let Some(pinned) = self.store.pin(r.id) {
                 match tokio::task::block_in_place(|| self.checked(&pinned)) {
-                    Ok((block, stamp)) => {
+                    Ok((_, stamp)) => {
                         self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
                         self.store.counters.local_opens.fetch_add(1, Ordering::Relaxed);
                         return Ok(LocalBlock {
-                            path: block.path.display().to_string(),
+                            path: pinned.path.display().to_string(),
                             stamp,
                         });
                     }
@@ -227,7 +228,7 @@ async fn send_cached(worker: &Arc<Worker>, r: &BlockRequest, stream: &mut TcpStr
     let offset = r.offset.min(pinned.length);
     let len = r.len.min(pinned.length - offset);
     let file = match tokio::task::block_in_place(|| worker.checked(&pinned)) {
-        Ok((block, _)) => block.file,
+        Ok((file, _)) => file,
         Err(e) => {
             worker.drop_bad(pinned, &e);
             return Ok(false);

@@ -108,14 +108,21 @@ impl BlockFile {
     /// # Errors
     /// [`StoreError::Io`] (not there) or [`StoreError::Corrupt`] (the two files disagree).
     pub fn open(path: &Path, id: u64) -> Result<BlockFile, StoreError> {
+        let file = File::open(path).map_err(|source| StoreError::Io { id, source })?;
+        BlockFile::with_file(file, path, id)
+    }
+
+    /// [`BlockFile::open`] for block file `file`, already open, at `path`.
+    ///
+    /// # Errors
+    /// As [`BlockFile::open`].
+    pub fn with_file(file: File, path: &Path, id: u64) -> Result<BlockFile, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt {
             id,
             path: path.to_owned(),
             why,
         };
-        let io = |source| StoreError::Io { id, source };
-        let file = File::open(path).map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
+        let size = file.metadata().map_err(|source| StoreError::Io { id, source })?.len();
         // Its size is known from the bytes' size: a checksum file of any other size is not
         // read at all (a stray huge file must not be loaded into memory).
         let sums_file = sums_path(path);
