@@ -65,8 +65,10 @@ struct FetchState {
 /// One fetch, shared by every reader waiting for the block.
 type Fetch = tokio::sync::watch::Sender<FetchState>;
 
-/// Network reads of a fetch queued for its writer thread, at most.
-const WRITE_QUEUE: usize = 64;
+/// Network reads of a fetch queued for its writer thread, at most: 16 of hyper's ~400 KiB reads
+/// are ~6.5 MiB in flight per fetch, enough to ride out the writer's stalls (64 kept 25 MiB and
+/// read no faster).
+const WRITE_QUEUE: usize = 16;
 /// How long a mount's UFS settings from the leader are reused.
 const MOUNT_TTL: Duration = Duration::from_secs(30);
 
