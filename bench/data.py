@@ -6,7 +6,8 @@ A file set of --gb GB (--files files) is served by a local HTTP UFS (crates/goos
 ufs_server.py: Python's http.server with ranges) and mounted at /data. Measured in one run:
 
   1. `cat` of the files from the page cache (the physical reference for warm reads);
-  2. `curl` of the files from the HTTP UFS directly (the reference for cold reads);
+  2. `curl` of the files from the HTTP UFS directly (the reference for cold reads), and `curl -r`
+     of each block (the worker's ranged request, which this server answers through another loop);
   3. writing the same number of bytes into new files on the tier's file system (what any cache
      pays to take bytes it did not hold);
   4. cold read through FUSE (`cat` at $MOUNT_POINT; the worker fetches each block whole, then
@@ -30,7 +31,7 @@ eviction keeping up with 1 GB/s) and published anchors.
 Usage: python3 bench/data.py [--gb 2] [--files 8] [--passes 3] [--small-quota 512MB] [--dir DIR] [--profile release]
 DIR defaults to a folder in the cargo target directory (on disk, not tmpfs).
 """
-import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, resource, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
 
 from masters import rendered_env  # bench/masters.py: the ConfigMap of a golden render
 
@@ -101,6 +102,47 @@ class Cluster:
         except (OSError, AttributeError):
             pass
         return float("nan")
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy():
+    """CPU seconds the whole machine spent busy so far (all but idle and iowait)."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICK
+
+
+class Cpu:
+    """CPU seconds per role over one timed section: the UFS server, the worker, FUSE, the tools
+    the bench ran (curl, cat: reaped children) and the whole machine."""
+
+    def __init__(self, pids):
+        self.pids = pids
+
+    def sample(self):
+        tools = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = {role: cpu_seconds(pid) for role, pid in self.pids().items()}
+        out["tools"] = tools.ru_utime + tools.ru_stime
+        out["machine"] = machine_busy()
+        return out
+
+    def timed(self, fn, into):
+        """Times `fn`, appending its CPU seconds per role to `into`."""
+        before = self.sample()
+        wall = timed(fn)
+        after = self.sample()
+        into.append({k: after[k] - before[k] for k in after})
+        return wall
 
 
 def timed(fn):
@@ -220,6 +262,9 @@ def main():
         run(["cat"] + ufs_files)  # into the page cache
         page_cache = timed(lambda: run(["cat"] + ufs_files))
         curl_all = lambda: [run(["curl", "-sf", "-o", "/dev/null", url + n]) for n in names]
+        # The worker's request: a ranged GET of the block (this server answers ranges through
+        # another loop than whole files).
+        curl_ranged = lambda: [run(["curl", "-sf", "-r", f"0-{size - 1}", "-o", "/dev/null", url + n]) for n in names]
         write_all = lambda: write_new_files(tier, size, a.files)
         cat_fuse = lambda: run(["cat"] + fuse_files)
 
@@ -228,6 +273,8 @@ def main():
             assert wait_for(lambda: metrics(web_port).get(TIER_USED, 1) == 0), "the worker frees its blocks"
 
         passes, cold_faults = [], []
+        cpu = Cpu(lambda: {"server": ufs.pid, "worker": c.procs["worker"].pid, "fuse": c.procs["fuse"].pid})
+        cpu_cold, cpu_curl, cpu_ranged = [], [], []
         for i in range(a.passes):
             if i:
                 free_cache()
@@ -238,10 +285,10 @@ def main():
             write_all()
             write = timed(write_all)
             faults = c.minor_faults("worker")
-            cold = timed(cat_fuse)
+            cold = cpu.timed(cat_fuse, cpu_cold)
             cold_faults.append(c.minor_faults("worker") - faults)
-            passes.append((timed(curl_all), write, cold))
-        direct, tier_write, cold = (statistics.median(p[k] for p in passes) for k in range(3))
+            passes.append((cpu.timed(curl_all, cpu_curl), write, cold, cpu.timed(curl_ranged, cpu_ranged)))
+        direct, tier_write, cold, ranged = (statistics.median(p[k] for p in passes) for k in range(4))
         warm = timed(cat_fuse)
         fs_cat_all = lambda: [subprocess.run([binary, "fs", "cat", f"/data/{n}"], env=c.base_env(),
                                              stdout=subprocess.DEVNULL, check=True) for n in names]
@@ -290,15 +337,25 @@ def main():
     print(f"|---|---|---|---|---|")
     print(f"| page cache `cat` (physical reference) | {page_cache:.2f} | {rate(page_cache):.2f} | 1 | |")
     print(f"| HTTP UFS directly (`curl`, median of {a.passes}) | {direct:.2f} | {rate(direct):.2f} | 1 | |")
+    print(f"| HTTP UFS directly, ranged GETs of the blocks (`curl -r`, the worker's request; median) | {ranged:.2f} | {rate(ranged):.2f} | {direct / ranged:.2f} of `curl` | |")
     print(f"| writing the same bytes into new files on the tier's file system (any cache's floor; median) | {tier_write:.2f} | {rate(tier_write):.2f} | 1 | |")
-    print(f"| FUSE cold (`cat`; the worker fetches each block whole, then passthrough; median) | {cold:.2f} | {rate(cold):.2f} | {direct / cold:.2f} of direct, {max(direct, tier_write) / cold:.2f} of the slower of direct and the write | >= 0.90 of direct |")
+    print(f"| FUSE cold (`cat`; the worker fetches each block whole, then passthrough; median) | {cold:.2f} | {rate(cold):.2f} | {direct / cold:.2f} of direct, {ranged / cold:.2f} of ranged, {max(direct, tier_write) / cold:.2f} of the slower of direct and the write | >= 0.90 of direct |")
     print(f"| FUSE warm (`cat`; passthrough: the kernel reads the block files) | {warm:.2f} | {rate(warm):.2f} | {page_cache / warm:.2f} of page cache | >= 0.70 |")
     print(f"| `goosefs fs cat` warm (worker RPC; blocks verified whole before their first sendfile) | {fs_cat:.2f} | {rate(fs_cat):.2f} | {page_cache / fs_cat:.2f} of page cache | |")
     print(f"| `goosefs fs cat` warm again (sendfile of verified blocks) | {fs_cat_again:.2f} | {rate(fs_cat_again):.2f} | {page_cache / fs_cat_again:.2f} of page cache | |")
     print(f"| FUSE cold through a {a.small_quota} quota (evicting) | {evicting:.2f} | {rate(evicting):.2f} | {cold / evicting:.2f} of cold without eviction | |")
     print()
-    print("Cold passes (curl, write, FUSE cold in GB/s; cold / curl): " + "; ".join(
-        f"{rate(d):.2f}, {rate(w):.2f}, {rate(k):.2f}; {d / k:.2f}" for d, w, k in passes))
+    print("Cold passes (curl, write, FUSE cold, ranged curl in GB/s; cold / curl, cold / ranged): " + "; ".join(
+        f"{rate(d):.2f}, {rate(w):.2f}, {rate(k):.2f}, {rate(r):.2f}; {d / k:.2f}, {r / k:.2f}" for d, w, k, r in passes))
+    def cpu_line(name, samples, wall):
+        per_gb = {k: statistics.median(x[k] for x in samples) / gb for k in samples[0]}
+        roles = ", ".join(f"{k} {v:.2f}" for k, v in per_gb.items() if k != "machine" and v > 0.005)
+        print(f"  {name}: {per_gb['machine']:.2f} core-s per GB for the machine ({roles}); "
+              f"{per_gb['machine'] * gb / wall:.2f} of {os.cpu_count()} cores busy")
+    print("CPU (medians over the passes):")
+    cpu_line("curl", cpu_curl, direct)
+    cpu_line("ranged curl", cpu_ranged, ranged)
+    cpu_line("FUSE cold", cpu_cold, cold)
     print(f"Worker's minor page faults per cold pass: {', '.join(str(f) for f in cold_faults)} "
           f"(a fault per page would be {total // 4096})")
     print(f"After 5 s idle (memory handed back to the host): writing new files {rate(idle_write):.2f} GB/s, "
