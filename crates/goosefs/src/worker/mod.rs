@@ -125,7 +125,7 @@ impl Worker {
             self.store.counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
             Fetched::NoRoom
         };
-        let mut writer = match BlockWriter::create(&dir, r.id) {
+        let mut writer = match BlockWriter::create(&dir, r.id, r.block_length) {
             Ok(w) => w,
             Err(e) => return Ok(uncached(e)),
         };

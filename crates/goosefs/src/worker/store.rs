@@ -233,11 +233,19 @@ pub struct BlockWriter {
 }
 
 impl BlockWriter {
-    /// A new temporary block file in tier directory `dir`.
+    /// A new temporary block file in tier directory `dir`, with room for the block's `length`
+    /// bytes allocated.
+    ///
+    /// Allocating up front: a full file system refuses the block before a byte of it is fetched,
+    /// a block lands in contiguous extents (one seek to read it back from a disk once out of the
+    /// page cache), and ext4 skips delayed allocation's per-block reservations (`dd` of 256 MiB
+    /// files in 408 KiB pieces here: 5.4-5.9 against 2.4-4.3 GB/s; tmpfs the same either way; a
+    /// cold read, whose writer thread is not its bottleneck, no faster). File systems without
+    /// `fallocate` are written as before.
     ///
     /// # Errors
-    /// The create error.
-    pub fn create(dir: &Path, id: u64) -> std::io::Result<BlockWriter> {
+    /// The create or allocation error (the file is removed).
+    pub fn create(dir: &Path, id: u64, length: u64) -> std::io::Result<BlockWriter> {
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -245,6 +253,17 @@ impl BlockWriter {
             .join(BLOCK_DIR)
             .join(format!(".tmp-{id}-{}-{nonce}", std::process::id()));
         let file = File::create(&tmp)?;
+        if let Ok(len) = i64::try_from(length)
+            && len > 0
+        {
+            match nix::fcntl::fallocate(&file, nix::fcntl::FallocateFlags::empty(), 0, len) {
+                Ok(()) | Err(nix::errno::Errno::EOPNOTSUPP) => {}
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            }
+        }
         Ok(BlockWriter {
             file,
             tmp,
@@ -291,6 +310,11 @@ impl BlockWriter {
         let result = (|| {
             if self.chunk_len > 0 {
                 self.sums.extend_from_slice(&self.crc.to_le_bytes());
+            }
+            // The file holds exactly the bytes written (passthrough readers read to its end),
+            // whatever was allocated.
+            if self.file.metadata()?.len() != self.written {
+                self.file.set_len(self.written)?;
             }
             let mut tail = std::mem::take(&mut self.sums);
             tail.extend_from_slice(MAGIC);
@@ -805,7 +829,7 @@ mod tests {
             return false;
         };
         let dir = store.dirs[r.dir].path.clone();
-        let mut w = BlockWriter::create(&dir, id).expect("create");
+        let mut w = BlockWriter::create(&dir, id, data.len() as u64).expect("create");
         w.write(data).expect("write");
         w.finish(&block_path(&dir, id)).expect("finish");
         store.commit(r, id, data.len() as u64);
@@ -854,6 +878,26 @@ mod tests {
         assert_eq!(block_files_in(tmp.path()), 1);
         // The block file is exactly the bytes (FUSE passthrough hands it to the kernel as is).
         assert_eq!(std::fs::read(blocks.join("42")).expect("bytes"), data);
+    }
+
+    #[test]
+    fn a_block_file_is_allocated_whole_up_front_and_ends_at_its_last_written_byte() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(tmp.path().join(BLOCK_DIR)).expect("dir");
+        let mut w = BlockWriter::create(tmp.path(), 5, 3 * CHUNK).expect("create");
+        let allocated = std::fs::metadata(w.path()).expect("tmp");
+        assert_eq!(allocated.len(), 3 * CHUNK, "the whole block's room");
+        assert!(
+            std::os::unix::fs::MetadataExt::blocks(&allocated) * 512 >= 3 * CHUNK,
+            "allocated, not sparse"
+        );
+        // Fewer bytes than allocated (not what a fetch commits, which checks the count): the
+        // file still holds exactly what was written.
+        w.write(&[9; 1000]).expect("write");
+        let path = block_path(tmp.path(), 5);
+        assert_eq!(w.finish(&path).expect("finish"), 1000);
+        assert_eq!(std::fs::read(&path).expect("bytes"), vec![9; 1000]);
+        BlockFile::open(&path, 5).expect("open").verify().expect("sound");
     }
 
     #[test]
