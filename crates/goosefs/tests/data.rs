@@ -239,9 +239,11 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
             .find_map(|l| l.strip_prefix("rchar:").and_then(|v| v.trim().parse::<u64>().ok()))
             .expect("rchar")
     };
-    let (reads_before, opens_before) = (
+    let (reads_before, opens_before, hits_before, misses_before) = (
         fuse_reads(),
         metric(&m, "127.0.30.20", "goosefs_worker_local_opens_total"),
+        metric(&m, "127.0.30.20", "goosefs_worker_cache_hits_total"),
+        metric(&m, "127.0.30.20", "goosefs_worker_cache_misses_total"),
     );
     let in_fuse_one = mount_point.join("hbase/one.bin");
     assert_eq!(sha(&std::fs::read(&in_fuse_one).expect("cold")), sha(&one));
@@ -256,6 +258,14 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         metric(&m, "127.0.30.20", "goosefs_worker_local_opens_total"),
         opens_before + 2,
         "both opens were passthrough"
+    );
+    assert_eq!(
+        (
+            metric(&m, "127.0.30.20", "goosefs_worker_cache_misses_total") - misses_before,
+            metric(&m, "127.0.30.20", "goosefs_worker_cache_hits_total") - hits_before,
+        ),
+        (1, 1),
+        "the cold open is one miss, the warm one one hit"
     );
     // An open file keeps its bytes when its block is freed under it.
     let open_one = std::fs::File::open(&in_fuse_one).expect("open");

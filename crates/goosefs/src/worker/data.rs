@@ -78,11 +78,15 @@ impl Worker {
     /// Makes sure block `r.id` is cached here and vouches for its file, for FUSE on this host
     /// to hand to the kernel (passthrough).
     async fn vouch(self: &Arc<Self>, r: &BlockRequest) -> Result<LocalBlock, String> {
-        for _ in 0..3 {
+        // Counted once: a hit if the block was here, else by the load below (a miss when it
+        // fetched, a hit when another reader's fetch had just finished).
+        for round in 0..3 {
             if let Some(pinned) = self.store.pin(r.id) {
                 match tokio::task::block_in_place(|| self.checked(&pinned)) {
                     Ok((_, stamp)) => {
-                        self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        if round == 0 {
+                            self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        }
                         self.store.counters.local_opens.fetch_add(1, Ordering::Relaxed);
                         return Ok(LocalBlock {
                             path: pinned.path.display().to_string(),

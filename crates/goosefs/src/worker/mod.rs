@@ -223,7 +223,8 @@ impl Worker {
             ));
         }
         let len = r.len.min(r.block_length - r.offset);
-        for _ in 0..3 {
+        // A read that had to wait for a fetch was a miss (counted by the fetch), not a hit too.
+        for round in 0..3 {
             if let Some(pinned) = self.store.pin(r.id) {
                 let read = tokio::task::block_in_place(|| {
                     let block = BlockFile::open(&pinned.path, r.id)?;
@@ -234,7 +235,9 @@ impl Worker {
                 });
                 match read {
                     Ok(data) => {
-                        self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        if round == 0 {
+                            self.store.counters.hits.fetch_add(1, Ordering::Relaxed);
+                        }
                         return Ok(data);
                     }
                     Err(e) => {
