@@ -87,11 +87,7 @@ class Cluster:
 
     def minor_faults(self, name):
         """Minor page faults of process `name` so far (each a page of fresh memory)."""
-        p = self.procs.get(name)
-        try:
-            return int(open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[7])
-        except (OSError, AttributeError, IndexError, ValueError):
-            return 0
+        return int(proc_stat(self.procs[name].pid, 7))
 
     def peak_rss_mb(self, name):
         p = self.procs.get(name)
@@ -107,13 +103,19 @@ class Cluster:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def proc_stat(pid, *fields):
+    """The sum of numeric fields of /proc/PID/stat, counted after the command's closing
+    parenthesis (0: state); 0 once the process is gone."""
+    try:
+        values = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return sum(int(values[f]) for f in fields)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def cpu_seconds(pid):
     """User + system CPU seconds of process `pid` so far."""
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    return proc_stat(pid, 11, 12) / TICK
 
 
 def machine_busy():
