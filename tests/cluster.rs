@@ -62,7 +62,7 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert!(text.contains("create StatefulSet/default/hbase-master"));
@@ -77,11 +77,16 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
         .iter()
         .filter(|l| l.starts_with("GET ") && l.contains("/hbase"))
         .collect();
-    assert!(reads.is_empty(), "{reads:#?}");
+    // By name, only the credential Secret (one a user provides carries no label to list by).
+    assert_eq!(
+        reads,
+        ["GET /api/v1/namespaces/default/secrets/hbase-credential?"],
+        "{reads:#?}"
+    );
     let lists = log
         .iter()
         .filter(|l| l.starts_with("GET ") && !l.contains("customresourcedefinitions"));
-    assert!(lists.count() <= 2 * 7 + 1, "{log:#?}");
+    assert!(lists.count() <= 2 * 7 + 2, "{log:#?}");
 }
 
 #[test]
@@ -98,7 +103,7 @@ fn an_object_that_exists_without_our_labels_is_read_and_updated_not_created() {
     let text = stdout(&out);
     assert!(text.contains("update ConfigMap/default/hbase-config"), "{text}");
     assert!(
-        text.ends_with("Plan: 10 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 11 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert!(
@@ -375,7 +380,7 @@ fn kubectl_dispatches_plan_with_its_connection_flags() {
         .output()
         .expect("kubectl is installed on every machine here");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with("Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
+    assert!(stdout(&out).ends_with("Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
     // The plugin reached the server of --kubeconfig (not KUBECONFIG's, which does not exist).
     assert!(
         server
@@ -483,6 +488,9 @@ fn applied() -> (ApiServer, tempfile::TempDir) {
     for object in rendered(HBASE) {
         server.apply(&object, "kubectl-goosefs");
     }
+    // The credential Secret apply generates (never rendered).
+    let secret = kubectl_goosefs::cluster::credential::placeholder("default", "hbase");
+    server.apply(&secret, "kubectl-goosefs");
     (server, tempfile::tempdir().expect("tmp"))
 }
 
@@ -533,7 +541,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 11 to create"), "{text}");
+    assert!(text.contains("Plan: 12 to create"), "{text}");
     assert!(text.contains("StatefulSet/default/hbase-master created"), "{text}");
     assert!(text.contains("waiting for the masters of default/hbase"), "{text}");
     assert!(
@@ -545,10 +553,15 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         ["hbase", "3", "3", "Ready", "3", "3", "Ready", "2", "2", "Ready"]
     );
     let writes = real_writes(&server);
-    let order: Vec<&str> = writes.iter().map(|w| w.rsplit('/').nth(1).unwrap()).collect();
+    // A create (POST) names the collection last; an apply (PATCH) names the object.
+    let order: Vec<&str> = writes
+        .iter()
+        .map(|w| w.rsplit('/').nth(usize::from(!w.starts_with("POST "))).unwrap())
+        .collect();
     assert_eq!(
         order,
         [
+            "secrets",
             "configmaps",
             "configmaps",
             "services",
@@ -563,9 +576,24 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         ],
         "{writes:#?}"
     );
-    assert_eq!(writes.len(), 11, "{writes:#?}");
-    assert!(writes.iter().all(|w| w.starts_with("PATCH ")));
-    assert_eq!(server.len(), 11);
+    assert_eq!(writes.len(), 12, "{writes:#?}");
+    assert!(writes[1..].iter().all(|w| w.starts_with("PATCH ")));
+    assert_eq!(
+        writes[0], "POST /api/v1/namespaces/default/secrets",
+        "the credential is created, never applied"
+    );
+    assert_eq!(server.len(), 12);
+    // The Secret holds every role's keys, and no output of the apply shows one.
+    let secret = server
+        .get("/api/v1/namespaces/default/secrets/hbase-credential")
+        .expect("the Secret");
+    let data = secret["data"].as_object().expect("data");
+    assert_eq!(data.len(), 8);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    for value in data.values() {
+        let value = value.as_str().unwrap_or_default();
+        assert!(!all.contains(value), "a key was printed");
+    }
     // ApplySet inventory: the parent names the tooling and member kinds; every object is a
     // member, no pod template is.
     let id = kubectl_goosefs::compile::applyset::id("hbase", "default");
@@ -581,7 +609,12 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
         "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Service,StatefulSet.apps"
     );
-    for path in server.paths().iter().filter(|p| !p.ends_with("/hbase-applyset")) {
+    // The credential Secret is no member: never pruned, removed by delete.
+    for path in server
+        .paths()
+        .iter()
+        .filter(|p| !p.ends_with("/hbase-applyset") && !p.ends_with("/hbase-credential"))
+    {
         let object = server.object(path).expect("stored");
         assert_eq!(
             object["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
@@ -694,7 +727,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("Nothing to apply.\n"));
     assert!(stderr(&out).contains("1 object(s) no longer rendered were kept; pass --prune"));
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 13);
 
     let out = run(
         &server,
@@ -708,7 +741,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
         real_writes(&server),
         ["DELETE /api/v1/namespaces/default/configmaps/hbase-old"]
     );
-    assert_eq!(server.len(), 11);
+    assert_eq!(server.len(), 12);
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let changed = changed.to_str().unwrap();
@@ -764,12 +797,15 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
     let out = run(&server, dir.path(), "delete", &["hbase"]);
     assert_eq!(out.status.code(), Some(2), "no terminal, no --yes");
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 13);
     let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("DaemonSet/default/hbase-fuse deleted\n"), "{text}");
-    assert!(text.ends_with("ConfigMap/default/hbase-applyset deleted\n"), "{text}");
+    assert!(
+        text.ends_with("ConfigMap/default/hbase-applyset deleted\nSecret/default/hbase-credential deleted\n"),
+        "the credential apply generated goes last: {text}"
+    );
     assert_eq!(server.paths(), ["/api/v1/persistentvolumes/other-hbase"]);
 
     let out = run(&server, dir.path(), "delete", &["hbase", "-y"]);
@@ -873,14 +909,14 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
     let out = run(&server, dir.path(), "apply", &[saved, "--yes", "--wait=false"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("DaemonSet/default/hbase-fuse created"));
-    assert_eq!(server.len(), 11);
+    assert_eq!(server.len(), 12);
 
     // Applied once, the same plan is stale: every object it would create now exists.
     let out = run(&server, dir.path(), "apply", &["--plan", saved, "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(
-            "the saved plan is stale: ConfigMap/default/hbase-applyset changed since it was made (resourceVersion none then,"
+            "the saved plan is stale: Secret/default/hbase-credential changed since it was made (resourceVersion none then,"
         ),
         "{}",
         stderr(&out)
@@ -945,7 +981,7 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 15 to create"), "{text}");
+    assert!(text.contains("Plan: 16 to create"), "{text}");
     assert!(
         text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
         "{text}"
@@ -1130,7 +1166,7 @@ fn create_namespace_applies_the_namespace_first() {
         &[HBASE, "-n", "cache", "--create-namespace", "--yes", "--wait=false"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Plan: 12 to create"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Plan: 13 to create"), "{}", stdout(&out));
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
     // plan previews the same: the Namespace and the rest as rendered, nothing written.
@@ -1148,7 +1184,7 @@ fn create_namespace_applies_the_namespace_first() {
         "{text}"
     );
     assert!(
-        text.ends_with("Plan: 16 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 17 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert_eq!(real_writes(&server).len(), before, "plan never writes");
@@ -1162,8 +1198,9 @@ fn create_namespace_applies_the_namespace_first() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(writes[1], "PATCH /api/v1/namespaces/cache/configmaps/hbase-applyset");
-    assert_eq!(writes[2], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
+    assert_eq!(writes[1], "POST /api/v1/namespaces/cache/secrets");
+    assert_eq!(writes[2], "PATCH /api/v1/namespaces/cache/configmaps/hbase-applyset");
+    assert_eq!(writes[3], "PATCH /api/v1/namespaces/cache/configmaps/hbase-config");
 }
 
 #[test]
@@ -1196,8 +1233,8 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     assert!(!status.success(), "interrupted, not finished");
     assert_eq!(
         server.len(),
-        8,
-        "ApplySet parent, config, services, volume and masters were applied; no Job yet"
+        9,
+        "the credential, ApplySet parent, config, services, volume and masters were applied; no Job yet"
     );
 
     server.workloads_become_ready(true);
@@ -1231,7 +1268,7 @@ fn apply_with_a_closed_stdout_still_applies_everything() {
         .status()
         .expect("runs");
     assert!(status.success(), "{status:?}");
-    assert_eq!(server.len(), 11);
+    assert_eq!(server.len(), 12);
 }
 
 #[test]

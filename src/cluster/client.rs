@@ -632,6 +632,24 @@ impl Cluster {
         }
     }
 
+    /// Creates `object` unless an object of its name exists: `false` then, and nothing changes
+    /// (a create whose answer was lost and is retried finds its own object and says so too).
+    ///
+    /// # Errors
+    /// [`ClusterError`] for anything but "already exists".
+    pub async fn create(&self, object: &Value) -> Result<bool, ClusterError> {
+        let key = ResourceKey::of(object);
+        let api = self.api(&key);
+        let typed: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| ClusterError::Unreachable(e.to_string()))?;
+        let params = kube::api::PostParams::default();
+        match retrying(|| api.create(&params, &typed)).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(e) => Err(ClusterError::from_kube(&key, e)),
+        }
+    }
+
     /// Writes an object's `status` through the status subresource (a merge patch of `body`).
     ///
     /// # Errors

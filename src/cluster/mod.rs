@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod credential;
 pub mod plan;
 pub mod status;
 

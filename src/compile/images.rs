@@ -44,6 +44,10 @@ pub struct Catalog {
     pub fuse: CatalogImage,
     /// init-users init container.
     pub init_users: CatalogImage,
+    /// The images are our runtime's, which authenticates every connection with the runtime's
+    /// credential Secret (mounted into its pods); Fluid's images know nothing of it.
+    #[serde(default)]
+    pub credential: bool,
     /// Where the catalog came from (`embedded` or the file name), for `--explain-images`.
     #[serde(skip)]
     pub origin: String,

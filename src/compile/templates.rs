@@ -32,6 +32,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/fuse-daemonset.yaml.j2"),
     ),
     ("_ufs-mounts.j2", include_str!("../../templates/_ufs-mounts.j2")),
+    (
+        "_credential-mount.j2",
+        include_str!("../../templates/_credential-mount.j2"),
+    ),
+    (
+        "_credential-volume.j2",
+        include_str!("../../templates/_credential-volume.j2"),
+    ),
     ("_ufs-volumes.j2", include_str!("../../templates/_ufs-volumes.j2")),
     ("_tier-mounts.j2", include_str!("../../templates/_tier-mounts.j2")),
     ("_tier-volumes.j2", include_str!("../../templates/_tier-volumes.j2")),

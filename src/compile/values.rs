@@ -128,6 +128,39 @@ pub struct Values {
     pub journal_size: String,
     /// Backup directory on the host.
     pub backup_path: String,
+    /// The runtime's credential Secret and the items each pod mounts (our images only).
+    pub credential: Option<Credential>,
+}
+
+/// The credential Secret as the templates mount it ([`goosefs_conf::credential`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Credential {
+    /// `<name>-credential`.
+    pub secret: String,
+    /// Where the containers mount it.
+    pub mount_path: &'static str,
+    /// Items of the master pods.
+    pub master: Vec<String>,
+    /// Items of the worker pods.
+    pub worker: Vec<String>,
+    /// Items of the FUSE pods.
+    pub fuse: Vec<String>,
+    /// Items of the mount Job's pod.
+    pub mount_job: Vec<String>,
+}
+
+impl Credential {
+    fn of(runtime: &str) -> Credential {
+        use goosefs_conf::credential::{MOUNT_PATH, Pod, secret_name};
+        Credential {
+            secret: secret_name(runtime),
+            mount_path: MOUNT_PATH,
+            master: Pod::Master.items(),
+            worker: Pod::Worker.items(),
+            fuse: Pod::Fuse.items(),
+            mount_job: Pod::MountJob.items(),
+        }
+    }
 }
 
 /// Per-component checksums.
@@ -448,6 +481,7 @@ pub fn build(
             node_affinity: volume_affinity(&fuse_selector),
         },
         backup_path: format!("/tmp/goosefs-backup/{namespace}/{name}"),
+        credential: catalog.credential.then(|| Credential::of(&name)),
         namespace: namespace.to_owned(),
         dataset_id,
         labels,

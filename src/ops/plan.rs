@@ -10,7 +10,8 @@ use super::OpsError;
 use super::render::{Prepared, RenderOptions, prepare};
 use super::session::Session;
 use crate::cluster::client::{ClusterError, is_fluid_kind};
-use crate::cluster::plan::{PlanOptions, plan};
+use crate::cluster::credential;
+use crate::cluster::plan::{Change, ChangeOp, PlanOptions, plan};
 use crate::cluster::{Plan, ResourceKey};
 use crate::model::Kind;
 use crate::model::schema::crd;
@@ -123,6 +124,31 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
     for change in &mut plan.changes {
         change.object = by_key.remove(&change.key);
     }
+    // The credential Secrets our images need and the cluster lacks: created first (after
+    // namespaces and CRDs), so no pod waits for its volume.
+    let first = plan
+        .changes
+        .iter()
+        .position(|c| c.key.kind != "Namespace" && c.key.kind != "CustomResourceDefinition")
+        .unwrap_or(plan.changes.len());
+    let mut secrets = Vec::new();
+    for v in compiled.values.iter().filter(|v| v.credential.is_some()) {
+        let object = credential::placeholder(&v.namespace, &v.name);
+        let key = ResourceKey::of(&object);
+        if session.block_on(cluster.get(&key))?.is_none() && !secrets.iter().any(|c: &Change| c.key == key) {
+            secrets.push(Change {
+                key,
+                op: ChangeOp::Create,
+                before: None,
+                after: Some(object.clone()),
+                live_resource_version: None,
+                notes: vec![credential::NOTE.to_owned()],
+                diff: Vec::new(),
+                object: Some(object),
+            });
+        }
+    }
+    plan.changes.splice(first..first, secrets);
     Ok(plan)
 }
 

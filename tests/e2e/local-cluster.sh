@@ -59,10 +59,11 @@ check "kubectl get nodes: three Ready" \
   "test \$(kubectl get nodes --no-headers | awk '\$2==\"Ready\"' | wc -l) = 3"
 
 echo "== 2. plan and apply through kubectl's plugin dispatch"
-# 11 objects; 13 when the CRDs are already installed (the Dataset and the GooseFSRuntime too).
+# 12 objects (the credential Secret first); 14 when the CRDs are already installed (the Dataset
+# and the GooseFSRuntime too).
 check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitcode)" \
   "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 &&
-   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (11|13) to create, 0 to update, 0 to delete, 0 unchanged.'"
+   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (12|14) to create, 0 to update, 0 to delete, 0 unchanged.'"
 start=$(now)
 check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
   "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
@@ -137,6 +138,40 @@ check "the PVC is Bound and the pod reads the UFS bytes through it" \
    grep -q \"^$BIG_SHA  /data/hbase/big.bin\$\" $WORK/reader.txt && grep -q \"^$SMALL_SHA  /data/hbase/small.txt\$\" $WORK/reader.txt"
 kubectl delete pod pvc-reader --wait=false >/dev/null 2>&1
 
+echo "== 7b. a pod with the runtime's ConfigMap but not its Secret"
+cat > "$WORK/intruder.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: intruder}
+spec:
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  containers:
+    - name: intruder
+      image: $(scripts/images name)
+      imagePullPolicy: Never
+      command: ["sleep", "600"]
+      envFrom: [{configMapRef: {name: hbase-config}}]
+EOF
+kubectl apply -f "$WORK/intruder.yaml" >/dev/null
+check "the intruder pod runs (the runtime's ConfigMap, host network, our image)" \
+  "kubectl wait --for=condition=Ready --timeout=60s pod/intruder"
+check "its goosefs CLI cannot list, read, mkdir or mount: exit 5, no bytes" \
+  "for cmd in 'fs ls /hbase' 'fs cat /hbase/small.txt' 'fs mkdir /pwned' 'fs mount /pwn local:///'; do
+     kubectl exec intruder -- goosefs \$cmd > $WORK/intruder.out 2>&1; rc=\$?; cat $WORK/intruder.out;
+     test \$rc = 5 && grep -q 'has no public keys' $WORK/intruder.out && ! grep -q 'hello from the web UFS' $WORK/intruder.out || exit 1;
+   done"
+printf 'GFSD\000\000\000\004id=1' > "$WORK/block-request"
+check "raw requests to the master's RPC and journal ports answer 401; the worker's block port refuses" \
+  "kubectl exec intruder -- wget -q -O- 'http://hbase-master-0:26000/api/v1/fs/list?path=/hbase' 2>&1 | grep -q '401 Unauthorized' &&
+   kubectl exec intruder -- wget -q -O- --post-data='{}' --header='Content-Type: application/json' http://hbase-master-1:26009/raft/vote 2>&1 | grep -q '401 Unauthorized' &&
+   kubectl exec -i intruder -- nc -w 3 10.88.0.11 26002 < $WORK/block-request | grep -aq 'unauthenticated: block read'"
+check "nothing the intruder tried exists; the refusals are counted in /metrics" \
+  "! kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs ls / | grep -q pwn &&
+   for i in 0 1 2; do kubectl exec intruder -- wget -q -O- http://hbase-master-\$i:26001/metrics; done |
+     awk '/^goosefs_auth_refused_total/ {n += \$2} END {exit !(n >= 2)}'"
+kubectl delete pod intruder --wait=false >/dev/null 2>&1
+
 echo "== 8. leader failover"
 OLD=$(leader hbase-master-0)
 OTHER=hbase-master-0; [ "$OLD" = hbase-master-0 ] && OTHER=hbase-master-1
@@ -178,10 +213,20 @@ check "every worker pod was replaced and runs the new quota" \
 check "the masters kept their pods and their leader" \
   "uids goosefs-master | diff $WORK/masters.before - && test \"\$(leader $OTHER)\" = $LEADER"
 
+echo "== 9b. the credential is in its Secret only"
+kubectl goosefs render "$HBASE" > "$WORK/render.yaml"
+for p in $(kubectl get pods -o name); do kubectl logs "$p" --all-containers 2>/dev/null; done > "$WORK/logs.txt"
+kubectl get secret hbase-credential -o json |
+  python3 -c 'import json,sys,base64; [print(l) for v in json.load(sys.stdin)["data"].values() for l in base64.b64decode(v).decode().split()]' > "$WORK/keys.txt"
+check "the Secret holds 8 keys, and none is in render's output, the plan, any pod's log or any process's arguments" \
+  "test \$(wc -l < $WORK/keys.txt) = 8 && test -s $WORK/logs.txt &&
+   ! grep -F -f $WORK/keys.txt $WORK/render.yaml $WORK/plan.txt $WORK/logs.txt &&
+   ! cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -F -f $WORK/keys.txt"
+
 echo "== 10. delete"
 check "kubectl goosefs delete hbase --yes" "kubectl goosefs delete hbase --yes --timeout 3m"
-check "no pod, Job, PV or PVC of ours is left" \
-  "for _ in \$(seq 120); do test -z \"\$(kubectl get pods,jobs,statefulsets,daemonsets,pv,pvc,configmaps -l app.kubernetes.io/managed-by=kubectl-goosefs -o name)\" &&
+check "no pod, Job, PV, PVC or Secret of ours is left" \
+  "for _ in \$(seq 120); do test -z \"\$(kubectl get pods,jobs,statefulsets,daemonsets,pv,pvc,configmaps,secrets -l app.kubernetes.io/managed-by=kubectl-goosefs -o name)\" &&
      test -z \"\$(kubectl get pods --no-headers 2>/dev/null)\" && exit 0; sleep 1; done; kubectl get pods,pv,pvc; exit 1"
 check "no FUSE mount is left on any node" \
   "for i in 1 2 3; do ! grep -E ' /runtime-mnt/[^ ]* .* - fuse' /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"

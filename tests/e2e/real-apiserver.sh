@@ -29,15 +29,17 @@ check "kubectl goosefs version" "kubectl goosefs version | grep -q '^kubectl-goo
 check "kubectl goosefs validate (exit 0)" "kubectl goosefs validate $HBASE"
 
 echo "== plan and apply on an empty cluster"
-check "plan: 11 to create, exit 2 with --detailed-exitcode" \
-  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -qx 'Plan: 11 to create, 0 to update, 0 to delete, 0 unchanged.'"
+check "plan: 12 to create (the credential Secret first, without data), exit 2 with --detailed-exitcode" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -qx 'Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.' &&
+   grep -qx 'create Secret/default/hbase-credential' $WORK/plan.txt && ! grep -q 'stringData' $WORK/plan.txt"
 check "plan wrote nothing" "test -z \"\$(kubectl get configmaps,statefulsets -l app.kubernetes.io/instance=hbase -o name)\""
 check "apply --install-crds creates everything (no wait)" \
   "kubectl goosefs apply $HBASE --yes --install-crds --wait=false | grep -q 'DaemonSet/default/hbase-fuse created'"
 check "the CRDs are Established" \
   "kubectl wait --for condition=established --timeout=20s crd/goosefsruntimes.data.fluid.io crd/datasets.data.fluid.io"
-check "objects exist: 2 ConfigMaps, 3 Services, 2 StatefulSets, Job, DaemonSet, PV, PVC" \
-  "test \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets,pvc -l app.kubernetes.io/instance=hbase -o name | wc -l)\" = 10 && kubectl get pv default-hbase -o name"
+check "objects exist: 2 ConfigMaps, 3 Services, 2 StatefulSets, Job, DaemonSet, PV, PVC; the credential Secret holds 8 keys" \
+  "test \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets,pvc -l app.kubernetes.io/instance=hbase -o name | wc -l)\" = 10 && kubectl get pv default-hbase -o name &&
+   test \"\$(kubectl get secret hbase-credential -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"data\"]))')\" = 8"
 check "master Services keep protocol TCP (1.20 rejects apply of ports without it)" \
   "test \"\$(kubectl get service hbase-master-0 -o jsonpath='{.spec.ports[*].protocol}' | tr ' ' '\n' | sort -u)\" = TCP"
 check "plan after apply: no changes despite the server's defaults (exit 0)" \
@@ -150,6 +152,7 @@ echo "== delete"
 check "delete removes every object of the runtime and the GooseFSRuntime" \
   "kubectl goosefs delete hbase --yes > $WORK/delete.txt &&
    grep -qx 'PersistentVolumeClaim/default/hbase deleting (waiting for finalizers: kubernetes.io/pvc-protection)' $WORK/delete.txt &&
+   grep -qx 'Secret/default/hbase-credential deleted' $WORK/delete.txt && ! kubectl get secret hbase-credential 2>/dev/null &&
    test -z \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets -l app.kubernetes.io/instance=hbase -o name)\" &&
    kubectl get pv,pvc -A -l applyset.kubernetes.io/part-of=$ID -o json | python3 -c 'import json,sys; i=json.load(sys.stdin)[\"items\"]; assert len(i)==2 and all(o[\"metadata\"].get(\"deletionTimestamp\") for o in i), i' &&
    ! kubectl get goosefsruntime hbase 2>/dev/null"
@@ -159,7 +162,7 @@ check "the same-named runtime of namespace cache keeps everything, its PV includ
 check "the Dataset stays, NotBound; the stranger's ConfigMap stays" \
   "test \"\$(kubectl get dataset hbase -o jsonpath='{.status.phase}')\" = NotBound && kubectl get configmap someone-elses -o name"
 check "plan after delete: everything else to create; the Terminating PV and PVC are noted" \
-  "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 10 to create, 0 to update, 0 to delete, 3 unchanged.' &&
+  "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 11 to create, 0 to update, 0 to delete, 3 unchanged.' &&
    test \"\$(grep -c 'is being deleted (Terminating, waiting for finalizers: kubernetes.io/pv' $WORK/after.txt)\" = 2"
 
 finish "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')"

@@ -208,6 +208,11 @@ impl ApiServer {
         self.state.lock().expect("state").objects.keys().cloned().collect()
     }
 
+    /// The stored object at `path`.
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.state.lock().expect("state").objects.get(path).cloned()
+    }
+
     /// Stores `object` as an apply by `manager` would (for seeding live state).
     pub fn apply(&self, object: &Value, manager: &str) {
         let path = object_path(object);
@@ -584,6 +589,35 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 s.store(path, merged.clone());
             }
             Ok(ok(&merged))
+        }
+        "POST" => {
+            // A create (the credential Secret): 409 when the name exists, as real servers;
+            // `stringData` is stored as base64 `data`.
+            let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
+                return Ok(status(400, "BadRequest", "the object is not JSON"));
+            };
+            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            let target = format!("{path}/{name}");
+            if s.objects.contains_key(&target) {
+                return Ok(status(409, "AlreadyExists", &format!("{name} already exists")));
+            }
+            if let Some(data) = object.as_object_mut().and_then(|o| o.remove("stringData")) {
+                use base64::Engine as _;
+                let encoded: serde_json::Map<String, Value> = data
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        let text = v.as_str().unwrap_or_default();
+                        (k.clone(), json!(base64::engine::general_purpose::STANDARD.encode(text)))
+                    })
+                    .collect();
+                object["data"] = Value::Object(encoded);
+            }
+            s.resource_version += 1;
+            object["metadata"]["resourceVersion"] = json!(s.resource_version.to_string());
+            s.store(target, object.clone());
+            Ok(ok(&object))
         }
         "DELETE" => match s.objects.remove(&path) {
             // Finalizers keep an object, marked for deletion, until their controllers remove them

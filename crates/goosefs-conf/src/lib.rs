@@ -3,12 +3,14 @@
 //! this crate, so they cannot drift apart: property names and defaults ([`keys`], [`fluid`]),
 //! `-D` option strings with the JVM launcher's semantics ([`opts`]), host-port roles in Fluid's
 //! allocation order ([`ports`]), byte sizes in GooseFS units ([`size`]), durations
-//! ([`duration`]), tier levels ([`tier`]), embedded-journal addresses ([`journal`]) and UFS
-//! schemes ([`ufs`]).
+//! ([`duration`]), tier levels ([`tier`]), embedded-journal addresses ([`journal`]), UFS
+//! schemes ([`ufs`]) and the runtime's credential: its Secret's items and roles ([`credential`]).
 //!
-//! Pure: no I/O, no async, no dependency but `thiserror`. Environment lookups are passed in as
-//! functions, so the same code runs in the plugin's tests and in a container.
+//! Pure: no I/O (but the OS's random source for a new credential), no async, no dependency but
+//! `thiserror`, and `ring` and `base64` for the credential's keys. Environment lookups are passed
+//! in as functions, so the same code runs in the plugin's tests and in a container.
 
+pub mod credential;
 pub mod duration;
 pub mod fluid;
 pub mod journal;

@@ -6,7 +6,8 @@
 //! | 1 | the master refused the request (bad path, exists, ...), or a daemon failed while running |
 //! | 2 | usage error |
 //! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
-//! | 4 | the configuration cannot run (a property, the journal folder, a port) |
+//! | 4 | the configuration cannot run (a property, the journal folder, a port, a daemon's key) |
+//! | 5 | not authenticated or not allowed: no credential, a key the runtime does not know, or a role that may not do this |
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -203,12 +204,20 @@ enum Failure {
     Usage(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// A daemon's credential cannot be read: it does not start.
+    #[error("{0}")]
+    Credential(crate::auth::AuthError),
 }
 
 impl Failure {
     fn code(&self) -> u8 {
         match self {
             Failure::Client(ClientError::Refused(_)) => 1,
+            Failure::Client(ClientError::Denied(_))
+            | Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(ClientError::Denied(_))))
+            | Failure::Auth(_) => 5,
             Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(
                 ClientError::NoLeader { .. },
             ))) => 3,
@@ -222,6 +231,7 @@ impl Failure {
             | Failure::Service(_)
             | Failure::Worker(_)
             | Failure::Fuse(_)
+            | Failure::Credential(_)
             | Failure::Runtime(_) => 4,
         }
     }
@@ -269,7 +279,44 @@ fn options(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
         .collect()
 }
 
+/// Which key this command signs with (see [`crate::auth`]).
+fn process(command: &Top) -> crate::auth::Process {
+    use crate::auth::{Process, Role as R};
+    match command {
+        Top::MasterOnly { .. } => Process::Daemon(R::Master),
+        Top::WorkerOnly { .. } => Process::Daemon(R::Worker),
+        Top::Fuse { .. } | Top::JobMaster | Top::JobWorker | Top::Proxy => Process::Daemon(R::Client),
+        Top::Fs { .. } | Top::Fsadmin { .. } => Process::Cli,
+    }
+}
+
+/// Reads and installs this process's credential before any connection: a daemon without its
+/// key does not start (exit 4); a CLI without one is refused before it asks anything (exit 5).
+fn secure(command: &Top) -> Result<(), Failure> {
+    let process = process(command);
+    let role = match command {
+        Top::MasterOnly { .. } => Role::Master,
+        Top::WorkerOnly { .. } => Role::Worker,
+        Top::Fuse { .. } => Role::Fuse,
+        Top::JobMaster => Role::JobMaster,
+        Top::JobWorker => Role::JobWorker,
+        Top::Proxy => Role::Proxy,
+        Top::Fs { .. } | Top::Fsadmin { .. } => Role::Client,
+    };
+    let conf = Conf::from_env(role, &env, &[]);
+    let security = crate::auth::Security::load(&conf, process).map_err(|e| match process {
+        crate::auth::Process::Cli => Failure::Auth(e),
+        crate::auth::Process::Daemon(_) => Failure::Credential(e),
+    })?;
+    tracing::debug!(?security, "credential");
+    crate::auth::install(security);
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<String, Failure> {
+    if !matches!(&cli.command, Top::Fuse { args } if args.first().map(String::as_str) == Some("unmount")) {
+        secure(&cli.command)?;
+    }
     match cli.command {
         Top::MasterOnly { .. } => {
             let cfg = MasterConfig::from_conf(&conf(Role::Master))?;

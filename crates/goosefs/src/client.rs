@@ -21,6 +21,10 @@ pub enum ClientError {
     /// The master refused it (bad path, exists, ...).
     #[error("{0}")]
     Refused(String),
+    /// The masters refused this process's credential, or its role may not do this: retrying
+    /// will not help.
+    #[error("{0}")]
+    Denied(String),
     /// No master served it within the retry limit.
     #[error("no leading master answered within {after:?} (tried {tried}); last: {last}")]
     NoLeader {
@@ -31,6 +35,19 @@ pub enum ClientError {
         /// The last failure.
         last: String,
     },
+}
+
+/// A refusal of this process's credential or role: final, never retried.
+pub fn denial(e: &NetError) -> Option<ClientError> {
+    match e {
+        NetError::Auth { .. } => Some(ClientError::Denied(e.to_string())),
+        NetError::Status {
+            status: 401 | 403,
+            body,
+            ..
+        } => Some(ClientError::Denied(body.trim_end().to_owned())),
+        _ => None,
+    }
 }
 
 /// A client of the masters.
@@ -116,7 +133,10 @@ impl MasterClient {
                     continue;
                 }
                 Ok(Answer::NotLeader { .. }) => last = format!("{address}: no leader yet"),
-                Err(e) => last = e.to_string(),
+                Err(e) => match denial(&e) {
+                    Some(denied) => return Err(denied),
+                    None => last = e.to_string(),
+                },
             }
             hops = 0;
             // A full round without an answer: back off before the next.

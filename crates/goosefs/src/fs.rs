@@ -36,7 +36,10 @@ pub async fn master_info(client: &MasterClient, retry_for: Duration) -> Printed 
                     None => last = format!("{address}: no leader yet"),
                 },
                 Ok(_) => last = format!("{address}: unexpected answer"),
-                Err(e) => last = e.to_string(),
+                Err(e) => match crate::client::denial(&e) {
+                    Some(denied) => return Err(denied),
+                    None => last = e.to_string(),
+                },
             }
         }
         if std::time::Instant::now() >= deadline {

@@ -163,8 +163,9 @@ pub fn worker_routes(jw: Arc<JobWorker>) -> axum::Router {
 /// The job worker's `/metrics` (Prometheus text).
 pub fn worker_metrics(jw: &JobWorker) -> String {
     format!(
-        "goosefs_job_worker_blocks_loaded_total {}\n",
-        jw.loaded.load(Ordering::Relaxed)
+        "goosefs_job_worker_blocks_loaded_total {}\n{}",
+        jw.loaded.load(Ordering::Relaxed),
+        crate::auth::metrics()
     )
 }
 

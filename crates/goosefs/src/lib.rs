@@ -12,6 +12,7 @@
 //! mount); [`net`] is the one transport, [`cli`] parses and dispatches.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;

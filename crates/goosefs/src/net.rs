@@ -1,5 +1,6 @@
 //! Addresses and the one RPC transport every part uses: JSON over HTTP/1.1 (hyper-util's pooled
-//! client; axum serves). Host names resolve through the system resolver, or first through a
+//! client; axum serves behind [`serve`]). Every connection a client opens starts with the
+//! [`crate::auth`] handshake when authentication is on, and every server checks it. Host names resolve through the system resolver, or first through a
 //! hosts(5)-format file named by `GOOSEFS_HOSTS_FILE`: on Kubernetes the masters' names resolve
 //! through their Services; outside it (tests, machines without such DNS) the file maps them.
 
@@ -55,6 +56,14 @@ pub enum NetError {
         status: u16,
         /// Body (truncated).
         body: String,
+    },
+    /// The server refused this process's credential, or is not of this runtime.
+    #[error("{address}: {source}")]
+    Auth {
+        /// `host:port`.
+        address: String,
+        /// Why.
+        source: crate::auth::AuthError,
     },
     /// A body that does not decode.
     #[error("{address} sent a body that does not decode: {source}")]
@@ -129,7 +138,8 @@ const BLOCK_POOL: usize = 8;
 /// A pooled HTTP client for JSON requests, and block reads from workers (cheap to clone).
 #[derive(Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
+    security: Arc<crate::auth::Security>,
     blocks: BlockPool,
     /// Name lookups (a hosts file read, or getaddrinfo on a blocking thread) cost more than a
     /// request on a kept-alive connection: reuse them for a few seconds.
@@ -137,14 +147,87 @@ pub struct Http {
 }
 
 impl Default for Http {
+    /// A client that authenticates with this process's credential ([`crate::auth::current`]).
     fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        Http::with_security(crate::auth::current())
+    }
+}
+
+/// hyper's TCP connector followed by the [`crate::auth`] handshake.
+#[derive(Clone)]
+pub struct Connector {
+    tcp: HttpConnector,
+    security: Arc<crate::auth::Security>,
+}
+
+/// A connection error hyper carries back to [`Http::call`].
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<hyper::Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), BoxError>> {
+        self.tcp.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: hyper::Uri) -> Self::Future {
+        let connecting = self.tcp.call(uri);
+        let security = self.security.clone();
+        Box::pin(async move {
+            let mut stream = connecting.await?.into_inner();
+            authenticate(&mut stream, &security).await?;
+            Ok(hyper_util::rt::TokioIo::new(stream))
+        })
+    }
+}
+
+/// Runs the client's handshake on a new connection when authentication is on (bounded by
+/// [`crate::auth::HANDSHAKE_TIMEOUT`]).
+async fn authenticate(
+    stream: &mut tokio::net::TcpStream,
+    security: &crate::auth::Security,
+) -> Result<(), crate::auth::AuthError> {
+    if !security.enabled() {
+        return Ok(());
+    }
+    tokio::time::timeout(crate::auth::HANDSHAKE_TIMEOUT, crate::auth::connect(stream, security))
+        .await
+        .map_err(|_| crate::auth::AuthError::Protocol("no answer within 5s".to_owned()))?
+        .map(drop)
+}
+
+/// The [`crate::auth::AuthError`] somewhere in a connection error's chain.
+fn auth_failure(error: &(dyn std::error::Error + 'static)) -> Option<crate::auth::AuthError> {
+    let mut e = Some(error);
+    while let Some(err) = e {
+        if let Some(auth) = err.downcast_ref::<crate::auth::AuthError>() {
+            return Some(match auth {
+                crate::auth::AuthError::Refused(r) => crate::auth::AuthError::Refused(r.clone()),
+                crate::auth::AuthError::UnknownServer => crate::auth::AuthError::UnknownServer,
+                other => crate::auth::AuthError::Protocol(other.to_string()),
+            });
+        }
+        e = err.source();
+    }
+    None
+}
+
+impl Http {
+    /// A client that authenticates with `security`.
+    pub fn with_security(security: Arc<crate::auth::Security>) -> Http {
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(Duration::from_secs(2)));
         Http {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
+                .build(Connector {
+                    tcp,
+                    security: security.clone(),
+                }),
+            security,
             blocks: BlockPool::default(),
             resolved: Resolved::default(),
         }
@@ -256,8 +339,14 @@ impl Http {
             source: Box::new(e),
         };
         let connect = || async {
-            let stream = tokio::net::TcpStream::connect(socket).await.map_err(unreachable)?;
+            let mut stream = tokio::net::TcpStream::connect(socket).await.map_err(unreachable)?;
             let _ = stream.set_nodelay(true);
+            authenticate(&mut stream, &self.security)
+                .await
+                .map_err(|source| NetError::Auth {
+                    address: address.to_owned(),
+                    source,
+                })?;
             Ok::<_, NetError>(stream)
         };
         let exchange = async {
@@ -347,7 +436,13 @@ impl Http {
             source,
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| unreachable(e.into()))?;
+            let response = self.client.request(request).await.map_err(|e| match auth_failure(&e) {
+                Some(source) => NetError::Auth {
+                    address: address.to_owned(),
+                    source,
+                },
+                None => unreachable(e.into()),
+            })?;
             let status = response.status().as_u16();
             let bytes = response
                 .into_body()
@@ -387,6 +482,138 @@ pub async fn listen(host: &str, port: u16, property: &str) -> Result<tokio::net:
     tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {address} ({property}): {e}")))
+}
+
+/// Connections one server holds open at once; further ones wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// How long a connection may take to send its first bytes, and a request its headers.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves a connection that opened with [`crate::api::BLOCK_MAGIC`] (a worker's block reads).
+pub type BlockServer = Arc<
+    dyn Fn(
+            tokio::net::TcpStream,
+            crate::auth::Caller,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Waits until `stream` has 4 bytes to read (or EOF, or [`HEAD_TIMEOUT`]) and returns them.
+/// A client writes its first message whole; one that sent fewer and stalls is polled with
+/// sleeps, not a busy loop.
+async fn first_bytes(stream: &tokio::net::TcpStream) -> Option<[u8; 4]> {
+    let mut first = [0u8; 4];
+    let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.peek(&mut first)).await {
+            Ok(Ok(n)) if n >= 4 => return Some(first),
+            Ok(Ok(0) | Err(_)) | Err(_) => return None,
+            Ok(Ok(_)) if tokio::time::Instant::now() >= deadline => return None,
+            Ok(Ok(_)) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+}
+
+/// Serves `router` on `listener` for `port`: at most [`MAX_CONNECTIONS`] at once, an accept
+/// loop that outlives failed accepts (`EMFILE`: it waits and tries again), the
+/// [`crate::auth`] handshake of each connection when authentication is on (its role goes to
+/// the handlers as a [`crate::auth::Caller`] extension, checked by [`crate::auth::guard`]),
+/// time limits on the handshake and on request headers; `blocks` takes the connections that
+/// speak the block protocol.
+///
+/// # Errors
+/// Never returns but for a listener that cannot be used at all.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    port: crate::auth::Port,
+    router: axum::Router,
+    blocks: Option<BlockServer>,
+) -> std::io::Result<()> {
+    let security = crate::auth::current();
+    let router = router.layer(axum::middleware::from_fn(move |request, next| {
+        crate::auth::guard(port, request, next)
+    }));
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors or memory, or a connection reset before it was taken:
+                // none of these stops the server.
+                tracing::warn!(error = %e, "accept failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (router, blocks, security) = (router.clone(), blocks.clone(), security.clone());
+        tokio::spawn(async move {
+            connection(stream, router, blocks, &security).await;
+            drop(slot);
+        });
+    }
+}
+
+/// One connection of [`serve`].
+async fn connection(
+    mut stream: tokio::net::TcpStream,
+    router: axum::Router,
+    blocks: Option<BlockServer>,
+    security: &crate::auth::Security,
+) {
+    use crate::auth::Caller;
+    let Some(mut first) = first_bytes(&stream).await else {
+        return;
+    };
+    let caller = if !security.enabled() {
+        Caller::Open
+    } else if &first == crate::auth::MAGIC {
+        match tokio::time::timeout(
+            crate::auth::HANDSHAKE_TIMEOUT,
+            crate::auth::accept(&mut stream, security),
+        )
+        .await
+        {
+            Ok(Ok(role)) => Caller::Role(role),
+            Ok(Err(reason)) => {
+                crate::auth::count_failed_handshake();
+                tracing::debug!(%reason, "handshake refused");
+                return;
+            }
+            Err(_) => {
+                crate::auth::count_failed_handshake();
+                return;
+            }
+        }
+    } else {
+        Caller::Anonymous
+    };
+    if caller != Caller::Anonymous && security.enabled() {
+        match first_bytes(&stream).await {
+            Some(next) => first = next,
+            None => return,
+        }
+    }
+    if &first == crate::api::BLOCK_MAGIC {
+        if let Some(blocks) = blocks {
+            blocks(stream, caller).await;
+        }
+        return;
+    }
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(caller);
+        tower::ServiceExt::oneshot(router.clone(), request)
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use axum::routing::get;
 use goosefs_conf::ports::PortRole;
 use goosefs_conf::{Conf, Role};
 
+use crate::auth::Port;
 use crate::net;
 
 /// Why a service cannot start.
@@ -95,7 +96,11 @@ pub async fn run(role: Role, conf: &Conf) -> Result<(), ServiceError> {
             .route("/health", get(|| async { "ok\n" }))
             .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "not implemented in this runtime yet\n") });
         tracing::info!(port, property = port_role.property(), "listening");
-        servers.spawn(async move { axum::serve(listener, routes).await });
+        let guarded = match port_role {
+            PortRole::JobMasterWeb | PortRole::JobWorkerWeb => Port::Web,
+            _ => Port::Job,
+        };
+        servers.spawn(net::serve(listener, guarded, routes, None));
     }
     tokio::select! {
         () = crate::signal::terminated() => {}

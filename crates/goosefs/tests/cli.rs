@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use common::{BIN, Masters, eventually, http_get, rendered_args, rendered_env, stderr};
 
+/// Runs `goosefs` with `env` and the runtime's credential (as every pod mounts it).
 fn goosefs(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .env_clear()
+        .env(goosefs_conf::credential::DIR_ENV, common::whole_credential())
         .envs(env.iter().copied())
         .output()
         .expect("run goosefs")

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use tokio::sync::Mutex;
 
+use crate::auth::Port;
 use crate::config::{JournalType, MasterConfig};
 use crate::journal::{Journal, JournalError};
 use crate::net::{self, Http};
@@ -212,12 +213,10 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
             votes_allowed: master.votes_allowed.clone(),
             state: state_of,
         });
-        servers.spawn(async move { axum::serve(journal_port, routes).await });
+        servers.spawn(net::serve(journal_port, Port::Journal, routes, None));
     }
-    let rpc_routes = rpc::routes(master.clone());
-    servers.spawn(async move { axum::serve(rpc, rpc_routes).await });
-    let web_routes = web::routes(master.clone());
-    servers.spawn(async move { axum::serve(web, web_routes).await });
+    servers.spawn(net::serve(rpc, Port::MasterRpc, rpc::routes(master.clone()), None));
+    servers.spawn(net::serve(web, Port::Web, web::routes(master.clone()), None));
 
     tokio::spawn(log_leadership(master.clone()));
     tokio::spawn(break_split_votes(master.clone()));

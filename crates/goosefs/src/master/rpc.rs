@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::api::{
     Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Registration, Rejoin, Report,
     UfsMount, WorkerReport, is_secret_key, paths,
 };
+use crate::auth::{Caller, Role};
 
 /// How long a write may take to commit before the client is told to retry.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,7 +62,33 @@ fn not_leader<T>(master: &Master) -> Answer<T> {
     }
 }
 
-async fn write(State(master): State<Arc<Master>>, Json(command): Json<Command>) -> Json<Answer<()>> {
+/// Mount and unmount need the admin role (the CLI in the masters' pods, the mount Job); other
+/// writes any role [`crate::auth::authorize`] lets through to this handler.
+fn may_write(caller: Caller, command: &Command) -> Result<(), (StatusCode, String)> {
+    match (caller, command) {
+        (Caller::Role(role), Command::Mount { .. } | Command::Unmount { .. }) if role != Role::Admin => {
+            let what = if matches!(command, Command::Mount { .. }) {
+                "mount"
+            } else {
+                "unmount"
+            };
+            let refusal = crate::auth::forbidden(role, what, &[Role::Admin]);
+            Err((StatusCode::FORBIDDEN, format!("{}\n", refusal.message)))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn write(
+    State(master): State<Arc<Master>>,
+    Extension(caller): Extension<Caller>,
+    Json(command): Json<Command>,
+) -> Result<Json<Answer<()>>, (StatusCode, String)> {
+    may_write(caller, &command)?;
+    Ok(write_command(master, command).await)
+}
+
+async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>> {
     if master.stepping_down.load(Ordering::SeqCst) {
         return Json(Answer::NotLeader { leader: None });
     }

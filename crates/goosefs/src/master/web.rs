@@ -120,5 +120,6 @@ async fn metrics(State(master): State<Arc<Master>>) -> String {
         "# HELP goosefs_master_role Raft role.\n# TYPE goosefs_master_role gauge\ngoosefs_master_role{{role=\"{}\"}} 1\n",
         s.role
     );
+    out.push_str(&crate::auth::metrics());
     out
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::Worker;
 use super::store::{BlockFile, Pinned, StoreError};
@@ -110,40 +110,15 @@ impl Worker {
     }
 }
 
-/// Accepts connections on the RPC port: block reads here, everything else to `http`.
-pub async fn serve(listener: TcpListener, worker: Arc<Worker>, http: axum::Router) -> std::io::Result<()> {
-    let service = hyper_util::service::TowerToHyperService::new(http);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        let (worker, service) = (worker.clone(), service.clone());
-        tokio::spawn(async move {
-            let mut first = [0u8; 4];
-            // A client writes its first request whole; wait until 4 bytes are there (or EOF),
-            // without spinning on a client that sent fewer and stalls: after 5 s it is HTTP's.
-            let mut waited = 0;
-            let peeked = loop {
-                match stream.peek(&mut first).await {
-                    Ok(n) if n >= 4 || n == 0 || waited >= 5000 => break n,
-                    Ok(_) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                        waited += 1;
-                    }
-                    Err(_) => break 0,
-                }
-            };
-            if peeked >= 4 && &first == MAGIC {
-                if let Err(e) = connection(&worker, stream).await {
-                    tracing::debug!(error = %e, "block connection closed");
-                }
-            } else {
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(io, service)
-                    .await;
-            }
-        });
+/// Serves a connection of the block protocol (after [`crate::net::serve`] saw its magic and
+/// authenticated it): block reads need a role [`crate::auth::authorize`] allows.
+pub async fn serve_blocks(worker: &Arc<Worker>, mut stream: TcpStream, caller: crate::auth::Caller) {
+    if let Err(refusal) = crate::auth::authorize(crate::auth::Port::WorkerRpc, crate::auth::BLOCK_READ, caller) {
+        let _ = failure(&mut stream, &refusal.message).await;
+        return;
+    }
+    if let Err(e) = connection(worker, stream).await {
+        tracing::debug!(error = %e, "block connection closed");
     }
 }
 

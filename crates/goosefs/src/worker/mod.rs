@@ -23,6 +23,7 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 
 use crate::api::{Answer, BlockRequest, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
+use crate::auth::Port;
 use crate::client::MasterClient;
 use crate::config::WorkerConfig;
 use crate::net;
@@ -360,6 +361,7 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
         let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
     }
     let _ = writeln!(out, "goosefs_worker_blocks {}", worker.store.block_ids().len());
+    out.push_str(&crate::auth::metrics());
     out
 }
 
@@ -449,8 +451,12 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
         .with_state(worker.clone());
     let mut servers = tokio::task::JoinSet::new();
     let data_worker = worker.clone();
-    servers.spawn(async move { data::serve(rpc, data_worker, rpc_routes).await });
-    servers.spawn(async move { axum::serve(web, web_routes).await });
+    let blocks: net::BlockServer = Arc::new(move |stream, caller| {
+        let worker = data_worker.clone();
+        Box::pin(async move { data::serve_blocks(&worker, stream, caller).await })
+    });
+    servers.spawn(net::serve(rpc, Port::WorkerRpc, rpc_routes, Some(blocks)));
+    servers.spawn(net::serve(web, Port::Web, web_routes, None));
     tokio::spawn(report(worker.clone()));
     tokio::select! {
         () = crate::signal::terminated() => {}

@@ -26,8 +26,55 @@ pub fn golden(case: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The ConfigMap data of a golden render case: `GOOSEFS_*` -> value.
+/// The items of the one credential generated for this test process (one runtime).
+fn items() -> &'static BTreeMap<String, String> {
+    static ITEMS: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    ITEMS.get_or_init(|| goosefs_conf::credential::generate().expect("random"))
+}
+
+/// A folder holding `names` of this process's credential.
+fn credential_folder(label: &str, names: &[String]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("credential-{}-{label}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("credential folder");
+    for item in names {
+        std::fs::write(dir.join(item), &items()[item]).expect("credential item");
+    }
+    dir
+}
+
+/// The Secret's items as `pod` mounts them (every public key, its roles' private keys).
+pub fn credential(pod: goosefs_conf::credential::Pod) -> PathBuf {
+    credential_folder(&format!("{pod:?}"), &pod.items())
+}
+
+/// Every item of the credential: each process started with it picks its own role's key.
+pub fn whole_credential() -> PathBuf {
+    credential_folder("all", &items().keys().cloned().collect::<Vec<_>>())
+}
+
+/// A folder with a credential of another runtime (every item): its keys are nobody's here.
+pub fn foreign_credential() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("credential-{}-foreign", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("credential folder");
+    for (item, text) in goosefs_conf::credential::generate().expect("random") {
+        std::fs::write(dir.join(item), text).expect("credential item");
+    }
+    dir
+}
+
+/// The ConfigMap data of a golden render case: `GOOSEFS_*` -> value, plus the runtime's Secret
+/// with every item (`GOOSEFS_CREDENTIAL_DIR`; see [`whole_credential`]).
 pub fn rendered_env(case: &str) -> BTreeMap<String, String> {
+    let mut env = configmap_env(case);
+    env.insert(
+        goosefs_conf::credential::DIR_ENV.to_owned(),
+        whole_credential().display().to_string(),
+    );
+    env
+}
+
+/// The ConfigMap data of a golden render case alone: `GOOSEFS_*` -> value.
+pub fn configmap_env(case: &str) -> BTreeMap<String, String> {
     let text = golden(case);
     let config_map = text
         .split("\n---\n")
