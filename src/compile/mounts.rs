@@ -204,8 +204,12 @@ pub fn script(mounts: &[UfsMount]) -> String {
         for (k, v) in &m.options {
             cmd.push_str(&format!(" --option {}", shell_quote(&format!("{k}={v}"))));
         }
+        // By variable name: the values never become the process's arguments.
         for s in &m.secret_options {
-            cmd.push_str(&format!(" --option \"{}=${{{}}}\"", s.name, s.env));
+            cmd.push_str(&format!(
+                " --option-env {}",
+                shell_quote(&format!("{}={}", s.name, s.env))
+            ));
         }
         cmd.push_str(&format!(" {} {}", shell_quote(&m.path), shell_quote(&m.mount_point)));
         let path = shell_quote(&m.path);

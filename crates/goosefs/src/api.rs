@@ -71,6 +71,82 @@ pub struct BlockRequest {
     pub local: bool,
 }
 
+/// The largest block a request may name: far above any block size GooseFS uses (Fluid renders
+/// 256MB), and far enough below `u64::MAX` that no size computed from it wraps.
+pub const MAX_BLOCK_LENGTH: u64 = 1 << 40;
+/// The most bytes one block read may ask for (clients read pieces of 8 MiB at most; a worker
+/// that cannot cache a block holds the asked bytes in memory).
+pub const MAX_READ: u64 = 64 << 20;
+/// The longest path or URI a request may carry (Linux's `PATH_MAX`).
+pub const MAX_PATH: usize = 4096;
+
+impl BlockRequest {
+    /// The request as the block protocol carries it: a URL query string.
+    pub fn to_query(&self) -> String {
+        let enc = crate::ufs::web::percent_encode_path;
+        format!(
+            "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
+            self.id,
+            enc(&self.mount),
+            enc(&self.ufs),
+            enc(&self.path),
+            self.block_offset,
+            self.block_length,
+            self.offset,
+            self.len,
+            self.load,
+            self.local
+        )
+    }
+
+    /// Decodes a request the network sent and checks its bounds ([`BlockRequest::check`]).
+    ///
+    /// # Errors
+    /// Why it is refused, one line starting `invalid:`.
+    pub fn decode(query: &[u8]) -> Result<BlockRequest, String> {
+        let r = std::str::from_utf8(query)
+            .ok()
+            .and_then(|q| format!("/?{q}").parse::<axum::http::Uri>().ok())
+            .and_then(|uri| axum::extract::Query::<BlockRequest>::try_from_uri(&uri).ok())
+            .map(|q| q.0)
+            .ok_or_else(|| "invalid: malformed block request".to_owned())?;
+        r.check()?;
+        Ok(r)
+    }
+
+    /// Checks every length and offset with checked arithmetic: the block within `u64` and at
+    /// most [`MAX_BLOCK_LENGTH`], the read within the block, bytes asked for at most
+    /// [`MAX_READ`] (a `load` or `local` request sends none), paths at most [`MAX_PATH`].
+    ///
+    /// # Errors
+    /// Why it is refused, one line starting `invalid:`.
+    pub fn check(&self) -> Result<(), String> {
+        let fail = |why: String| Err(format!("invalid: block {}: {why}", self.id));
+        if self.block_length > MAX_BLOCK_LENGTH {
+            return fail(format!(
+                "length {} is over the limit of {MAX_BLOCK_LENGTH}",
+                self.block_length
+            ));
+        }
+        if self.block_offset.checked_add(self.block_length).is_none() {
+            return fail(format!("offset {} plus length overflows", self.block_offset));
+        }
+        if self.offset > self.block_length {
+            return fail(format!(
+                "read offset {} is past the block's {} bytes",
+                self.offset, self.block_length
+            ));
+        }
+        if !self.load && !self.local && self.len > MAX_READ {
+            return fail(format!("a read of {} bytes is over the limit of {MAX_READ}", self.len));
+        }
+        if [&self.mount, &self.ufs, &self.path].iter().any(|p| p.len() > MAX_PATH) {
+            return fail(format!("a path over {MAX_PATH} bytes"));
+        }
+        Ok(())
+    }
+}
+
 /// What identifies one version of a file: inode, size, modification and change times (seconds
 /// and nanoseconds).
 pub type FileStamp = (u64, u64, i64, i64, i64, i64);
@@ -306,6 +382,27 @@ pub struct Rejoin {
     pub incarnation: String,
 }
 
+/// `uri` as it may be shown: a password in its user info (`http://user:pass@host/`) becomes
+/// `***`. Every message, log line and table that names a UFS URI shows it through this.
+pub fn redact_uri(uri: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.into();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let shown = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                "***".to_owned()
+            };
+            format!("{scheme}://{shown}@{host}{}", &rest[authority_end..]).into()
+        }
+        None => uri.into(),
+    }
+}
+
 /// Words of option keys whose values are secrets: never sent back nor logged.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -316,6 +413,66 @@ pub fn is_secret_key(key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn request() -> BlockRequest {
+        BlockRequest {
+            id: 7,
+            mount: "/hbase".to_owned(),
+            ufs: "http://h/a b/".to_owned(),
+            path: "dir/x&y=1.bin".to_owned(),
+            block_offset: 1 << 20,
+            block_length: 1 << 20,
+            offset: 5,
+            len: 100,
+            load: false,
+            local: false,
+        }
+    }
+
+    #[test]
+    fn block_requests_round_trip_and_out_of_bounds_ones_are_refused() {
+        let r = request();
+        assert_eq!(BlockRequest::decode(r.to_query().as_bytes()), Ok(r.clone()));
+        let refused = |edit: &dyn Fn(&mut BlockRequest)| {
+            let mut bad = r.clone();
+            edit(&mut bad);
+            BlockRequest::decode(bad.to_query().as_bytes())
+                .err()
+                .unwrap_or_default()
+        };
+        assert!(refused(&|b| b.block_length = u64::MAX).contains("over the limit"));
+        assert!(refused(&|b| b.block_offset = u64::MAX).contains("overflows"));
+        assert!(refused(&|b| b.offset = b.block_length + 1).contains("past the block"));
+        assert!(refused(&|b| b.len = MAX_READ + 1).contains("a read of"));
+        assert!(refused(&|b| b.path = "x".repeat(MAX_PATH + 1)).contains("a path over"));
+        // A load or a local open sends no bytes: the whole block may be named.
+        let mut load = r.clone();
+        load.load = true;
+        load.len = MAX_BLOCK_LENGTH;
+        load.block_length = MAX_BLOCK_LENGTH;
+        load.block_offset = 0;
+        assert!(BlockRequest::decode(load.to_query().as_bytes()).is_ok());
+        for junk in [&b"\xff\xfe"[..], b"id=x", b"", b"id=1&len=-1"] {
+            assert_eq!(
+                BlockRequest::decode(junk).err().as_deref(),
+                Some("invalid: malformed block request")
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_in_uris_are_never_shown() {
+        assert_eq!(
+            redact_uri("https://me:s3cr3t@h.example/a@b/"),
+            "https://me:***@h.example/a@b/"
+        );
+        assert_eq!(redact_uri("http://token@h/x"), "http://***@h/x");
+        for plain in ["http://h/a@b", "s3://bucket/p", "/local/path", "local:///x"] {
+            assert_eq!(redact_uri(plain), plain);
+        }
+    }
+
     #[test]
     fn secret_option_keys_are_recognised() {
         for key in [

@@ -87,6 +87,10 @@ enum FsCommand {
         /// A mount option, `key=value` (repeatable).
         #[arg(long = "option", value_name = "KEY=VALUE")]
         options: Vec<String>,
+        /// A mount option whose value is environment variable VAR's (repeatable): the mount Job
+        /// passes secret options so, never as process arguments.
+        #[arg(long = "option-env", value_name = "KEY=VAR")]
+        option_env: Vec<String>,
         /// GooseFS path.
         path: Option<String>,
         /// UFS URI.
@@ -365,12 +369,19 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                     readonly,
                     shared,
                     options: pairs,
+                    option_env,
                     path,
                     ufs,
                 } => match (path, ufs) {
                     (None, None) => crate::fs::mounts(&client).await?,
                     (Some(path), Some(ufs)) => {
-                        crate::fs::mount(&client, &path, &ufs, readonly, shared, options(&pairs)?).await?
+                        let mut all = options(&pairs)?;
+                        for (key, var) in options(&option_env)? {
+                            let value = env(&var)
+                                .ok_or_else(|| Failure::Usage(format!("--option-env {key}={var}: {var} is not set")))?;
+                            all.insert(key, value);
+                        }
+                        crate::fs::mount(&client, &path, &ufs, readonly, shared, all).await?
                     }
                     _ => {
                         return Err(Failure::Usage(

@@ -75,15 +75,19 @@ fn ufs_type(ufs: &str) -> String {
 
 /// The mount table, one line per mount: `<ufs>  on  <path>  (<type>, ...)`.
 pub fn format_mounts(mounts: &[MountEntry]) -> String {
-    let ufs_width = mounts.iter().map(|m| m.ufs.len()).max().unwrap_or(0);
+    let shown: Vec<String> = mounts
+        .iter()
+        .map(|m| crate::api::redact_uri(&m.ufs).into_owned())
+        .collect();
+    let ufs_width = shown.iter().map(String::len).max().unwrap_or(0);
     let path_width = mounts.iter().map(|m| m.path.len()).max().unwrap_or(0);
     let mut out = String::new();
-    for m in mounts {
+    for (m, ufs) in mounts.iter().zip(&shown) {
         let properties: Vec<String> = m.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(
             out,
             "{:<ufs_width$}  on  {:<path_width$}  ({}, capacity=-1B, used=-1B, {}read-only, {}shared, properties={{{}}})",
-            m.ufs,
+            ufs,
             m.path,
             ufs_type(&m.ufs),
             if m.read_only { "" } else { "not " },
@@ -124,7 +128,7 @@ pub async fn mount(
         mtime_ms: 0,
     };
     client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
-    Ok(format!("Mounted {ufs} at {path}\n"))
+    Ok(format!("Mounted {} at {path}\n", crate::api::redact_uri(ufs)))
 }
 
 /// `fs unmount <path>`.
@@ -212,7 +216,14 @@ pub async fn stat(client: &MasterClient, path: &str) -> Printed {
     let name = info.path.rsplit('/').next().unwrap_or_default();
     Ok(format!(
         "{} is {what} path.\nFileInfo{{fileId={}, name={name}, path={}, ufsPath={}, length={}, folder={}, mountPoint={}, lastModificationTimeMs={}}}\n",
-        info.path, info.id, info.path, info.ufs_path, info.length, info.folder, info.mount_point, info.mtime_ms
+        info.path,
+        info.id,
+        info.path,
+        crate::api::redact_uri(&info.ufs_path),
+        info.length,
+        info.folder,
+        info.mount_point,
+        info.mtime_ms
     ))
 }
 

@@ -236,7 +236,7 @@ impl FileReader {
         };
         let answer = self
             .http
-            .local_block(&worker, &request_query(&request), self.locality.timeout)
+            .local_block(&worker, &request.to_query(), self.locality.timeout)
             .await
             .map_err(|e| failed(e.to_string()))?;
         // This process opens what the worker names, and may be root: only a block file in one
@@ -338,7 +338,7 @@ impl FileReader {
                 load,
                 local: false,
             };
-            let query = request_query(&request);
+            let query = request.to_query();
             let max = if load { 0 } else { len };
             for worker in &candidates {
                 match self
@@ -381,24 +381,6 @@ impl FileReader {
     }
 }
 
-/// The query string of a block request.
-pub fn request_query(r: &BlockRequest) -> String {
-    let enc = crate::ufs::web::percent_encode_path;
-    format!(
-        "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
-        r.id,
-        enc(&r.mount),
-        enc(&r.ufs),
-        enc(&r.path),
-        r.block_offset,
-        r.block_length,
-        r.offset,
-        r.len,
-        r.load,
-        r.local
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,7 +414,7 @@ mod tests {
             load: false,
             local: true,
         };
-        let back: BlockRequest = serde_urlencoded_from(&request_query(&r));
+        let back: BlockRequest = serde_urlencoded_from(&r.to_query());
         assert_eq!(back, r);
     }
 

@@ -146,7 +146,7 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
     // The keys come as the rendered mount Job passes Secret values: environment variables.
     let mount_with = |flags: &str, path: &str, secret_value: &str| {
         let script = format!(
-            "goosefs fs mount {flags} --option aws.accessKeyId={id} --option \"aws.secretKey=${{GOOSEFS_MOUNT_SECRET_0_0}}\" \
+            "goosefs fs mount {flags} --option aws.accessKeyId={id} --option-env aws.secretKey=GOOSEFS_MOUNT_SECRET_0_0 \
              --option goosefs.underfs.s3.endpoint={endpoint} --option aws.region=us-east-1 {path} s3://hbase/stable/"
         );
         let bin = std::path::Path::new(common::BIN)

@@ -109,7 +109,10 @@ async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>
         };
         if let Err(e) = checked {
             master.data.forget_mount(path);
-            return Json(Answer::Refused(format!("cannot mount {ufs} at {path}: {e}")));
+            return Json(Answer::Refused(format!(
+                "cannot mount {} at {path}: {e}",
+                crate::api::redact_uri(ufs)
+            )));
         }
     }
     let unmounted = match &command {

@@ -152,6 +152,11 @@ impl std::fmt::Debug for Ufs {
     }
 }
 
+/// A URI as errors show it (no password: [`crate::api::redact_uri`]).
+fn shown(uri: &str) -> String {
+    crate::api::redact_uri(uri).into_owned()
+}
+
 /// The first option set among `keys`.
 fn option<'a>(options: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| options.get(*k)).map(String::as_str)
@@ -167,6 +172,23 @@ fn tls_provider() {
     });
 }
 
+/// A Web UFS follows redirects within its own origin only (scheme, host and port), at most 10:
+/// the workers and masters sit on the host network, and a UFS server (or whoever controls its
+/// answers) must not be able to point them at other addresses.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if first.as_ref() == Some(&attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            let to = attempt.url().origin().ascii_serialization();
+            attempt.error(format!("a redirect to another origin ({to}) is not followed"))
+        }
+    })
+}
+
 impl Ufs {
     /// The operator for `uri` with the mount's `options`.
     ///
@@ -175,7 +197,7 @@ impl Ufs {
     pub fn open(uri: &str, options: &BTreeMap<String, String>, settings: &UfsSettings) -> Result<Ufs, UfsError> {
         tls_provider();
         let config = |e: opendal::Error| UfsError::Config {
-            uri: uri.to_owned(),
+            uri: shown(uri),
             reason: e.to_string(),
         };
         let (scheme, rest) = match uri.split_once("://") {
@@ -194,7 +216,7 @@ impl Ufs {
         let needs_authority = |what: &str| -> Result<(), UfsError> {
             if authority.is_empty() {
                 Err(UfsError::Config {
-                    uri: uri.to_owned(),
+                    uri: shown(uri),
                     reason: format!("no {what} in the URI"),
                 })
             } else {
@@ -205,17 +227,45 @@ impl Ufs {
         let op = match scheme.as_str() {
             "http" | "https" => {
                 needs_authority("host")?;
-                let endpoint = format!("{scheme}://{authority}");
+                // User info travels as a (sensitive) Basic header, never in a URL: OpenDAL's and
+                // reqwest's errors name URLs.
+                let (userinfo, host) = match authority.rsplit_once('@') {
+                    Some((userinfo, host)) => (Some(userinfo), host),
+                    None => (None, authority),
+                };
+                let endpoint = format!("{scheme}://{host}");
+                let mut headers = reqwest::header::HeaderMap::new();
+                if let Some(userinfo) = userinfo {
+                    use base64::Engine as _;
+                    let token = base64::engine::general_purpose::STANDARD.encode(userinfo);
+                    let mut value =
+                        reqwest::header::HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
+                            UfsError::Config {
+                                uri: shown(uri),
+                                reason: "the user info is not a valid header".to_owned(),
+                            }
+                        })?;
+                    value.set_sensitive(true);
+                    headers.insert(reqwest::header::AUTHORIZATION, value);
+                }
                 let client = reqwest::Client::builder()
                     .connect_timeout(settings.timeout)
                     .timeout(settings.timeout)
+                    .redirect(same_origin_redirects())
+                    .default_headers(headers)
                     .build()
                     .map_err(|e| UfsError::Config {
-                        uri: uri.to_owned(),
+                        uri: shown(uri),
                         reason: e.to_string(),
                     })?;
+                // OpenDAL's reads go through the same client (and so the same redirect policy).
+                let transport = opendal::HttpTransporter::new(opendal_http_transport_reqwest::ReqwestTransport::new(
+                    client.clone(),
+                ));
                 web = Some((format!("{endpoint}{root}"), client, settings.index.clone()));
-                Operator::new(services::Http::default().endpoint(&endpoint).root(&root)).map_err(config)?
+                Operator::new(services::Http::default().endpoint(&endpoint).root(&root))
+                    .map_err(config)?
+                    .with_context(opendal::OperationContext::new().with_http_transport(transport))
             }
             "s3" | "s3a" | "s3n" => {
                 needs_authority("bucket")?;
@@ -254,7 +304,7 @@ impl Ufs {
                     None => {
                         let region = option(options, &["fs.cosn.bucket.region", "fs.cos.region"]).ok_or_else(|| {
                             UfsError::Config {
-                                uri: uri.to_owned(),
+                                uri: shown(uri),
                                 reason: "set fs.cosn.bucket.region (or fs.cosn.bucket.endpoint)".to_owned(),
                             }
                         })?;
@@ -277,7 +327,7 @@ impl Ufs {
             "oss" => {
                 needs_authority("bucket")?;
                 let endpoint = option(options, &["fs.oss.endpoint"]).ok_or_else(|| UfsError::Config {
-                    uri: uri.to_owned(),
+                    uri: shown(uri),
                     reason: "set fs.oss.endpoint".to_owned(),
                 })?;
                 let mut b = services::Oss::default()
@@ -329,7 +379,7 @@ impl Ufs {
             }
             other => {
                 return Err(UfsError::Scheme {
-                    uri: uri.to_owned(),
+                    uri: shown(uri),
                     scheme: other.to_owned(),
                 });
             }
@@ -348,7 +398,7 @@ impl Ufs {
                     .with_max_times(settings.retries),
             );
         Ok(Ufs {
-            uri: uri.to_owned(),
+            uri: shown(uri),
             op,
             web,
             local,
@@ -364,16 +414,16 @@ impl Ufs {
         let path = if path.is_empty() { "/" } else { path }.to_owned();
         match e.kind() {
             ErrorKind::NotFound => UfsError::NotFound {
-                uri: self.uri.clone(),
+                uri: shown(&self.uri),
                 path,
             },
             ErrorKind::PermissionDenied => UfsError::Denied {
-                uri: self.uri.clone(),
+                uri: shown(&self.uri),
                 path,
                 source: Box::new(e),
             },
             _ => UfsError::Io {
-                uri: self.uri.clone(),
+                uri: shown(&self.uri),
                 op,
                 path,
                 source: Box::new(e),
@@ -401,7 +451,7 @@ impl Ufs {
                     let meta = self.op.stat(&prefix).await.map_err(|e| self.error("stat", dir, e))?;
                     if !meta.is_dir() {
                         return Err(UfsError::NotFound {
-                            uri: self.uri.clone(),
+                            uri: shown(&self.uri),
                             path: dir.to_owned(),
                         });
                     }
@@ -441,7 +491,7 @@ impl Ufs {
     ) -> Result<Vec<Entry>, UfsError> {
         let url = format!("{base}{}", web::percent_encode_path(prefix));
         let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
-            uri: self.uri.clone(),
+            uri: shown(&self.uri),
             op: "list",
             path: prefix.to_owned(),
             source: e,
@@ -459,7 +509,7 @@ impl Ufs {
                 Ok((status, text)) if status.is_success() => break text,
                 Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
                     return Err(UfsError::NotFound {
-                        uri: self.uri.clone(),
+                        uri: shown(&self.uri),
                         path: prefix.to_owned(),
                     });
                 }
@@ -472,7 +522,7 @@ impl Ufs {
             tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
         };
         let links = web::parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
-            uri: self.uri.clone(),
+            uri: shown(&self.uri),
             path: prefix.to_owned(),
         })?;
         // HEAD the files a few at a time.
@@ -531,7 +581,7 @@ impl Ufs {
         if cap.write && cap.delete && cap.create_dir {
             Ok(())
         } else {
-            Err(UfsError::ReadOnly { uri: self.uri.clone() })
+            Err(UfsError::ReadOnly { uri: shown(&self.uri) })
         }
     }
 
@@ -545,7 +595,7 @@ impl Ufs {
         use std::os::unix::fs::FileExt;
         self.check_writable()?;
         let io = |source: std::io::Error| UfsError::Io {
-            uri: self.uri.clone(),
+            uri: shown(&self.uri),
             op: "write",
             path: path.to_owned(),
             source: Box::new(source),
@@ -630,7 +680,7 @@ impl Ufs {
     /// A failure in the middle of a [`Ufs::stream`].
     pub fn stream_error(&self, path: &str, e: std::io::Error) -> UfsError {
         UfsError::Io {
-            uri: self.uri.clone(),
+            uri: shown(&self.uri),
             op: "read",
             path: path.to_owned(),
             source: Box::new(e),
@@ -651,7 +701,7 @@ impl Ufs {
         let bytes = buffer.to_bytes();
         if bytes.len() as u64 != length {
             return Err(UfsError::Io {
-                uri: self.uri.clone(),
+                uri: shown(&self.uri),
                 op: "read",
                 path: path.to_owned(),
                 source: format!(
@@ -695,6 +745,100 @@ fn entry_of(name: String, meta: &opendal::Metadata) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tiny HTTP server on `ip`: each request's path is answered from `answers` (status,
+    /// extra header, body); returns its port and the paths it was asked for.
+    async fn http_server(
+        ip: &str,
+        answers: Vec<(&'static str, u16, String, &'static str)>,
+    ) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                log.lock().expect("log").push(head.clone());
+                let (status, header, body) = answers
+                    .iter()
+                    .find(|(p, ..)| *p == path)
+                    .map_or((404, String::new(), ""), |(_, st, h, b)| (*st, h.clone(), *b));
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\n{header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        (port, asked)
+    }
+
+    #[tokio::test]
+    async fn web_ufs_redirects_are_followed_within_the_origin_only() {
+        let (other, other_asked) = http_server("127.0.0.1", vec![("/secret", 200, String::new(), "secret")]).await;
+        let away = format!("Location: http://127.0.0.1:{other}/secret\r\n");
+        let (port, _) = http_server(
+            "127.0.0.1",
+            vec![
+                ("/d/moved.txt", 302, "Location: /d/here.txt\r\n".to_owned(), ""),
+                ("/d/here.txt", 200, String::new(), "here"),
+                ("/d/away.txt", 302, away, ""),
+            ],
+        )
+        .await;
+        let ufs = Ufs::open(
+            &format!("http://127.0.0.1:{port}/d/"),
+            &BTreeMap::new(),
+            &UfsSettings::default(),
+        )
+        .expect("open");
+        let same = ufs.read("moved.txt", 0, 4).await.map(|b| b.to_vec());
+        assert_eq!(same.ok().as_deref(), Some(&b"here"[..]), "a redirect within the origin");
+        let away = ufs
+            .read("away.txt", 0, 6)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(away.contains("error following redirect"), "{away}");
+        assert!(
+            other_asked.lock().expect("log").is_empty(),
+            "the other origin was never asked"
+        );
+    }
+
+    #[tokio::test]
+    async fn web_ufs_user_info_is_a_header_and_never_shown() {
+        let (port, asked) = http_server("127.0.0.1", vec![("/d/f.txt", 200, String::new(), "data")]).await;
+        let ufs = Ufs::open(
+            &format!("http://me:pa55w0rd@127.0.0.1:{port}/d/"),
+            &BTreeMap::new(),
+            &UfsSettings::default(),
+        )
+        .expect("open");
+        let read = ufs.read("f.txt", 0, 4).await.map(|b| b.to_vec());
+        assert_eq!(read.ok().as_deref(), Some(&b"data"[..]));
+        let heads = asked.lock().expect("log").join("\n");
+        // base64("me:pa55w0rd")
+        assert!(heads.contains("authorization: Basic bWU6cGE1NXcwcmQ="), "{heads}");
+        assert!(
+            !heads.contains("pa55w0rd@"),
+            "no user info in the request line: {heads}"
+        );
+        let missing = ufs
+            .read("missing.txt", 0, 4)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(!missing.is_empty() && !missing.contains("pa55w0rd"), "{missing}");
+        assert!(missing.contains("me:***@127.0.0.1"), "{missing}");
+    }
 
     #[tokio::test]
     async fn local_directories_list_with_sizes_and_read_ranges() {

@@ -140,14 +140,12 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
         }
         let mut query = vec![0u8; len as usize];
         stream.read_exact(&mut query).await?;
-        let request = std::str::from_utf8(&query)
-            .ok()
-            .and_then(|q| format!("/?{q}").parse::<axum::http::Uri>().ok())
-            .and_then(|uri| axum::extract::Query::<BlockRequest>::try_from_uri(&uri).ok())
-            .map(|q| q.0);
-        let Some(r) = request else {
-            failure(&mut stream, "malformed block request").await?;
-            continue;
+        let r = match BlockRequest::decode(&query) {
+            Ok(r) => r,
+            Err(why) => {
+                failure(&mut stream, &why).await?;
+                continue;
+            }
         };
         if r.local {
             match worker.vouch(&r).await {

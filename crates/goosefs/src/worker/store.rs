@@ -65,7 +65,11 @@ pub enum StoreError {
 
 /// Size on disk of a block of `length` bytes (its bytes and its checksum file).
 pub fn file_size(length: u64) -> u64 {
-    length + 4 * length.div_ceil(CHUNK) + FOOTER
+    // Saturating: a length from the network is bounded before it gets here
+    // (`BlockRequest::check`), and a quota sum must never wrap round to room.
+    length
+        .saturating_add(length.div_ceil(CHUNK).saturating_mul(4))
+        .saturating_add(FOOTER)
 }
 
 /// The path of block `id` in tier directory `dir`.

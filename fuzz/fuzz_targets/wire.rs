@@ -1,0 +1,39 @@
+//! The runtime's wire on any bytes: the block protocol's request decoder never panics, and a
+//! request it accepts is within bounds and survives a round trip; the server's side of the
+//! authentication handshake never panics and never accepts bytes that hold no valid signature.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use goosefs::api::BlockRequest;
+use goosefs::auth::{Process, Role, Security};
+use libfuzzer_sys::fuzz_target;
+use tokio::io::AsyncWriteExt;
+
+/// A master's credential, generated once.
+fn master() -> &'static Security {
+    static SECURITY: OnceLock<Security> = OnceLock::new();
+    SECURITY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("goosefs-fuzz-credential-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        for (item, text) in goosefs_conf::credential::generate().expect("random") {
+            std::fs::write(dir.join(item), text).expect("item");
+        }
+        Security::from_dir(&dir, Process::Daemon(Role::Master)).expect("credential")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(r) = BlockRequest::decode(data) {
+        assert!(r.check().is_ok());
+        assert_eq!(BlockRequest::decode(r.to_query().as_bytes()), Ok(r));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        let _ = client.write_all(data).await;
+        drop(client);
+        // Random bytes cannot sign fresh nonces with a key of this runtime.
+        assert!(goosefs::auth::accept(&mut server, master()).await.is_err());
+    });
+});
