@@ -382,6 +382,70 @@ pub struct Rejoin {
     pub incarnation: String,
 }
 
+/// The most bytes of one path component (Linux's `NAME_MAX`, as the FUSE mount presents it).
+pub const MAX_NAME: usize = 255;
+/// The most components of a GooseFS path: a recursive `mkdir` stores every prefix, so its cost
+/// grows with the square of the depth.
+pub const MAX_DEPTH: usize = 256;
+
+/// Checks a GooseFS path from the network against [`MAX_PATH`], [`MAX_NAME`] and [`MAX_DEPTH`].
+///
+/// # Errors
+/// Why it is refused, one line starting `invalid:`.
+pub fn check_path(path: &str) -> Result<(), String> {
+    if path.len() > MAX_PATH {
+        return Err(format!("invalid: a path of {} bytes (at most {MAX_PATH})", path.len()));
+    }
+    if let Some(name) = path.split('/').find(|n| n.len() > MAX_NAME) {
+        let shown: String = name.chars().take(20).collect();
+        return Err(format!("invalid: the name {shown:?}... is over {MAX_NAME} bytes"));
+    }
+    let depth = path.split('/').filter(|n| !n.is_empty()).count();
+    if depth > MAX_DEPTH {
+        return Err(format!("invalid: a path {depth} levels deep (at most {MAX_DEPTH})"));
+    }
+    Ok(())
+}
+
+/// Which UFSes a mount may name: `local://`/`file://` directories only at or below the local
+/// root UFS (`goosefs.master.mount.table.root.ufs`: `/underFSStorage`, where the rendered
+/// manifests mount the Dataset's declared host paths and claims), `pvc://` claims only inside
+/// their own folder there; no `.` or `..` in either. Other schemes reach their own services.
+///
+/// # Errors
+/// Why it is refused, one line starting `forbidden:`.
+pub fn mount_policy(ufs: &str, root_ufs: &str) -> Result<(), String> {
+    if ufs.len() > MAX_PATH {
+        return Err(format!(
+            "invalid: a UFS URI of {} bytes (at most {MAX_PATH})",
+            ufs.len()
+        ));
+    }
+    let (scheme, rest) = ufs.split_once("://").unwrap_or(("file", ufs));
+    let scheme = scheme.to_ascii_lowercase();
+    let escapes = |path: &str| path.split('/').any(|p| p == "." || p == "..");
+    match scheme.as_str() {
+        "local" | "file" => {
+            let dir = format!("/{}", rest.trim_start_matches('/'));
+            let root = root_ufs
+                .split_once("://")
+                .filter(|(s, _)| s.eq_ignore_ascii_case("local") || s.eq_ignore_ascii_case("file"))
+                .map_or(root_ufs, |(_, r)| r);
+            let root = format!("/{}", root.trim_matches('/'));
+            let below = dir.trim_end_matches('/') == root || dir.starts_with(&format!("{root}/"));
+            if escapes(&dir) || !root_ufs.starts_with('/') && !root_ufs.contains("://") || !below {
+                return Err(format!(
+                    "forbidden: {} is not below the runtime's local storage {root} (where its declared volumes are)",
+                    redact_uri(ufs)
+                ));
+            }
+            Ok(())
+        }
+        "pvc" if escapes(rest) => Err(format!("forbidden: {} leaves its claim ('.' or '..')", redact_uri(ufs))),
+        _ => Ok(()),
+    }
+}
+
 /// `uri` as it may be shown: a password in its user info (`http://user:pass@host/`) becomes
 /// `***`. Every message, log line and table that names a UFS URI shows it through this.
 pub fn redact_uri(uri: &str) -> std::borrow::Cow<'_, str> {
@@ -459,6 +523,56 @@ mod tests {
                 Some("invalid: malformed block request")
             );
         }
+    }
+
+    #[test]
+    fn paths_over_the_limits_are_refused() {
+        assert!(check_path("/a/b").is_ok());
+        assert!(check_path(&format!("/{}", "x".repeat(MAX_PATH))).is_err());
+        assert!(
+            check_path(&format!("/{}", "n".repeat(MAX_NAME + 1)))
+                .err()
+                .unwrap_or_default()
+                .contains("over 255")
+        );
+        let deep = "/d".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            check_path(&deep).err().as_deref(),
+            Some("invalid: a path 257 levels deep (at most 256)")
+        );
+        assert!(check_path(&"/d".repeat(MAX_DEPTH)).is_ok());
+    }
+
+    #[test]
+    fn local_mounts_stay_below_the_declared_storage() {
+        let root = "/underFSStorage";
+        for ok in [
+            "local:///underFSStorage/data",
+            "/underFSStorage/x/",
+            "pvc://claim/sub",
+            "http://h/",
+            "s3://b/p",
+        ] {
+            assert_eq!(mount_policy(ok, root), Ok(()), "{ok}");
+        }
+        for bad in [
+            "local:///",
+            "local:///etc",
+            "file:///underFSStorageX",
+            "local:///underFSStorage/../etc",
+            "/etc/passwd",
+            "pvc://claim/../../etc",
+        ] {
+            assert!(
+                mount_policy(bad, root)
+                    .err()
+                    .unwrap_or_default()
+                    .starts_with("forbidden: "),
+                "{bad}"
+            );
+        }
+        // A root UFS that is not local: no local mount at all.
+        assert!(mount_policy("local:///underFSStorage", "s3://bucket/").is_err());
     }
 
     #[test]

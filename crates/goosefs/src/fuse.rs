@@ -168,6 +168,24 @@ enum InodeIo {
     Served(usize),
 }
 
+/// Whether `w`'s spool may grow to `end` bytes: by no more than its file system has free. Every
+/// byte of a spool is uploaded at close, so a write far past the end (a sparse file of
+/// terabytes) is refused with `EFBIG` instead of becoming a terabyte upload of zeros.
+fn spool_may_grow(w: &Writing, end: u64) -> Result<(), Errno> {
+    let now = w.length.load(Ordering::Acquire);
+    if end <= now {
+        return Ok(());
+    }
+    let free = nix::sys::statvfs::fstatvfs(&w.spool)
+        .map(|s| u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
+        .map_err(|_| Errno::EIO)?;
+    if end - now > free {
+        tracing::warn!(path = %w.path, end, free, "a write past what the spool's file system holds");
+        return Err(Errno::EFBIG);
+    }
+    Ok(())
+}
+
 /// A file open for writing: kept in a spool file until closed, then stored in the UFS whole.
 struct Writing {
     ino: u64,
@@ -705,6 +723,9 @@ impl Filesystem for GooseFuse {
                 return reply.error(Errno::EOPNOTSUPP);
             };
             let _shared = w.gate.read().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = spool_may_grow(&w, size) {
+                return reply.error(e);
+            }
             if let Err(e) = w.spool.set_len(size) {
                 tracing::error!(path = %w.path, error = %e, "spool truncation failed");
                 return reply.error(Errno::EIO);
@@ -862,6 +883,10 @@ impl Filesystem for GooseFuse {
             return reply.error(Errno::EBADF);
         };
         let _shared = w.gate.read().unwrap_or_else(PoisonError::into_inner);
+        let end = offset.checked_add(data.len() as u64);
+        if let Err(e) = end.ok_or(Errno::EFBIG).and_then(|end| spool_may_grow(&w, end)) {
+            return reply.error(e);
+        }
         if let Err(e) = w.spool.write_all_at(data, offset) {
             tracing::error!(path = %w.path, error = %e, "spool write failed");
             return reply.error(if e.raw_os_error() == Some(libc::ENOSPC) {
@@ -1043,11 +1068,15 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         path: mount_point.to_owned(),
         source,
     })?;
+    // default_permissions: the kernel checks every access against the modes and owners shown
+    // (0755 directories, 0644 files, owned by `uid`/`gid` or root), so on a read-write mount an
+    // application uid that does not own a file cannot change or delete it.
     let mut options = vec![
         MountOption::FSName("goosefs".to_owned()),
         MountOption::Subtype("goosefs".to_owned()),
         MountOption::NoDev,
         MountOption::NoSuid,
+        MountOption::DefaultPermissions,
     ];
     options.push(if opts.read_only {
         MountOption::RO

@@ -116,6 +116,24 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
     let out = goosefs_as(&m, &client, &["fs", "cat", "/hbase/data.bin"]);
     assert_eq!(out.stdout, data, "a client reads the bytes: {}", stderr(&out));
 
+    // Even the admin mounts no host directory outside the declared local storage, and paths
+    // have bounds (a recursive mkdir's cost grows with the square of the depth).
+    let out = m.goosefs(&["fs", "mount", "/host", "local:///etc"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("forbidden: local:///etc is not below the runtime's local storage /underFSStorage"),
+        "{}",
+        stderr(&out)
+    );
+    let deep = "/d".repeat(300);
+    let out = m.goosefs(&["fs", "mkdir", &deep]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid: a path 300 levels deep (at most 256)"),
+        "{}",
+        stderr(&out)
+    );
+
     // Raw requests without a handshake: 401 on the RPC and journal ports, a refusal frame on
     // the block protocol; /health stays open.
     let ip = m.ip(leader);
@@ -239,6 +257,7 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
         "{listing}"
     );
     assert!(!listing.contains("pwn") && !listing.contains("by-worker"), "{listing}");
+    assert!(!listing.contains("/host") && !listing.contains("/d\n"), "{listing}");
     let out = m.goosefs(&["fs", "cat", "/hbase/data.bin"]);
     assert_eq!(out.stdout, data);
     m.kill(leader);

@@ -53,8 +53,13 @@ fn sha(data: &[u8]) -> String {
 /// Masters of the seed runtime with 1 MiB blocks, a leader, and the UFS mounted at `/hbase` by
 /// the rendered mount Job's script (its URL swapped for the local UFS).
 fn cluster(net: u8, ufs: &UfsServer) -> Masters {
+    cluster_with(net, ufs, "")
+}
+
+/// [`cluster`] with more `-D` options for the masters.
+fn cluster_with(net: u8, ufs: &UfsServer, extra: &str) -> Masters {
     let mut m = Masters::new(HBASE_CASE, net, 3);
-    m.extra = "-Dgoosefs.user.block.size.bytes.default=1MB -Dgoosefs.master.worker.timeout=3s".to_owned();
+    m.extra = format!("-Dgoosefs.user.block.size.bytes.default=1MB -Dgoosefs.master.worker.timeout=3s {extra}");
     m.start_all();
     m.leader(Duration::from_secs(15)).expect("a leader");
     let script = rendered_mount_script(HBASE_CASE)
@@ -595,10 +600,17 @@ fn write_in_parallel(path: &Path, data: &[u8], chunk: usize, threads: usize) -> 
 fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot() {
     let ufs = UfsServer::start();
     std::fs::write(ufs.root.path().join("web.txt"), b"web\n").expect("web");
-    let mut m = cluster(33, &ufs);
+    // Local UFSes may only be mounted below the runtime's local storage (the root UFS, where
+    // the manifests mount the Dataset's volumes): here a scratch folder.
+    let storage = tempfile::tempdir().expect("local storage");
+    let mut m = cluster_with(
+        33,
+        &ufs,
+        &format!("-Dgoosefs.master.mount.table.root.ufs={}", storage.path().display()),
+    );
     let tier = m.dir.path().join("tier-0");
     // A local UFS beside the Web one, and the same folder mounted --readonly elsewhere.
-    let local = tempfile::tempdir().expect("local ufs");
+    let local = tempfile::tempdir_in(storage.path()).expect("local ufs");
     std::fs::write(local.path().join("old.txt"), b"old\n").expect("old");
     std::fs::create_dir(local.path().join("full")).expect("full");
     std::fs::write(local.path().join("full/x"), b"x").expect("x");
@@ -649,6 +661,49 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
     );
     assert!(cat(&m, "/local/new.bin").stdout == data);
     assert!(std::fs::read(fuse("local/new.bin")).expect("read back") == data);
+
+    // default_permissions: an application uid that owns nothing here reads, and can neither
+    // write, replace nor delete (the entries are root's: 0644 files, 0755 directories).
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(m.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let as_nobody = |script: &str| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script])
+            .output()
+            .expect("setpriv")
+    };
+    let read = as_nobody(&format!("sha256sum < {}", fuse("local/new.bin").display()));
+    assert!(read.status.success(), "{}", stderr(&read));
+    assert_eq!(stdout(&read).split_whitespace().next(), Some(sha(&data).as_str()));
+    for script in [
+        format!("echo evil > {}", fuse("local/evil.txt").display()),
+        format!("echo evil > {}", fuse("local/new.bin").display()),
+        format!("rm -f {}", fuse("local/new.bin").display()),
+        format!("mkdir {}", fuse("local/evil-dir").display()),
+    ] {
+        let out = as_nobody(&script);
+        assert!(!out.status.success(), "{script} was allowed");
+        assert!(stderr(&out).contains("Permission denied"), "{script}: {}", stderr(&out));
+    }
+    assert!(std::fs::read(local.path().join("new.bin")).expect("kept") == data);
+    assert!(!local.path().join("evil.txt").exists() && !local.path().join("evil-dir").exists());
+
+    // A write (or a truncate) far past the end, past what the spool's file system holds, is
+    // refused with EFBIG: never a terabyte upload of zeros.
+    {
+        let sparse = std::fs::File::create(fuse("local/sparse.bin")).expect("create");
+        let far = sparse.write_at(b"x", 1 << 50).err().and_then(|e| e.raw_os_error());
+        assert_eq!(far, Some(libc::EFBIG));
+        assert_eq!(
+            sparse.set_len(1 << 50).err().and_then(|e| e.raw_os_error()),
+            Some(libc::EFBIG)
+        );
+        sparse.write_at(b"near", 10).expect("a write near the end");
+    }
+    assert_eq!(
+        std::fs::read(local.path().join("sparse.bin")).expect("stored"),
+        b"\0\0\0\0\0\0\0\0\0\0near"
+    );
 
     // Four threads writing 100,000-byte pieces out of order, into two files at once.
     let (a, b) = (bytes(5 * MB + 7, 6), bytes(3 * MB + 1, 7));
@@ -725,7 +780,7 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
 
     // A store that fails makes fsync(2) (and close(2), whose result Rust drops) fail with EIO,
     // and nothing appears in the UFS: here the staging folder is a file.
-    let broken = tempfile::tempdir().expect("broken ufs");
+    let broken = tempfile::tempdir_in(storage.path()).expect("broken ufs");
     std::fs::write(broken.path().join(".goosefs-staging"), b"in the way").expect("blocker");
     let broken_uri = broken.path().display().to_string();
     assert!(m.goosefs(&["fs", "mount", "/broken", &broken_uri]).status.success());

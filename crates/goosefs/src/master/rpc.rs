@@ -92,8 +92,24 @@ async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>
     if master.stepping_down.load(Ordering::SeqCst) {
         return Json(Answer::NotLeader { leader: None });
     }
-    if matches!(command, Command::Rejoined { .. } | Command::Batch(_)) {
-        return Json(Answer::Refused("not a client command".to_owned()));
+    // Bounds and the mount policy before anything else: nothing out of them is journaled.
+    let path = match &command {
+        Command::Mount { path, .. } | Command::Unmount { path } | Command::Mkdir { path, .. } => path,
+        Command::Rejoined { .. } | Command::Batch(_) => {
+            return Json(Answer::Refused("not a client command".to_owned()));
+        }
+    };
+    let checked = crate::api::check_path(path).and_then(|()| match &command {
+        Command::Mount { ufs, options, .. } => {
+            if options.len() > 256 || options.iter().any(|(k, v)| k.len() + v.len() > crate::api::MAX_PATH) {
+                return Err("invalid: more than 256 options, or one over 4096 bytes".to_owned());
+            }
+            crate::api::mount_policy(ufs, &master.cfg.root_ufs)
+        }
+        _ => Ok(()),
+    });
+    if let Err(refusal) = checked {
+        return Json(Answer::Refused(refusal));
     }
     // A mount is checked against its UFS first (wrong keys, no such bucket), by the leader only.
     if let Command::Mount { path, ufs, options, .. } = &command {
