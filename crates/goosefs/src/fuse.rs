@@ -177,7 +177,7 @@ fn spool_may_grow(w: &Writing, end: u64) -> Result<(), Errno> {
         return Ok(());
     }
     let free = nix::sys::statvfs::fstatvfs(&w.spool)
-        .map(|s| u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
+        .map(|s| s.blocks_available().saturating_mul(s.fragment_size()))
         .map_err(|_| Errno::EIO)?;
     if end - now > free {
         tracing::warn!(path = %w.path, end, free, "a write past what the spool's file system holds");
