@@ -24,11 +24,14 @@ ufs_server.py: Python's http.server with ranges) and mounted at /data. Measured 
      high to the low watermark while reading), with the eviction rate and the time the eviction
      work took (the worker's counters), and the first byte of a cold open;
   8. peak RSS (VmHWM) of the worker and the FUSE process;
+  9. cold, warm and `fs cat` reads with authentication on (as deployed) and off (NOSASL), fresh
+     processes per mode, alternating, medians: the cost of authentication (issue 21);
 
 next to the goals of issue 11 (warm FUSE >= 70% of the page cache, cold >= 90% of the UFS,
 eviction keeping up with 1 GB/s) and published anchors.
 
 Usage: python3 bench/data.py [--gb 2] [--files 8] [--passes 3] [--small-quota 512MB] [--dir DIR] [--profile release]
+                            [--auth-rounds 2]
 DIR defaults to a folder in the cargo target directory (on disk, not tmpfs).
 """
 import argparse, json, os, resource, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -192,6 +195,41 @@ def metrics(port):
     return {l.split()[0]: float(l.split()[1]) for l in body.splitlines() if l and not l.startswith("#")}
 
 
+def auth_round(binary, work, auth, fuse_args, url, names):
+    """Seconds of a cold FUSE read, a warm one and a warm `fs cat` of the set, on a fresh master,
+    worker and FUSE whose authentication is on or off (NOSASL)."""
+    sub = tempfile.mkdtemp(dir=work, prefix="auth-on-" if auth else "auth-off-")
+    env = rendered_env(CASE, auth=auth)
+    c = Cluster(binary, sub, env)
+    mnt, tier = os.path.join(sub, "mnt"), os.path.join(sub, "tier")
+    os.makedirs(mnt)
+    try:
+        c.spawn("master", ["master-only", "--no-format"], {
+            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
+            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={sub}/journal"})
+        assert wait_for(lambda: c.goosefs("fsadmin", "report").returncode == 0), "the master starts"
+        c.spawn("worker", ["worker-only", "--no-format"], {
+            "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
+            "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP} -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"
+                f" -Dgoosefs.worker.tieredstore.level0.dirs.quota=100GB"})
+        assert wait_for(lambda: b"hbase-worker-0" in c.goosefs("fsadmin", "report", "capacity").stdout)
+        assert c.goosefs("fs", "mount", "/data", url).returncode == 0
+        c.spawn("fuse", fuse_args, {"MOUNT_POINT": mnt, "GOOSEFS_FUSE_JAVA_OPTS":
+            f"-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
+        files = [os.path.join(mnt, "data", n) for n in names]
+        assert wait_for(lambda: os.path.exists(files[0])), "FUSE mounts"
+        cold = timed(lambda: run(["cat"] + files))
+        warm = timed(lambda: run(["cat"] + files))
+        fs_cat = timed(lambda: [subprocess.run([binary, "fs", "cat", f"/data/{n}"], env=c.base_env(),
+                                               stdout=subprocess.DEVNULL, check=True) for n in names])
+        return cold, warm, fs_cat
+    finally:
+        for name in list(c.procs):
+            c.stop(name)
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        shutil.rmtree(sub, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=2)
@@ -201,10 +239,12 @@ def main():
     ap.add_argument("--dir")
     ap.add_argument("--profile", default="release", help="cargo profile of the binary (release, quick)")
     ap.add_argument("--keep", action="store_true", help="leave the cluster running after the warm reads (for profiling)")
+    ap.add_argument("--auth-rounds", type=int, default=2,
+                    help="rounds of the authentication A/B (fresh processes with it on and with NOSASL); 0 skips it")
     a = ap.parse_args()
     binary = os.path.join(TARGET, a.profile, "goosefs")
     if not os.path.exists(binary):
-        sys.exit(f"build it first: cargo build --release -p goosefs ({binary} not found)")
+        sys.exit(f"build it first: cargo build --release -p goosefs --bin goosefs --example credential ({binary} not found)")
     base = a.dir or os.path.join(TARGET, "bench-data")
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(base)
@@ -326,6 +366,15 @@ def main():
         # before the first byte (passthrough needs the whole block file).
         first_byte = timed(lambda: run(["head", "-c", "1", fuse_files[0]]))
         rss_worker_small, rss_fuse_small = c.peak_rss_mb("worker"), c.peak_rss_mb("fuse")
+
+        # Issue 21: authentication (on above, as deployed) against the same build with it off
+        # (NOSASL), each round a fresh master, worker and FUSE per mode, the order alternating.
+        for name in list(c.procs):
+            c.stop(name)
+        ab = {True: [], False: []}
+        for r in range(a.auth_rounds):
+            for auth in ((False, True) if r % 2 == 0 else (True, False)):
+                ab[auth].append(auth_round(binary, work, auth, fuse_args, url, names))
     finally:
         for name in list(c.procs):
             c.stop(name)
@@ -369,6 +418,16 @@ def main():
     print(f"First byte of a cold open (`head -c 1` of an evicted 256 MiB file): {first_byte:.2f} s")
     print(f"Peak RSS: worker {rss_worker:.0f} MB, FUSE {rss_fuse:.0f} MB (2 GB cached); "
           f"with the small quota: worker {rss_worker_small:.0f} MB, FUSE {rss_fuse_small:.0f} MB")
+    if a.auth_rounds:
+        med = lambda auth, k: statistics.median(x[k] for x in ab[auth])
+        print(f"\n| authentication A/B, {a.auth_rounds} rounds (fresh processes per mode) | authenticated GB/s | NOSASL GB/s | ratio | goal (issue 21) |")
+        print("|---|---|---|---|---|")
+        for k, what in ((0, "FUSE cold"), (1, "FUSE warm (passthrough)"), (2, "`goosefs fs cat` warm (block protocol)")):
+            on, off = rate(med(True, k)), rate(med(False, k))
+            print(f"| {what}, median | {on:.2f} | {off:.2f} | {on / off:.3f} | >= 0.95 |")
+        for auth in (True, False):
+            shown = "; ".join(", ".join(f"{rate(t):.2f}" for t in x) for x in ab[auth])
+            print(f"  {'authenticated' if auth else 'NOSASL'} rounds (cold, warm, fs cat GB/s): {shown}")
     print("Published anchors: Alluxio's FUSE on NVMe, one thread, 256 KiB sequential reads: 2,101 MiB/s "
           "(documentation.alluxio.io, Benchmarking POSIX Performance); JuiceFS users report fully cached "
           "reads about 25% slower than local ext4, i.e. ~0.75 of local (github.com/juicedata/juicefs discussion 7293).")

@@ -9,9 +9,11 @@ Prints, measured in one run on this machine:
   3. metadata writes per second (`mkdir`, each journaled with fsync on a quorum) and reads per
      second (`stat`), with C concurrent clients for S seconds each, p50/p99 latency
      (crates/goosefs/examples/load.rs, the runtime's own client);
-next to the goals of issue 10 and published anchors (cited in the table).
+next to the goals of issue 10 and published anchors (cited in the table);
+  4. the same writes and reads with authentication on (as deployed) and off (NOSASL), fresh
+     masters per mode, alternating, medians: the cost of authentication (issue 21).
 
-Usage: python3 bench/masters.py [--failovers 20] [--seconds 10] [--concurrency 16] [--dir DIR]
+Usage: python3 bench/masters.py [--failovers 20] [--seconds 10] [--concurrency 16] [--dir DIR] [--auth-rounds 2]
 The journals go to DIR (default: a folder in the cargo target directory, i.e. on disk, not tmpfs).
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -21,7 +23,10 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 NET = "127.0.50."
 
 
-def rendered_env(case="hbase-3-masters"):
+def rendered_env(case="hbase-3-masters", auth=True):
+    """The ConfigMap environment of a golden render, and the runtime's credential as the pods
+    mount it (a new one, GOOSEFS_CREDENTIAL_DIR); with auth=False, authentication off instead
+    (goosefs.security.authentication.type=NOSASL, GooseFS's own switch), for the A/B."""
     text = open(os.path.join(ROOT, "testdata/render", case, "expected.yaml")).read()
     doc = next(d for d in text.split("\n---\n") if "kind: ConfigMap" in d and "GOOSEFS_JAVA_OPTS" in d)
     env = {}
@@ -29,7 +34,22 @@ def rendered_env(case="hbase-3-masters"):
         key, sep, value = line.strip().partition(": ")
         if sep and key.startswith("GOOSEFS_"):
             env[key] = json.loads(value)
+    if auth:
+        env["GOOSEFS_CREDENTIAL_DIR"] = credential()
+    else:
+        env["GOOSEFS_JAVA_OPTS"] += " -Dgoosefs.security.authentication.type=NOSASL"
     return env
+
+
+def credential():
+    """A folder with a new credential (crates/goosefs/examples/credential.rs)."""
+    example = os.path.join(TARGET, "release/examples/credential")
+    if not os.path.exists(example):
+        subprocess.run(["cargo", "build", "--locked", "--release", "-p", "goosefs", "--example", "credential"],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    folder = tempfile.mkdtemp(prefix="goosefs-credential-")
+    subprocess.run([example, folder], check=True)
+    return folder
 
 
 class Masters:
@@ -113,15 +133,38 @@ def load(masters, mode, concurrency, seconds, prefix):
     return json.loads(out.stdout)
 
 
+def measure(base, env, a):
+    """Writes and reads per second of three fresh masters started with `env`."""
+    work = tempfile.mkdtemp(dir=base)
+    masters = Masters(os.path.join(TARGET, "release/goosefs"), work, env)
+    try:
+        for i in range(3):
+            masters.start(i)
+        masters.leader()
+        subprocess.run([masters.binary, "fs", "mkdir", "/bench-w", "/bench-r"], env=masters.client_env(), check=True,
+                       stdout=subprocess.DEVNULL)
+        writes = load(masters, "write", a.concurrency, a.seconds, "/bench-w")
+        reads = load(masters, "read", a.concurrency, a.seconds, "/bench-r")
+        masters.stop_all()
+    finally:
+        for i in range(3):
+            masters.kill(i)
+        shutil.rmtree(work, ignore_errors=True)
+    return writes["per_second"], reads["per_second"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--failovers", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--dir", default=None)
+    ap.add_argument("--auth-rounds", type=int, default=2,
+                    help="rounds of the authentication A/B (each: fresh masters with it on and with NOSASL, "
+                         "the order alternating); 0 skips it")
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--locked", "--release", "-p", "goosefs", "--bin", "goosefs", "--example", "load"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cargo", "build", "--locked", "--release", "-p", "goosefs", "--bin", "goosefs", "--example", "load",
+                    "--example", "credential"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     base = a.dir or os.path.join(TARGET, "bench-masters")
     os.makedirs(base, exist_ok=True)
     work = tempfile.mkdtemp(dir=base)
@@ -172,6 +215,24 @@ def main():
           f"p99 {reads['p99_ms']:.2f} ms, {reads['failures']} failed | >= 50,000/s ({reads['per_second'] / 50000:.2f}x) | |")
     print(f"\nfailover times (s): {', '.join(f'{f:.2f}' for f in failovers)}")
     shutil.rmtree(work, ignore_errors=True)
+
+    if a.auth_rounds:
+        # Issue 21: authentication costs at most 10 % of metadata operations per second, against
+        # the same build with it off (NOSASL). Each round starts fresh masters per mode.
+        runs = {True: [], False: []}
+        for r in range(a.auth_rounds):
+            for auth in ((False, True) if r % 2 == 0 else (True, False)):
+                runs[auth].append(measure(base, rendered_env(auth=auth), a))
+        med = lambda mode, k: statistics.median(x[k] for x in runs[mode])
+        print()
+        print(f"| authentication A/B, {a.auth_rounds} rounds, {a.concurrency} clients | authenticated | NOSASL | ratio | goal (issue 21) |")
+        print("|---|---|---|---|---|")
+        for k, what in ((0, "writes (mkdir)"), (1, "reads (stat)")):
+            on, off = med(True, k), med(False, k)
+            print(f"| {what} per second, medians | {on:,.0f} | {off:,.0f} | {on / off:.3f} | >= 0.90 |")
+        for auth in (True, False):
+            shown = "; ".join(f"{w:,.0f} w, {r:,.0f} r" for w, r in runs[auth])
+            print(f"  {'authenticated' if auth else 'NOSASL'} rounds: {shown}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 //! the runtime's own client for `seconds`, and the run prints one JSON line: operations, seconds,
 //! operations per second, p50/p99/max latency in ms, failures.
 //!
-//! `GOOSEFS_HOSTS_FILE` and `GOOSEFS_USER_JAVA_OPTS`/`GOOSEFS_JAVA_OPTS` configure the client as for
-//! `goosefs fs`. Usage: `load write|read <concurrency> <seconds> <prefix>`.
+//! `GOOSEFS_HOSTS_FILE`, `GOOSEFS_CREDENTIAL_DIR` and `GOOSEFS_USER_JAVA_OPTS`/`GOOSEFS_JAVA_OPTS`
+//! configure the client as for `goosefs fs`. Usage: `load write|read <concurrency> <seconds> <prefix>`.
 
 use std::time::{Duration, Instant};
 
@@ -26,13 +26,22 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let env = |name: &str| std::env::var(name).ok();
-    let config = match ClientConfig::from_conf(&Conf::from_env(Role::Client, &env, &[])) {
+    let conf = Conf::from_env(Role::Client, &env, &[]);
+    let config = match ClientConfig::from_conf(&conf) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("load: {e}");
             return std::process::ExitCode::from(4);
         }
     };
+    // As the `goosefs` CLI: the credential of GOOSEFS_CREDENTIAL_DIR, unless NOSASL.
+    match goosefs::auth::Security::load(&conf, goosefs::auth::Process::Cli) {
+        Ok(security) => goosefs::auth::install(security),
+        Err(e) => {
+            eprintln!("load: {e}");
+            return std::process::ExitCode::from(5);
+        }
+    }
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
         return std::process::ExitCode::from(1);
     };
