@@ -123,6 +123,9 @@ fn split(address: &str) -> Result<(&str, u16), NetError> {
         })
 }
 
+/// The largest answer read from a peer (a listing of 100,000 files is about 20 MB of JSON).
+const MAX_ANSWER: usize = 256 << 20;
+
 /// How long a resolved address is reused: masters move only when their pods do.
 const RESOLVED_FOR: Duration = Duration::from_secs(5);
 
@@ -444,11 +447,10 @@ impl Http {
                 None => unreachable(e.into()),
             })?;
             let status = response.status().as_u16();
-            let bytes = response
-                .into_body()
+            let bytes = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
                 .collect()
                 .await
-                .map_err(|e| unreachable(e.into()))?
+                .map_err(unreachable)?
                 .to_bytes();
             Ok::<_, NetError>((status, bytes))
         };

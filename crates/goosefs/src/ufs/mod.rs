@@ -152,6 +152,9 @@ impl std::fmt::Debug for Ufs {
     }
 }
 
+/// The largest Web UFS index page read (nginx's autoindex of 100,000 files is about 15 MB).
+const MAX_INDEX_PAGE: usize = 128 << 20;
+
 /// A URI as errors show it (no password: [`crate::api::redact_uri`]).
 fn shown(uri: &str) -> String {
     crate::api::redact_uri(uri).into_owned()
@@ -499,14 +502,26 @@ impl Ufs {
         let mut attempt = 0;
         let page = loop {
             let result = async {
-                let response = client.get(&url).send().await?;
+                let mut response = client.get(&url).send().await?;
                 let status = response.status();
-                let text = response.text().await?;
-                Ok::<_, reqwest::Error>((status, text))
+                // Read up to the bound: a UFS answers what it likes, and this is the master's memory.
+                let mut page = Vec::new();
+                while let Some(chunk) = response.chunk().await? {
+                    if page.len() + chunk.len() > MAX_INDEX_PAGE {
+                        return Ok((status, None));
+                    }
+                    page.extend_from_slice(&chunk);
+                }
+                Ok::<_, reqwest::Error>((status, Some(String::from_utf8_lossy(&page).into_owned())))
             }
             .await;
             match result {
-                Ok((status, text)) if status.is_success() => break text,
+                Ok((status, None)) if status.is_success() => {
+                    return Err(io(
+                        format!("GET {url}: an index page over {MAX_INDEX_PAGE} bytes").into()
+                    ));
+                }
+                Ok((status, Some(text))) if status.is_success() => break text,
                 Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
                     return Err(UfsError::NotFound {
                         uri: shown(&self.uri),
@@ -810,6 +825,33 @@ mod tests {
             other_asked.lock().expect("log").is_empty(),
             "the other origin was never asked"
         );
+    }
+
+    #[tokio::test]
+    async fn a_web_ufs_index_page_is_read_up_to_its_bound() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut head = [0u8; 4096];
+                let _ = s.read(&mut head).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n")
+                    .await;
+                let chunk = vec![b'<'; 1 << 20];
+                // Endless, until the reader hangs up.
+                while s.write_all(&chunk).await.is_ok() {}
+            }
+        });
+        let ufs = Ufs::open(
+            &format!("http://127.0.0.1:{port}/"),
+            &BTreeMap::new(),
+            &UfsSettings::default(),
+        )
+        .expect("open");
+        let e = ufs.list("").await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("an index page over 134217728 bytes"), "{e}");
     }
 
     #[tokio::test]
