@@ -1,6 +1,8 @@
-//! The runtime's wire on any bytes: the block protocol's request decoder never panics, and a
-//! request it accepts is within bounds and survives a round trip; the server's side of the
-//! authentication handshake never panics and never accepts bytes that hold no valid signature.
+//! The runtime's wire on any bytes: the request bodies the servers decode (namespace commands,
+//! registrations, heartbeats, rejoins, block ids) never panic; the block protocol's request
+//! decoder never panics, and a request it accepts is within bounds and survives a round trip;
+//! the server's side of the authentication handshake never panics and never accepts bytes that
+//! hold no valid signature.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -24,6 +26,12 @@ fn master() -> &'static Security {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // Every request body the servers decode: any bytes give a value or an error, never a panic.
+    let _ = serde_json::from_slice::<goosefs::master::namespace::Command>(data);
+    let _ = serde_json::from_slice::<goosefs::api::Registration>(data);
+    let _ = serde_json::from_slice::<goosefs::api::Heartbeat>(data);
+    let _ = serde_json::from_slice::<goosefs::api::Rejoin>(data);
+    let _ = serde_json::from_slice::<Vec<u64>>(data);
     if let Ok(r) = BlockRequest::decode(data) {
         assert!(r.check().is_ok());
         assert_eq!(BlockRequest::decode(r.to_query().as_bytes()), Ok(r));
