@@ -178,7 +178,81 @@ pub enum Answer<T> {
         leader: Option<String>,
     },
     /// Refused (bad path, exists, ...): retrying will not help.
-    Refused(String),
+    Refused(Refusal),
+}
+
+/// What kind of refusal: what a client acts on (FUSE's errno, the CLI's exit code), never the
+/// text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefusalKind {
+    /// The path does not exist.
+    NotFound,
+    /// The path exists already.
+    Exists,
+    /// A directory that is not empty.
+    NotEmpty,
+    /// In use.
+    Busy,
+    /// Malformed or out of bounds.
+    Invalid,
+    /// No credential, or one this runtime does not know.
+    Unauthenticated,
+    /// The caller's role may not do this, or the policy does not allow it.
+    Forbidden,
+    /// Anything else (a UFS that cannot be read, a job that failed).
+    Failed,
+}
+
+/// A refused request: its kind and one line for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// What kind.
+    pub kind: RefusalKind,
+    /// Why, one line.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal of `kind`.
+    pub fn new(kind: RefusalKind, message: impl Into<String>) -> Refusal {
+        Refusal {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// [`RefusalKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::NotFound, message)
+    }
+
+    /// [`RefusalKind::Exists`].
+    pub fn exists(message: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::Exists, message)
+    }
+
+    /// [`RefusalKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::Invalid, message)
+    }
+
+    /// [`RefusalKind::Failed`].
+    pub fn failed(message: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::Failed, message)
+    }
+
+    /// The HTTP status a refusal made before any handler (authentication, authorisation) has.
+    pub fn http_status(&self) -> u16 {
+        match self.kind {
+            RefusalKind::Unauthenticated => 401,
+            RefusalKind::Forbidden => 403,
+            RefusalKind::Invalid => 400,
+            RefusalKind::NotFound => 404,
+            RefusalKind::Exists | RefusalKind::NotEmpty | RefusalKind::Busy => 409,
+            RefusalKind::Failed => 500,
+        }
+    }
 }
 
 /// `fs masterInfo`.
@@ -391,18 +465,19 @@ pub const MAX_DEPTH: usize = 256;
 /// Checks a GooseFS path from the network against [`MAX_PATH`], [`MAX_NAME`] and [`MAX_DEPTH`].
 ///
 /// # Errors
-/// Why it is refused, one line starting `invalid:`.
-pub fn check_path(path: &str) -> Result<(), String> {
+/// An [`RefusalKind::Invalid`] refusal, one line starting `invalid:`.
+pub fn check_path(path: &str) -> Result<(), Refusal> {
+    let refuse = |why: String| Err(Refusal::invalid(format!("invalid: {why}")));
     if path.len() > MAX_PATH {
-        return Err(format!("invalid: a path of {} bytes (at most {MAX_PATH})", path.len()));
+        return refuse(format!("a path of {} bytes (at most {MAX_PATH})", path.len()));
     }
     if let Some(name) = path.split('/').find(|n| n.len() > MAX_NAME) {
         let shown: String = name.chars().take(20).collect();
-        return Err(format!("invalid: the name {shown:?}... is over {MAX_NAME} bytes"));
+        return refuse(format!("the name {shown:?}... is over {MAX_NAME} bytes"));
     }
     let depth = path.split('/').filter(|n| !n.is_empty()).count();
     if depth > MAX_DEPTH {
-        return Err(format!("invalid: a path {depth} levels deep (at most {MAX_DEPTH})"));
+        return refuse(format!("a path {depth} levels deep (at most {MAX_DEPTH})"));
     }
     Ok(())
 }
@@ -413,35 +488,41 @@ pub fn check_path(path: &str) -> Result<(), String> {
 /// their own folder there; no `.` or `..` in either. Other schemes reach their own services.
 ///
 /// # Errors
-/// Why it is refused, one line starting `forbidden:`.
-pub fn mount_policy(ufs: &str, root_ufs: &str) -> Result<(), String> {
+/// A [`RefusalKind::Forbidden`] refusal (one line starting `forbidden:`), or an invalid one.
+pub fn mount_policy(ufs: &str, root_ufs: &str) -> Result<(), Refusal> {
     if ufs.len() > MAX_PATH {
-        return Err(format!(
+        return Err(Refusal::invalid(format!(
             "invalid: a UFS URI of {} bytes (at most {MAX_PATH})",
             ufs.len()
-        ));
+        )));
     }
-    let (scheme, rest) = ufs.split_once("://").unwrap_or(("file", ufs));
-    let scheme = scheme.to_ascii_lowercase();
+    let forbidden = |why: &str| {
+        Err(Refusal::new(
+            RefusalKind::Forbidden,
+            format!("forbidden: {} {why}", redact_uri(ufs)),
+        ))
+    };
+    let local_dir = |uri: &str| -> Option<String> {
+        let (scheme, rest) = uri.split_once("://").unwrap_or(("file", uri));
+        let local = scheme.eq_ignore_ascii_case("local") || scheme.eq_ignore_ascii_case("file");
+        (local && (rest.starts_with('/') || uri.contains("://"))).then(|| format!("/{}", rest.trim_matches('/')))
+    };
     let escapes = |path: &str| path.split('/').any(|p| p == "." || p == "..");
+    let scheme = ufs.split_once("://").map_or("file", |(s, _)| s).to_ascii_lowercase();
     match scheme.as_str() {
         "local" | "file" => {
-            let dir = format!("/{}", rest.trim_start_matches('/'));
-            let root = root_ufs
-                .split_once("://")
-                .filter(|(s, _)| s.eq_ignore_ascii_case("local") || s.eq_ignore_ascii_case("file"))
-                .map_or(root_ufs, |(_, r)| r);
-            let root = format!("/{}", root.trim_matches('/'));
-            let below = dir.trim_end_matches('/') == root || dir.starts_with(&format!("{root}/"));
-            if escapes(&dir) || !root_ufs.starts_with('/') && !root_ufs.contains("://") || !below {
-                return Err(format!(
-                    "forbidden: {} is not below the runtime's local storage {root} (where its declared volumes are)",
-                    redact_uri(ufs)
+            let (Some(dir), Some(root)) = (local_dir(ufs), local_dir(root_ufs)) else {
+                return forbidden("is not below the runtime's local storage (its root UFS is not local)");
+            };
+            let below = dir == root || dir.starts_with(&format!("{}/", root.trim_end_matches('/')));
+            if escapes(&dir) || !below {
+                return forbidden(&format!(
+                    "is not below the runtime's local storage {root} (where its declared volumes are)"
                 ));
             }
             Ok(())
         }
-        "pvc" if escapes(rest) => Err(format!("forbidden: {} leaves its claim ('.' or '..')", redact_uri(ufs))),
+        "pvc" if escapes(ufs) => forbidden("leaves its claim ('.' or '..')"),
         _ => Ok(()),
     }
 }
@@ -529,15 +610,11 @@ mod tests {
     fn paths_over_the_limits_are_refused() {
         assert!(check_path("/a/b").is_ok());
         assert!(check_path(&format!("/{}", "x".repeat(MAX_PATH))).is_err());
-        assert!(
-            check_path(&format!("/{}", "n".repeat(MAX_NAME + 1)))
-                .err()
-                .unwrap_or_default()
-                .contains("over 255")
-        );
+        let long_name = check_path(&format!("/{}", "n".repeat(MAX_NAME + 1))).err();
+        assert!(long_name.map(|r| r.message).unwrap_or_default().contains("over 255"));
         let deep = "/d".repeat(MAX_DEPTH + 1);
         assert_eq!(
-            check_path(&deep).err().as_deref(),
+            check_path(&deep).err().map(|r| r.message).as_deref(),
             Some("invalid: a path 257 levels deep (at most 256)")
         );
         assert!(check_path(&"/d".repeat(MAX_DEPTH)).is_ok());
@@ -563,9 +640,11 @@ mod tests {
             "/etc/passwd",
             "pvc://claim/../../etc",
         ] {
+            let refused = mount_policy(bad, root).err();
+            assert_eq!(refused.as_ref().map(|r| r.kind), Some(RefusalKind::Forbidden), "{bad}");
             assert!(
-                mount_policy(bad, root)
-                    .err()
+                refused
+                    .map(|r| r.message)
                     .unwrap_or_default()
                     .starts_with("forbidden: "),
                 "{bad}"

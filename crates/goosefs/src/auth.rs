@@ -29,6 +29,8 @@ use std::time::Duration;
 
 use goosefs_conf::Conf;
 pub use goosefs_conf::credential::Role;
+
+use crate::api::{Refusal, RefusalKind};
 use goosefs_conf::credential::{self, AUTHENTICATION_TYPE, CredentialError, DIR_ENV, MOUNT_PATH};
 use ring::rand::SecureRandom as _;
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
@@ -392,15 +394,6 @@ pub enum Port {
 /// What [`Port::WorkerRpc`]'s block protocol is called in [`authorize`].
 pub const BLOCK_READ: &str = "block read";
 
-/// A refused request: the HTTP status and one line saying why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// 401 (no credential) or 403 (a role that may not).
-    pub status: u16,
-    /// The answer.
-    pub message: String,
-}
-
 static UNAUTHENTICATED: AtomicU64 = AtomicU64::new(0);
 static FORBIDDEN: AtomicU64 = AtomicU64::new(0);
 static FAILED_HANDSHAKES: AtomicU64 = AtomicU64::new(0);
@@ -469,12 +462,12 @@ pub fn authorize(port: Port, request: &str, caller: Caller) -> Result<(), Refusa
         Caller::Role(role) => Err(forbidden(role, request, roles)),
         Caller::Anonymous => {
             UNAUTHENTICATED.fetch_add(1, Ordering::Relaxed);
-            Err(Refusal {
-                status: 401,
-                message: format!(
+            Err(Refusal::new(
+                RefusalKind::Unauthenticated,
+                format!(
                     "unauthenticated: {request} needs the runtime's credential (the Secret <runtime>-credential, mounted at {MOUNT_PATH})"
                 ),
-            })
+            ))
         }
     }
 }
@@ -483,14 +476,14 @@ pub fn authorize(port: Port, request: &str, caller: Caller) -> Result<(), Refusa
 pub fn forbidden(role: Role, what: &str, roles: &[Role]) -> Refusal {
     FORBIDDEN.fetch_add(1, Ordering::Relaxed);
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    Refusal {
-        status: 403,
-        message: format!(
+    Refusal::new(
+        RefusalKind::Forbidden,
+        format!(
             "forbidden: the {} role may not {what} (needs {})",
             role.as_str(),
             names.join(" or ")
         ),
-    }
+    )
 }
 
 /// An axum middleware enforcing [`authorize`] for `port` on every request of a router; the
@@ -509,7 +502,8 @@ pub async fn guard(
     match authorize(port, request.uri().path(), caller) {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
-            let status = axum::http::StatusCode::from_u16(refusal.status).unwrap_or(axum::http::StatusCode::FORBIDDEN);
+            let status =
+                axum::http::StatusCode::from_u16(refusal.http_status()).unwrap_or(axum::http::StatusCode::FORBIDDEN);
             (status, format!("{}\n", refusal.message)).into_response()
         }
     }
@@ -627,7 +621,7 @@ mod tests {
         assert!(authorize(Port::Journal, "/raft/append", role(Role::Master)).is_ok());
         for r in [Role::Worker, Role::Client, Role::Admin] {
             let e = authorize(Port::Journal, "/raft/vote", role(r)).err();
-            assert_eq!(e.map(|e| e.status), Some(403), "{r:?}");
+            assert_eq!(e.map(|e| e.http_status()), Some(403), "{r:?}");
         }
         assert!(authorize(Port::MasterRpc, paths::REJOIN, role(Role::Admin)).is_err());
         assert!(authorize(Port::MasterRpc, paths::REGISTER, role(Role::Worker)).is_ok());
@@ -639,7 +633,7 @@ mod tests {
         assert!(authorize(Port::WorkerRpc, BLOCK_READ, role(Role::Client)).is_ok());
         assert!(authorize(Port::Job, "/api/v1/job/load", role(Role::Worker)).is_err());
         let anon = authorize(Port::MasterRpc, paths::LIST, Caller::Anonymous).err();
-        assert_eq!(anon.as_ref().map(|r| r.status), Some(401));
+        assert_eq!(anon.as_ref().map(|r| r.http_status()), Some(401));
         assert!(
             anon.map(|r| r.message)
                 .unwrap_or_default()

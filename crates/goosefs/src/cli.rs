@@ -7,7 +7,7 @@
 //! | 2 | usage error |
 //! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
 //! | 4 | the configuration cannot run (a property, the journal folder, a port, a daemon's key) |
-//! | 5 | not authenticated or not allowed: no credential, a key the runtime does not know, or a role that may not do this |
+//! | 5 | not authenticated or not allowed: no credential, a key the runtime does not know, a role that may not do this, or a mount the policy forbids |
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use goosefs_conf::{Conf, Role};
 
+use crate::api::RefusalKind;
 use crate::client::{ClientError, MasterClient};
 use crate::config::{ClientConfig, MasterConfig};
 
@@ -218,10 +219,12 @@ enum Failure {
 impl Failure {
     fn code(&self) -> u8 {
         match self {
+            Failure::Client(ClientError::Refused(r))
+            | Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(ClientError::Refused(
+                r,
+            )))) if matches!(r.kind, RefusalKind::Unauthenticated | RefusalKind::Forbidden) => 5,
+            Failure::Auth(_) => 5,
             Failure::Client(ClientError::Refused(_)) => 1,
-            Failure::Client(ClientError::Denied(_))
-            | Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(ClientError::Denied(_))))
-            | Failure::Auth(_) => 5,
             Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(
                 ClientError::NoLeader { .. },
             ))) => 3,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::Answer;
+use crate::api::{Answer, Refusal, RefusalKind};
 use crate::config::ClientConfig;
 use crate::net::{Http, NetError};
 
@@ -18,13 +18,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Why a request failed for good.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The master refused it (bad path, exists, ...).
+    /// The master refused it (bad path, exists, a credential or role it does not accept, ...):
+    /// retrying will not help.
     #[error("{0}")]
-    Refused(String),
-    /// The masters refused this process's credential, or its role may not do this: retrying
-    /// will not help.
-    #[error("{0}")]
-    Denied(String),
+    Refused(Refusal),
     /// No master served it within the retry limit.
     #[error("no leading master answered within {after:?} (tried {tried}); last: {last}")]
     NoLeader {
@@ -39,15 +36,16 @@ pub enum ClientError {
 
 /// A refusal of this process's credential or role: final, never retried.
 pub fn denial(e: &NetError) -> Option<ClientError> {
-    match e {
-        NetError::Auth { .. } => Some(ClientError::Denied(e.to_string())),
-        NetError::Status {
-            status: 401 | 403,
-            body,
-            ..
-        } => Some(ClientError::Denied(body.trim_end().to_owned())),
-        _ => None,
-    }
+    let kind = match e {
+        NetError::Auth { .. } | NetError::Status { status: 401, .. } => RefusalKind::Unauthenticated,
+        NetError::Status { status: 403, .. } => RefusalKind::Forbidden,
+        _ => return None,
+    };
+    let message = match e {
+        NetError::Status { body, .. } => body.trim_end().to_owned(),
+        other => other.to_string(),
+    };
+    Some(ClientError::Refused(Refusal::new(kind, message)))
 }
 
 /// A client of the masters.
@@ -99,7 +97,9 @@ impl MasterClient {
         body: Option<&B>,
     ) -> Result<R, ClientError> {
         if self.masters.is_empty() {
-            return Err(ClientError::Refused("no master address is configured".to_owned()));
+            return Err(ClientError::Refused(Refusal::invalid(
+                "no master address is configured",
+            )));
         }
         let deadline = Instant::now() + self.retry_for;
         let mut pause = Duration::from_millis(50);

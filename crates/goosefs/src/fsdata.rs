@@ -191,7 +191,9 @@ pub async fn load(client: &MasterClient, path: &str) -> Result<String, DataError
     let _ = writeln!(out, "{path} loaded");
     match failed.into_iter().next() {
         None => Ok(out),
-        Some(first) => Err(DataError::Read(ReadError::Master(ClientError::Refused(first)))),
+        Some(first) => Err(DataError::Read(ReadError::Master(ClientError::Refused(
+            crate::api::Refusal::failed(first),
+        )))),
     }
 }
 
@@ -215,7 +217,12 @@ pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError
                     std::time::Duration::from_secs(30),
                 )
                 .await
-                .map_err(|e| ClientError::Refused(format!("cannot free on {}: {e}", worker.rpc())))?;
+                .map_err(|e| {
+                    ClientError::Refused(crate::api::Refusal::failed(format!(
+                        "cannot free on {}: {e}",
+                        worker.rpc()
+                    )))
+                })?;
             }
         }
     }

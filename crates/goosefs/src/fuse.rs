@@ -224,9 +224,18 @@ struct GooseFuse {
 }
 
 fn errno(e: &ClientError) -> Errno {
+    use crate::api::RefusalKind as K;
     match e {
-        ClientError::Refused(r) if r.contains("does not exist") => Errno::ENOENT,
-        _ => Errno::EIO,
+        ClientError::Refused(r) => match r.kind {
+            K::NotFound => Errno::ENOENT,
+            K::Exists => Errno::EEXIST,
+            K::NotEmpty => Errno::ENOTEMPTY,
+            K::Busy => Errno::EBUSY,
+            K::Invalid => Errno::EINVAL,
+            K::Unauthenticated | K::Forbidden => Errno::EACCES,
+            K::Failed => Errno::EIO,
+        },
+        ClientError::NoLeader { .. } => Errno::EIO,
     }
 }
 

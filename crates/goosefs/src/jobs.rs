@@ -19,7 +19,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Answer;
+use crate::api::{Answer, Refusal};
 use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
 use crate::reader::{FileReader, Locality};
@@ -148,7 +148,7 @@ async fn task(State(jw): State<Arc<JobWorker>>, Json(t): Json<LoadTask>) -> Json
         Ok(()) => Answer::Ok(()),
         Err(e) => {
             tracing::warn!(path = %t.path, error = %e, "load task failed");
-            Answer::Refused(e)
+            Answer::Refused(Refusal::failed(e))
         }
     })
 }
@@ -300,10 +300,10 @@ async fn status(State(jm): State<Arc<JobMaster>>, Query(q): Query<IdQuery>) -> J
     let jobs = jm.jobs.lock().unwrap_or_else(PoisonError::into_inner);
     Json(jobs.get(&q.id).map_or_else(
         || {
-            Answer::Refused(format!(
+            Answer::Refused(Refusal::not_found(format!(
                 "no job {} (finished jobs are kept for the retention time)",
                 q.id
-            ))
+            )))
         },
         |(s, _)| Answer::Ok(s.clone()),
     ))
@@ -356,8 +356,16 @@ pub async fn distributed_load(job_masters: &[String], path: &str) -> Result<Stri
             .await
         {
             Ok(Answer::Ok(s)) => s,
-            Ok(_) => return Err(ClientError::Refused(format!("job {id} on {address} was lost"))),
-            Err(e) => return Err(ClientError::Refused(format!("job {id} on {address}: {e}"))),
+            Ok(_) => {
+                return Err(ClientError::Refused(Refusal::failed(format!(
+                    "job {id} on {address} was lost"
+                ))));
+            }
+            Err(e) => {
+                return Err(ClientError::Refused(Refusal::failed(format!(
+                    "job {id} on {address}: {e}"
+                ))));
+            }
         };
         let mut stdout = std::io::stdout().lock();
         for line in &status.lines[printed..] {
@@ -366,7 +374,7 @@ pub async fn distributed_load(job_masters: &[String], path: &str) -> Result<Stri
         printed = status.lines.len();
         match status.state {
             JobState::Running => {}
-            JobState::Failed(reason) => return Err(ClientError::Refused(reason)),
+            JobState::Failed(reason) => return Err(ClientError::Refused(Refusal::failed(reason))),
             JobState::Completed => {
                 let mut out = String::new();
                 let _ = writeln!(
@@ -376,7 +384,10 @@ pub async fn distributed_load(job_masters: &[String], path: &str) -> Result<Stri
                 );
                 if status.failed > 0 {
                     print!("{out}");
-                    return Err(ClientError::Refused(format!("{} files failed to load", status.failed)));
+                    return Err(ClientError::Refused(Refusal::failed(format!(
+                        "{} files failed to load",
+                        status.failed
+                    ))));
                 }
                 return Ok(out);
             }

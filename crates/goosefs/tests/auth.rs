@@ -119,7 +119,7 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
     // Even the admin mounts no host directory outside the declared local storage, and paths
     // have bounds (a recursive mkdir's cost grows with the square of the depth).
     let out = m.goosefs(&["fs", "mount", "/host", "local:///etc"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "not allowed: {}", stderr(&out));
     assert!(
         stderr(&out).contains("forbidden: local:///etc is not below the runtime's local storage /underFSStorage"),
         "{}",

@@ -28,7 +28,7 @@ use openraft::ChangeMembers;
 
 use super::Master;
 use super::namespace::{Command, Reply};
-use crate::api::{Answer, Rejoin};
+use crate::api::{Answer, Refusal, Rejoin};
 use crate::journal::MEMBER;
 use crate::raft::{NodeId, PeerState};
 
@@ -189,7 +189,9 @@ pub async fn handle_rejoin(master: &Master, request: &Rejoin) -> Answer<()> {
         .and_then(|i| master.cfg.members.get(i))
         .map(ToString::to_string)
     else {
-        return Answer::Refused(format!("master {node} is not in the journal addresses"));
+        return Answer::Refused(Refusal::invalid(format!(
+            "master {node} is not in the journal addresses"
+        )));
     };
     let done = {
         let applied = master
@@ -263,7 +265,7 @@ pub async fn handle_rejoin(master: &Master, request: &Rejoin) -> Answer<()> {
     };
     match master.raft.client_write(record).await {
         Ok(r) if r.data == Reply::Done => Answer::Ok(()),
-        Ok(r) => Answer::Refused(format!("{:?}", r.data)),
+        Ok(r) => Answer::Refused(Refusal::failed(format!("{:?}", r.data))),
         Err(e) => not_now(master, &e.to_string()),
     }
 }

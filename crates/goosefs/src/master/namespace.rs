@@ -9,6 +9,8 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::Refusal;
+
 /// A change to the state, journaled before it is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
@@ -65,7 +67,7 @@ pub enum Reply {
     /// Applied.
     Done,
     /// Refused; the state did not change.
-    Refused(String),
+    Refused(Refusal),
     /// The replies of a [`Command::Batch`], in order.
     Batch(Vec<Reply>),
 }
@@ -125,18 +127,20 @@ pub struct Namespace {
 ///
 /// # Errors
 /// Why it is not.
-pub fn normal(path: &str) -> Result<&str, String> {
+pub fn normal(path: &str) -> Result<&str, Refusal> {
     if path == "/" {
         return Ok(path);
     }
     if !path.starts_with('/') {
-        return Err(format!("{path:?} is not an absolute path"));
+        return Err(Refusal::invalid(format!("{path:?} is not an absolute path")));
     }
     if path[1..]
         .split('/')
         .any(|part| part.is_empty() || part == "." || part == "..")
     {
-        return Err(format!("{path:?} is not a normal path (empty, '.' or '..' parts)"));
+        return Err(Refusal::invalid(format!(
+            "{path:?} is not a normal path (empty, '.' or '..' parts)"
+        )));
     }
     Ok(path)
 }
@@ -167,7 +171,7 @@ impl Namespace {
                     commands
                         .iter()
                         .map(|c| match c {
-                            Command::Batch(_) => Reply::Refused("a batch inside a batch".to_owned()),
+                            Command::Batch(_) => Reply::Refused(Refusal::invalid("a batch inside a batch")),
                             other => self.apply(other),
                         })
                         .collect(),
@@ -222,23 +226,25 @@ impl Namespace {
         (read_only, shared): (bool, bool),
         options: &BTreeMap<String, String>,
         mtime_ms: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let path = normal(path)?;
         if path == "/" {
-            return Err("/ is the root mount, set by goosefs.master.mount.table.root.ufs".into());
+            return Err(Refusal::invalid(
+                "/ is the root mount, set by goosefs.master.mount.table.root.ufs",
+            ));
         }
         if ufs.trim().is_empty() {
-            return Err("the UFS URI is empty".into());
+            return Err(Refusal::invalid("the UFS URI is empty"));
         }
         if self.inodes.contains_key(path) {
-            return Err(format!("{path} already exists"));
+            return Err(Refusal::exists(format!("{path} already exists")));
         }
         if !self.is_dir(parent(path)) {
-            return Err(format!("the parent of {path} is not a directory"));
+            return Err(Refusal::not_found(format!("the parent of {path} is not a directory")));
         }
         // A UFS mounted below another mount would shadow part of it.
         if let Some(outer) = self.mount_of(path) {
-            return Err(format!("{path} is inside the mount {outer}"));
+            return Err(Refusal::invalid(format!("{path} is inside the mount {outer}")));
         }
         let dir = self.new_dir(mtime_ms);
         self.inodes.insert(path.to_owned(), dir);
@@ -254,36 +260,36 @@ impl Namespace {
         Ok(())
     }
 
-    fn unmount(&mut self, path: &str) -> Result<(), String> {
+    fn unmount(&mut self, path: &str) -> Result<(), Refusal> {
         let path = normal(path)?;
         if self.mounts.remove(path).is_none() {
-            return Err(format!("{path} is not a mount point"));
+            return Err(Refusal::invalid(format!("{path} is not a mount point")));
         }
         let below = format!("{path}/");
         self.inodes.retain(|p, _| p != path && !p.starts_with(&below));
         Ok(())
     }
 
-    fn mkdir(&mut self, path: &str, recursive: bool, exist_ok: bool, mtime_ms: i64) -> Result<(), String> {
+    fn mkdir(&mut self, path: &str, recursive: bool, exist_ok: bool, mtime_ms: i64) -> Result<(), Refusal> {
         let path = normal(path)?;
         if path == "/" || self.is_dir(path) {
             return if exist_ok {
                 Ok(())
             } else {
-                Err(format!("{path} already exists"))
+                Err(Refusal::exists(format!("{path} already exists")))
             };
         }
         if self.inodes.contains_key(path) {
-            return Err(format!("{path} exists and is a file"));
+            return Err(Refusal::exists(format!("{path} exists and is a file")));
         }
         let mut missing = vec![path];
         let mut at = parent(path);
         while !self.is_dir(at) {
             if self.inodes.contains_key(at) {
-                return Err(format!("{at} is a file"));
+                return Err(Refusal::invalid(format!("{at} is a file")));
             }
             if !recursive {
-                return Err(format!("the parent {at} does not exist (use -p)"));
+                return Err(Refusal::not_found(format!("the parent {at} does not exist (use -p)")));
             }
             missing.push(at);
             at = parent(at);
@@ -323,6 +329,7 @@ impl Namespace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::RefusalKind;
 
     fn mount(path: &str, ufs: &str) -> Command {
         Command::Mount {
@@ -340,10 +347,10 @@ mod tests {
         let mut ns = Namespace::default();
         assert_eq!(ns.apply(&mount("/hbase", "https://example.org/hbase/")), Reply::Done);
         assert!(ns.is_dir("/hbase"));
-        assert!(matches!(ns.apply(&mount("/hbase", "s3://b/")), Reply::Refused(r) if r.contains("already exists")));
-        assert!(matches!(ns.apply(&mount("/a/b", "s3://b/")), Reply::Refused(r) if r.contains("parent")));
+        assert!(matches!(ns.apply(&mount("/hbase", "s3://b/")), Reply::Refused(r) if r.kind == RefusalKind::Exists));
+        assert!(matches!(ns.apply(&mount("/a/b", "s3://b/")), Reply::Refused(r) if r.message.contains("parent")));
         assert!(matches!(ns.apply(&mount("/", "s3://b/")), Reply::Refused(_)));
-        assert!(matches!(ns.apply(&mount("rel", "s3://b/")), Reply::Refused(r) if r.contains("absolute")));
+        assert!(matches!(ns.apply(&mount("rel", "s3://b/")), Reply::Refused(r) if r.message.contains("absolute")));
         assert!(matches!(ns.apply(&mount("/x/../y", "s3://b/")), Reply::Refused(_)));
         let mkdir = Command::Mkdir {
             path: "/hbase/sub".into(),
@@ -353,7 +360,7 @@ mod tests {
         };
         assert_eq!(ns.apply(&mkdir), Reply::Done);
         assert!(
-            matches!(ns.apply(&mount("/hbase/sub/in", "s3://b/")), Reply::Refused(r) if r.contains("inside the mount /hbase"))
+            matches!(ns.apply(&mount("/hbase/sub/in", "s3://b/")), Reply::Refused(r) if r.message.contains("inside the mount /hbase"))
         );
         assert_eq!(ns.mounts.len(), 1);
     }
@@ -367,7 +374,7 @@ mod tests {
             exist_ok: recursive,
             mtime_ms: 7,
         };
-        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.contains("does not exist")));
+        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.kind == RefusalKind::NotFound));
         assert!(ns.inodes.is_empty(), "a refused command changes nothing");
         assert_eq!(ns.apply(&mk("/a/b/c", true)), Reply::Done);
         assert_eq!(ns.children("/").into_iter().map(|(p, _)| p).collect::<Vec<_>>(), ["/a"]);
@@ -376,7 +383,7 @@ mod tests {
             ["/a/b"]
         );
         assert_eq!(ns.apply(&mk("/a/b/c", true)), Reply::Done);
-        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.contains("already exists")));
+        assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.kind == RefusalKind::Exists));
         let ids: std::collections::BTreeSet<u64> = ns.inodes.values().map(|i| i.id).collect();
         assert_eq!(ids.len(), 3, "ids are unique");
     }
@@ -415,7 +422,7 @@ mod tests {
             panic!("a batch reply")
         };
         assert_eq!(replies[0], Reply::Done);
-        assert!(matches!(&replies[1], Reply::Refused(r) if r.contains("already exists")));
+        assert!(matches!(&replies[1], Reply::Refused(r) if r.kind == RefusalKind::Exists));
         assert_eq!(replies[2], Reply::Done);
         assert!(matches!(&replies[3], Reply::Refused(_)));
         assert!(ns.mounts.is_empty());

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use super::Master;
 use super::namespace::{Command, Kind, Reply, normal};
 use crate::api::{
-    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Registration, Rejoin, Report,
-    UfsMount, WorkerReport, is_secret_key, paths,
+    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Refusal, Registration, Rejoin,
+    Report, UfsMount, WorkerReport, is_secret_key, paths,
 };
 use crate::auth::{Caller, Role};
 
@@ -96,13 +96,15 @@ async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>
     let path = match &command {
         Command::Mount { path, .. } | Command::Unmount { path } | Command::Mkdir { path, .. } => path,
         Command::Rejoined { .. } | Command::Batch(_) => {
-            return Json(Answer::Refused("not a client command".to_owned()));
+            return Json(Answer::Refused(Refusal::invalid("not a client command")));
         }
     };
     let checked = crate::api::check_path(path).and_then(|()| match &command {
         Command::Mount { ufs, options, .. } => {
             if options.len() > 256 || options.iter().any(|(k, v)| k.len() + v.len() > crate::api::MAX_PATH) {
-                return Err("invalid: more than 256 options, or one over 4096 bytes".to_owned());
+                return Err(Refusal::invalid(
+                    "invalid: more than 256 options, or one over 4096 bytes",
+                ));
             }
             crate::api::mount_policy(ufs, &master.cfg.root_ufs)
         }
@@ -125,10 +127,10 @@ async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>
         };
         if let Err(e) = checked {
             master.data.forget_mount(path);
-            return Json(Answer::Refused(format!(
+            return Json(Answer::Refused(Refusal::failed(format!(
                 "cannot mount {} at {path}: {e}",
                 crate::api::redact_uri(ufs)
-            )));
+            ))));
         }
     }
     let unmounted = match &command {
@@ -222,7 +224,7 @@ async fn commit(master: &Master, entry: Command, count: usize) -> Vec<Answer<()>
     let to_answer = |reply: Reply| match reply {
         Reply::Done => Answer::Ok(()),
         Reply::Refused(reason) => Answer::Refused(reason),
-        Reply::Batch(_) => Answer::Refused("unexpected nested reply".to_owned()),
+        Reply::Batch(_) => Answer::Refused(Refusal::failed("unexpected nested reply")),
     };
     let failed = |answer: Answer<()>| (0..count).map(|_| answer.clone()).collect();
     match tokio::time::timeout(WRITE_TIMEOUT, master.raft.client_write(entry)).await {
@@ -435,21 +437,23 @@ async fn locate(master: &Master, path: &str) -> Result<(String, Place), Answer<(
 /// A failure answer passed on as another type's (never called with `Ok`).
 fn relay<A, T>(answer: Answer<A>) -> Answer<T> {
     match answer {
-        Answer::Ok(_) => Answer::Refused("unexpected answer".to_owned()),
+        Answer::Ok(_) => Answer::Refused(Refusal::failed("unexpected answer")),
         Answer::NotLeader { leader } => Answer::NotLeader { leader },
         Answer::Refused(r) => Answer::Refused(r),
     }
 }
 
 fn missing<T>(path: &str) -> Answer<T> {
-    Answer::Refused(format!("Path \"{path}\" does not exist."))
+    Answer::Refused(Refusal::not_found(format!("Path \"{path}\" does not exist.")))
 }
 
 /// A UFS failure as the client sees it (the worker of a read logs the cause too).
 fn ufs_failed<T>(path: &str, e: &crate::ufs::UfsError) -> Answer<T> {
     match e {
         crate::ufs::UfsError::NotFound { .. } => missing(path),
-        e => Answer::Refused(format!("Failed to load metadata of \"{path}\" from the UFS: {e}")),
+        e => Answer::Refused(Refusal::failed(format!(
+            "Failed to load metadata of \"{path}\" from the UFS: {e}"
+        ))),
     }
 }
 
@@ -521,11 +525,14 @@ async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -
         other => return Json(relay(other)),
     };
     if info.folder {
-        return Json(Answer::Refused(format!("Path \"{}\" is a directory.", info.path)));
+        return Json(Answer::Refused(Refusal::invalid(format!(
+            "Path \"{}\" is a directory.",
+            info.path
+        ))));
     }
     let mut blocks = match super::data::blocks_of(info.id, info.length, master.cfg.block_size) {
         Ok(b) => b,
-        Err(e) => return Json(Answer::Refused(e)),
+        Err(e) => return Json(Answer::Refused(Refusal::invalid(e))),
     };
     master.data.locate(&mut blocks);
     Json(Answer::Ok(FileBlocks {
