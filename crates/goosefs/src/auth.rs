@@ -229,7 +229,10 @@ static CURRENT: OnceLock<Arc<Security>> = OnceLock::new();
 
 /// Sets this process's credential (once, at start, before any connection).
 pub fn install(security: Security) {
-    let _ = CURRENT.set(Arc::new(security));
+    if CURRENT.set(Arc::new(security)).is_err() {
+        // A connection was made before: it used the default (off). A bug, never a user's doing.
+        tracing::error!("the credential was installed after the first connection; it is not used");
+    }
 }
 
 /// This process's credential: what [`install`] set; authentication off in code that never
