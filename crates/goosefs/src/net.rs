@@ -525,7 +525,8 @@ async fn first_bytes(stream: &tokio::net::TcpStream) -> Option<[u8; 4]> {
 /// speak the block protocol.
 ///
 /// # Errors
-/// Never returns but for a listener that cannot be used at all.
+/// None in practice: it serves until the process stops (the `Result` is the servers' common
+/// output type in their `JoinSet`s).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     port: crate::auth::Port,
@@ -594,7 +595,8 @@ async fn connection(
     } else {
         Caller::Anonymous
     };
-    if caller != Caller::Anonymous && security.enabled() {
+    // After a handshake the protocol's own first bytes follow.
+    if matches!(caller, Caller::Role(_)) {
         match first_bytes(&stream).await {
             Some(next) => first = next,
             None => return,
