@@ -140,6 +140,43 @@ pub struct RaftPort {
     pub votes_allowed: Arc<AtomicBool>,
     /// Whether the journal holds a Raft group, and whether this member is complete.
     pub state: Arc<dyn Fn() -> PeerState + Send + Sync>,
+    /// The snapshot being received and the end of what arrived of it.
+    pub chunks: Arc<std::sync::Mutex<SnapshotChunks>>,
+}
+
+/// Snapshot chunks as they arrive. openraft 0.9 checks only that a new snapshot starts at
+/// offset 0; within one it seeks to any offset, and the snapshot lives in a `Vec` in memory,
+/// so a chunk far past the end would zero-fill memory up to it. Chunks come in order (a
+/// resent one may repeat an offset): a chunk that would leave a gap is refused.
+#[derive(Debug, Default)]
+pub struct SnapshotChunks {
+    current: Option<(String, u64)>,
+}
+
+impl SnapshotChunks {
+    /// Admits a chunk of `len` bytes at `offset` of snapshot `id`.
+    ///
+    /// # Errors
+    /// Why not, one line.
+    pub fn admit(&mut self, id: &str, offset: u64, len: usize) -> Result<(), String> {
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or_else(|| format!("invalid: snapshot {id}: offset {offset} overflows"))?;
+        match &mut self.current {
+            Some((current, received)) if current == id => {
+                if offset > *received {
+                    return Err(format!(
+                        "invalid: snapshot {id}: a chunk at {offset} after {received} bytes leaves a gap"
+                    ));
+                }
+                *received = (*received).max(end);
+            }
+            _ if offset == 0 => self.current = Some((id.to_owned(), end)),
+            // openraft refuses it too (a new snapshot starts at 0); nothing is recorded.
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// The journal port's routes.
@@ -177,10 +214,39 @@ async fn vote(
 async fn snapshot(
     State(port): State<RaftPort>,
     Json(rpc): Json<InstallSnapshotRequest<TypeConfig>>,
-) -> Json<Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>> {
-    Json(port.raft.install_snapshot(rpc).await)
+) -> Result<Json<Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>>, (StatusCode, String)>
+{
+    let admitted = port
+        .chunks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .admit(&rpc.meta.snapshot_id, rpc.offset, rpc.data.len());
+    admitted.map_err(|why| (StatusCode::BAD_REQUEST, format!("{why}\n")))?;
+    Ok(Json(port.raft.install_snapshot(rpc).await))
 }
 
 async fn state(State(port): State<RaftPort>) -> Json<PeerState> {
     Json((port.state)())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SnapshotChunks;
+
+    #[test]
+    fn snapshot_chunks_come_in_order_or_again_never_past_a_gap() {
+        let mut c = SnapshotChunks::default();
+        assert!(c.admit("s1", 0, 100).is_ok());
+        assert!(c.admit("s1", 100, 100).is_ok());
+        assert!(c.admit("s1", 100, 100).is_ok(), "a resent chunk");
+        let gap = c.admit("s1", 1 << 40, 1).err().unwrap_or_default();
+        assert_eq!(
+            gap,
+            "invalid: snapshot s1: a chunk at 1099511627776 after 200 bytes leaves a gap"
+        );
+        assert!(c.admit("s1", u64::MAX, 2).is_err(), "overflow");
+        // A new snapshot starts again at 0.
+        assert!(c.admit("s2", 0, 10).is_ok());
+        assert!(c.admit("s2", 300, 1).is_err());
+    }
 }

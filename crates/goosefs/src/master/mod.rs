@@ -212,6 +212,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
             raft: master.raft.clone(),
             votes_allowed: master.votes_allowed.clone(),
             state: state_of,
+            chunks: Arc::default(),
         });
         servers.spawn(net::serve(journal_port, Port::Journal, routes, None));
     }
