@@ -135,7 +135,7 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
     for v in compiled.values.iter().filter(|v| v.credential.is_some()) {
         let object = credential::placeholder(&v.namespace, &v.name);
         let key = ResourceKey::of(&object);
-        if session.block_on(cluster.get(&key))?.is_none() && !secrets.iter().any(|c: &Change| c.key == key) {
+        if session.block_on(cluster.get(&key))?.is_none() {
             secrets.push(Change {
                 key,
                 op: ChangeOp::Create,

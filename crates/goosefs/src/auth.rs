@@ -96,9 +96,9 @@ pub enum Process {
     Cli,
 }
 
-/// This process's credential: on or off, its own key, and every role's public keys.
+/// This process's credential: its own key (none: authentication off) and every role's public
+/// keys.
 pub struct Security {
-    enabled: bool,
     identity: Option<(Role, Ed25519KeyPair)>,
     trust: Vec<(Role, Vec<u8>)>,
 }
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Security {
     // Never the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Security")
-            .field("enabled", &self.enabled)
+            .field("enabled", &self.enabled())
             .field("role", &self.identity.as_ref().map(|(r, _)| *r))
             .field("trusted_keys", &self.trust.len())
             .finish()
@@ -118,7 +118,6 @@ impl Security {
     /// Authentication off: every caller is trusted (`NOSASL`).
     pub fn off() -> Security {
         Security {
-            enabled: false,
             identity: None,
             trust: Vec::new(),
         }
@@ -191,7 +190,6 @@ impl Security {
         let identity = identity
             .ok_or_else(|| missing(candidates.iter().map(|r| r.key_item()).collect::<Vec<_>>().join(" or ")))?;
         Ok(Security {
-            enabled: true,
             identity: Some(identity),
             trust,
         })
@@ -199,7 +197,7 @@ impl Security {
 
     /// Whether connections authenticate.
     pub fn enabled(&self) -> bool {
-        self.enabled
+        self.identity.is_some()
     }
 
     /// The role this process signs as.
@@ -207,14 +205,14 @@ impl Security {
         self.identity.as_ref().map(|(r, _)| *r)
     }
 
-    fn sign(&self, message: &[u8]) -> Result<(Role, [u8; 64]), AuthError> {
-        let (role, pair) = self
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], AuthError> {
+        let (_, pair) = self
             .identity
             .as_ref()
             .ok_or_else(|| AuthError::Protocol("this process has no key".to_owned()))?;
         let mut sig = [0u8; 64];
         sig.copy_from_slice(pair.sign(message).as_ref());
-        Ok((*role, sig))
+        Ok(sig)
     }
 
     fn verifies(&self, role: Role, message: &[u8], sig: &[u8]) -> bool {
@@ -312,7 +310,7 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     if !security.verifies(role_s, &server, &reply[33..]) {
         return Err(AuthError::UnknownServer);
     }
-    let (_, sig) = security.sign(&transcript("client", role_c.to_wire(), &nonce_c, reply[0], &nonce_s))?;
+    let sig = security.sign(&transcript("client", role_c.to_wire(), &nonce_c, reply[0], &nonce_s))?;
     stream.write_all(&sig).await?;
     status(stream).await?;
     Ok(role_s)
@@ -338,7 +336,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, security:
     nonce_c.copy_from_slice(&hello[6..]);
     let nonce_s = nonce().map_err(|e| e.to_string())?;
     let role_s = security.role().ok_or("this server has no key")?;
-    let (_, sig_s) = security
+    let sig_s = security
         .sign(&transcript(
             "server",
             role_c.to_wire(),
@@ -489,6 +487,12 @@ pub fn forbidden(role: Role, what: &str, roles: &[Role]) -> Refusal {
     )
 }
 
+/// A refusal as an HTTP answer: its kind's status and its line.
+pub fn answer(refusal: &Refusal) -> (axum::http::StatusCode, String) {
+    let status = axum::http::StatusCode::from_u16(refusal.http_status()).unwrap_or(axum::http::StatusCode::FORBIDDEN);
+    (status, format!("{}\n", refusal.message))
+}
+
 /// An axum middleware enforcing [`authorize`] for `port` on every request of a router; the
 /// [`Caller`] comes from the connection (see [`crate::net::serve`]).
 pub async fn guard(
@@ -504,11 +508,7 @@ pub async fn guard(
         .unwrap_or(Caller::Anonymous);
     match authorize(port, request.uri().path(), caller) {
         Ok(()) => next.run(request).await,
-        Err(refusal) => {
-            let status =
-                axum::http::StatusCode::from_u16(refusal.http_status()).unwrap_or(axum::http::StatusCode::FORBIDDEN);
-            (status, format!("{}\n", refusal.message)).into_response()
-        }
+        Err(refusal) => answer(&refusal).into_response(),
     }
 }
 

@@ -286,34 +286,24 @@ fn options(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
         .collect()
 }
 
-/// Which key this command signs with (see [`crate::auth`]).
-fn process(command: &Top) -> crate::auth::Process {
-    use crate::auth::{Process, Role as R};
-    match command {
-        Top::MasterOnly { .. } => Process::Daemon(R::Master),
-        Top::WorkerOnly { .. } => Process::Daemon(R::Worker),
-        Top::Fuse { .. } | Top::JobMaster | Top::JobWorker | Top::Proxy => Process::Daemon(R::Client),
-        Top::Fs { .. } | Top::Fsadmin { .. } => Process::Cli,
-    }
-}
-
 /// Reads and installs this process's credential before any connection: a daemon without its
 /// key does not start (exit 4); a CLI without one is refused before it asks anything (exit 5).
 fn secure(command: &Top) -> Result<(), Failure> {
-    let process = process(command);
-    let role = match command {
-        Top::MasterOnly { .. } => Role::Master,
-        Top::WorkerOnly { .. } => Role::Worker,
-        Top::Fuse { .. } => Role::Fuse,
-        Top::JobMaster => Role::JobMaster,
-        Top::JobWorker => Role::JobWorker,
-        Top::Proxy => Role::Proxy,
-        Top::Fs { .. } | Top::Fsadmin { .. } => Role::Client,
+    use crate::auth::{Process, Role as Signs};
+    // The configuration the command reads, and the key it signs with.
+    let (role, process) = match command {
+        Top::MasterOnly { .. } => (Role::Master, Process::Daemon(Signs::Master)),
+        Top::WorkerOnly { .. } => (Role::Worker, Process::Daemon(Signs::Worker)),
+        Top::Fuse { .. } => (Role::Fuse, Process::Daemon(Signs::Client)),
+        Top::JobMaster => (Role::JobMaster, Process::Daemon(Signs::Client)),
+        Top::JobWorker => (Role::JobWorker, Process::Daemon(Signs::Client)),
+        Top::Proxy => (Role::Proxy, Process::Daemon(Signs::Client)),
+        Top::Fs { .. } | Top::Fsadmin { .. } => (Role::Client, Process::Cli),
     };
     let conf = Conf::from_env(role, &env, &[]);
     let security = crate::auth::Security::load(&conf, process).map_err(|e| match process {
-        crate::auth::Process::Cli => Failure::Auth(e),
-        crate::auth::Process::Daemon(_) => Failure::Credential(e),
+        Process::Cli => Failure::Auth(e),
+        Process::Daemon(_) => Failure::Credential(e),
     })?;
     tracing::debug!(?security, "credential");
     crate::auth::install(security);

@@ -36,14 +36,11 @@ pub enum ClientError {
 
 /// A refusal of this process's credential or role: final, never retried.
 pub fn denial(e: &NetError) -> Option<ClientError> {
-    let kind = match e {
-        NetError::Auth { .. } | NetError::Status { status: 401, .. } => RefusalKind::Unauthenticated,
-        NetError::Status { status: 403, .. } => RefusalKind::Forbidden,
+    let (kind, message) = match e {
+        NetError::Auth { .. } => (RefusalKind::Unauthenticated, e.to_string()),
+        NetError::Status { status: 401, body, .. } => (RefusalKind::Unauthenticated, body.trim_end().to_owned()),
+        NetError::Status { status: 403, body, .. } => (RefusalKind::Forbidden, body.trim_end().to_owned()),
         _ => return None,
-    };
-    let message = match e {
-        NetError::Status { body, .. } => body.trim_end().to_owned(),
-        other => other.to_string(),
     };
     Some(ClientError::Refused(Refusal::new(kind, message)))
 }

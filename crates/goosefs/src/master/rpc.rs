@@ -72,8 +72,7 @@ fn may_write(caller: Caller, command: &Command) -> Result<(), (StatusCode, Strin
             } else {
                 "unmount"
             };
-            let refusal = crate::auth::forbidden(role, what, &[Role::Admin]);
-            Err((StatusCode::FORBIDDEN, format!("{}\n", refusal.message)))
+            Err(crate::auth::answer(&crate::auth::forbidden(role, what, &[Role::Admin])))
         }
         _ => Ok(()),
     }
