@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use goosefs::api::BlockRequest;
+use goosefs::proto::block::BlockRequest;
 use goosefs::auth::{Process, Role, Security};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::AsyncWriteExt;
@@ -28,9 +28,9 @@ fn master() -> &'static Security {
 fuzz_target!(|data: &[u8]| {
     // Every request body the servers decode: any bytes give a value or an error, never a panic.
     let _ = serde_json::from_slice::<goosefs::master::namespace::Command>(data);
-    let _ = serde_json::from_slice::<goosefs::api::Registration>(data);
-    let _ = serde_json::from_slice::<goosefs::api::Heartbeat>(data);
-    let _ = serde_json::from_slice::<goosefs::api::Rejoin>(data);
+    let _ = serde_json::from_slice::<goosefs::proto::Registration>(data);
+    let _ = serde_json::from_slice::<goosefs::proto::Heartbeat>(data);
+    let _ = serde_json::from_slice::<goosefs::proto::Rejoin>(data);
     let _ = serde_json::from_slice::<Vec<u64>>(data);
     if let Ok(r) = BlockRequest::decode(data) {
         assert!(r.check().is_ok());

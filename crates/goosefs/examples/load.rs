@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use goosefs::api::{FileInfo, paths};
 use goosefs::client::MasterClient;
 use goosefs::config::ClientConfig;
 use goosefs::master::namespace::Command;
+use goosefs::proto::{FileInfo, paths};
 use goosefs_conf::{Conf, Role};
 
 fn main() -> std::process::ExitCode {

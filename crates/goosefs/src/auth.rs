@@ -30,7 +30,7 @@ use std::time::Duration;
 use goosefs_conf::Conf;
 pub use goosefs_conf::credential::Role;
 
-use crate::api::{Refusal, RefusalKind};
+use crate::proto::{Refusal, RefusalKind};
 use goosefs_conf::credential::{self, AUTHENTICATION_TYPE, CredentialError, DIR_ENV, MOUNT_PATH};
 use ring::rand::SecureRandom as _;
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
@@ -424,7 +424,7 @@ pub fn metrics() -> String {
 
 /// The roles that may make `request` on `port` (`None`: everyone, unauthenticated too).
 fn allowed(port: Port, request: &str) -> Option<&'static [Role]> {
-    use crate::api::paths;
+    use crate::proto::paths;
     use Role::{Admin, Client, Master, Worker};
     const ANY: &[Role] = &[Master, Worker, Client, Admin];
     if request == "/health" || port == Port::Web {
@@ -619,7 +619,7 @@ mod tests {
 
     #[test]
     fn roles_are_authorised_by_one_table() {
-        use crate::api::paths;
+        use crate::proto::paths;
         let role = |r| Caller::Role(r);
         assert!(authorize(Port::Journal, "/raft/append", role(Role::Master)).is_ok());
         for r in [Role::Worker, Role::Client, Role::Admin] {

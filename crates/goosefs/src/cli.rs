@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use goosefs_conf::{Conf, Role};
 
-use crate::api::RefusalKind;
 use crate::client::{ClientError, MasterClient};
 use crate::config::{ClientConfig, MasterConfig};
+use crate::proto::RefusalKind;
 
 #[derive(Parser)]
 #[command(

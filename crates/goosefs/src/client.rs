@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{Answer, Refusal, RefusalKind};
 use crate::config::ClientConfig;
 use crate::net::{Http, NetError};
+use crate::proto::{Answer, Refusal, RefusalKind};
 
 /// One request's time limit.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);

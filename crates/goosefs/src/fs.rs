@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::api::{FileInfo, MasterInfo, MountEntry, Report, paths};
 use crate::client::{ClientError, MasterClient};
-use crate::master::namespace::Command;
+use crate::proto::path::query;
+use crate::proto::{FileInfo, MasterInfo, MountEntry, Report, Write, paths};
 
 /// A finished client command: what to print and whether it succeeded.
 pub type Printed = Result<String, ClientError>;
@@ -23,7 +23,7 @@ pub async fn master_info(client: &MasterClient, retry_for: Duration) -> Printed 
     loop {
         for address in client.masters() {
             match client.ask::<(), MasterInfo>(address, paths::INFO, None).await {
-                Ok(crate::api::Answer::Ok(info)) => match &info.leader {
+                Ok(crate::proto::Answer::Ok(info)) => match &info.leader {
                     // Followers keep naming a leader that just died until its lease runs out:
                     // believe a leader only when it says so itself.
                     Some(leader) if confirmed(client, leader).await => {
@@ -57,7 +57,7 @@ pub async fn master_info(client: &MasterClient, retry_for: Duration) -> Printed 
 async fn confirmed(client: &MasterClient, leader: &str) -> bool {
     matches!(
         client.ask::<(), MasterInfo>(leader, paths::INFO, None).await,
-        Ok(crate::api::Answer::Ok(MasterInfo { leader: Some(l), .. })) if l == leader
+        Ok(crate::proto::Answer::Ok(MasterInfo { leader: Some(l), .. })) if l == leader
     )
 }
 
@@ -77,7 +77,7 @@ fn ufs_type(ufs: &str) -> String {
 pub fn format_mounts(mounts: &[MountEntry]) -> String {
     let shown: Vec<String> = mounts
         .iter()
-        .map(|m| crate::api::redact_uri(&m.ufs).into_owned())
+        .map(|m| crate::proto::path::redact_uri(&m.ufs).into_owned())
         .collect();
     let ufs_width = shown.iter().map(String::len).max().unwrap_or(0);
     let path_width = mounts.iter().map(|m| m.path.len()).max().unwrap_or(0);
@@ -119,16 +119,15 @@ pub async fn mount(
     shared: bool,
     options: BTreeMap<String, String>,
 ) -> Printed {
-    let command = Command::Mount {
+    let command = Write::Mount {
         path: path.to_owned(),
         ufs: ufs.to_owned(),
         read_only,
         shared,
         options,
-        mtime_ms: 0,
     };
     client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
-    Ok(format!("Mounted {} at {path}\n", crate::api::redact_uri(ufs)))
+    Ok(format!("Mounted {} at {path}\n", crate::proto::path::redact_uri(ufs)))
 }
 
 /// `fs unmount <path>`.
@@ -136,7 +135,7 @@ pub async fn mount(
 /// # Errors
 /// [`ClientError`].
 pub async fn unmount(client: &MasterClient, path: &str) -> Printed {
-    let command = Command::Unmount { path: path.to_owned() };
+    let command = Write::Unmount { path: path.to_owned() };
     client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
     Ok(format!("Unmounted {path}\n"))
 }
@@ -148,11 +147,10 @@ pub async fn unmount(client: &MasterClient, path: &str) -> Printed {
 pub async fn mkdir(client: &MasterClient, paths_: &[String]) -> Printed {
     let mut out = String::new();
     for path in paths_ {
-        let command = Command::Mkdir {
+        let command = Write::Mkdir {
             path: path.clone(),
             recursive: true,
             exist_ok: false,
-            mtime_ms: 0,
         };
         client.call::<_, ()>(paths::WRITE, Some(&command)).await?;
         let _ = writeln!(out, "Successfully created directory {path}");
@@ -201,11 +199,6 @@ pub async fn ls(client: &MasterClient, path: &str) -> Printed {
     Ok(entries.iter().map(ls_line).collect())
 }
 
-/// `base?path=<path>`, the path percent-encoded.
-pub fn query(base: &str, path: &str) -> String {
-    format!("{base}?path={}", crate::ufs::web::percent_encode_path(path))
-}
-
 /// `fs stat <path>`.
 ///
 /// # Errors
@@ -219,7 +212,7 @@ pub async fn stat(client: &MasterClient, path: &str) -> Printed {
         info.path,
         info.id,
         info.path,
-        crate::api::redact_uri(&info.ufs_path),
+        crate::proto::path::redact_uri(&info.ufs_path),
         info.length,
         info.folder,
         info.mount_point,
@@ -233,7 +226,7 @@ pub async fn stat(client: &MasterClient, path: &str) -> Printed {
 /// [`ClientError`].
 pub async fn report(client: &MasterClient) -> Printed {
     let r: Report = client.call::<(), _>(paths::REPORT, None).await?;
-    let uptime_s = (crate::master::now_ms() - r.started_ms).max(0) / 1000;
+    let uptime_s = (crate::proto::now_ms() - r.started_ms).max(0) / 1000;
     let mut out = String::from("GooseFS cluster summary: \n");
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "    {k}: {v}");
@@ -314,10 +307,5 @@ mod tests {
     fn times_print_as_goosefs_does() {
         assert_eq!(format_time(0), "01-01-1970 00:00:00:000");
         assert_eq!(format_time(1_796_157_296_789), "12-01-2026 20:34:56:789");
-    }
-
-    #[test]
-    fn query_paths_are_percent_encoded() {
-        assert_eq!(query("/x", "/a b/c&d"), "/x?path=/a%20b/c%26d");
     }
 }

@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::api::{FileBlocks, FileInfo, WorkerReport, paths};
 use crate::client::{ClientError, MasterClient};
-use crate::fs::{Printed, query};
+use crate::fs::Printed;
 use crate::net::Http;
+use crate::proto::path::query;
+use crate::proto::{FileBlocks, FileInfo, WorkerReport, paths};
 use crate::reader::{FileReader, Locality, ReadError};
 
 /// Why a data command failed.
@@ -192,7 +193,7 @@ pub async fn load(client: &MasterClient, path: &str) -> Result<String, DataError
     match failed.into_iter().next() {
         None => Ok(out),
         Some(first) => Err(DataError::Read(ReadError::Master(ClientError::Refused(
-            crate::api::Refusal::failed(first),
+            crate::proto::Refusal::failed(first),
         )))),
     }
 }
@@ -210,7 +211,7 @@ pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError
         let ids: Vec<u64> = fb.blocks.iter().map(|b| b.id).collect();
         for worker in &fb.workers {
             if !ids.is_empty() {
-                http.call::<_, crate::api::Answer<usize>>(
+                http.call::<_, crate::proto::Answer<usize>>(
                     &worker.rpc(),
                     paths::FREE,
                     Some(&ids),
@@ -218,7 +219,7 @@ pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError
                 )
                 .await
                 .map_err(|e| {
-                    ClientError::Refused(crate::api::Refusal::failed(format!(
+                    ClientError::Refused(crate::proto::Refusal::failed(format!(
                         "cannot free on {}: {e}",
                         worker.rpc()
                     )))
@@ -272,7 +273,7 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// Capacity and use summed over `tiers`.
-pub fn totals<'a>(tiers: impl IntoIterator<Item = &'a crate::api::TierUsage>) -> (u64, u64) {
+pub fn totals<'a>(tiers: impl IntoIterator<Item = &'a crate::proto::TierUsage>) -> (u64, u64) {
     tiers.into_iter().fold((0, 0), |(c, u), t| (c + t.capacity, u + t.used))
 }
 

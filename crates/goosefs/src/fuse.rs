@@ -28,10 +28,10 @@ use fuser::{
     SessionACL,
 };
 
-use crate::api::{FileInfo, paths};
 use crate::client::{ClientError, MasterClient};
-use crate::fs::query;
 use crate::net::Http;
+use crate::proto::path::query;
+use crate::proto::{FileInfo, paths};
 use crate::reader::{FileReader, Locality};
 use crate::ufs::{Ufs, UfsError, UfsSettings};
 
@@ -224,7 +224,7 @@ struct GooseFuse {
 }
 
 fn errno(e: &ClientError) -> Errno {
-    use crate::api::RefusalKind as K;
+    use crate::proto::RefusalKind as K;
     match e {
         ClientError::Refused(r) => match r.kind {
             K::NotFound => Errno::ENOENT,
@@ -262,7 +262,7 @@ fn new_file(path: &str, length: u64) -> FileInfo {
         path: path.to_owned(),
         folder: false,
         length,
-        mtime_ms: crate::master::now_ms(),
+        mtime_ms: crate::proto::now_ms(),
         mount_point: false,
         ufs_path: String::new(),
     }
@@ -384,7 +384,7 @@ impl GooseFuse {
 
     /// The UFS holding `path` and the path inside it, if it may be changed.
     fn writable_ufs(&self, path: &str) -> Result<(Ufs, String), Errno> {
-        let mount: crate::api::UfsMount = self
+        let mount: crate::proto::UfsMount = self
             .rt
             .block_on(self.client.call::<(), _>(&query(paths::MOUNT_UFS, path), None))
             .map_err(|e| errno(&e))?;
@@ -402,7 +402,7 @@ impl GooseFuse {
 
     /// Has the leader list `path`'s directory again, and forgets what this mount remembers of it.
     fn changed(&self, path: &str) {
-        let parent = crate::master::namespace::parent(path).to_owned();
+        let parent = crate::proto::path::parent(path).to_owned();
         if let Err(e) = self
             .rt
             .block_on(self.client.call::<(), ()>(&query(paths::SYNC, &parent), Some(&())))
@@ -601,7 +601,9 @@ impl GooseFuse {
         };
         let file = std::fs::File::open(&local.path).ok()?;
         // Moved down a tier or evicted since the worker checked it: read the ordinary way.
-        let same = file.metadata().is_ok_and(|m| crate::api::file_stamp(&m) == local.stamp);
+        let same = file
+            .metadata()
+            .is_ok_and(|m| crate::proto::block::file_stamp(&m) == local.stamp);
         same.then_some(file)
     }
 

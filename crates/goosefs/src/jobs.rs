@@ -19,9 +19,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Answer, Refusal};
 use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
+use crate::proto::{Answer, Refusal};
 use crate::reader::{FileReader, Locality};
 
 /// Paths of the job master's RPC port.

@@ -11,8 +11,8 @@
 //! [`fs`], [`fsdata`], [`jobs`] (client commands and their output) and [`fuse`] (the POSIX
 //! mount); [`net`] is the one transport, [`cli`] parses and dispatches.
 
-pub mod api;
 pub mod auth;
+pub mod blockfile;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -20,10 +20,9 @@ pub mod fs;
 pub mod fsdata;
 pub mod fuse;
 pub mod jobs;
-pub mod journal;
 pub mod master;
 pub mod net;
-pub mod raft;
+pub mod proto;
 pub mod reader;
 pub mod services;
 mod signal;

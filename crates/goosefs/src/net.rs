@@ -300,37 +300,14 @@ async fn block_exchange(
     query: &str,
     max: u64,
 ) -> std::io::Result<Result<Bytes, String>> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut request = Vec::with_capacity(8 + query.len());
-    request.extend_from_slice(crate::api::BLOCK_MAGIC);
-    request.extend_from_slice(&u32::try_from(query.len()).unwrap_or(u32::MAX).to_be_bytes());
-    request.extend_from_slice(query.as_bytes());
-    stream.write_all(&request).await?;
-    let status = stream.read_u8().await?;
-    if status != 0 {
-        let len = stream.read_u32().await?;
-        let mut why = vec![0; usize::try_from(len.min(4096)).unwrap_or(0)];
-        stream.read_exact(&mut why).await?;
-        if len > 4096 {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "refusal too long"));
-        }
-        return Ok(Err(String::from_utf8_lossy(&why).into_owned()));
-    }
-    let len = stream.read_u64().await?;
-    if len > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{len} bytes sent for {max} asked"),
-        ));
-    }
-    let mut data = vec![0; usize::try_from(len).unwrap_or(0)];
-    stream.read_exact(&mut data).await?;
-    Ok(Ok(Bytes::from(data)))
+    use tokio::io::AsyncWriteExt;
+    stream.write_all(&crate::proto::block::encode_request(query)).await?;
+    crate::proto::block::read_answer(stream, max).await
 }
 
 impl Http {
     /// Reads part of a block from the worker at `address` (the query of a
-    /// [`crate::api::BlockRequest`]) over its `sendfile` protocol, on a kept connection when one is
+    /// [`crate::proto::block::BlockRequest`]) over its `sendfile` protocol, on a kept connection when one is
     /// idle (a kept connection that fails is replaced once: the worker may have restarted).
     ///
     /// # Errors
@@ -396,7 +373,7 @@ impl Http {
     }
 
     /// Asks this host's worker at `address` to cache a block and vouch for its file (the query
-    /// of a [`crate::api::BlockRequest`] with `local` set).
+    /// of a [`crate::proto::block::BlockRequest`] with `local` set).
     ///
     /// # Errors
     /// [`NetError`], as [`Http::get_block`], or an answer that does not decode.
@@ -405,7 +382,7 @@ impl Http {
         address: &str,
         query: &str,
         timeout: Duration,
-    ) -> Result<crate::api::LocalBlock, NetError> {
+    ) -> Result<crate::proto::block::LocalBlock, NetError> {
         let body = self.get_block(address, query, 64 << 10, timeout).await?;
         serde_json::from_slice(&body).map_err(|source| NetError::Decode {
             address: address.to_owned(),
@@ -491,7 +468,7 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// How long a connection may take to send its first bytes, and a request its headers.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves a connection that opened with [`crate::api::BLOCK_MAGIC`] (a worker's block reads).
+/// Serves a connection that opened with [`crate::proto::block::BLOCK_MAGIC`] (a worker's block reads).
 pub type BlockServer = Arc<
     dyn Fn(
             tokio::net::TcpStream,
@@ -602,7 +579,7 @@ async fn connection(
             None => return,
         }
     }
-    if &first == crate::api::BLOCK_MAGIC {
+    if &first == crate::proto::block::BLOCK_MAGIC {
         if let Some(blocks) = blocks {
             blocks(stream, caller).await;
         }
@@ -652,7 +629,7 @@ mod tests {
                 let (mut s, _) = listener.accept().await.expect("accept");
                 let mut head = [0u8; 8];
                 s.read_exact(&mut head).await.expect("head");
-                assert_eq!(&head[..4], crate::api::BLOCK_MAGIC);
+                assert_eq!(&head[..4], crate::proto::block::BLOCK_MAGIC);
                 let mut query = vec![0; u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize];
                 s.read_exact(&mut query).await.expect("query");
                 assert_eq!(query, b"id=1");

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::api::{BlockInfo, BlockRequest, FileBlocks, LocalBlock, WorkerAddress, paths};
+use crate::blockfile::{BlockFile, block_path};
 use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
-use crate::worker::store::{BlockFile, block_path};
+use crate::proto::block::{BlockRequest, LocalBlock};
+use crate::proto::{BlockInfo, FileBlocks, WorkerAddress, paths};
 
 /// How long a reader waits for a leader that knows no worker to hear from them.
 const WORKERS_WAIT: Duration = Duration::from_secs(10);
@@ -101,7 +102,7 @@ fn mix(mut z: u64) -> u64 {
 fn ranked(block: u64, workers: &[WorkerAddress]) -> Vec<WorkerAddress> {
     let mut w: Vec<_> = workers
         .iter()
-        .map(|w| (mix(crate::master::data::fnv64(&[&w.rpc()]) ^ block), w.clone()))
+        .map(|w| (mix(crate::proto::block::fnv64(&[&w.rpc()]) ^ block), w.clone()))
         .collect();
     w.sort_by_key(|(h, _)| *h);
     w.into_iter().map(|(_, w)| w).collect()
@@ -119,7 +120,7 @@ impl FileReader {
         locality: &Locality,
     ) -> Result<FileReader, ReadError> {
         let blocks = client
-            .call::<(), FileBlocks>(&crate::fs::query(paths::BLOCKS, path), None)
+            .call::<(), FileBlocks>(&crate::proto::path::query(paths::BLOCKS, path), None)
             .await?;
         Ok(FileReader {
             client: client.clone(),
@@ -361,7 +362,7 @@ impl FileReader {
                 // The workers may have changed: ask the leader again.
                 let fresh = self
                     .client
-                    .call::<(), FileBlocks>(&crate::fs::query(paths::BLOCKS, &self.path), None)
+                    .call::<(), FileBlocks>(&crate::proto::path::query(paths::BLOCKS, &self.path), None)
                     .await?;
                 if fresh.blocks.iter().all(|f| f.id != b.id) {
                     return Err(ReadError::Block {

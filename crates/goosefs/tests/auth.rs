@@ -204,14 +204,14 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
     );
     let free = rt.block_on(client_http.call::<_, serde_json::Value>(
         &format!("127.0.40.20:{worker_rpc}"),
-        goosefs::api::paths::FREE,
+        goosefs::proto::paths::FREE,
         Some(&vec![1u64]),
         t,
     ));
     assert!(forbidden(free).contains("needs master or admin"));
     let write = rt.block_on(worker_http.call::<_, serde_json::Value>(
         &format!("{ip}:{rpc}"),
-        goosefs::api::paths::WRITE,
+        goosefs::proto::paths::WRITE,
         Some(&serde_json::json!({"Mkdir": {"path": "/by-worker"}})),
         t,
     ));

@@ -14,23 +14,12 @@ use std::time::{Duration, Instant};
 
 use goosefs_conf::duration::Interval;
 
-use crate::api::{BlockInfo, Heartbeat, HeartbeatReply, Registration, WorkerAddress, WorkerReport};
+use crate::proto::block::fnv64;
+use crate::proto::{BlockInfo, Heartbeat, HeartbeatReply, Registration, WorkerAddress, WorkerReport};
 use crate::ufs::{Entry, Ufs, UfsError, UfsSettings};
 
 /// Blocks per file are numbered in the low bits of a block id.
 const INDEX_BITS: u32 = 24;
-
-/// FNV-1a, 64 bits: a stable hash (std's hashers are randomised per process).
-pub fn fnv64(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
 
 /// The id of a UFS file version: high bits of a block id, never 0.
 pub fn file_id(ufs: &str, path: &str, fingerprint: &str) -> u64 {
@@ -67,7 +56,7 @@ struct Listing {
 
 struct WorkerState {
     address: WorkerAddress,
-    tiers: Vec<crate::api::TierUsage>,
+    tiers: Vec<crate::proto::TierUsage>,
     last: Instant,
     blocks: BTreeSet<u64>,
 }
@@ -293,7 +282,7 @@ impl Data {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::TierUsage;
+    use crate::proto::TierUsage;
 
     #[test]
     fn block_ids_follow_the_file_version_and_index() {

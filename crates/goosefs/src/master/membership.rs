@@ -5,7 +5,7 @@
 //! no longer remembers and acked entries it no longer has; if it voted now, a candidate missing
 //! committed entries could win, or two candidates could win one term. So:
 //!
-//! 1. A master votes only once its journal is known complete ([`crate::journal::MEMBER`] is
+//! 1. A master votes only once its journal is known complete ([`crate::master::journal::MEMBER`] is
 //!    set): it initialised the group, or it rejoined. Until then the journal port refuses vote
 //!    requests and the master does not campaign.
 //! 2. An empty master asks its peers (`/raft/state`). If any holds a group that has had a
@@ -13,7 +13,7 @@
 //!    60 s, a majority answered), the group is new: the master records itself as
 //!    a member (before initialising: a crash in between leaves a member that never voted, which
 //!    is safe) and initialises with the same membership as the others (openraft allows that).
-//! 3. Rejoining: the master asks the leader ([`crate::api::paths::REJOIN`]) with a random
+//! 3. Rejoining: the master asks the leader ([`crate::proto::paths::REJOIN`]) with a random
 //!    incarnation id. The leader demotes it to a learner (a joint change committed by the other
 //!    voters), waits until it has replicated everything committed so far, promotes it back and
 //!    journals the incarnation. Only then does the master vote. A crash anywhere in between
@@ -28,9 +28,9 @@ use openraft::ChangeMembers;
 
 use super::Master;
 use super::namespace::{Command, Reply};
-use crate::api::{Answer, Refusal, Rejoin};
-use crate::journal::MEMBER;
-use crate::raft::{NodeId, PeerState};
+use crate::master::journal::MEMBER;
+use crate::master::raft::{NodeId, PeerState};
+use crate::proto::{Answer, Refusal, Rejoin};
 
 /// The journal key of this master's incarnation while it rejoins.
 const INCARNATION: &str = "incarnation";
@@ -98,7 +98,7 @@ async fn survey(master: &Master, majority_will_do: bool) -> Survey {
 }
 
 async fn initialise(master: &Master) -> bool {
-    if let Err(e) = master.journal.set_meta(MEMBER, b"1") {
+    if let Err(e) = record(master, MEMBER, b"1".to_vec()).await {
         tracing::error!(error = %e, "cannot record membership in the journal");
         return false;
     }
@@ -112,13 +112,21 @@ async fn initialise(master: &Master) -> bool {
             return false;
         }
     }
-    become_member(master);
+    become_member(master).await;
     tracing::info!(members = master.cfg.members.len(), "initialised a new journal group");
     true
 }
 
-fn become_member(master: &Master) {
-    if let Err(e) = master.journal.set_meta(MEMBER, b"1") {
+/// Writes one journal record durably, through the journal's writer.
+async fn record(master: &Master, key: &'static str, value: Vec<u8>) -> Result<(), impl std::fmt::Display> {
+    master
+        .journal
+        .put_meta(key, value, openraft::StorageIOError::write)
+        .await
+}
+
+async fn become_member(master: &Master) {
+    if let Err(e) = record(master, MEMBER, b"1".to_vec()).await {
         tracing::error!(error = %e, "cannot record membership in the journal");
         return;
     }
@@ -138,7 +146,7 @@ async fn rejoin(master: &Master) {
                     .map(|d| d.as_nanos())
                     .unwrap_or_default()
             );
-            if let Err(e) = master.journal.set_meta(INCARNATION, fresh.as_bytes()) {
+            if let Err(e) = record(master, INCARNATION, fresh.clone().into_bytes()).await {
                 tracing::error!(error = %e, "cannot record the incarnation");
             }
             fresh
@@ -161,14 +169,14 @@ async fn rejoin(master: &Master) {
             .http
             .call(
                 &address,
-                crate::api::paths::REJOIN,
+                crate::proto::paths::REJOIN,
                 Some(&request),
                 CATCH_UP + Duration::from_secs(30),
             )
             .await;
         match answer {
             Ok(Answer::Ok(())) => {
-                become_member(master);
+                become_member(master).await;
                 tracing::info!("rejoined: voting again");
                 return;
             }

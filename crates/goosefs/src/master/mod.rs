@@ -1,16 +1,16 @@
 //! `goosefs master-only`: a master. It opens the journal, joins the Raft group of the masters in
 //! `goosefs.master.embedded.journal.addresses` (or runs alone with the UFS journal), and serves
-//! three ports: the embedded journal port (Raft, [`crate::raft`]), the RPC port (the client
-//! protocol, [`crate::api`]; only the leader serves, followers name it) and the web port
+//! three ports: the embedded journal port (Raft, [`crate::master::raft`]), the RPC port (the client
+//! protocol, [`crate::proto`]; only the leader serves, followers name it) and the web port
 //! (`/health`, `/metrics`, `/api/v1/status`).
 
 pub mod data;
+pub mod journal;
 pub mod membership;
 pub mod namespace;
+pub mod raft;
 mod rpc;
 mod web;
-
-pub use rpc::now_ms;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,9 +22,9 @@ use tokio::sync::Mutex;
 
 use crate::auth::Port;
 use crate::config::{JournalType, MasterConfig};
-use crate::journal::{Journal, JournalError};
 use crate::net::{self, Http};
-use crate::raft::{self, Network, NodeId, Raft, RaftPort};
+use journal::{Journal, JournalError};
+use raft::{Network, NodeId, Raft, RaftPort};
 
 /// Why a master stops.
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +152,7 @@ fn raft_config(cfg: &MasterConfig) -> Result<openraft::Config, MasterError> {
 /// [`MasterError`] when it cannot start or its Raft stops.
 pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     let journal = Journal::open(&cfg.journal_folder)?;
-    let member = journal.meta(crate::journal::MEMBER).ok().flatten().is_some();
+    let member = journal.meta(journal::MEMBER).ok().flatten().is_some();
     let network = Network::default();
     let raft = Raft::new(
         cfg.id,

@@ -9,7 +9,8 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Refusal;
+use crate::proto::path::parent;
+use crate::proto::{Refusal, Write};
 
 /// A change to the state, journaled before it is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,19 +146,36 @@ pub fn normal(path: &str) -> Result<&str, Refusal> {
     Ok(path)
 }
 
-/// The parent of a normal path other than `/`.
-pub fn parent(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(at) => &path[..at],
-    }
-}
-
 impl Command {
-    /// Sets the time a mount or mkdir records (the leader's clock, before journaling).
-    pub fn stamp(&mut self, now_ms: i64) {
-        if let Command::Mount { mtime_ms, .. } | Command::Mkdir { mtime_ms, .. } = self {
-            *mtime_ms = now_ms;
+    /// The command a client's write journals, with the time it records (the leader's clock, so
+    /// every master stores the same value).
+    pub fn from_write(write: Write, mtime_ms: i64) -> Command {
+        match write {
+            Write::Mount {
+                path,
+                ufs,
+                read_only,
+                shared,
+                options,
+            } => Command::Mount {
+                path,
+                ufs,
+                read_only,
+                shared,
+                options,
+                mtime_ms,
+            },
+            Write::Unmount { path } => Command::Unmount { path },
+            Write::Mkdir {
+                path,
+                recursive,
+                exist_ok,
+            } => Command::Mkdir {
+                path,
+                recursive,
+                exist_ok,
+                mtime_ms,
+            },
         }
     }
 }
@@ -329,7 +347,7 @@ impl Namespace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::RefusalKind;
+    use crate::proto::RefusalKind;
 
     fn mount(path: &str, ufs: &str) -> Command {
         Command::Mount {
@@ -429,20 +447,42 @@ mod tests {
     }
 
     #[test]
-    fn the_leader_stamps_times_on_mounts_and_mkdirs_only() {
-        let mut m = mount("/a", "s3://b/");
-        m.stamp(42);
-        assert!(matches!(m, Command::Mount { mtime_ms: 42, .. }));
-        let mut d = Command::Mkdir {
-            path: "/a".into(),
-            recursive: false,
-            exist_ok: false,
-            mtime_ms: 0,
-        };
-        d.stamp(7);
-        assert!(matches!(d, Command::Mkdir { mtime_ms: 7, .. }));
-        let mut u = Command::Unmount { path: "/a".into() };
-        u.stamp(9);
+    fn client_writes_become_commands_with_the_leaders_time() {
+        let m = Command::from_write(
+            Write::Mount {
+                path: "/a".into(),
+                ufs: "s3://b/".into(),
+                read_only: true,
+                shared: false,
+                options: BTreeMap::new(),
+            },
+            42,
+        );
+        assert!(matches!(
+            m,
+            Command::Mount {
+                mtime_ms: 42,
+                read_only: true,
+                ..
+            }
+        ));
+        let d = Command::from_write(
+            Write::Mkdir {
+                path: "/a".into(),
+                recursive: true,
+                exist_ok: false,
+            },
+            7,
+        );
+        assert!(matches!(
+            d,
+            Command::Mkdir {
+                mtime_ms: 7,
+                recursive: true,
+                ..
+            }
+        ));
+        let u = Command::from_write(Write::Unmount { path: "/a".into() }, 9);
         assert_eq!(u, Command::Unmount { path: "/a".into() });
     }
 

@@ -1,4 +1,4 @@
-//! The RPC port's handlers ([`crate::api`]): the leader serves, followers name the leader.
+//! The RPC port's handlers ([`crate::proto`]): the leader serves, followers name the leader.
 //! Writes go through Raft and are answered once applied; reads are served from the leader's
 //! memory while its lease holds (else after confirming leadership with a quorum).
 
@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 
 use super::Master;
 use super::namespace::{Command, Kind, Reply, normal};
-use crate::api::{
-    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Refusal, Registration, Rejoin,
-    Report, UfsMount, WorkerReport, is_secret_key, paths,
-};
 use crate::auth::{Caller, Role};
+use crate::proto::path::{MAX_PATH, check_path, is_secret_key, mount_policy, redact_uri};
+use crate::proto::{
+    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Refusal, Registration, Rejoin,
+    Report, UfsMount, WorkerReport, Write, paths,
+};
 
 /// How long a write may take to commit before the client is told to retry.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,14 +65,14 @@ fn not_leader<T>(master: &Master) -> Answer<T> {
 
 /// Mount and unmount need the admin role (the CLI in the masters' pods, the mount Job); other
 /// writes any role [`crate::auth::authorize`] lets through to this handler.
-fn may_write(caller: Caller, command: &Command) -> Result<(), (StatusCode, String)> {
-    match (caller, command) {
-        (Caller::Role(role), Command::Mount { .. } | Command::Unmount { .. }) if role != Role::Admin => {
-            let what = if matches!(command, Command::Mount { .. }) {
-                "mount"
-            } else {
-                "unmount"
-            };
+fn may_write(caller: Caller, write: &Write) -> Result<(), (StatusCode, String)> {
+    let what = match write {
+        Write::Mount { .. } => "mount",
+        Write::Unmount { .. } => "unmount",
+        Write::Mkdir { .. } => return Ok(()),
+    };
+    match caller {
+        Caller::Role(role) if role != Role::Admin => {
             Err(crate::auth::answer(&crate::auth::forbidden(role, what, &[Role::Admin])))
         }
         _ => Ok(()),
@@ -81,39 +82,36 @@ fn may_write(caller: Caller, command: &Command) -> Result<(), (StatusCode, Strin
 async fn write(
     State(master): State<Arc<Master>>,
     Extension(caller): Extension<Caller>,
-    Json(command): Json<Command>,
+    Json(write): Json<Write>,
 ) -> Result<Json<Answer<()>>, (StatusCode, String)> {
-    may_write(caller, &command)?;
-    Ok(write_command(master, command).await)
+    may_write(caller, &write)?;
+    Ok(write_command(master, write).await)
 }
 
-async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>> {
+/// Checks a client's write against the bounds and the mount policy: nothing out of them is
+/// journaled.
+fn check_write(master: &Master, write: &Write) -> Result<(), Refusal> {
+    check_path(write.path())?;
+    if let Write::Mount { ufs, options, .. } = write {
+        if options.len() > 256 || options.iter().any(|(k, v)| k.len() + v.len() > MAX_PATH) {
+            return Err(Refusal::invalid(
+                "invalid: more than 256 options, or one over 4096 bytes",
+            ));
+        }
+        mount_policy(ufs, &master.cfg.root_ufs)?;
+    }
+    Ok(())
+}
+
+async fn write_command(master: Arc<Master>, write: Write) -> Json<Answer<()>> {
     if master.stepping_down.load(Ordering::SeqCst) {
         return Json(Answer::NotLeader { leader: None });
     }
-    // Bounds and the mount policy before anything else: nothing out of them is journaled.
-    let path = match &command {
-        Command::Mount { path, .. } | Command::Unmount { path } | Command::Mkdir { path, .. } => path,
-        Command::Rejoined { .. } | Command::Batch(_) => {
-            return Json(Answer::Refused(Refusal::invalid("not a client command")));
-        }
-    };
-    let checked = crate::api::check_path(path).and_then(|()| match &command {
-        Command::Mount { ufs, options, .. } => {
-            if options.len() > 256 || options.iter().any(|(k, v)| k.len() + v.len() > crate::api::MAX_PATH) {
-                return Err(Refusal::invalid(
-                    "invalid: more than 256 options, or one over 4096 bytes",
-                ));
-            }
-            crate::api::mount_policy(ufs, &master.cfg.root_ufs)
-        }
-        _ => Ok(()),
-    });
-    if let Err(refusal) = checked {
+    if let Err(refusal) = check_write(&master, &write) {
         return Json(Answer::Refused(refusal));
     }
     // A mount is checked against its UFS first (wrong keys, no such bucket), by the leader only.
-    if let Command::Mount { path, ufs, options, .. } = &command {
+    if let Write::Mount { path, ufs, options, .. } = &write {
         if !leads(&master) {
             return Json(not_leader(&master));
         }
@@ -128,17 +126,16 @@ async fn write_command(master: Arc<Master>, command: Command) -> Json<Answer<()>
             master.data.forget_mount(path);
             return Json(Answer::Refused(Refusal::failed(format!(
                 "cannot mount {} at {path}: {e}",
-                crate::api::redact_uri(ufs)
+                redact_uri(ufs)
             ))));
         }
     }
-    let unmounted = match &command {
-        Command::Unmount { path } => Some(path.clone()),
+    let unmounted = match &write {
+        Write::Unmount { path } => Some(path.clone()),
         _ => None,
     };
     // The leader fixes times, so every master journals the same value.
-    let mut command = command;
-    command.stamp(now_ms());
+    let command = Command::from_write(write, crate::proto::now_ms());
     master.in_flight.fetch_add(1, Ordering::SeqCst);
     let (reply, answer) = tokio::sync::oneshot::channel();
     let answer = match master.writes.send((command, reply)).await {
@@ -247,13 +244,6 @@ async fn commit(master: &Master, entry: Command, count: usize) -> Vec<Answer<()>
             failed(Answer::NotLeader { leader: None })
         }
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Runs `read` on the applied state if this master may serve reads.
@@ -405,7 +395,7 @@ fn ufs_info(place: &Place, dir_path: &str, dir_rel: &str, e: &crate::ufs::Entry)
     };
     FileInfo {
         id: if e.dir {
-            super::data::fnv64(&[&place.ufs, &rel]) >> 1
+            crate::proto::block::fnv64(&[&place.ufs, &rel]) >> 1
         } else {
             super::data::file_id(&place.ufs, &rel, &e.fingerprint)
         },
@@ -476,7 +466,7 @@ async fn resolve(master: &Master, path: &str) -> Answer<(FileInfo, Place)> {
     };
     match listing.iter().find(|e| e.name == name) {
         Some(entry) => {
-            let info = ufs_info(&place, super::namespace::parent(&path), parent_rel, entry);
+            let info = ufs_info(&place, crate::proto::path::parent(&path), parent_rel, entry);
             Answer::Ok((info, place))
         }
         None => missing(&path),

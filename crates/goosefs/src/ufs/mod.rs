@@ -155,9 +155,9 @@ impl std::fmt::Debug for Ufs {
 /// The largest Web UFS index page read (nginx's autoindex of 100,000 files is about 15 MB).
 const MAX_INDEX_PAGE: usize = 128 << 20;
 
-/// A URI as errors show it (no password: [`crate::api::redact_uri`]).
+/// A URI as errors show it (no password: [`crate::proto::path::redact_uri`]).
 fn shown(uri: &str) -> String {
-    crate::api::redact_uri(uri).into_owned()
+    crate::proto::path::redact_uri(uri).into_owned()
 }
 
 /// The first option set among `keys`.
@@ -492,7 +492,7 @@ impl Ufs {
         (base, client, rules): &(String, reqwest::Client, web::IndexRules),
         prefix: &str,
     ) -> Result<Vec<Entry>, UfsError> {
-        let url = format!("{base}{}", web::percent_encode_path(prefix));
+        let url = format!("{base}{}", crate::proto::path::percent_encode(prefix));
         let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
             uri: shown(&self.uri),
             op: "list",

@@ -1,11 +1,10 @@
 //! Block reads on the worker's RPC port without copying the bytes through the worker:
 //! `sendfile(2)` from the block file to the socket. Fluid renders no separate data port (GooseFS
 //! serves data on the RPC port), so both protocols share it: a connection whose first four bytes
-//! are [`crate::api::BLOCK_MAGIC`] speaks this one, any other is HTTP (axum).
+//! are [`crate::proto::block::BLOCK_MAGIC`] speaks this one, any other is HTTP (axum).
 //!
-//! A request is the magic, a big-endian `u32` length and a [`BlockRequest`] query string; the
-//! answer is `0`, a big-endian `u64` length and the bytes, or `1`, a `u32` length and the
-//! failure as text. Connections are kept for the next request.
+//! Its framing is [`crate::proto::block`]'s: a [`BlockRequest`] query string in, the bytes or a
+//! one-line refusal out. Connections are kept for the next request.
 //!
 //! A request with `local` set is FUSE on this host asking for a block file to hand to the kernel
 //! (passthrough): the block is fetched if need be, and the answer is a [`LocalBlock`] (JSON).
@@ -22,16 +21,13 @@ use std::fs::File;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 use super::Worker;
-use super::store::{BlockFile, Pinned, StoreError};
-use crate::api::{BlockRequest, FileStamp, LocalBlock, file_stamp};
-
-use crate::api::BLOCK_MAGIC as MAGIC;
-/// The longest request accepted (a query string).
-pub const MAX_REQUEST: u32 = 64 << 10;
+use super::store::{Pinned, StoreError};
+use crate::blockfile::{BlockError, BlockFile};
+use crate::proto::block::{self, BlockRequest, FileStamp, LocalBlock, file_stamp};
 
 /// Block files verified whole since they last changed, by block id.
 #[derive(Default)]
@@ -53,7 +49,7 @@ impl Worker {
     /// FUSE passthrough): verified whole first unless unchanged since it last was.
     /// A file unchanged since verified needs no checksums: they are read only to verify it.
     fn checked(&self, pinned: &Pinned) -> Result<(File, FileStamp), StoreError> {
-        let io = |source| StoreError::Io { id: pinned.id, source };
+        let io = |source| BlockError::Io { id: pinned.id, source };
         let file = File::open(&pinned.path).map_err(io)?;
         let now = file.metadata().map(|m| file_stamp(&m)).map_err(io)?;
         if self.verified.map().get(&pinned.id) == Some(&now) {
@@ -124,22 +120,7 @@ pub async fn serve_blocks(worker: &Arc<Worker>, mut stream: TcpStream, caller: c
 
 /// Serves the requests of one connection until the client closes it.
 async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Result<()> {
-    loop {
-        let mut head = [0u8; 8];
-        match stream.read_exact(&mut head).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-        if &head[..4] != MAGIC || len > MAX_REQUEST {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "not a block request",
-            ));
-        }
-        let mut query = vec![0u8; len as usize];
-        stream.read_exact(&mut query).await?;
+    while let Some(query) = block::read_request(&mut stream).await? {
         let r = match BlockRequest::decode(&query) {
             Ok(r) => r,
             Err(why) => {
@@ -151,7 +132,7 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
             match worker.vouch(&r).await {
                 Ok(local) => {
                     let body = serde_json::to_vec(&local).unwrap_or_default();
-                    stream.write_all(&sending(body.len() as u64)).await?;
+                    stream.write_all(&block::encode_data_head(body.len() as u64)).await?;
                     stream.write_all(&body).await?;
                 }
                 Err(e) => {
@@ -171,7 +152,7 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
                     .counters
                     .served_bytes
                     .fetch_add(data.len() as u64, Ordering::Relaxed);
-                stream.write_all(&sending(data.len() as u64)).await?;
+                stream.write_all(&block::encode_data_head(data.len() as u64)).await?;
                 stream.write_all(&data).await?;
             }
             Err(e) => {
@@ -180,20 +161,11 @@ async fn connection(worker: &Arc<Worker>, mut stream: TcpStream) -> std::io::Res
             }
         }
     }
-}
-
-/// The head of an answer carrying `len` bytes.
-fn sending(len: u64) -> [u8; 9] {
-    let mut head = [0u8; 9];
-    head[1..].copy_from_slice(&len.to_be_bytes());
-    head
+    Ok(())
 }
 
 async fn failure(stream: &mut TcpStream, why: &str) -> std::io::Result<()> {
-    let mut out = vec![1];
-    out.extend_from_slice(&u32::try_from(why.len()).unwrap_or(0).to_be_bytes());
-    out.extend_from_slice(why.as_bytes());
-    stream.write_all(&out).await
+    stream.write_all(&block::encode_refusal(why)).await
 }
 
 /// Sends a cached block's range with `sendfile(2)`; `false` when the block is not cached (or
@@ -212,7 +184,7 @@ async fn send_cached(worker: &Arc<Worker>, r: &BlockRequest, stream: &mut TcpStr
         }
     };
     worker.store.counters.hits.fetch_add(1, Ordering::Relaxed);
-    stream.write_all(&sending(len)).await?;
+    stream.write_all(&block::encode_data_head(len)).await?;
     let mut at = i64::try_from(offset).unwrap_or(i64::MAX);
     let mut left = len;
     while left > 0 {

@@ -22,13 +22,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 
-use crate::api::{Answer, BlockRequest, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
 use crate::auth::Port;
+use crate::blockfile::{BlockFile, BlockWriter, block_path};
 use crate::client::MasterClient;
 use crate::config::WorkerConfig;
 use crate::net;
+use crate::proto::block::BlockRequest;
+use crate::proto::{Answer, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
 use crate::ufs::Ufs;
-use store::{BlockFile, BlockWriter, Store, StoreError, block_path};
+use store::{Store, StoreError};
 
 /// Why a worker stops.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +99,7 @@ impl Worker {
         }
         let m: UfsMount = self
             .client
-            .call::<(), UfsMount>(&crate::fs::query(paths::MOUNT_UFS, mount), None)
+            .call::<(), UfsMount>(&crate::proto::path::query(paths::MOUNT_UFS, mount), None)
             .await
             .map_err(|e| format!("mount {mount}: {e}"))?;
         if m.ufs != uri {
@@ -114,11 +116,21 @@ impl Worker {
     /// Reads the block's bytes from the UFS into the store (or not, without room).
     async fn fetch(&self, r: &BlockRequest, state: &Arc<Fetch>) -> Result<Fetched, String> {
         self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
-        let Some(reservation) = self.store.reserve(r.block_length) else {
+        let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
+        // Eviction (demotion copies between tiers) and the block file's allocation are file
+        // work: on a blocking thread, never on the runtime's.
+        let (store, id, length) = (Arc::clone(&self.store), r.id, r.block_length);
+        let prepared = tokio::task::spawn_blocking(move || {
+            let reservation = store.reserve(length)?;
+            let dir = store.dirs[reservation.dir].path.clone();
+            let writer = BlockWriter::create(&dir, id, length);
+            Some((reservation, dir, writer))
+        })
+        .await
+        .map_err(|e| format!("block {id}: {e}"))?;
+        let Some((reservation, dir, writer)) = prepared else {
             return Ok(Fetched::NoRoom);
         };
-        let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
-        let dir = self.store.dirs[reservation.dir].path.clone();
         // A tier directory that cannot take the block (its file system full, or failing) does
         // not fail the read: the block is read past the cache, and the log names the directory.
         let uncached = |e: std::io::Error| {
@@ -126,7 +138,7 @@ impl Worker {
             self.store.counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
             Fetched::NoRoom
         };
-        let mut writer = match BlockWriter::create(&dir, r.id, r.block_length) {
+        let mut writer = match writer {
             Ok(w) => w,
             Err(e) => return Ok(uncached(e)),
         };
@@ -151,7 +163,7 @@ impl Worker {
                 }
                 // Readers of the partial file are woken per MiB, not per network read.
                 unreported += piece.len() as u64;
-                if unreported >= store::CHUNK {
+                if unreported >= crate::blockfile::CHUNK {
                     progress.send_modify(|s| s.written += unreported);
                     unreported = 0;
                 }
@@ -209,7 +221,7 @@ impl Worker {
         }
         // The checksums were computed from exactly these bytes: the file is sound as written.
         if let Ok(m) = std::fs::metadata(&path) {
-            self.verified.insert(r.id, crate::api::file_stamp(&m));
+            self.verified.insert(r.id, crate::proto::block::file_stamp(&m));
         }
         self.store.commit(reservation, r.id, r.block_length);
         Ok(Fetched::Cached)
@@ -327,7 +339,12 @@ impl Worker {
 }
 
 async fn free(State(worker): State<Arc<Worker>>, Json(ids): Json<Vec<u64>>) -> Json<Answer<usize>> {
-    Json(Answer::Ok(ids.iter().filter(|id| worker.store.remove(**id)).count()))
+    // Removing files is file work: on a blocking thread.
+    let removed = tokio::task::spawn_blocking(move || ids.iter().filter(|id| worker.store.remove(**id)).count()).await;
+    Json(match removed {
+        Ok(count) => Answer::Ok(count),
+        Err(e) => Answer::Refused(crate::proto::Refusal::failed(format!("free: {e}"))),
+    })
 }
 
 async fn metrics(State(worker): State<Arc<Worker>>) -> String {

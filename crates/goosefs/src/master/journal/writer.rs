@@ -4,18 +4,21 @@
 //! in memory (readers see them at once, as openraft requires) and queues them; this thread takes
 //! everything queued, writes it in one redb transaction, commits once, and only then tells
 //! openraft that the entries are durable. Truncations and purges go through the same queue, so
-//! the file sees every operation in the order openraft issued it.
+//! the file sees every operation in the order openraft issued it. Votes and snapshots go through
+//! it too: no journal write, and no wait for one, ever blocks an async runtime thread (callers
+//! await a oneshot answer).
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use openraft::storage::LogFlushed;
 use openraft::{Entry, LogId};
 use redb::Database;
+use tokio::sync::oneshot::Sender;
 
 use super::{COMMITTED, LOG, META, PURGED};
-use crate::raft::{NodeId, TypeConfig};
+use crate::master::raft::{NodeId, TypeConfig};
 
 /// Entries appended and not yet known to be on disk, by index.
 pub type Unflushed = Arc<Mutex<BTreeMap<u64, Entry<TypeConfig>>>>;
@@ -40,6 +43,12 @@ pub enum Op {
     },
     /// Record the committed log id (JSON; no waiting: openraft treats it as a hint).
     Committed(Vec<u8>),
+    /// Write one value of the meta table (the vote, a snapshot, membership records).
+    Meta {
+        key: &'static str,
+        value: Vec<u8>,
+        done: Sender<Result<(), String>>,
+    },
 }
 
 /// At most this many operations per transaction, so one commit does not grow unbounded.
@@ -70,7 +79,7 @@ pub fn run(db: Arc<Database>, unflushed: Unflushed, queue: Receiver<Op>) {
                     }
                     done.log_io_completed(result.clone().map_err(std::io::Error::other));
                 }
-                Op::Truncate { done, .. } | Op::Purge { done, .. } => {
+                Op::Truncate { done, .. } | Op::Purge { done, .. } | Op::Meta { done, .. } => {
                     let _ = done.send(result.clone());
                 }
                 Op::Committed(_) => {}
@@ -100,6 +109,9 @@ fn write(db: &Database, ops: &[Op]) -> Result<(), redb::Error> {
                 }
                 Op::Committed(record) => {
                     meta.insert(COMMITTED, record.as_slice())?;
+                }
+                Op::Meta { key, value, .. } => {
+                    meta.insert(*key, value.as_slice())?;
                 }
             }
         }

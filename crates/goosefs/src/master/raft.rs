@@ -22,7 +22,7 @@ use openraft::raft::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::master::namespace::{Command, Reply};
+use super::namespace::{Command, Reply};
 use crate::net::{Http, NetError};
 
 /// A master's Raft id: its position in `goosefs.master.embedded.journal.addresses`.

@@ -28,7 +28,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 
 use crate::master::namespace::{Namespace, Reply};
-use crate::raft::{NodeId, TypeConfig};
+use crate::master::raft::{NodeId, TypeConfig};
 
 /// Log entries by index, serialized as JSON.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -173,17 +173,6 @@ impl Journal {
         Ok(table.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    /// Writes a single value of the meta table durably.
-    ///
-    /// # Errors
-    /// redb's.
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), redb::Error> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(META)?.insert(key, value)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Whether the journal holds anything of a Raft group (a vote, a log entry or a snapshot).
     ///
     /// # Errors
@@ -213,16 +202,6 @@ impl Journal {
             .io(StorageIOError::read)
     }
 
-    fn put_json<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        make: fn(AnyError) -> StorageIOError<NodeId>,
-    ) -> Result<(), StorageError<NodeId>> {
-        let bytes = serde_json::to_vec(value).io(make)?;
-        self.set_meta(key, &bytes).io(make)
-    }
-
     fn read_entries(&self, range: (Bound<u64>, Bound<u64>)) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
         // What is not on disk yet first: the usual case for replication, and no decoding.
         let memory: BTreeMap<u64, Entry<TypeConfig>> = self
@@ -249,20 +228,36 @@ impl Journal {
         Ok(out)
     }
 
-    /// Queues `op` for the writer thread and waits for it when it carries a reply channel.
-    fn queue_and_wait(
+    /// Queues `op` for the writer thread and awaits its answer (the task yields; the writer
+    /// thread does the disk work).
+    async fn queue_and_wait(
         &self,
-        make: impl FnOnce(Sender<Result<(), String>>) -> writer::Op,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<(), String>>) -> writer::Op,
+        kind: fn(AnyError) -> StorageIOError<NodeId>,
     ) -> Result<(), StorageError<NodeId>> {
-        let (done, reply) = std::sync::mpsc::channel();
+        let (done, reply) = tokio::sync::oneshot::channel();
         self.queue
             .send(make(done))
-            .map_err(|_| StorageIOError::write_logs(AnyError::error("the journal writer stopped")))?;
-        match reply.recv() {
+            .map_err(|_| kind(AnyError::error("the journal writer stopped")))?;
+        match reply.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StorageIOError::write_logs(AnyError::error(e)).into()),
-            Err(_) => Err(StorageIOError::write_logs(AnyError::error("the journal writer stopped")).into()),
+            Ok(Err(e)) => Err(kind(AnyError::error(e)).into()),
+            Err(_) => Err(kind(AnyError::error("the journal writer stopped")).into()),
         }
+    }
+
+    /// Writes one value of the meta table durably, through the writer thread.
+    ///
+    /// # Errors
+    /// The writer's, as a storage error of the kind `kind` names.
+    pub async fn put_meta(
+        &self,
+        key: &'static str,
+        value: Vec<u8>,
+        kind: fn(AnyError) -> StorageIOError<NodeId>,
+    ) -> Result<(), StorageError<NodeId>> {
+        self.queue_and_wait(|done| writer::Op::Meta { key, value, done }, kind)
+            .await
     }
 }
 
@@ -312,7 +307,8 @@ impl RaftLogStorage<TypeConfig> for Journal {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
-        self.put_json(VOTE, vote, StorageIOError::write_vote)
+        let bytes = serde_json::to_vec(vote).io(StorageIOError::write_vote)?;
+        self.put_meta(VOTE, bytes, StorageIOError::write_vote).await
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
@@ -359,19 +355,27 @@ impl RaftLogStorage<TypeConfig> for Journal {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|i, _| *i < log_id.index);
-        self.queue_and_wait(|done| writer::Op::Truncate {
-            from: log_id.index,
-            done,
-        })
+        self.queue_and_wait(
+            |done| writer::Op::Truncate {
+                from: log_id.index,
+                done,
+            },
+            StorageIOError::write_logs,
+        )
+        .await
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let record = serde_json::to_vec(&Some(log_id)).io(write_logs)?;
-        self.queue_and_wait(|done| writer::Op::Purge {
-            upto: log_id.index,
-            record,
-            done,
-        })?;
+        self.queue_and_wait(
+            |done| writer::Op::Purge {
+                upto: log_id.index,
+                record,
+                done,
+            },
+            StorageIOError::write_logs,
+        )
+        .await?;
         self.unflushed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -397,8 +401,8 @@ impl RaftSnapshotBuilder<TypeConfig> for Journal {
             }
         };
         let bytes = serde_json::to_vec(&snapshot).io(|e| StorageIOError::write_snapshot(None, e))?;
-        self.set_meta(SNAPSHOT, &bytes)
-            .io(|e| StorageIOError::write_snapshot(None, e))?;
+        self.put_meta(SNAPSHOT, bytes.clone(), |e| StorageIOError::write_snapshot(None, e))
+            .await?;
         Ok(Snapshot {
             meta: snapshot.meta,
             snapshot: Box::new(Cursor::new(bytes)),
@@ -453,8 +457,16 @@ impl RaftStateMachine<TypeConfig> for Journal {
         let bytes = snapshot.into_inner();
         let stored: StoredSnapshot =
             serde_json::from_slice(&bytes).io(|e| StorageIOError::read_snapshot(Some(meta.signature()), e))?;
-        self.set_meta(SNAPSHOT, &bytes)
-            .io(|e| StorageIOError::write_snapshot(Some(meta.signature()), e))?;
+        // The snapshot is durable before the state it holds replaces the applied one.
+        self.queue_and_wait(
+            |done| writer::Op::Meta {
+                key: SNAPSHOT,
+                value: bytes,
+                done,
+            },
+            StorageIOError::write,
+        )
+        .await?;
         let mut applied = self.applied.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         applied.last_applied = meta.last_log_id;
         applied.membership = meta.last_membership.clone();
