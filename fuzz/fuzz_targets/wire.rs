@@ -1,6 +1,7 @@
-//! The runtime's wire on any bytes: the request bodies the servers decode (namespace commands,
-//! registrations, heartbeats, rejoins, block ids) never panic; the block protocol's request
-//! decoder never panics, and a request it accepts is within bounds and survives a round trip;
+//! The runtime's wire on any bytes: every request body the servers decode (client writes,
+//! registrations, heartbeats, rejoins, block ids, the journal port's Raft messages) never panics;
+//! the block protocol's frames and request decoder never panic, and a request it accepts is
+//! within bounds and survives a round trip;
 //! the server's side of the authentication handshake never panics and never accepts bytes that
 //! hold no valid signature.
 #![no_main]
@@ -27,7 +28,13 @@ fn master() -> &'static Security {
 
 fuzz_target!(|data: &[u8]| {
     // Every request body the servers decode: any bytes give a value or an error, never a panic.
+    let _ = serde_json::from_slice::<goosefs::proto::Write>(data);
     let _ = serde_json::from_slice::<goosefs::master::namespace::Command>(data);
+    type Config = goosefs::master::raft::TypeConfig;
+    type Node = goosefs::master::raft::NodeId;
+    let _ = serde_json::from_slice::<openraft::raft::AppendEntriesRequest<Config>>(data);
+    let _ = serde_json::from_slice::<openraft::raft::VoteRequest<Node>>(data);
+    let _ = serde_json::from_slice::<openraft::raft::InstallSnapshotRequest<Config>>(data);
     let _ = serde_json::from_slice::<goosefs::proto::Registration>(data);
     let _ = serde_json::from_slice::<goosefs::proto::Heartbeat>(data);
     let _ = serde_json::from_slice::<goosefs::proto::Rejoin>(data);
@@ -38,6 +45,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     runtime.block_on(async {
+        // The block protocol's frames: a request read from any bytes is at most its bound; an
+        // answer read never holds more bytes than asked.
+        if let Ok(Some(query)) = goosefs::proto::block::read_request(&mut &data[..]).await {
+            assert!(query.len() <= goosefs::proto::block::MAX_REQUEST as usize);
+        }
+        if let Ok(Ok(bytes)) = goosefs::proto::block::read_answer(&mut &data[..], 64).await {
+            assert!(bytes.len() <= 64);
+        }
         let (mut client, mut server) = tokio::io::duplex(4096);
         let _ = client.write_all(data).await;
         drop(client);

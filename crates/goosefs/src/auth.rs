@@ -440,7 +440,8 @@ fn allowed(port: Port, request: &str) -> Option<&'static [Role]> {
             _ => ANY,
         },
         Port::WorkerRpc => match request {
-            paths::FREE => &[Master, Admin],
+            // Only masters, and a master asks only while it leads (`fs free` goes through it).
+            paths::FREE => &[Master],
             _ => ANY,
         },
         Port::Job => &[Client, Admin],
@@ -515,6 +516,7 @@ pub async fn guard(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     /// A credential folder with every item, and one with `roles`' keys only.
     pub(crate) fn folder(roles: &[Role]) -> (tempfile::TempDir, tempfile::TempDir) {
@@ -581,6 +583,42 @@ mod tests {
         assert!(s.is_err());
     }
 
+    /// README's rotation: add the new public keys as second lines, roll out, switch the private
+    /// keys, roll out, drop the old lines. Every pair of neighbouring steps still talks.
+    #[tokio::test]
+    async fn a_rotation_keeps_every_neighbouring_step_talking() {
+        let old = credential::generate().unwrap_or_default();
+        let new = credential::generate().unwrap_or_default();
+        let step = |keys: &BTreeMap<String, String>, pubs: &[&BTreeMap<String, String>]| {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            for (item, text) in keys.iter().filter(|(i, _)| i.ends_with(".key")) {
+                std::fs::write(dir.path().join(item), text).unwrap_or_else(|e| panic!("{e}"));
+            }
+            for item in keys.keys().filter(|i| i.ends_with(".pub")) {
+                let lines: Vec<&str> = pubs.iter().filter_map(|p| p.get(item)).map(|t| t.trim()).collect();
+                std::fs::write(dir.path().join(item), lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+            }
+            dir
+        };
+        let steps = [
+            step(&old, &[&old]),
+            step(&old, &[&old, &new]),
+            step(&new, &[&old, &new]),
+            step(&new, &[&new]),
+        ];
+        let as_master = |d: &tempfile::TempDir| load(d.path(), Process::Daemon(Role::Master));
+        let as_client = |d: &tempfile::TempDir| load(d.path(), Process::Daemon(Role::Client));
+        for pair in steps.windows(2) {
+            for (c, s) in [(&pair[0], &pair[1]), (&pair[1], &pair[0])] {
+                let (c, s) = handshake(&as_client(c), &as_master(s)).await;
+                assert_eq!((c.ok(), s.ok()), (Some(Role::Master), Some(Role::Client)));
+            }
+        }
+        // The first and the last step share no key: a process left behind is refused.
+        let (c, s) = handshake(&as_client(&steps[0]), &as_master(&steps[3])).await;
+        assert!(c.is_err() && s.is_err());
+    }
+
     #[tokio::test]
     async fn junk_and_short_handshakes_are_refused_without_panicking() {
         let (all, _) = folder(&[]);
@@ -632,7 +670,8 @@ mod tests {
         assert!(authorize(Port::MasterRpc, paths::WRITE, role(Role::Worker)).is_err());
         assert!(authorize(Port::MasterRpc, paths::LIST, role(Role::Worker)).is_ok());
         assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Client)).is_err());
-        assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Admin)).is_ok());
+        assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Admin)).is_err());
+        assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Master)).is_ok());
         assert!(authorize(Port::WorkerRpc, BLOCK_READ, role(Role::Client)).is_ok());
         assert!(authorize(Port::Job, "/api/v1/job/load", role(Role::Worker)).is_err());
         let anon = authorize(Port::MasterRpc, paths::LIST, Caller::Anonymous).err();
@@ -651,7 +690,7 @@ mod tests {
             .map(|r| r.message);
         assert_eq!(
             message.as_deref(),
-            Some("forbidden: the worker role may not /api/v1/block/free (needs master or admin)")
+            Some("forbidden: the worker role may not /api/v1/block/free (needs master)")
         );
         assert!(metrics().contains("goosefs_auth_refused_total{reason=\"forbidden\"}"));
     }

@@ -1,16 +1,10 @@
-//! Arguments as the manifests and GooseFS's own CLI write them, and the exit codes:
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | done; a daemon stopped cleanly on SIGTERM/SIGINT |
-//! | 1 | the master refused the request (bad path, exists, ...), or a daemon failed while running |
-//! | 2 | usage error |
-//! | 3 | no leading master answered within `goosefs.user.rpc.retry.max.duration` |
-//! | 4 | the configuration cannot run (a property, the journal folder, a port, a daemon's key) |
-//! | 5 | not authenticated or not allowed: no credential, a key the runtime does not know, a role that may not do this, or a mount the policy forbids |
+//! Arguments as the manifests and GooseFS's own CLI write them; every failure maps to one
+//! [`ExitStatus`].
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+
+use crate::exit::ExitStatus;
 
 use clap::{Parser, Subcommand};
 use goosefs_conf::{Conf, Role};
@@ -217,21 +211,22 @@ enum Failure {
 }
 
 impl Failure {
-    fn code(&self) -> u8 {
+    fn status(&self) -> ExitStatus {
+        use ExitStatus::{Denied, NoLeader, Refused, Unrunnable, Usage};
         match self {
             Failure::Client(ClientError::Refused(r))
             | Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(ClientError::Refused(
                 r,
-            )))) if matches!(r.kind, RefusalKind::Unauthenticated | RefusalKind::Forbidden) => 5,
-            Failure::Auth(_) => 5,
-            Failure::Client(ClientError::Refused(_)) => 1,
+            )))) if matches!(r.kind, RefusalKind::Unauthenticated | RefusalKind::Forbidden) => Denied,
+            Failure::Auth(_) => Denied,
+            Failure::Client(ClientError::Refused(_)) => Refused,
             Failure::Data(crate::fsdata::DataError::Read(crate::reader::ReadError::Master(
                 ClientError::NoLeader { .. },
-            ))) => 3,
-            Failure::Data(_) => 1,
-            Failure::Client(ClientError::NoLeader { .. }) => 3,
-            Failure::Usage(_) => 2,
-            Failure::Master(crate::master::MasterError::Raft(_)) => 1,
+            ))) => NoLeader,
+            Failure::Data(_) => Refused,
+            Failure::Client(ClientError::NoLeader { .. }) => NoLeader,
+            Failure::Usage(_) => Usage,
+            Failure::Master(crate::master::MasterError::Raft(_)) => Refused,
             Failure::Config(_)
             | Failure::Property(_)
             | Failure::Master(_)
@@ -239,7 +234,7 @@ impl Failure {
             | Failure::Worker(_)
             | Failure::Fuse(_)
             | Failure::Credential(_)
-            | Failure::Runtime(_) => 4,
+            | Failure::Runtime(_) => Unrunnable,
         }
     }
 }
@@ -449,11 +444,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(text) => {
             print!("{text}");
-            ExitCode::SUCCESS
+            ExitStatus::Success.into()
         }
         Err(failure) => {
             eprintln!("goosefs: {failure}");
-            ExitCode::from(failure.code())
+            failure.status().into()
         }
     }
 }

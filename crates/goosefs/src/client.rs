@@ -12,6 +12,9 @@ use crate::config::ClientConfig;
 use crate::net::{Http, NetError};
 use crate::proto::{Answer, Refusal, RefusalKind};
 
+/// A finished client command: what to print and whether it succeeded.
+pub type Printed = Result<String, ClientError>;
+
 /// One request's time limit.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 

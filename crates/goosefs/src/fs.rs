@@ -6,12 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::client::{ClientError, MasterClient};
+use crate::client::{ClientError, MasterClient, Printed};
 use crate::proto::path::query;
 use crate::proto::{FileInfo, MasterInfo, MountEntry, Report, Write, paths};
-
-/// A finished client command: what to print and whether it succeeded.
-pub type Printed = Result<String, ClientError>;
 
 /// `fs masterInfo`: the leader as the first master that knows one sees it, then all masters.
 ///

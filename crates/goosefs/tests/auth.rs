@@ -54,6 +54,7 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
     let ufs = UfsServer::start();
     let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(ufs.root.path().join("data.bin"), &data).expect("data");
+    std::fs::write(ufs.root.path().join("other.bin"), b"not the data").expect("other");
     let mut m = Masters::new(HBASE_CASE, 40, 3);
     m.start_all();
     let leader = m.leader(Duration::from_secs(15)).expect("a leader");
@@ -208,7 +209,58 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
         Some(&vec![1u64]),
         t,
     ));
-    assert!(forbidden(free).contains("needs master or admin"));
+    assert!(forbidden(free).contains("(needs master)"));
+    let admin_http = as_role(Pod::MountJob, Role::Admin);
+    let free = rt.block_on(admin_http.call::<_, serde_json::Value>(
+        &format!("127.0.40.20:{worker_rpc}"),
+        goosefs::proto::paths::FREE,
+        Some(&vec![1u64]),
+        t,
+    ));
+    assert!(
+        forbidden(free).contains("the admin role may not"),
+        "only a master frees on a worker"
+    );
+
+    // `fs free` goes through the leader. Then a client names data.bin's block id with another
+    // file's path and range (to cache other bytes under it): refused, nothing cached.
+    let out = m.goosefs(&["fs", "free", "/hbase/data.bin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let blocks = || match rt.block_on(
+        client_http.call::<(), goosefs::proto::Answer<goosefs::proto::FileBlocks>>(
+            &format!("{ip}:{rpc}"),
+            &goosefs::proto::path::query(goosefs::proto::paths::BLOCKS, "/hbase/data.bin"),
+            None,
+            t,
+        ),
+    ) {
+        Ok(goosefs::proto::Answer::Ok(fb)) => fb,
+        other => panic!("blocks of data.bin: {other:?}"),
+    };
+    // The leader hears of the drop at the worker's next heartbeat.
+    assert!(
+        eventually(Duration::from_secs(10), || blocks().blocks[0].workers.is_empty()),
+        "freed"
+    );
+    let fb = blocks();
+    let poison = goosefs::proto::block::BlockRequest {
+        id: fb.blocks[0].id,
+        file: "/hbase/other.bin".to_owned(),
+        mount: fb.mount.clone(),
+        ufs: fb.ufs.clone(),
+        path: "other.bin".to_owned(),
+        block_offset: 0,
+        block_length: 12,
+        offset: 0,
+        len: 12,
+        load: false,
+        local: false,
+    };
+    let refused = rt.block_on(client_http.get_block(&format!("127.0.40.20:{worker_rpc}"), &poison.to_query(), 12, t));
+    match refused {
+        Err(NetError::Status { body, .. }) => assert!(body.contains("as the leader knows it"), "{body}"),
+        other => panic!("cache poisoning not refused: {other:?}"),
+    }
     let write = rt.block_on(worker_http.call::<_, serde_json::Value>(
         &format!("{ip}:{rpc}"),
         goosefs::proto::paths::WRITE,

@@ -74,7 +74,7 @@ pub fn mount_point_problem(mount_point: &str) -> Option<Problem> {
                 format!("it reads {readable}"),
             );
         }
-        Some(known) if !known.readable => {
+        Some(known) if !known.readable() => {
             return problem(
                 Severity::Error,
                 format!("the bundled goosefs runtime cannot read {scheme}:// mounts"),
@@ -86,7 +86,7 @@ pub fn mount_point_problem(mount_point: &str) -> Option<Problem> {
                 Severity::Warning,
                 format!(
                     "{scheme}:// is not a scheme GooseFS documents; the bundled runtime reads it ({}), other GooseFS images may not",
-                    known.via
+                    known.via()
                 ),
                 format!("prefer one of {readable}"),
             );

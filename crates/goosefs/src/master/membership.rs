@@ -81,7 +81,12 @@ async fn survey(master: &Master, majority_will_do: bool) -> Survey {
         }
         let answer: Result<PeerState, _> = master
             .http
-            .call::<(), _>(&address.to_string(), "/raft/state", None, Duration::from_secs(1))
+            .call::<(), _>(
+                &address.to_string(),
+                crate::proto::paths::RAFT_STATE,
+                None,
+                Duration::from_secs(1),
+            )
             .await;
         match answer {
             Ok(state) if state.established => return Survey::Exists,

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::namespace::{Command, Reply};
 use crate::net::{Http, NetError};
+use crate::proto::paths;
 
 /// A master's Raft id: its position in `goosefs.master.embedded.journal.addresses`.
 pub type NodeId = u64;
@@ -106,7 +107,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        self.send("/raft/append", &rpc, &option).await
+        self.send(paths::RAFT_APPEND, &rpc, &option).await
     }
 
     async fn install_snapshot(
@@ -115,7 +116,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
     {
-        self.send("/raft/snapshot", &rpc, &option).await
+        self.send(paths::RAFT_SNAPSHOT, &rpc, &option).await
     }
 
     async fn vote(
@@ -123,7 +124,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        self.send("/raft/vote", &rpc, &option).await
+        self.send(paths::RAFT_VOTE, &rpc, &option).await
     }
 
     fn backoff(&self) -> openraft::network::Backoff {
@@ -182,10 +183,10 @@ impl SnapshotChunks {
 /// The journal port's routes.
 pub fn routes(port: RaftPort) -> axum::Router {
     axum::Router::new()
-        .route("/raft/append", post(append))
-        .route("/raft/vote", post(vote))
-        .route("/raft/snapshot", post(snapshot))
-        .route("/raft/state", get(state))
+        .route(paths::RAFT_APPEND, post(append))
+        .route(paths::RAFT_VOTE, post(vote))
+        .route(paths::RAFT_SNAPSHOT, post(snapshot))
+        .route(paths::RAFT_STATE, get(state))
         .with_state(port)
 }
 

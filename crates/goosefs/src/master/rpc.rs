@@ -42,6 +42,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::HEARTBEAT, post(heartbeat))
         .route(paths::MOUNT_UFS, get(mount_ufs))
         .route(paths::SYNC, post(sync))
+        .route(paths::FREE_BLOCKS, post(free_blocks))
         .with_state(master)
 }
 
@@ -560,6 +561,44 @@ async fn sync(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> 
 /// Only the leader keeps worker state.
 fn leads(master: &Master) -> bool {
     master.raft.metrics().borrow().state == openraft::ServerState::Leader
+}
+
+/// The most block ids one `fs free` request may name (a JSON body of about 2 MiB).
+const MAX_FREE: usize = 100_000;
+
+/// `fs free`: the leader has every live worker drop the blocks (only masters may free on a
+/// worker, and only the leader asks).
+async fn free_blocks(State(master): State<Arc<Master>>, Json(ids): Json<Vec<u64>>) -> Json<Answer<usize>> {
+    if !leads(&master) {
+        return Json(not_leader(&master));
+    }
+    if ids.len() > MAX_FREE {
+        return Json(Answer::Refused(Refusal::invalid(format!(
+            "invalid: {} block ids in one request (at most {MAX_FREE})",
+            ids.len()
+        ))));
+    }
+    // Every live worker: the leader hears of blocks cached in the last heartbeat interval only
+    // at the next heartbeat.
+    let mut freed = 0;
+    for worker in master.data.reports() {
+        let address = worker.address.rpc();
+        let answer = master
+            .http
+            .call::<_, Answer<usize>>(&address, paths::FREE, Some(&ids), Duration::from_secs(30))
+            .await;
+        match answer {
+            Ok(Answer::Ok(n)) => freed += n,
+            Ok(Answer::Refused(r)) => return Json(Answer::Refused(r)),
+            Ok(Answer::NotLeader { .. }) => {}
+            Err(e) => {
+                return Json(Answer::Refused(Refusal::failed(format!(
+                    "cannot free on {address}: {e}"
+                ))));
+            }
+        }
+    }
+    Json(Answer::Ok(freed))
 }
 
 async fn register(State(master): State<Arc<Master>>, Json(r): Json<Registration>) -> Json<Answer<u64>> {

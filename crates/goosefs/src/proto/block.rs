@@ -108,6 +108,9 @@ pub async fn read_answer(
 pub struct BlockRequest {
     /// Block id.
     pub id: u64,
+    /// The file's GooseFS path: a worker fetching the block checks with the leader that the
+    /// id is this file's block at this range before caching it.
+    pub file: String,
     /// The GooseFS path of the file's mount.
     pub mount: String,
     /// That mount's UFS URI (a worker holding another for the mount asks the leader again).
@@ -143,8 +146,9 @@ impl BlockRequest {
     pub fn to_query(&self) -> String {
         let enc = super::path::percent_encode;
         format!(
-            "id={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
+            "id={}&file={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
             self.id,
+            enc(&self.file),
             enc(&self.mount),
             enc(&self.ufs),
             enc(&self.path),
@@ -198,7 +202,10 @@ impl BlockRequest {
         if !self.load && !self.local && self.len > MAX_READ {
             return fail(format!("a read of {} bytes is over the limit of {MAX_READ}", self.len));
         }
-        if [&self.mount, &self.ufs, &self.path].iter().any(|p| p.len() > MAX_PATH) {
+        if [&self.file, &self.mount, &self.ufs, &self.path]
+            .iter()
+            .any(|p| p.len() > MAX_PATH)
+        {
             return fail(format!("a path over {MAX_PATH} bytes"));
         }
         Ok(())
@@ -245,6 +252,7 @@ mod tests {
     fn request() -> BlockRequest {
         BlockRequest {
             id: 7,
+            file: "/hbase/dir/x&y=1.bin".to_owned(),
             mount: "/hbase".to_owned(),
             ufs: "http://h/a b/".to_owned(),
             path: "dir/x&y=1.bin".to_owned(),

@@ -44,7 +44,17 @@ pub mod paths {
     /// `POST ?path=`: the leader forgets its listing of that directory (a file was written
     /// there through FUSE), so the next `ls` loads it again.
     pub const SYNC: &str = "/api/v1/fs/sync";
-    /// Worker RPC port, `POST` block ids: how many were dropped.
+    /// `POST` block ids: the leader has every live worker drop them; how many were dropped.
+    pub const FREE_BLOCKS: &str = "/api/v1/fs/free";
+    /// Embedded journal port (masters only), `POST` openraft's `AppendEntriesRequest`.
+    pub const RAFT_APPEND: &str = "/raft/append";
+    /// Embedded journal port, `POST` openraft's `VoteRequest`.
+    pub const RAFT_VOTE: &str = "/raft/vote";
+    /// Embedded journal port, `POST` openraft's `InstallSnapshotRequest` (one chunk).
+    pub const RAFT_SNAPSHOT: &str = "/raft/snapshot";
+    /// Embedded journal port, `GET`: a master's `PeerState` (membership's survey at start).
+    pub const RAFT_STATE: &str = "/raft/state";
+    /// Worker RPC port, `POST` block ids: how many were dropped (the leading master's call).
     pub const FREE: &str = "/api/v1/block/free";
 }
 

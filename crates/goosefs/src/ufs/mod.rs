@@ -3,17 +3,25 @@
 //! jitter on temporary errors: timeouts, 5xx, throttling) and timeout layers. Web UFS listings
 //! come from index pages ([`web`]), which OpenDAL's HTTP service does not list.
 //!
-//! The master lists and stats through this module; workers read block ranges. Mount options may
+//! One file per service ([`web`], `s3`, `cos`, `oss`, `hdfs`, `local`), chosen by goosefs-conf's
+//! scheme table, which the plugin's validation reads too. The master lists and stats through this
+//! module; workers read block ranges. Mount options may
 //! hold secrets: they go into the operator and nowhere else (errors name option keys, never values).
 
+mod cos;
+mod hdfs;
+mod local;
+mod oss;
+mod s3;
 pub mod web;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use goosefs_conf::ufs::Service;
 use goosefs_conf::{Conf, keys};
 use opendal::layers::{RetryLayer, TimeoutLayer};
-use opendal::{ErrorKind, Operator, services};
+use opendal::{ErrorKind, Operator};
 
 /// Why a UFS operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -135,8 +143,8 @@ pub struct Entry {
 pub struct Ufs {
     uri: String,
     op: Operator,
-    /// For Web UFSes: the base URL and the client that reads index pages.
-    web: Option<(String, reqwest::Client, web::IndexRules)>,
+    /// For Web UFSes: how index pages are read.
+    web: Option<web::Index>,
     /// For local folders: the folder (uploads are staged in [`STAGING`] under it).
     local: Option<String>,
 }
@@ -152,8 +160,62 @@ impl std::fmt::Debug for Ufs {
     }
 }
 
-/// The largest Web UFS index page read (nginx's autoindex of 100,000 files is about 15 MB).
-const MAX_INDEX_PAGE: usize = 128 << 20;
+/// The service that reads `scheme` (lower case). The scheme table is goosefs-conf's, the
+/// plugin's too, so a scheme the plugin calls readable is one [`Ufs::open`] opens; `file` is the
+/// runtime's own name for a local path (its root UFS, `/underFSStorage`).
+fn service_of(scheme: &str) -> Option<Service> {
+    match scheme {
+        "file" => Some(Service::Local),
+        other => goosefs_conf::ufs::lookup(other).and_then(|s| s.service),
+    }
+}
+
+/// A UFS URI taken apart, for the services' builders.
+struct Target<'a> {
+    /// As written (shown only through [`shown`]: it may carry a password).
+    uri: &'a str,
+    /// Lower case.
+    scheme: String,
+    /// Host, bucket, claim or name node.
+    authority: &'a str,
+    /// The path, ending in `/`.
+    root: String,
+}
+
+impl Target<'_> {
+    /// A configuration error naming the (redacted) URI.
+    fn refused(&self, reason: impl Into<String>) -> UfsError {
+        UfsError::Config {
+            uri: shown(self.uri),
+            reason: reason.into(),
+        }
+    }
+
+    fn needs_authority(&self, what: &str) -> Result<(), UfsError> {
+        if self.authority.is_empty() {
+            Err(self.refused(format!("no {what} in the URI")))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The operator of a service's builder, no extras.
+    fn operator(&self, builder: impl opendal::Builder) -> Result<Built, UfsError> {
+        let op = Operator::new(builder).map_err(|e| self.refused(e.to_string()))?;
+        Ok(Built {
+            op,
+            web: None,
+            local: None,
+        })
+    }
+}
+
+/// What a service's builder makes.
+struct Built {
+    op: Operator,
+    web: Option<web::Index>,
+    local: Option<String>,
+}
 
 /// A URI as errors show it (no password: [`crate::proto::path::redact_uri`]).
 fn shown(uri: &str) -> String {
@@ -175,23 +237,6 @@ fn tls_provider() {
     });
 }
 
-/// A Web UFS follows redirects within its own origin only (scheme, host and port), at most 10:
-/// the workers and masters sit on the host network, and a UFS server (or whoever controls its
-/// answers) must not be able to point them at other addresses.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(reqwest::Url::origin);
-        if attempt.previous().len() > 10 {
-            attempt.error("more than 10 redirects")
-        } else if first.as_ref() == Some(&attempt.url().origin()) {
-            attempt.follow()
-        } else {
-            let to = attempt.url().origin().ascii_serialization();
-            attempt.error(format!("a redirect to another origin ({to}) is not followed"))
-        }
-    })
-}
-
 impl Ufs {
     /// The operator for `uri` with the mount's `options`.
     ///
@@ -199,10 +244,6 @@ impl Ufs {
     /// [`UfsError::Scheme`] or [`UfsError::Config`].
     pub fn open(uri: &str, options: &BTreeMap<String, String>, settings: &UfsSettings) -> Result<Ufs, UfsError> {
         tls_provider();
-        let config = |e: opendal::Error| UfsError::Config {
-            uri: shown(uri),
-            reason: e.to_string(),
-        };
         let (scheme, rest) = match uri.split_once("://") {
             Some((s, rest)) => (s.to_ascii_lowercase(), rest),
             None => ("file".to_owned(), uri),
@@ -211,179 +252,28 @@ impl Ufs {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let root = if path.ends_with('/') {
-            path.to_owned()
-        } else {
-            format!("{path}/")
-        };
-        let needs_authority = |what: &str| -> Result<(), UfsError> {
-            if authority.is_empty() {
-                Err(UfsError::Config {
-                    uri: shown(uri),
-                    reason: format!("no {what} in the URI"),
-                })
+        let t = Target {
+            uri,
+            root: if path.ends_with('/') {
+                path.to_owned()
             } else {
-                Ok(())
-            }
+                format!("{path}/")
+            },
+            scheme,
+            authority,
         };
-        let (mut web, mut local) = (None, None);
-        let op = match scheme.as_str() {
-            "http" | "https" => {
-                needs_authority("host")?;
-                // User info travels as a (sensitive) Basic header, never in a URL: OpenDAL's and
-                // reqwest's errors name URLs.
-                let (userinfo, host) = match authority.rsplit_once('@') {
-                    Some((userinfo, host)) => (Some(userinfo), host),
-                    None => (None, authority),
-                };
-                let endpoint = format!("{scheme}://{host}");
-                let mut headers = reqwest::header::HeaderMap::new();
-                if let Some(userinfo) = userinfo {
-                    use base64::Engine as _;
-                    let token = base64::engine::general_purpose::STANDARD.encode(userinfo);
-                    let mut value =
-                        reqwest::header::HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
-                            UfsError::Config {
-                                uri: shown(uri),
-                                reason: "the user info is not a valid header".to_owned(),
-                            }
-                        })?;
-                    value.set_sensitive(true);
-                    headers.insert(reqwest::header::AUTHORIZATION, value);
-                }
-                let client = reqwest::Client::builder()
-                    .connect_timeout(settings.timeout)
-                    .timeout(settings.timeout)
-                    .redirect(same_origin_redirects())
-                    .default_headers(headers)
-                    .build()
-                    .map_err(|e| UfsError::Config {
-                        uri: shown(uri),
-                        reason: e.to_string(),
-                    })?;
-                // OpenDAL's reads go through the same client (and so the same redirect policy).
-                let transport = opendal::HttpTransporter::new(opendal_http_transport_reqwest::ReqwestTransport::new(
-                    client.clone(),
-                ));
-                web = Some((format!("{endpoint}{root}"), client, settings.index.clone()));
-                Operator::new(services::Http::default().endpoint(&endpoint).root(&root))
-                    .map_err(config)?
-                    .with_context(opendal::OperationContext::new().with_http_transport(transport))
-            }
-            "s3" | "s3a" | "s3n" => {
-                needs_authority("bucket")?;
-                let mut b = services::S3::default()
-                    .bucket(authority)
-                    .root(&root)
-                    .region(
-                        option(
-                            options,
-                            &["aws.region", "goosefs.underfs.s3.region", "fs.s3a.endpoint.region"],
-                        )
-                        .unwrap_or("us-east-1"),
-                    )
-                    // Only the mount's keys: never the process environment or an instance role.
-                    .disable_config_load()
-                    .disable_ec2_metadata();
-                if let Some(endpoint) = option(
-                    options,
-                    &["goosefs.underfs.s3.endpoint", "aws.endpoint", "fs.s3a.endpoint"],
-                ) {
-                    b = b.endpoint(&with_scheme(endpoint));
-                }
-                match (
-                    option(options, &["aws.accessKeyId", "s3a.accessKeyId", "fs.s3a.access.key"]),
-                    option(options, &["aws.secretKey", "s3a.secretKey", "fs.s3a.secret.key"]),
-                ) {
-                    (Some(id), Some(secret)) => b = b.access_key_id(id).secret_access_key(secret),
-                    _ => b = b.skip_signature(),
-                }
-                Operator::new(b).map_err(config)?
-            }
-            "cos" | "cosn" => {
-                needs_authority("bucket")?;
-                let endpoint = match option(options, &["fs.cosn.bucket.endpoint", "fs.cos.endpoint"]) {
-                    Some(e) => with_scheme(e),
-                    None => {
-                        let region = option(options, &["fs.cosn.bucket.region", "fs.cos.region"]).ok_or_else(|| {
-                            UfsError::Config {
-                                uri: shown(uri),
-                                reason: "set fs.cosn.bucket.region (or fs.cosn.bucket.endpoint)".to_owned(),
-                            }
-                        })?;
-                        format!("https://cos.{region}.myqcloud.com")
-                    }
-                };
-                let mut b = services::Cos::default()
-                    .bucket(authority)
-                    .root(&root)
-                    .endpoint(&endpoint)
-                    .disable_config_load();
-                if let Some(id) = option(options, &["fs.cosn.userinfo.secretId", "fs.cos.secretId"]) {
-                    b = b.secret_id(id);
-                }
-                if let Some(key) = option(options, &["fs.cosn.userinfo.secretKey", "fs.cos.secretKey"]) {
-                    b = b.secret_key(key);
-                }
-                Operator::new(b).map_err(config)?
-            }
-            "oss" => {
-                needs_authority("bucket")?;
-                let endpoint = option(options, &["fs.oss.endpoint"]).ok_or_else(|| UfsError::Config {
-                    uri: shown(uri),
-                    reason: "set fs.oss.endpoint".to_owned(),
-                })?;
-                let mut b = services::Oss::default()
-                    .bucket(authority)
-                    .root(&root)
-                    .endpoint(&with_scheme(endpoint));
-                match (
-                    option(options, &["fs.oss.accessKeyId"]),
-                    option(options, &["fs.oss.accessKeySecret"]),
-                ) {
-                    (Some(id), Some(secret)) => b = b.access_key_id(id).access_key_secret(secret),
-                    _ => b = b.skip_signature(),
-                }
-                Operator::new(b).map_err(config)?
-            }
-            "hdfs" => {
-                // HDFS through its REST gateway (WebHDFS): no JVM, no libhdfs.
-                needs_authority("name node")?;
-                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-                let port = option(
-                    options,
-                    &["goosefs.underfs.webhdfs.port", "dfs.namenode.http-address.port"],
-                )
-                .unwrap_or("9870");
-                Operator::new(
-                    services::Webhdfs::default()
-                        .endpoint(&format!("http://{host}:{port}"))
-                        .root(&root),
-                )
-                .map_err(config)?
-            }
-            "file" | "local" => {
-                let dir = if scheme == "local" && !authority.is_empty() {
-                    // local://host/path is not a thing: local:///path (or local://path, relative
-                    // to nothing, read as /path).
-                    format!("/{authority}{root}")
-                } else {
-                    root.clone()
-                };
-                local = Some(dir.clone());
-                Operator::new(services::Fs::default().root(&dir)).map_err(config)?
-            }
-            "pvc" => {
-                // The claim is mounted at /underFSStorage/<claim> by the rendered volumes.
-                needs_authority("claim name")?;
-                let dir = format!("{}/{authority}{root}", goosefs_conf::fluid::UNDER_FS_STORAGE);
-                local = Some(dir.clone());
-                Operator::new(services::Fs::default().root(&dir)).map_err(config)?
-            }
-            other => {
+        let Built { op, web, local } = match service_of(&t.scheme) {
+            Some(Service::Web) => web::build(&t, settings)?,
+            Some(Service::S3) => s3::build(&t, options)?,
+            Some(Service::Cos) => cos::build(&t, options)?,
+            Some(Service::Oss) => oss::build(&t, options)?,
+            Some(Service::WebHdfs) => hdfs::build(&t, options)?,
+            Some(Service::Local) => local::build_local(&t)?,
+            Some(Service::Pvc) => local::build_pvc(&t)?,
+            None => {
                 return Err(UfsError::Scheme {
                     uri: shown(uri),
-                    scheme: other.to_owned(),
+                    scheme: t.scheme,
                 });
             }
         };
@@ -446,7 +336,7 @@ impl Ufs {
             format!("{dir}/")
         };
         let mut out = match &self.web {
-            Some(web) => self.list_web(web, &prefix).await?,
+            Some(index) => self.list_index(index, &prefix).await?,
             None => {
                 let listed = self.op.list(&prefix).await.map_err(|e| self.error("list", dir, e))?;
                 // Stores list a missing directory as an empty one: ask whether it exists.
@@ -483,94 +373,6 @@ impl Ufs {
             }
         };
         out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    /// A Web UFS listing: the index page's links, each file's length and time by HEAD.
-    async fn list_web(
-        &self,
-        (base, client, rules): &(String, reqwest::Client, web::IndexRules),
-        prefix: &str,
-    ) -> Result<Vec<Entry>, UfsError> {
-        let url = format!("{base}{}", crate::proto::path::percent_encode(prefix));
-        let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
-            uri: shown(&self.uri),
-            op: "list",
-            path: prefix.to_owned(),
-            source: e,
-        };
-        let mut attempt = 0;
-        let page = loop {
-            let result = async {
-                let mut response = client.get(&url).send().await?;
-                let status = response.status();
-                // Read up to the bound: a UFS answers what it likes, and this is the master's memory.
-                let mut page = Vec::new();
-                while let Some(chunk) = response.chunk().await? {
-                    if page.len() + chunk.len() > MAX_INDEX_PAGE {
-                        return Ok((status, None));
-                    }
-                    page.extend_from_slice(&chunk);
-                }
-                Ok::<_, reqwest::Error>((status, Some(String::from_utf8_lossy(&page).into_owned())))
-            }
-            .await;
-            match result {
-                Ok((status, None)) if status.is_success() => {
-                    return Err(io(
-                        format!("GET {url}: an index page over {MAX_INDEX_PAGE} bytes").into()
-                    ));
-                }
-                Ok((status, Some(text))) if status.is_success() => break text,
-                Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
-                    return Err(UfsError::NotFound {
-                        uri: shown(&self.uri),
-                        path: prefix.to_owned(),
-                    });
-                }
-                Ok((status, _)) if (status.is_server_error() || status.as_u16() == 429) && attempt < 5 => {}
-                Ok((status, _)) => return Err(io(format!("GET {url}: HTTP {status}").into())),
-                Err(e) if attempt < 5 && (e.is_timeout() || e.is_connect()) => {}
-                Err(e) => return Err(io(Box::new(e))),
-            }
-            attempt += 1;
-            tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
-        };
-        let links = web::parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
-            uri: shown(&self.uri),
-            path: prefix.to_owned(),
-        })?;
-        // HEAD the files a few at a time.
-        let mut out = Vec::with_capacity(links.len());
-        for chunk in links.chunks(16) {
-            let mut set = tokio::task::JoinSet::new();
-            for link in chunk.iter().cloned() {
-                let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
-                set.spawn(async move {
-                    if link.dir {
-                        return (link, path, Ok(None));
-                    }
-                    let meta = op.stat(&path).await.map(Some);
-                    (link, path, meta)
-                });
-            }
-            while let Some(joined) = set.join_next().await {
-                let Ok((link, path, meta)) = joined else { continue };
-                match meta {
-                    Ok(None) => out.push(Entry {
-                        name: link.name,
-                        dir: true,
-                        length: 0,
-                        mtime_ms: 0,
-                        fingerprint: String::new(),
-                    }),
-                    Ok(Some(meta)) => out.push(entry_of(link.name, &meta)),
-                    // A link to nothing (a broken index entry) is not listed.
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(self.error("stat", &path, e)),
-                }
-            }
-        }
         Ok(out)
     }
 
@@ -620,12 +422,7 @@ impl Ufs {
         let staged;
         let op = match &self.local {
             Some(dir) => {
-                staged = Operator::new(
-                    services::Fs::default()
-                        .root(dir)
-                        .atomic_write_dir(&format!("{}/{STAGING}", dir.trim_end_matches('/'))),
-                )
-                .map_err(|e| self.error("write", path, e))?;
+                staged = local::staged(dir).map_err(|e| self.error("write", path, e))?;
                 &staged
             }
             None => &self.op,
@@ -956,5 +753,34 @@ mod tests {
         );
         let ufs = Ufs::open("s3://bucket/prefix", &options, &settings).expect("s3 opens lazily");
         assert!(!format!("{ufs:?}").contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn every_scheme_the_plugin_calls_readable_opens_and_no_other() {
+        let settings = UfsSettings::default();
+        let options: BTreeMap<String, String> = [
+            ("fs.cosn.bucket.region", "ap-guangzhou"),
+            ("fs.oss.endpoint", "oss-cn-hangzhou.aliyuncs.com"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        for scheme in goosefs_conf::ufs::SCHEMES {
+            assert_eq!(service_of(scheme.name), scheme.service, "{}", scheme.name);
+            let uri = match scheme.service {
+                Some(Service::Local) => format!("{}://{}/", scheme.name, dir.path().display()),
+                // A claim's folder is under /underFSStorage, which a test does not create.
+                Some(Service::Pvc) => continue,
+                _ => format!("{}://authority/path/", scheme.name),
+            };
+            let opened = Ufs::open(&uri, &options, &settings);
+            match scheme.service {
+                Some(_) => assert!(opened.is_ok(), "{uri}: {:?}", opened.err()),
+                None => assert!(matches!(opened, Err(UfsError::Scheme { .. })), "{uri}"),
+            }
+        }
+        assert_eq!(service_of("file"), Some(Service::Local));
+        assert_eq!(service_of("ftp"), None);
     }
 }

@@ -3,6 +3,174 @@
 //! directory when its title starts with one of `goosefs.underfs.web.titles`; its entries are the
 //! links that name a child, minus the parent links `goosefs.underfs.web.parent.names` lists.
 
+use std::time::Duration;
+
+use opendal::{ErrorKind, Operator, services};
+
+use super::{Built, Entry, Target, Ufs, UfsError, UfsSettings, entry_of, shown};
+
+/// How a Web UFS's index pages are read.
+#[derive(Clone)]
+pub(super) struct Index {
+    /// The mount's base URL.
+    base: String,
+    /// The client (same redirect policy and credentials as OpenDAL's reads).
+    client: reqwest::Client,
+    rules: IndexRules,
+}
+
+/// The operator for a Web UFS: user info travels as a (sensitive) Basic header, never in a URL
+/// (OpenDAL's and reqwest's errors name URLs); redirects stay within the origin.
+///
+/// # Errors
+/// [`UfsError::Config`].
+pub(super) fn build(t: &Target<'_>, settings: &UfsSettings) -> Result<Built, UfsError> {
+    t.needs_authority("host")?;
+    let (userinfo, host) = match t.authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, t.authority),
+    };
+    let endpoint = format!("{}://{host}", t.scheme);
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(userinfo) = userinfo {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(userinfo);
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
+            .map_err(|_| t.refused("the user info is not a valid header"))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(settings.timeout)
+        .timeout(settings.timeout)
+        .redirect(same_origin_redirects())
+        .default_headers(headers)
+        .build()
+        .map_err(|e| t.refused(e.to_string()))?;
+    // OpenDAL's reads go through the same client (and so the same redirect policy).
+    let transport =
+        opendal::HttpTransporter::new(opendal_http_transport_reqwest::ReqwestTransport::new(client.clone()));
+    let op = Operator::new(services::Http::default().endpoint(&endpoint).root(&t.root))
+        .map_err(|e| t.refused(e.to_string()))?
+        .with_context(opendal::OperationContext::new().with_http_transport(transport));
+    Ok(Built {
+        op,
+        web: Some(Index {
+            base: format!("{endpoint}{}", t.root),
+            client,
+            rules: settings.index.clone(),
+        }),
+        local: None,
+    })
+}
+
+/// A Web UFS follows redirects within its own origin only (scheme, host and port), at most 10:
+/// the workers and masters sit on the host network, and a UFS server (or whoever controls its
+/// answers) must not be able to point them at other addresses.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if first.as_ref() == Some(&attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            let to = attempt.url().origin().ascii_serialization();
+            attempt.error(format!("a redirect to another origin ({to}) is not followed"))
+        }
+    })
+}
+
+/// The largest Web UFS index page read (nginx's autoindex of 100,000 files is about 15 MB).
+const MAX_INDEX_PAGE: usize = 128 << 20;
+
+impl Ufs {
+    /// A Web UFS listing: the index page's links, each file's length and time by HEAD.
+    pub(super) async fn list_index(&self, index: &Index, prefix: &str) -> Result<Vec<Entry>, UfsError> {
+        let Index { base, client, rules } = index;
+        let url = format!("{base}{}", crate::proto::path::percent_encode(prefix));
+        let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
+            uri: shown(&self.uri),
+            op: "list",
+            path: prefix.to_owned(),
+            source: e,
+        };
+        let mut attempt = 0;
+        let page = loop {
+            let result = async {
+                let mut response = client.get(&url).send().await?;
+                let status = response.status();
+                // Read up to the bound: a UFS answers what it likes, and this is the master's memory.
+                let mut page = Vec::new();
+                while let Some(chunk) = response.chunk().await? {
+                    if page.len() + chunk.len() > MAX_INDEX_PAGE {
+                        return Ok((status, None));
+                    }
+                    page.extend_from_slice(&chunk);
+                }
+                Ok::<_, reqwest::Error>((status, Some(String::from_utf8_lossy(&page).into_owned())))
+            }
+            .await;
+            match result {
+                Ok((status, None)) if status.is_success() => {
+                    return Err(io(
+                        format!("GET {url}: an index page over {MAX_INDEX_PAGE} bytes").into()
+                    ));
+                }
+                Ok((status, Some(text))) if status.is_success() => break text,
+                Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
+                    return Err(UfsError::NotFound {
+                        uri: shown(&self.uri),
+                        path: prefix.to_owned(),
+                    });
+                }
+                Ok((status, _)) if (status.is_server_error() || status.as_u16() == 429) && attempt < 5 => {}
+                Ok((status, _)) => return Err(io(format!("GET {url}: HTTP {status}").into())),
+                Err(e) if attempt < 5 && (e.is_timeout() || e.is_connect()) => {}
+                Err(e) => return Err(io(Box::new(e))),
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
+        };
+        let links = parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
+            uri: shown(&self.uri),
+            path: prefix.to_owned(),
+        })?;
+        // HEAD the files a few at a time.
+        let mut out = Vec::with_capacity(links.len());
+        for chunk in links.chunks(16) {
+            let mut set = tokio::task::JoinSet::new();
+            for link in chunk.iter().cloned() {
+                let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
+                set.spawn(async move {
+                    if link.dir {
+                        return (link, path, Ok(None));
+                    }
+                    let meta = op.stat(&path).await.map(Some);
+                    (link, path, meta)
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                let Ok((link, path, meta)) = joined else { continue };
+                match meta {
+                    Ok(None) => out.push(Entry {
+                        name: link.name,
+                        dir: true,
+                        length: 0,
+                        mtime_ms: 0,
+                        fingerprint: String::new(),
+                    }),
+                    Ok(Some(meta)) => out.push(entry_of(link.name, &meta)),
+                    // A link to nothing (a broken index entry) is not listed.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(self.error("stat", &path, e)),
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// GooseFS's defaults for the two properties.
 pub const DEFAULT_TITLES: &str = "Index of ,Directory listing for ";
 /// GooseFS's default parent link names.

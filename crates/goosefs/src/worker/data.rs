@@ -29,6 +29,9 @@ use super::store::{Pinned, StoreError};
 use crate::blockfile::{BlockError, BlockFile};
 use crate::proto::block::{self, BlockRequest, FileStamp, LocalBlock, file_stamp};
 
+/// The most blocks [`Verified`] remembers (a few MiB).
+const MAX_VERIFIED: usize = 1 << 16;
+
 /// Block files verified whole since they last changed, by block id.
 #[derive(Default)]
 pub struct Verified(Mutex<HashMap<u64, FileStamp>>);
@@ -38,9 +41,15 @@ impl Verified {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records block `id`'s file as sound while `stamp` still describes it.
+    /// Records block `id`'s file as sound while `stamp` still describes it. Bounded: past
+    /// [`MAX_VERIFIED`] blocks (evicted ones stay listed) it starts again, which costs only a
+    /// verification at the next `sendfile` or passthrough open of each block.
     pub fn insert(&self, id: u64, stamp: FileStamp) {
-        self.map().insert(id, stamp);
+        let mut map = self.map();
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+        map.insert(id, stamp);
     }
 }
 

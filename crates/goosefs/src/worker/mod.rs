@@ -28,7 +28,7 @@ use crate::client::MasterClient;
 use crate::config::WorkerConfig;
 use crate::net;
 use crate::proto::block::BlockRequest;
-use crate::proto::{Answer, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
+use crate::proto::{Answer, FileBlocks, Heartbeat, HeartbeatReply, Registration, UfsMount, paths};
 use crate::ufs::Ufs;
 use store::{Store, StoreError};
 
@@ -113,9 +113,31 @@ impl Worker {
         Ok(ufs)
     }
 
+    /// Checks with the leader that block `r.id` is `r.file`'s block at `r`'s range, in `r`'s
+    /// mount and UFS, before its bytes are cached under that id: a request only names a block,
+    /// and an authenticated client must not be able to store one file's bytes under another's
+    /// block id (cache poisoning). One request to the leader per fetch from the UFS.
+    async fn check_binding(&self, r: &BlockRequest) -> Result<(), String> {
+        let fb: FileBlocks = self
+            .client
+            .call::<(), FileBlocks>(&crate::proto::path::query(paths::BLOCKS, &r.file), None)
+            .await
+            .map_err(|e| format!("block {}: {e}", r.id))?;
+        let named = fb.mount == r.mount && fb.ufs == r.ufs && fb.ufs_path == r.path;
+        let block = fb.blocks.iter().find(|b| b.id == r.id);
+        match block {
+            Some(b) if named && b.offset == r.block_offset && b.length == r.block_length => Ok(()),
+            _ => Err(format!(
+                "invalid: block {} is not bytes {}+{} of {} as the leader knows it",
+                r.id, r.block_offset, r.block_length, r.file
+            )),
+        }
+    }
+
     /// Reads the block's bytes from the UFS into the store (or not, without room).
     async fn fetch(&self, r: &BlockRequest, state: &Arc<Fetch>) -> Result<Fetched, String> {
         self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
+        self.check_binding(r).await?;
         let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
         // Eviction (demotion copies between tiers) and the block file's allocation are file
         // work: on a blocking thread, never on the runtime's.

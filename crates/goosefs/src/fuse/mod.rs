@@ -1,0 +1,228 @@
+//! `goosefs fuse --fuse-opts=...`: the GooseFS namespace as a POSIX mount at `$MOUNT_POINT`,
+//! through the kernel's FUSE protocol (the fuser crate; no libfuse). Metadata comes from the
+//! leader and is kept for the attr/entry timeouts; bytes come through [`crate::reader`]
+//! (local tier directories first, then workers) in windows of [`WINDOW`] bytes, so the small
+//! reads of a `direct_io` mount do not each cost a request.
+//!
+//! `ro` mounts answer every change with `EROFS`. `rw` mounts write through to the UFS (GooseFS's
+//! CACHE_THROUGH): a file created, or opened with `O_TRUNC`, is written into a private spool file
+//! (the kernel may send the pieces of one `write(2)` in any order, to any FUSE thread; a spool
+//! takes them where they belong) and stored in the UFS whole when it is closed, so `close(2)`
+//! reports a failed store and the UFS never holds half a file. `mkdir`, `unlink`, `rmdir` and
+//! `rename` (where the UFS can rename) go to the UFS at once. After each change the leader lists
+//! the directory again. A Web UFS, a mount made `--readonly`, or an existing file opened for
+//! writing without `O_TRUNC` (GooseFS's FUSE has no random writes either) are refused.
+//!
+//! SIGTERM unmounts; a mount point left by a killed process ("transport endpoint is not
+//! connected") is detached before mounting again.
+//!
+//! Layout: [`options`] (`--fuse-opts`), [`inodes`] (the inode table), [`passthrough`] (how
+//! opened files are read), [`spool`] (writes and UFS changes), [`filesystem`] (the kernel's
+//! requests); this module holds the state they share and mounts it.
+
+mod filesystem;
+mod inodes;
+mod options;
+mod passthrough;
+mod spool;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, KernelConfig, LockOwner,
+    MountOption, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, ReplyStatfs, Request,
+    SessionACL,
+};
+
+use crate::client::{ClientError, MasterClient};
+use crate::net::Http;
+use crate::proto::path::query;
+use crate::proto::{FileInfo, paths};
+use crate::reader::{FileReader, Locality};
+use crate::ufs::{Ufs, UfsError, UfsSettings};
+
+use inodes::{Node, Nodes, new_file};
+pub use options::FuseOptions;
+use passthrough::{InodeIo, Open};
+use spool::{Writing, spool_may_grow};
+
+/// Bytes fetched per read request to the data path.
+pub const WINDOW: u64 = 4 << 20;
+/// How long opening a file for writing waits for the release of its passthrough readers.
+const RELEASE_WAIT: Duration = Duration::from_secs(1);
+
+/// Why FUSE cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum FuseError {
+    /// Options or mount point unusable.
+    #[error("{0}")]
+    Usage(String),
+    /// The mount failed.
+    #[error("cannot mount at {path}: {source}")]
+    Mount {
+        /// Mount point.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// The mounted file system.
+struct GooseFuse {
+    rt: tokio::runtime::Handle,
+    client: MasterClient,
+    http: Http,
+    locality: Locality,
+    opts: FuseOptions,
+    nodes: Mutex<Nodes>,
+    open: Mutex<HashMap<u64, Arc<Open>>>,
+    /// Inodes with open files, by how they are read.
+    io: Mutex<HashMap<u64, InodeIo>>,
+    /// Whether passthrough may be tried: a worker and its tier directories on this host, and a
+    /// kernel that agreed to it (off for good after the kernel refuses a backing file).
+    passthrough: AtomicBool,
+    writing: Mutex<HashMap<u64, Arc<Writing>>>,
+    next_fh: AtomicU64,
+    ufs_settings: UfsSettings,
+}
+
+impl GooseFuse {
+    /// The file system, its inode table holding the root, on the current tokio runtime.
+    fn new(client: MasterClient, opts: FuseOptions, locality: Locality, ufs_settings: UfsSettings) -> GooseFuse {
+        let root = Node {
+            path: "/".to_owned(),
+            info: None,
+            lookups: 0,
+        };
+        GooseFuse {
+            rt: tokio::runtime::Handle::current(),
+            client,
+            http: Http::default(),
+            opts,
+            nodes: Mutex::new(([(1, root)].into(), [("/".to_owned(), 1)].into(), 1)),
+            open: Mutex::default(),
+            io: Mutex::default(),
+            passthrough: AtomicBool::new(locality.host.is_some() && !locality.dirs.is_empty()),
+            locality,
+            writing: Mutex::default(),
+            next_fh: AtomicU64::new(1),
+            ufs_settings,
+        }
+    }
+}
+
+fn errno(e: &ClientError) -> Errno {
+    use crate::proto::RefusalKind as K;
+    match e {
+        ClientError::Refused(r) => match r.kind {
+            K::NotFound => Errno::ENOENT,
+            K::Exists => Errno::EEXIST,
+            K::NotEmpty => Errno::ENOTEMPTY,
+            K::Busy => Errno::EBUSY,
+            K::Invalid => Errno::EINVAL,
+            K::Unauthenticated | K::Forbidden => Errno::EACCES,
+            K::Failed => Errno::EIO,
+        },
+        ClientError::NoLeader { .. } => Errno::EIO,
+    }
+}
+
+/// What a failed UFS change tells the caller (the cause goes to the log, keys never do).
+fn ufs_errno(what: &str, path: &str, e: &UfsError) -> Errno {
+    match e {
+        UfsError::ReadOnly { .. } => Errno::EROFS,
+        UfsError::NotFound { .. } => Errno::ENOENT,
+        UfsError::Denied { .. } => {
+            tracing::error!(path, error = %e, "{what} refused by the UFS");
+            Errno::EACCES
+        }
+        _ => {
+            tracing::error!(path, error = %e, "{what} failed");
+            Errno::EIO
+        }
+    }
+}
+
+/// Detaches a mount point a killed FUSE process left behind ("transport endpoint is not
+/// connected"), so it can be mounted again.
+fn recover_stale(mount_point: &str) {
+    if let Err(e) = std::fs::metadata(mount_point)
+        && e.raw_os_error() == Some(libc::ENOTCONN)
+    {
+        tracing::warn!(mount_point, "detaching a stale FUSE mount");
+        unmount(mount_point);
+    }
+}
+
+/// Lazily unmounts `mount_point` (the pre-stop hook's `unmount`).
+pub fn unmount(mount_point: &str) -> bool {
+    nix::mount::umount2(mount_point, nix::mount::MntFlags::MNT_DETACH).is_ok()
+}
+
+/// Mounts at `mount_point` and serves until SIGTERM or SIGINT, then unmounts.
+///
+/// # Errors
+/// [`FuseError`].
+pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) -> Result<(), FuseError> {
+    let opts = FuseOptions::parse(args).map_err(FuseError::Usage)?;
+    let client_cfg = crate::config::ClientConfig::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
+    let locality = Locality::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
+    recover_stale(mount_point);
+    // The manifests mount the mount point's parent (a hostPath); the mount point itself is the
+    // FUSE process's to create, as GooseFS's own launcher does.
+    std::fs::create_dir_all(mount_point).map_err(|source| FuseError::Mount {
+        path: mount_point.to_owned(),
+        source,
+    })?;
+    // default_permissions: the kernel checks every access against the modes and owners shown
+    // (0755 directories, 0644 files, owned by `uid`/`gid` or root), so on a read-write mount an
+    // application uid that does not own a file cannot change or delete it.
+    let mut options = vec![
+        MountOption::FSName("goosefs".to_owned()),
+        MountOption::Subtype("goosefs".to_owned()),
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        MountOption::DefaultPermissions,
+    ];
+    options.push(if opts.read_only {
+        MountOption::RO
+    } else {
+        MountOption::RW
+    });
+    let mut config = fuser::Config::default();
+    config.mount_options = options;
+    config.acl = if opts.allow_other {
+        SessionACL::All
+    } else {
+        SessionACL::Owner
+    };
+    // A cold passthrough open waits for its block's whole fetch: enough threads that lookups,
+    // listings and other reads do not queue behind a few of those (a thread's request buffer
+    // is only resident as far as requests fill it).
+    config.n_threads = Some(16);
+    let ufs_settings = crate::ufs::UfsSettings::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
+    let fs = GooseFuse::new(MasterClient::new(&client_cfg), opts, locality, ufs_settings);
+    let mount = |source| FuseError::Mount {
+        path: mount_point.to_owned(),
+        source,
+    };
+    let session = fuser::Session::new(fs, mount_point, &config).map_err(mount)?;
+    let background = session.spawn().map_err(mount)?;
+    tracing::info!(mount_point, "mounted");
+    crate::signal::terminated().await;
+    let mount_point = mount_point.to_owned();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = background.umount_and_join() {
+            tracing::warn!(error = %e, "unmount failed; detaching");
+            unmount(&mount_point);
+        }
+    })
+    .await
+    .ok();
+    tracing::info!("unmounted");
+    Ok(())
+}
