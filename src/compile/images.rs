@@ -48,6 +48,10 @@ pub struct Catalog {
     /// credential Secret (mounted into its pods); Fluid's images know nothing of it.
     #[serde(default)]
     pub credential: bool,
+    /// The images are our runtime's, whose leading master mounts the Dataset's mounts itself
+    /// (declared in the master container's environment); Fluid's images rely on the mount Job.
+    #[serde(default, rename = "declaredMounts")]
+    pub declared_mounts: bool,
     /// Where the catalog came from (`embedded` or the file name), for `--explain-images`.
     #[serde(skip)]
     pub origin: String,

@@ -180,19 +180,52 @@ fn volume(mount: &Mount, index: usize) -> Option<UfsVolume> {
     })
 }
 
+/// The mounts the Job performs, as the masters read them ([`goosefs_conf::mounts::ENV`]): secret
+/// options by the variable the Job uses, which the master container gets from the same Secret.
+pub fn declared(mounts: &[UfsMount]) -> String {
+    let declared: Vec<goosefs_conf::mounts::Declared> = mounts
+        .iter()
+        .map(|m| goosefs_conf::mounts::Declared {
+            path: m.path.clone(),
+            ufs: m.mount_point.clone(),
+            read_only: m.read_only,
+            shared: m.shared,
+            options: m.options.iter().cloned().collect(),
+            option_env: m
+                .secret_options
+                .iter()
+                .map(|s| (s.name.clone(), s.env.clone()))
+                .collect(),
+        })
+        .collect();
+    goosefs_conf::mounts::encode(&declared)
+}
+
 /// Single-quotes a shell word.
 fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 
-/// The mount Job's script: wait until the masters answer, then mount what is missing.
-pub fn script(mounts: &[UfsMount]) -> String {
+/// The mount Job's script: wait until the masters answer, then mount what is missing; with
+/// `declared` (our runtime, whose leader mounts the declared mounts itself), wait until each is
+/// mounted instead, so the Job still marks the mounts' completion and never races the leader.
+pub fn script(mounts: &[UfsMount], declared: bool) -> String {
     let mut script = String::from(
         "set -eu\n\
          echo 'waiting for the GooseFS masters'\n\
          until goosefs fsadmin report >/dev/null 2>&1; do sleep 5; done\n\
          mounted() { goosefs fs mount | awk '{print $3}' | grep -qx \"$1\"; }\n",
     );
+    if declared {
+        for m in mounts {
+            let path = shell_quote(&m.path);
+            script.push_str(&format!(
+                "until mounted {path}; do echo 'waiting for the leading master to mount '{path}; sleep 3; done; echo {path}' is mounted'\n"
+            ));
+        }
+        script.push_str("echo 'all mounts done'\n");
+        return script;
+    }
     for m in mounts {
         let mut cmd = String::from("goosefs fs mount");
         if m.read_only {
@@ -268,5 +301,46 @@ mod tests {
         assert_eq!(secret, Err(RootMountSecrets));
         let named = plan(&dataset("    - {mountPoint: \"https://h/p/\", name: hbase}\n")).unwrap_or_default();
         assert_eq!(named.job[0].path, "/hbase");
+    }
+
+    #[test]
+    fn the_job_mounts_for_fluid_s_images_and_waits_for_ours() {
+        let mounts = [UfsMount {
+            path: "/data".into(),
+            mount_point: "s3://b/p".into(),
+            read_only: true,
+            shared: false,
+            options: vec![("aws.region".into(), "us-east-1".into())],
+            secret_options: vec![SecretOption {
+                name: "aws.secretKey".into(),
+                env: "GOOSEFS_MOUNT_SECRET_0_0".into(),
+                secret: "s3".into(),
+                key: "secret".into(),
+            }],
+        }];
+        let fluid = script(&mounts, false);
+        assert!(
+            fluid.contains(
+                "goosefs fs mount --readonly --option 'aws.region=us-east-1' --option-env 'aws.secretKey=GOOSEFS_MOUNT_SECRET_0_0' '/data' 's3://b/p'"
+            ),
+            "{fluid}"
+        );
+        assert!(!fluid.contains("${GOOSEFS_MOUNT_SECRET"), "values are never arguments");
+        let ours = script(&mounts, true);
+        assert!(ours.contains("until mounted '/data'; do"), "{ours}");
+        assert!(
+            !ours.contains("goosefs fs mount -") && !ours.contains("s3://"),
+            "{ours}"
+        );
+        let text = declared(&mounts);
+        let back = goosefs_conf::mounts::decode(Some(&text)).unwrap_or_default();
+        assert_eq!(
+            back[0].option_env.get("aws.secretKey").map(String::as_str),
+            Some("GOOSEFS_MOUNT_SECRET_0_0")
+        );
+        assert!(
+            !text.contains("secret\""),
+            "the Secret's key is not in the declaration: {text}"
+        );
     }
 }

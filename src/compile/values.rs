@@ -107,6 +107,9 @@ pub struct Values {
     pub mount_job: String,
     /// The Job's idempotent mount script.
     pub mount_script: String,
+    /// The same mounts for the masters to reconcile ([`goosefs_conf::mounts`], JSON), with our
+    /// images only.
+    pub declared_mounts: Option<String>,
     /// Labels per object role (`config`, `master`, `master_pod`, ...).
     pub role_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// The containers' user (spec.runAs uid), else root as Fluid.
@@ -470,7 +473,8 @@ pub fn build(
         .filter(|_| masters > 1)
         .unwrap_or_default();
     Ok(Values {
-        mount_script: super::mounts::script(&mounts.job),
+        mount_script: super::mounts::script(&mounts.job, catalog.declared_mounts),
+        declared_mounts: catalog.declared_mounts.then(|| super::mounts::declared(&mounts.job)),
         role_labels,
         journal_addresses,
         volume: DatasetVolume {

@@ -33,6 +33,8 @@ mkdir -p "$WORK/ufs"
 echo "hello from the web UFS" > "$WORK/ufs/small.txt"
 head -c 5000000 /dev/urandom > "$WORK/ufs/medium.bin"
 head -c 300000000 /dev/urandom > "$WORK/ufs/big.bin"
+# Read first after every master was lost (8b): no cache of any kind can answer for it.
+echo "read only after every master was lost" > "$WORK/ufs/fresh.txt"
 python3 crates/goosefs/tests/ufs_server.py "$WORK/ufs" "$WORK/ufs.port" 10.88.0.1 &
 UFS_PID=$!
 for _ in $(seq 50); do [ -s "$WORK/ufs.port" ] && break; sleep 0.1; done
@@ -198,8 +200,37 @@ check "reads keep working after the failover (sha256 through FUSE)" \
   "test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/medium.bin | cut -d' ' -f1)\" = $(sha256sum "$WORK/ufs/medium.bin" | cut -d' ' -f1) &&
    test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
 
+echo "== 8b. every master pod deleted at once (emptyDir journals: all lost)"
+# Nothing mounts by hand here and no mount Job runs again: the new leader mounts the Dataset's
+# declared mounts itself.
+kubectl get pods -l role=goosefs-mount -o name | sort > "$WORK/mount-pods.before"
+uids goosefs-master > "$WORK/masters.lost"
+start=$(now)
+kubectl delete pod hbase-master-0 hbase-master-1 hbase-master-2 --wait=false >/dev/null
+SERVED=""
+for _ in $(seq 120); do
+  if kubectl exec "$FUSE" -- cat "$FUSE_DIR/fresh.txt" 2>/dev/null | grep -q "every master was lost"; then
+    SERVED=$(since "$start"); break
+  fi
+  sleep 0.5
+done
+echo "       all masters deleted; the Dataset served again through FUSE after ${SERVED:-never} s"
+export SERVED
+check "within 60 s the Dataset's files read again through the existing FUSE mounts" \
+  "test -n '$SERVED' && python3 -c 'import sys; sys.exit(not float(\"$SERVED\") <= 60)'"
+check "every master pod was recreated (new journals) and a leader leads them" \
+  "uids goosefs-master > $WORK/masters.new; test \$(comm -12 $WORK/masters.lost $WORK/masters.new | wc -l) = 0 &&
+   test -n \"\$(leader hbase-master-0)\""
+check "the files read and list as before (sha256 through FUSE)" \
+  "test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA &&
+   kubectl exec $FUSE -- ls $FUSE_DIR | grep -qx medium.bin"
+check "kubectl goosefs status hbase: Ready Ready Ready again" \
+  "for _ in \$(seq 60); do kubectl goosefs status hbase | grep -Eq '^hbase +Ready +Ready +Ready' && exit 0; sleep 1; done; exit 1"
+check "no mount Job ran again" \
+  "kubectl get pods -l role=goosefs-mount -o name | sort | diff $WORK/mount-pods.before -"
+
 echo "== 9. a quota change rolls the workers only"
-LEADER=$(leader "$OTHER")
+LEADER=$(leader hbase-master-0)
 uids goosefs-master > "$WORK/masters.before"
 uids goosefs-worker > "$WORK/workers.before"
 sed 's/quota: 2G/quota: 3G/' "$HBASE" > "$WORK/quota.yaml"
@@ -211,7 +242,7 @@ check "every worker pod was replaced and runs the new quota" \
    test \$(kubectl get pod -l role=goosefs-worker --no-headers | grep -Ec ' 2/2 +Running ') = 3 &&
    kubectl get configmap hbase-config -o jsonpath='{.data.GOOSEFS_JAVA_OPTS}' | grep -q 'level0.dirs.quota=3000000000 '"
 check "the masters kept their pods and their leader" \
-  "uids goosefs-master | diff $WORK/masters.before - && test \"\$(leader $OTHER)\" = $LEADER"
+  "uids goosefs-master | diff $WORK/masters.before - && test \"\$(leader hbase-master-0)\" = $LEADER"
 
 echo "== 9b. the credential is in its Secret only"
 kubectl goosefs render "$HBASE" > "$WORK/render.yaml"
@@ -232,5 +263,5 @@ check "no FUSE mount is left on any node" \
   "for i in 1 2 3; do ! grep -E ' /runtime-mnt/[^ ]* .* - fuse' /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"
 
 echo
-echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s"
+echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s; served again after every master was lost ${SERVED:-never} s"
 finish "the seed scenario on three real nodes"

@@ -4,10 +4,11 @@
 //! `-D` option strings with the JVM launcher's semantics ([`opts`]), host-port roles in Fluid's
 //! allocation order ([`ports`]), byte sizes in GooseFS units ([`size`]), durations
 //! ([`duration`]), tier levels ([`tier`]), embedded-journal addresses ([`journal`]), UFS
-//! schemes ([`ufs`]) and the runtime's credential: its Secret's items and roles ([`credential`]).
+//! schemes ([`ufs`]), the runtime's credential: its Secret's items and roles ([`credential`]),
+//! and the Dataset's mounts as the masters read them ([`mounts`]).
 //!
 //! Pure: no I/O (but the OS's random source for a new credential), no async, no dependency but
-//! `thiserror`, and `ring` and `base64` for the credential's keys. Environment lookups are passed
+//! `thiserror`, `ring` and `base64` for the credential's keys, and serde for the declared mounts. Environment lookups are passed
 //! in as functions, so the same code runs in the plugin's tests and in a container.
 
 pub mod credential;
@@ -15,6 +16,7 @@ pub mod duration;
 pub mod fluid;
 pub mod journal;
 pub mod keys;
+pub mod mounts;
 pub mod opts;
 pub mod ports;
 pub mod size;

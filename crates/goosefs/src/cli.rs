@@ -311,7 +311,9 @@ async fn run(cli: Cli) -> Result<String, Failure> {
     }
     match cli.command {
         Top::MasterOnly { .. } => {
-            let cfg = MasterConfig::from_conf(&conf(Role::Master))?;
+            let mut cfg = MasterConfig::from_conf(&conf(Role::Master))?;
+            cfg.declared = goosefs_conf::mounts::decode(env(goosefs_conf::mounts::ENV).as_deref())
+                .map_err(crate::config::ConfigError::from)?;
             crate::master::run(cfg).await?;
             Ok(String::new())
         }

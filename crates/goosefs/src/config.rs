@@ -31,6 +31,9 @@ pub enum ConfigError {
         /// The list.
         list: String,
     },
+    /// The declared mounts cannot be read.
+    #[error(transparent)]
+    Declared(#[from] goosefs_conf::mounts::DeclaredError),
 }
 
 /// The journal kinds GooseFS knows.
@@ -79,6 +82,9 @@ pub struct MasterConfig {
     pub worker_timeout: Duration,
     /// UFS call settings.
     pub ufs: crate::ufs::UfsSettings,
+    /// The runtime's declared mounts ([`goosefs_conf::mounts::ENV`]), which the leader keeps
+    /// mounted.
+    pub declared: Vec<goosefs_conf::mounts::Declared>,
 }
 
 /// GooseFS's (Alluxio's) block size default.
@@ -186,6 +192,7 @@ impl MasterConfig {
             metadata_sync,
             worker_timeout,
             ufs: crate::ufs::UfsSettings::from_conf(conf)?,
+            declared: Vec::new(),
             bind_host: conf.get_or(keys::MASTER_BIND_HOST, "0.0.0.0").to_owned(),
             rpc_port: conf.port(PortRole::MasterRpc)?,
             web_port: conf.port(PortRole::MasterWeb)?,

@@ -14,7 +14,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    HBASE_CASE, Masters, UfsServer, eventually, http_get, rendered_args, rendered_mount_script, stderr, stdout,
+    HBASE_CASE, HBASE_UFS, Masters, UfsServer, eventually, http_get, rendered_args, rendered_declared_mounts,
+    rendered_mount_script, stderr, stdout,
 };
 
 const MB: usize = 1 << 20;
@@ -60,11 +61,13 @@ fn cluster(net: u8, ufs: &UfsServer) -> Masters {
 fn cluster_with(net: u8, ufs: &UfsServer, extra: &str) -> Masters {
     let mut m = Masters::new(HBASE_CASE, net, 3);
     m.extra = format!("-Dgoosefs.user.block.size.bytes.default=1MB -Dgoosefs.master.worker.timeout=3s {extra}");
+    // The Dataset's Web UFS is on the internet; a local one stands in for it.
+    let declared = rendered_declared_mounts(HBASE_CASE).replace(HBASE_UFS, &ufs.url());
+    m.master_env.insert("GOOSEFS_DECLARED_MOUNTS".into(), declared);
     m.start_all();
     m.leader(Duration::from_secs(15)).expect("a leader");
-    let script = rendered_mount_script(HBASE_CASE)
-        .replace("https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/", &ufs.url());
-    let out = m.shell(&script);
+    // The rendered mount Job's script: it waits until the leader has mounted the declaration.
+    let out = m.shell(&rendered_mount_script(HBASE_CASE));
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     m
 }

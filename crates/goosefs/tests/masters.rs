@@ -8,11 +8,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Masters, UfsServer, eventually, http_get, rendered_mount_script, stderr, stdout};
+use common::{
+    HBASE_UFS, Masters, UfsServer, eventually, http_get, rendered_declared_mounts, rendered_mount_script, stderr,
+    stdout,
+};
 
 const HBASE: &str = common::HBASE_CASE;
-/// The reference Dataset's UFS.
-const HBASE_UFS: &str = "https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/";
 
 fn master_info_leader(masters: &Masters) -> String {
     let out = masters.goosefs(&["fs", "masterInfo"]);
@@ -43,7 +44,16 @@ fn ls_names(masters: &Masters, path: &str) -> Vec<String> {
 
 #[test]
 fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_restart() {
+    // The Dataset's Web UFS is on the internet; a local one stands in for it in the rendered
+    // declaration (a mount is checked against its UFS first).
+    let ufs = UfsServer::start();
     let mut m = Masters::new(HBASE, 21, 3);
+    let declared = rendered_declared_mounts(HBASE);
+    assert!(declared.contains(HBASE_UFS), "{declared}");
+    m.master_env.insert(
+        "GOOSEFS_DECLARED_MOUNTS".into(),
+        declared.replace(HBASE_UFS, &ufs.url()),
+    );
     assert_eq!(m.args, ["master-only", "--no-format"], "the rendered args");
     let started = Instant::now();
     m.start_all();
@@ -71,32 +81,18 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
     );
 
     // The rendered mount Job's script, unchanged, against our masters: it waits on `fsadmin
-    // report`, mounts, and on a second run finds the mount in `fs mount`'s third field.
+    // report`, then until the leader has mounted the declaration (`fs mount`'s third field).
     let report = m.goosefs(&["fsadmin", "report"]);
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
     assert!(stdout(&report).contains("Raft-based Journal: true"));
-    // The Dataset's Web UFS is on the internet; a local one stands in for it (a mount is
-    // checked against its UFS first).
-    let ufs = UfsServer::start();
     let script = rendered_mount_script(HBASE);
-    assert!(script.contains("goosefs fs mount '/hbase'"), "{script}");
-    let script = script.replace(HBASE_UFS, &ufs.url());
-    let run_job = || m.shell(&script);
-    let first_run = run_job();
-    assert_eq!(
-        first_run.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&first_run),
-        stderr(&first_run)
-    );
-    assert!(stdout(&first_run).contains("Mounted "), "{}", stdout(&first_run));
-    let second_run = run_job();
-    assert_eq!(second_run.status.code(), Some(0), "{}", stderr(&second_run));
+    assert!(script.contains("until mounted '/hbase'"), "{script}");
+    let job = m.shell(&script);
+    assert_eq!(job.status.code(), Some(0), "{}{}", stdout(&job), stderr(&job));
     assert!(
-        stdout(&second_run).contains("/hbase is mounted\n"),
+        stdout(&job).contains("/hbase is mounted\nall mounts done"),
         "{}",
-        stdout(&second_run)
+        stdout(&job)
     );
     assert!(m.goosefs(&["fs", "mkdir", "/hbase/a"]).status.success());
     let stat = stdout(&m.goosefs(&["fs", "stat", "/hbase/a"]));
@@ -308,5 +304,109 @@ fn snapshots_bound_the_journal_and_bring_a_lagging_master_up_to_date() {
     m.start_all();
     m.leader(Duration::from_secs(15)).expect("a leader after the restart");
     assert_eq!(ls_names(&m, "/").len(), 60);
+    m.assert_one_leader_per_term();
+}
+
+/// Issue 22: every master pod deleted at once (emptyDir journals): the new leader mounts the
+/// Dataset's declared mounts again by itself; a changed declaration is mounted again, one no
+/// longer declared unmounted, and mounts made by hand are left alone.
+#[test]
+fn declared_mounts_survive_every_journal_lost_and_follow_the_declaration() {
+    let ufs = UfsServer::start();
+    std::fs::write(ufs.root.path().join("data.bin"), b"declared data").expect("data");
+    let other = UfsServer::start();
+    std::fs::write(other.root.path().join("other.bin"), b"other").expect("other");
+    let hand = UfsServer::start();
+    let mut m = Masters::new(HBASE, 26, 3);
+    let declare = |m: &mut Masters, ufs: &str| {
+        let text = format!(
+            r#"[{{"path":"/hbase","ufs":"{ufs}","options":{{"x.plain":"1"}},"optionEnv":{{"aws.secretKey":"GOOSEFS_MOUNT_SECRET_0_0"}}}}]"#
+        );
+        m.master_env.insert("GOOSEFS_DECLARED_MOUNTS".into(), text);
+    };
+    declare(&mut m, &ufs.url());
+    m.master_env
+        .insert("GOOSEFS_MOUNT_SECRET_0_0".into(), "TOPSECRET".into());
+    m.start_all();
+    m.leader(Duration::from_secs(10)).expect("a leader");
+    let listed = |m: &Masters, path: &str, name: &str| {
+        let out = m.goosefs(&["fs", "ls", path]);
+        out.status.success() && stdout(&out).contains(name)
+    };
+    assert!(
+        eventually(Duration::from_secs(15), || listed(&m, "/hbase", "data.bin")),
+        "the leader mounts the declaration: {}",
+        stdout(&m.goosefs(&["fs", "mount"]))
+    );
+    // Secret options from the environment, shown masked.
+    let table = stdout(&m.goosefs(&["fs", "mount"]));
+    assert!(
+        table.contains("aws.secretKey=******") && !table.contains("TOPSECRET"),
+        "{table}"
+    );
+    assert!(m.goosefs(&["fs", "mount", "/byhand", &hand.url()]).status.success());
+    assert!(m.goosefs(&["fs", "mkdir", "/made"]).status.success());
+    let no_secret_logged = |m: &Masters| {
+        for i in 0..3 {
+            let log = std::fs::read_to_string(m.log(i)).unwrap_or_default();
+            assert!(!log.contains("TOPSECRET"), "master {i} logged a secret");
+        }
+    };
+    no_secret_logged(&m);
+    m.assert_one_leader_per_term();
+
+    // Every master killed and its journal gone, as when all three pods are deleted at once (a
+    // new journal counts its terms from the start again: so do the logs).
+    for i in 0..3 {
+        m.kill(i);
+        std::fs::remove_dir_all(m.journal(i)).expect("wipe");
+        std::fs::remove_file(m.log(i)).expect("log");
+    }
+    let restarted = Instant::now();
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader of the new journal");
+    assert!(
+        eventually(Duration::from_secs(30), || listed(&m, "/hbase", "data.bin")),
+        "mounted again with no Job and no human"
+    );
+    eprintln!(
+        "declared mount served again {:?} after the restart",
+        restarted.elapsed()
+    );
+    let root = stdout(&m.goosefs(&["fs", "ls", "/"]));
+    assert!(
+        !root.contains("/made") && !root.contains("/byhand"),
+        "the journal alone held those: {root}"
+    );
+
+    // A hand mount, then a changed declaration (a new rollout): the declared one is mounted
+    // again from the new UFS, the hand mount stays.
+    assert!(m.goosefs(&["fs", "mount", "/byhand", &hand.url()]).status.success());
+    for i in 0..3 {
+        assert_eq!(m.stop(i), Some(0));
+    }
+    declare(&mut m, &other.url());
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader");
+    assert!(
+        eventually(Duration::from_secs(30), || listed(&m, "/hbase", "other.bin")),
+        "the changed declaration: {}",
+        stdout(&m.goosefs(&["fs", "mount"]))
+    );
+    assert!(listed(&m, "/", "/byhand"));
+
+    // Nothing declared any more: the declared mount goes, the hand mount stays.
+    for i in 0..3 {
+        assert_eq!(m.stop(i), Some(0));
+    }
+    m.master_env.insert("GOOSEFS_DECLARED_MOUNTS".into(), "[]".into());
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader");
+    assert!(
+        eventually(Duration::from_secs(30), || !listed(&m, "/", "/hbase")),
+        "unmounted once no longer declared"
+    );
+    assert!(listed(&m, "/", "/byhand"));
+    no_secret_logged(&m);
     m.assert_one_leader_per_term();
 }

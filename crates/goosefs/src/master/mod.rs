@@ -5,6 +5,7 @@
 //! (`/health`, `/metrics`, `/api/v1/status`).
 
 pub mod data;
+pub mod declared;
 pub mod journal;
 pub mod membership;
 pub mod namespace;
@@ -223,6 +224,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     tokio::spawn(break_split_votes(master.clone()));
     tokio::spawn(rpc::batch_writes(master.clone(), queued));
     tokio::spawn(membership::join(master.clone(), member));
+    tokio::spawn(declared::run(master.clone()));
 
     let outcome = tokio::select! {
         () = crate::signal::terminated() => Ok(()),

@@ -30,6 +30,10 @@ pub enum Command {
         /// Time of the mount (ms since the epoch), fixed by the leader.
         #[serde(default)]
         mtime_ms: i64,
+        /// Made by the leader from the runtime's declared mounts (`master::declared`), which
+        /// also unmounts it once no longer declared; a hand mount is never touched.
+        #[serde(default)]
+        declared: bool,
     },
     /// Removes the mount at `path` and everything below it.
     Unmount {
@@ -84,6 +88,9 @@ pub struct MountPoint {
     pub shared: bool,
     /// Options.
     pub options: BTreeMap<String, String>,
+    /// One of the runtime's declared mounts.
+    #[serde(default)]
+    pub declared: bool,
 }
 
 /// What a path names.
@@ -147,9 +154,10 @@ pub fn normal(path: &str) -> Result<&str, Refusal> {
 }
 
 impl Command {
-    /// The command a client's write journals, with the time it records (the leader's clock, so
-    /// every master stores the same value).
-    pub fn from_write(write: Write, mtime_ms: i64) -> Command {
+    /// The command a write journals, with the time it records (the leader's clock, so every
+    /// master stores the same value); `declared`: a mount the leader makes from the declared
+    /// mounts (a client's write never is).
+    pub fn from_write(write: Write, mtime_ms: i64, declared: bool) -> Command {
         match write {
             Write::Mount {
                 path,
@@ -164,6 +172,7 @@ impl Command {
                 shared,
                 options,
                 mtime_ms,
+                declared,
             },
             Write::Unmount { path } => Command::Unmount { path },
             Write::Mkdir {
@@ -202,7 +211,18 @@ impl Namespace {
                 shared,
                 options,
                 mtime_ms,
-            } => self.mount(path, ufs, (*read_only, *shared), options, *mtime_ms),
+                declared,
+            } => self.mount(
+                path,
+                MountPoint {
+                    ufs: ufs.clone(),
+                    read_only: *read_only,
+                    shared: *shared,
+                    options: options.clone(),
+                    declared: *declared,
+                },
+                *mtime_ms,
+            ),
             Command::Unmount { path } => self.unmount(path),
             Command::Mkdir {
                 path,
@@ -237,21 +257,14 @@ impl Namespace {
         }
     }
 
-    fn mount(
-        &mut self,
-        path: &str,
-        ufs: &str,
-        (read_only, shared): (bool, bool),
-        options: &BTreeMap<String, String>,
-        mtime_ms: i64,
-    ) -> Result<(), Refusal> {
+    fn mount(&mut self, path: &str, point: MountPoint, mtime_ms: i64) -> Result<(), Refusal> {
         let path = normal(path)?;
         if path == "/" {
             return Err(Refusal::invalid(
                 "/ is the root mount, set by goosefs.master.mount.table.root.ufs",
             ));
         }
-        if ufs.trim().is_empty() {
+        if point.ufs.trim().is_empty() {
             return Err(Refusal::invalid("the UFS URI is empty"));
         }
         if self.inodes.contains_key(path) {
@@ -266,15 +279,7 @@ impl Namespace {
         }
         let dir = self.new_dir(mtime_ms);
         self.inodes.insert(path.to_owned(), dir);
-        self.mounts.insert(
-            path.to_owned(),
-            MountPoint {
-                ufs: ufs.to_owned(),
-                read_only,
-                shared,
-                options: options.clone(),
-            },
-        );
+        self.mounts.insert(path.to_owned(), point);
         Ok(())
     }
 
@@ -357,6 +362,7 @@ mod tests {
             shared: false,
             options: BTreeMap::new(),
             mtime_ms: 1,
+            declared: false,
         }
     }
 
@@ -457,6 +463,7 @@ mod tests {
                 options: BTreeMap::new(),
             },
             42,
+            false,
         );
         assert!(matches!(
             m,
@@ -473,6 +480,7 @@ mod tests {
                 exist_ok: false,
             },
             7,
+            false,
         );
         assert!(matches!(
             d,
@@ -482,7 +490,7 @@ mod tests {
                 ..
             }
         ));
-        let u = Command::from_write(Write::Unmount { path: "/a".into() }, 9);
+        let u = Command::from_write(Write::Unmount { path: "/a".into() }, 9, false);
         assert_eq!(u, Command::Unmount { path: "/a".into() });
     }
 

@@ -86,7 +86,7 @@ async fn write(
     Json(write): Json<Write>,
 ) -> Result<Json<Answer<()>>, (StatusCode, String)> {
     may_write(caller, &write)?;
-    Ok(write_command(master, write).await)
+    Ok(Json(journal_write(&master, write, false).await))
 }
 
 /// Checks a client's write against the bounds and the mount policy: nothing out of them is
@@ -104,17 +104,19 @@ fn check_write(master: &Master, write: &Write) -> Result<(), Refusal> {
     Ok(())
 }
 
-async fn write_command(master: Arc<Master>, write: Write) -> Json<Answer<()>> {
+/// Checks `write`, and journals it once applied: a client's (`declared` false) or one the leader
+/// makes from the declared mounts.
+pub(super) async fn journal_write(master: &Arc<Master>, write: Write, declared: bool) -> Answer<()> {
     if master.stepping_down.load(Ordering::SeqCst) {
-        return Json(Answer::NotLeader { leader: None });
+        return Answer::NotLeader { leader: None };
     }
-    if let Err(refusal) = check_write(&master, &write) {
-        return Json(Answer::Refused(refusal));
+    if let Err(refusal) = check_write(master, &write) {
+        return Answer::Refused(refusal);
     }
     // A mount is checked against its UFS first (wrong keys, no such bucket), by the leader only.
     if let Write::Mount { path, ufs, options, .. } = &write {
-        if !leads(&master) {
-            return Json(not_leader(&master));
+        if !leads(master) {
+            return not_leader(master);
         }
         let checked = match master.data.ufs(path, ufs, options) {
             Ok(u) => tokio::time::timeout(WRITE_TIMEOUT, u.list(""))
@@ -125,10 +127,10 @@ async fn write_command(master: Arc<Master>, write: Write) -> Json<Answer<()>> {
         };
         if let Err(e) = checked {
             master.data.forget_mount(path);
-            return Json(Answer::Refused(Refusal::failed(format!(
+            return Answer::Refused(Refusal::failed(format!(
                 "cannot mount {} at {path}: {e}",
                 redact_uri(ufs)
-            ))));
+            )));
         }
     }
     let unmounted = match &write {
@@ -136,7 +138,7 @@ async fn write_command(master: Arc<Master>, write: Write) -> Json<Answer<()>> {
         _ => None,
     };
     // The leader fixes times, so every master journals the same value.
-    let command = Command::from_write(write, crate::proto::now_ms());
+    let command = Command::from_write(write, crate::proto::now_ms(), declared);
     master.in_flight.fetch_add(1, Ordering::SeqCst);
     let (reply, answer) = tokio::sync::oneshot::channel();
     let answer = match master.writes.send((command, reply)).await {
@@ -147,7 +149,7 @@ async fn write_command(master: Arc<Master>, write: Write) -> Json<Answer<()>> {
     if let (Some(path), Answer::Ok(())) = (unmounted, &answer) {
         master.data.forget_mount(&path);
     }
-    Json(answer)
+    answer
 }
 
 /// A client write waiting for its batch, and where its answer goes.

@@ -115,6 +115,23 @@ pub fn rendered_args(case: &str, first: &str) -> Vec<String> {
     })
 }
 
+/// The reference Dataset's UFS (on the internet: tests replace it with a local one).
+pub const HBASE_UFS: &str = "https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/";
+
+/// The declared mounts a golden case gives its masters (`GOOSEFS_DECLARED_MOUNTS`), as rendered.
+pub fn rendered_declared_mounts(case: &str) -> String {
+    let text = golden(case);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("- {name: GOOSEFS_DECLARED_MOUNTS, value: "))
+        .expect("declared mounts");
+    let value = line
+        .trim()
+        .trim_start_matches("- {name: GOOSEFS_DECLARED_MOUNTS, value: ")
+        .trim_end_matches('}');
+    serde_json::from_str::<String>(value).expect("a quoted value")
+}
+
 /// The shell script of the mount Job of a golden case, as its container runs it.
 pub fn rendered_mount_script(case: &str) -> String {
     let text = golden(case);
@@ -144,6 +161,9 @@ pub struct Masters {
     pub children: Vec<Option<Child>>,
     /// `-D` options added to every master's `GOOSEFS_MASTER_JAVA_OPTS`.
     pub extra: String,
+    /// The masters' `GOOSEFS_DECLARED_MOUNTS` (none when empty) and other variables of the
+    /// master container only (a declared mount's secret options).
+    pub master_env: BTreeMap<String, String>,
     /// Workers and FUSE processes: name -> process.
     pub others: BTreeMap<String, Child>,
 }
@@ -174,6 +194,7 @@ impl Masters {
             count,
             children: (0..count).map(|_| None).collect(),
             extra: String::new(),
+            master_env: BTreeMap::new(),
             others: BTreeMap::new(),
         }
     }
@@ -214,6 +235,7 @@ impl Masters {
         env.retain(|(k, _)| k != "GOOSEFS_MASTER_JAVA_OPTS");
         env.push(("GOOSEFS_MASTER_JAVA_OPTS".into(), own));
         env.push(("GOOSEFS_MASTER_HOSTNAME".into(), format!("hbase-master-{i}")));
+        env.extend(self.master_env.clone());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
