@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use goosefs::client::MasterClient;
 use goosefs::config::ClientConfig;
-use goosefs::master::namespace::Command;
-use goosefs::proto::{FileInfo, paths};
+use goosefs::proto::{FileInfo, Write, paths};
 use goosefs_conf::{Conf, Role};
 
 fn main() -> std::process::ExitCode {
@@ -62,11 +61,10 @@ async fn run(mode: String, concurrency: usize, length: Duration, prefix: String,
             while start.elapsed() < length {
                 let sent = Instant::now();
                 let ok = if mode == "write" {
-                    let command = Command::Mkdir {
+                    let command = Write::Mkdir {
                         path: format!("{prefix}/c{task}-{i}"),
                         recursive: true,
                         exist_ok: false,
-                        mtime_ms: 0,
                     };
                     client.call::<_, ()>(paths::WRITE, Some(&command)).await.is_ok()
                 } else {

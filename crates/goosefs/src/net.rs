@@ -294,6 +294,35 @@ impl Http {
     }
 }
 
+impl Http {
+    /// POSTs `body` as raw bytes (`application/octet-stream`) to `http://address/path` and
+    /// decodes the JSON answer.
+    ///
+    /// # Errors
+    /// As [`Http::call`].
+    pub async fn call_bytes<R: DeserializeOwned>(
+        &self,
+        address: &str,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<R, NetError> {
+        let socket = self.resolve(address).await?;
+        let request = hyper::Request::post(format!("http://{socket}{path}"))
+            .header("content-type", "application/octet-stream")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| NetError::Unreachable {
+                address: address.to_owned(),
+                source: e.into(),
+            })?;
+        let bytes = self.exchange(address, request, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|source| NetError::Decode {
+            address: address.to_owned(),
+            source,
+        })
+    }
+}
+
 /// One block request on `stream`: the answer's bytes (at most `max`), or the worker's refusal.
 async fn block_exchange(
     stream: &mut tokio::net::TcpStream,

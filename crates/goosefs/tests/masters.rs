@@ -410,3 +410,75 @@ fn declared_mounts_survive_every_journal_lost_and_follow_the_declaration() {
     no_secret_logged(&m);
     m.assert_one_leader_per_term();
 }
+
+/// Issue 22: a namespace whose snapshot is several chunks (tens of thousands of directories,
+/// megabytes) reaches a master whose journal was wiped; it rejoins and votes (the leader is then
+/// killed: a leader is elected only with its vote) and the new leader holds everything.
+#[test]
+fn a_wiped_master_catches_up_from_a_snapshot_of_many_chunks() {
+    let mut m = Masters::new(HBASE, 27, 3);
+    m.extra = "-Dgoosefs.master.journal.checkpoint.period.entries=200".to_owned();
+    m.start_all();
+    let leader = m.leader(Duration::from_secs(10)).expect("a leader");
+    assert!(eventually(Duration::from_secs(15), || (0..3)
+        .all(|i| m.status(i).is_some_and(|s| s["votes_allowed"] == true))));
+    // 24 clients at once, 1,250 directories each, names long enough for a snapshot of megabytes.
+    let (clients, each) = (24, 1250);
+    let pad = "n".repeat(60);
+    let made = Instant::now();
+    std::thread::scope(|scope| {
+        for c in 0..clients {
+            let (m, pad) = (&m, &pad);
+            scope.spawn(move || {
+                let parent = format!("/big{c:02}");
+                let paths: Vec<String> = (0..each).map(|i| format!("{parent}/{pad}-{i:05}")).collect();
+                let mut args = vec!["fs", "mkdir"];
+                args.extend(paths.iter().map(String::as_str));
+                let out = m.goosefs(&args);
+                assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            });
+        }
+    });
+    let total = clients * (each + 1);
+    eprintln!("{total} directories made in {:?}", made.elapsed());
+    let wiped = (leader + 1) % 3;
+    m.kill(wiped);
+    std::fs::remove_dir_all(m.journal(wiped)).expect("wipe");
+    // A snapshot is taken every 200 entries: the log behind it is purged, so the wiped master
+    // can only catch up from the snapshot.
+    assert!(
+        eventually(Duration::from_secs(20), || m
+            .status(leader)
+            .is_some_and(|s| s["snapshot_bytes"].as_u64().unwrap_or(0) > 3 << 20)),
+        "a snapshot of megabytes: {}",
+        m.report()
+    );
+    let bytes = m
+        .status(leader)
+        .map(|s| s["snapshot_bytes"].clone())
+        .unwrap_or_default();
+    let started = Instant::now();
+    m.start(wiped);
+    assert!(
+        eventually(Duration::from_secs(60), || m.status(wiped).is_some_and(
+            |s| s["votes_allowed"] == true && s["snapshot_bytes"].as_u64().unwrap_or(0) > 0
+        )),
+        "the wiped master rejoins from the snapshot: {}",
+        m.report()
+    );
+    eprintln!(
+        "snapshot of {bytes} bytes installed and rejoined in {:?}",
+        started.elapsed()
+    );
+    m.kill(leader);
+    let next = m
+        .leader(Duration::from_secs(20))
+        .expect("a leader with the wiped master's vote");
+    assert_ne!(next, leader);
+    let roots = ls_names(&m, "/");
+    assert_eq!(roots.len(), clients, "{roots:?}");
+    for c in [0, clients - 1] {
+        assert_eq!(ls_names(&m, &format!("/big{c:02}")).len(), each);
+    }
+    m.assert_one_leader_per_term();
+}

@@ -137,6 +137,9 @@ fn raft_config(cfg: &MasterConfig) -> Result<openraft::Config, MasterError> {
         election_timeout_min: cfg.election_timeout.0,
         election_timeout_max: cfg.election_timeout.1,
         install_snapshot_timeout: 5000,
+        // Bounded requests: snapshot chunks and appends fit the journal port's body limits.
+        snapshot_max_chunk_size: raft::SNAPSHOT_CHUNK,
+        max_payload_entries: raft::APPEND_ENTRIES,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_entries),
         // Keep at most one snapshot period of log behind a snapshot: a master further behind
         // gets the snapshot.

@@ -154,6 +154,19 @@ pub fn normal(path: &str) -> Result<&str, Refusal> {
 }
 
 impl Command {
+    /// About how many bytes it takes in a journal entry (its strings and some framing): the
+    /// leader bounds an entry by it.
+    pub fn weight(&self) -> usize {
+        64 + match self {
+            Command::Mount { path, ufs, options, .. } => {
+                path.len() + ufs.len() + options.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>()
+            }
+            Command::Unmount { path } | Command::Mkdir { path, .. } => path.len(),
+            Command::Batch(commands) => commands.iter().map(Command::weight).sum(),
+            Command::Rejoined { incarnation, .. } => incarnation.len(),
+        }
+    }
+
     /// The command a write journals, with the time it records (the leader's clock, so every
     /// master stores the same value); `declared`: a mount the leader makes from the declared
     /// mounts (a client's write never is).

@@ -85,15 +85,30 @@ impl Peer {
         request: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
-        let answer: Result<Result<Resp, RaftError<NodeId, E>>, NetError> = self
+        let answer = self
             .http
             .call(&self.address, path, Some(request), option.hard_ttl())
             .await;
+        self.answered(path, answer)
+    }
+
+    /// openraft's view of a peer's answer.
+    fn answered<Resp, E: std::error::Error>(
+        &self,
+        path: &str,
+        answer: Result<Result<Resp, RaftError<NodeId, E>>, NetError>,
+    ) -> Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>> {
         match answer {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(remote)) => Err(RPCError::RemoteError(RemoteError::new(self.target, remote))),
-            // Refused connections back off; anything else (a timeout, a refused vote) retries.
+            // Refused connections back off; so does a request the peer refused as malformed or
+            // too large (4xx): resending it at once would be refused again, and it is logged, not
+            // mistaken for a network failure. A timeout or a refused vote (503) retries.
             Err(e @ (NetError::Unreachable { .. } | NetError::Resolve { .. })) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
+            Err(e @ NetError::Status { status: 400..=499, .. }) => {
+                tracing::error!(peer = %self.address, path, error = %e, "a master refused a journal request");
                 Err(RPCError::Unreachable(Unreachable::new(&e)))
             }
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
@@ -116,7 +131,16 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>>
     {
-        self.send(paths::RAFT_SNAPSHOT, &rpc, &option).await
+        let answer = self
+            .http
+            .call_bytes(
+                &self.address,
+                paths::RAFT_SNAPSHOT,
+                encode_chunk(&rpc),
+                option.hard_ttl(),
+            )
+            .await;
+        self.answered(paths::RAFT_SNAPSHOT, answer)
     }
 
     async fn vote(
@@ -180,14 +204,84 @@ impl SnapshotChunks {
     }
 }
 
-/// The journal port's routes.
+/// Bytes of snapshot per chunk (binary: about the size of its request).
+pub const SNAPSHOT_CHUNK: u64 = 1 << 20;
+/// Entries per append request; with entries of at most [`MAX_ENTRY`] bytes, an append's body is
+/// bounded by [`MAX_APPEND_BODY`].
+pub const APPEND_ENTRIES: u64 = 64;
+/// The most bytes of commands the leader packs into one journal entry (`rpc::batch_writes`).
+pub const MAX_ENTRY: usize = 1 << 20;
+/// The largest append request a master takes: [`APPEND_ENTRIES`] entries of [`MAX_ENTRY`]
+/// bytes, JSON-encoded (entries carry their own JSON: about twice the size).
+pub const MAX_APPEND_BODY: usize = 2 * APPEND_ENTRIES as usize * MAX_ENTRY + (1 << 20);
+/// The largest snapshot chunk request: a chunk and its header.
+pub const MAX_SNAPSHOT_BODY: usize = SNAPSHOT_CHUNK as usize + (64 << 10);
+
+/// The journal port's routes, each with its body limit (axum's default is 2 MiB).
 pub fn routes(port: RaftPort) -> axum::Router {
+    use axum::extract::DefaultBodyLimit;
     axum::Router::new()
-        .route(paths::RAFT_APPEND, post(append))
+        .route(
+            paths::RAFT_APPEND,
+            post(append).layer(DefaultBodyLimit::max(MAX_APPEND_BODY)),
+        )
         .route(paths::RAFT_VOTE, post(vote))
-        .route(paths::RAFT_SNAPSHOT, post(snapshot))
+        .route(
+            paths::RAFT_SNAPSHOT,
+            post(snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
+        )
         .route(paths::RAFT_STATE, get(state))
         .with_state(port)
+}
+
+/// A snapshot chunk's request without its bytes: the JSON head of [`encode_chunk`].
+#[derive(Serialize, Deserialize)]
+struct ChunkHead {
+    vote: openraft::Vote<NodeId>,
+    meta: openraft::SnapshotMeta<NodeId, BasicNode>,
+    offset: u64,
+    done: bool,
+}
+
+/// A snapshot chunk as its request carries it: a big-endian `u32` length, that many bytes of
+/// JSON ([`ChunkHead`]), then the chunk's bytes as they are (JSON would write each byte as a
+/// number: 3.4 times the size).
+pub fn encode_chunk(rpc: &InstallSnapshotRequest<TypeConfig>) -> Vec<u8> {
+    let head = ChunkHead {
+        vote: rpc.vote,
+        meta: rpc.meta.clone(),
+        offset: rpc.offset,
+        done: rpc.done,
+    };
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    let mut body = Vec::with_capacity(4 + head.len() + rpc.data.len());
+    body.extend_from_slice(&u32::try_from(head.len()).unwrap_or(u32::MAX).to_be_bytes());
+    body.extend_from_slice(&head);
+    body.extend_from_slice(&rpc.data);
+    body
+}
+
+/// Decodes [`encode_chunk`]'s bytes.
+///
+/// # Errors
+/// Why they are not a chunk.
+pub fn decode_chunk(body: &[u8]) -> Result<InstallSnapshotRequest<TypeConfig>, String> {
+    let (len, rest) = body
+        .split_first_chunk::<4>()
+        .ok_or("a snapshot chunk without its head")?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|e| e.to_string())?;
+    if len > rest.len() {
+        return Err(format!("a snapshot chunk head of {len} bytes in {} bytes", rest.len()));
+    }
+    let (head, data) = rest.split_at(len);
+    let head: ChunkHead = serde_json::from_slice(head).map_err(|e| format!("a snapshot chunk head: {e}"))?;
+    Ok(InstallSnapshotRequest {
+        vote: head.vote,
+        meta: head.meta,
+        offset: head.offset,
+        data: data.to_vec(),
+        done: head.done,
+    })
 }
 
 async fn append(
@@ -214,9 +308,10 @@ async fn vote(
 
 async fn snapshot(
     State(port): State<RaftPort>,
-    Json(rpc): Json<InstallSnapshotRequest<TypeConfig>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>>, (StatusCode, String)>
 {
+    let rpc = decode_chunk(&body).map_err(|why| (StatusCode::BAD_REQUEST, format!("invalid: {why}\n")))?;
     let admitted = port
         .chunks
         .lock()
@@ -232,7 +327,47 @@ async fn state(State(port): State<RaftPort>) -> Json<PeerState> {
 
 #[cfg(test)]
 mod tests {
-    use super::SnapshotChunks;
+    use super::*;
+
+    #[test]
+    fn snapshot_chunks_travel_as_bytes_and_junk_is_refused() {
+        let rpc = InstallSnapshotRequest::<TypeConfig> {
+            vote: openraft::Vote::new_committed(3, 1),
+            meta: openraft::SnapshotMeta {
+                last_log_id: None,
+                last_membership: openraft::StoredMembership::default(),
+                snapshot_id: "s-1".to_owned(),
+            },
+            offset: 1 << 20,
+            data: (0..=255u8).cycle().take(300_000).collect(),
+            done: true,
+        };
+        let body = encode_chunk(&rpc);
+        assert!(body.len() < rpc.data.len() + 512, "bytes as they are: {}", body.len());
+        let back = decode_chunk(&body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                back.vote,
+                back.offset,
+                back.done,
+                &back.meta.snapshot_id,
+                back.data.len()
+            ),
+            (rpc.vote, rpc.offset, rpc.done, &rpc.meta.snapshot_id, rpc.data.len())
+        );
+        assert_eq!(back.data, rpc.data);
+        for junk in [
+            &[][..],
+            &[0, 0],
+            &[0, 0, 0, 9, b'{'],
+            &u32::MAX.to_be_bytes(),
+            b"\x00\x00\x00\x02{}",
+        ] {
+            assert!(decode_chunk(junk).is_err(), "{junk:?}");
+        }
+        // The chunk and its head fit the route's body limit.
+        assert!(SNAPSHOT_CHUNK as usize + 512 < MAX_SNAPSHOT_BODY);
+    }
 
     #[test]
     fn snapshot_chunks_come_in_order_or_again_never_past_a_gap() {

@@ -119,7 +119,7 @@ pub(super) async fn journal_write(master: &Arc<Master>, write: Write, declared: 
             return not_leader(master);
         }
         let checked = match master.data.ufs(path, ufs, options) {
-            Ok(u) => tokio::time::timeout(WRITE_TIMEOUT, u.list(""))
+            Ok(u) => tokio::time::timeout(WRITE_TIMEOUT, u.check())
                 .await
                 .map_err(|_| format!("no answer within {WRITE_TIMEOUT:?}"))
                 .and_then(|r| r.map(drop).map_err(|e| e.to_string())),
@@ -166,31 +166,34 @@ pub type QueuedWrite = (Command, tokio::sync::oneshot::Sender<Answer<()>>);
 /// the previous round ended, or after [`LINGER`]; a lone client (one answered, none waiting)
 /// never waits.
 pub async fn batch_writes(master: Arc<Master>, mut queue: tokio::sync::mpsc::Receiver<QueuedWrite>) {
-    const MAX_BATCH: usize = 1024;
     let expected = Arc::new(std::sync::atomic::AtomicUsize::new(1));
     let round = Arc::new(tokio::sync::Semaphore::new(1));
-    while let Some(first) = queue.recv().await {
+    // A write that did not fit the last entry starts the next one.
+    let mut carried: Option<QueuedWrite> = None;
+    loop {
+        let first = match carried.take() {
+            Some(write) => write,
+            None => match queue.recv().await {
+                Some(write) => write,
+                None => return,
+            },
+        };
         // Wait for the previous round first: writes keep queueing meanwhile and join this one.
         let Ok(slot) = round.clone().acquire_owned().await else {
             return;
         };
+        let mut bytes = first.0.weight();
         let mut batch = vec![first];
-        let drain = |queue: &mut tokio::sync::mpsc::Receiver<QueuedWrite>, batch: &mut Vec<QueuedWrite>| {
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(write) => batch.push(write),
-                    Err(_) => break,
-                }
-            }
-        };
-        drain(&mut queue, &mut batch);
+        carried = drain(&mut queue, &mut batch, &mut bytes);
         let want = expected.load(Ordering::Acquire).min(MAX_BATCH);
         let deadline = tokio::time::Instant::now() + LINGER;
-        while batch.len() < want {
+        while carried.is_none() && batch.len() < want {
             match tokio::time::timeout_at(deadline, queue.recv()).await {
                 Ok(Some(write)) => {
-                    batch.push(write);
-                    drain(&mut queue, &mut batch);
+                    carried = add(&mut batch, &mut bytes, write);
+                    if carried.is_none() {
+                        carried = drain(&mut queue, &mut batch, &mut bytes);
+                    }
                 }
                 _ => break,
             }
@@ -213,6 +216,40 @@ pub async fn batch_writes(master: Arc<Master>, mut queue: tokio::sync::mpsc::Rec
             drop(slot);
         });
     }
+}
+
+/// The most client writes in one journal entry.
+const MAX_BATCH: usize = 1024;
+
+/// Adds `write` to the entry being packed, unless it would pass [`MAX_BATCH`] writes or
+/// [`super::raft::MAX_ENTRY`] bytes (a lone write always fits): then it is handed back.
+fn add(batch: &mut Vec<QueuedWrite>, bytes: &mut usize, write: QueuedWrite) -> Option<QueuedWrite> {
+    let weight = write.0.weight();
+    if batch.len() >= MAX_BATCH || (!batch.is_empty() && *bytes + weight > super::raft::MAX_ENTRY) {
+        return Some(write);
+    }
+    *bytes += weight;
+    batch.push(write);
+    None
+}
+
+/// Adds what is queued now, up to the entry's bounds; the write that did not fit, if any.
+fn drain(
+    queue: &mut tokio::sync::mpsc::Receiver<QueuedWrite>,
+    batch: &mut Vec<QueuedWrite>,
+    bytes: &mut usize,
+) -> Option<QueuedWrite> {
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(write) => {
+                if let Some(back) = add(batch, bytes, write) {
+                    return Some(back);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    None
 }
 
 /// How long a round waits for the writers of the previous one (tokio's timer resolution).
@@ -662,4 +699,45 @@ async fn rejoin(State(master): State<Arc<Master>>, Json(request): Json<Rejoin>) 
         return Json(not_leader(&master));
     }
     Json(super::membership::handle_rejoin(&master, &request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(path: String) -> QueuedWrite {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let command = Command::Mkdir {
+            path,
+            recursive: false,
+            exist_ok: false,
+            mtime_ms: 0,
+        };
+        (command, reply)
+    }
+
+    #[test]
+    fn an_entry_is_bounded_by_writes_and_by_bytes_and_a_lone_write_always_fits() {
+        let (mut batch, mut bytes) = (Vec::new(), 0);
+        for i in 0..MAX_BATCH {
+            assert!(add(&mut batch, &mut bytes, queued(format!("/d{i}"))).is_none());
+        }
+        assert!(add(&mut batch, &mut bytes, queued("/one-more".into())).is_some());
+        let (mut batch, mut bytes) = (Vec::new(), 0);
+        let long = "x".repeat(4000);
+        let mut taken = 0;
+        while add(&mut batch, &mut bytes, queued(format!("/{long}{taken}"))).is_none() {
+            taken += 1;
+        }
+        assert!(
+            bytes <= super::super::raft::MAX_ENTRY && taken > 200 && taken < MAX_BATCH,
+            "{taken} {bytes}"
+        );
+        let (mut batch, mut bytes) = (Vec::new(), 0);
+        let huge = "y".repeat(2 * super::super::raft::MAX_ENTRY);
+        assert!(
+            add(&mut batch, &mut bytes, queued(huge)).is_none(),
+            "a lone write always fits"
+        );
+    }
 }

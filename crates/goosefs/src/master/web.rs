@@ -35,6 +35,7 @@ struct Status {
     learners: Vec<u64>,
     votes_allowed: bool,
     journal_entries: u64,
+    snapshot_bytes: u64,
 }
 
 fn role(state: ServerState) -> &'static str {
@@ -62,6 +63,7 @@ fn snapshot(master: &Master) -> Status {
         learners: membership.learner_ids().collect(),
         votes_allowed: master.votes_allowed.load(Ordering::SeqCst),
         journal_entries: master.journal.log_entries(),
+        snapshot_bytes: master.journal.snapshot_bytes(),
     }
 }
 

@@ -50,7 +50,8 @@ pub mod paths {
     pub const RAFT_APPEND: &str = "/raft/append";
     /// Embedded journal port, `POST` openraft's `VoteRequest`.
     pub const RAFT_VOTE: &str = "/raft/vote";
-    /// Embedded journal port, `POST` openraft's `InstallSnapshotRequest` (one chunk).
+    /// Embedded journal port, `POST` one chunk of a snapshot, binary: a big-endian `u32` length,
+    /// that many bytes of JSON (the request without its data), then the chunk's bytes.
     pub const RAFT_SNAPSHOT: &str = "/raft/snapshot";
     /// Embedded journal port, `GET`: a master's `PeerState` (membership's survey at start).
     pub const RAFT_STATE: &str = "/raft/state";
@@ -274,8 +275,10 @@ pub struct Rejoin {
 }
 
 /// A client's change to the namespace (`POST` to [`paths::WRITE`]). The leader checks it, fixes
-/// its time and journals it as its own command: clients never send the journal's types.
+/// its time and journals it as its own command: clients never send the journal's types (a field
+/// this type does not have is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Write {
     /// `fs mount`: mounts `ufs` at `path` (which must not exist; its parent must). Admin only.
     Mount {

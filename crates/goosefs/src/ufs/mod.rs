@@ -376,6 +376,21 @@ impl Ufs {
         Ok(out)
     }
 
+    /// Checks that the mount's root can be listed (wrong keys, no such bucket, no index page)
+    /// without listing it whole: a mount of a directory of 100,000 files does not wait for
+    /// 100,000 HEADs or pages.
+    ///
+    /// # Errors
+    /// [`UfsError`].
+    pub async fn check(&self) -> Result<(), UfsError> {
+        use futures_util::TryStreamExt as _;
+        if let Some(index) = &self.web {
+            return self.index_links(index, "").await.map(drop);
+        }
+        let mut lister = self.op.lister("").await.map_err(|e| self.error("list", "", e))?;
+        lister.try_next().await.map(drop).map_err(|e| self.error("list", "", e))
+    }
+
     /// The bytes of file `path` from `offset`, `length` of them, as they arrive: one request,
     /// resumed by the retry layer if it breaks.
     ///

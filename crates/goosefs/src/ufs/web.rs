@@ -9,6 +9,10 @@ use opendal::{ErrorKind, Operator, services};
 
 use super::{Built, Entry, Target, Ufs, UfsError, UfsSettings, entry_of, shown};
 
+/// The most HEADs of one listing in flight (nginx's default keeps 1,000 requests per
+/// connection; reqwest pools connections per host).
+const HEADS: usize = 64;
+
 /// How a Web UFS's index pages are read.
 #[derive(Clone)]
 pub(super) struct Index {
@@ -85,8 +89,47 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 const MAX_INDEX_PAGE: usize = 128 << 20;
 
 impl Ufs {
-    /// A Web UFS listing: the index page's links, each file's length and time by HEAD.
+    /// A Web UFS listing: the index page's links, each file's length and time by HEAD, at
+    /// most [`HEADS`] at a time.
     pub(super) async fn list_index(&self, index: &Index, prefix: &str) -> Result<Vec<Entry>, UfsError> {
+        let links = self.index_links(index, prefix).await?;
+        let mut out = Vec::with_capacity(links.len());
+        let mut set = tokio::task::JoinSet::new();
+        let mut links = links.into_iter();
+        loop {
+            // A window that slides: a slow HEAD holds back one slot, not a batch.
+            while set.len() < HEADS {
+                let Some(link) = links.next() else { break };
+                let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
+                set.spawn(async move {
+                    if link.dir {
+                        return (link, path, Ok(None));
+                    }
+                    let meta = op.stat(&path).await.map(Some);
+                    (link, path, meta)
+                });
+            }
+            let Some(joined) = set.join_next().await else { break };
+            let Ok((link, path, meta)) = joined else { continue };
+            match meta {
+                Ok(None) => out.push(Entry {
+                    name: link.name,
+                    dir: true,
+                    length: 0,
+                    mtime_ms: 0,
+                    fingerprint: String::new(),
+                }),
+                Ok(Some(meta)) => out.push(entry_of(link.name, &meta)),
+                // A link to nothing (a broken index entry) is not listed.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(self.error("stat", &path, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The links of the index page of `prefix` (no HEADs: what a mount's check reads).
+    pub(super) async fn index_links(&self, index: &Index, prefix: &str) -> Result<Vec<Link>, UfsError> {
         let Index { base, client, rules } = index;
         let url = format!("{base}{}", crate::proto::path::percent_encode(prefix));
         let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
@@ -132,42 +175,10 @@ impl Ufs {
             attempt += 1;
             tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
         };
-        let links = parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
+        parse_index(&page, rules).ok_or_else(|| UfsError::NotFound {
             uri: shown(&self.uri),
             path: prefix.to_owned(),
-        })?;
-        // HEAD the files a few at a time.
-        let mut out = Vec::with_capacity(links.len());
-        for chunk in links.chunks(16) {
-            let mut set = tokio::task::JoinSet::new();
-            for link in chunk.iter().cloned() {
-                let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
-                set.spawn(async move {
-                    if link.dir {
-                        return (link, path, Ok(None));
-                    }
-                    let meta = op.stat(&path).await.map(Some);
-                    (link, path, meta)
-                });
-            }
-            while let Some(joined) = set.join_next().await {
-                let Ok((link, path, meta)) = joined else { continue };
-                match meta {
-                    Ok(None) => out.push(Entry {
-                        name: link.name,
-                        dir: true,
-                        length: 0,
-                        mtime_ms: 0,
-                        fingerprint: String::new(),
-                    }),
-                    Ok(Some(meta)) => out.push(entry_of(link.name, &meta)),
-                    // A link to nothing (a broken index entry) is not listed.
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(self.error("stat", &path, e)),
-                }
-            }
-        }
-        Ok(out)
+        })
     }
 }
 
@@ -224,6 +235,8 @@ pub fn parse_index(page: &str, rules: &IndexRules) -> Option<Vec<Link>> {
         return None;
     }
     let mut links = Vec::new();
+    // Linear in the links: a 100,000-file index must not compare every pair.
+    let mut seen = std::collections::HashSet::new();
     let mut rest = page;
     while let Some(at) = find_ci(rest, "<a ") {
         rest = &rest[at + 3..];
@@ -234,7 +247,7 @@ pub fn parse_index(page: &str, rules: &IndexRules) -> Option<Vec<Link>> {
         rest = &rest[text_end..];
         let Some(href) = href(attributes) else { continue };
         if let Some(link) = child(&href, &text, rules)
-            && !links.contains(&link)
+            && seen.insert((link.name.clone(), link.dir))
         {
             links.push(link);
         }
@@ -398,5 +411,29 @@ mod tests {
     #[test]
     fn paths_are_percent_decoded() {
         assert_eq!(percent_decode("a%20b%2").as_deref(), Some("a b%2"));
+    }
+
+    #[test]
+    fn a_big_index_keeps_each_link_once_in_page_order() {
+        let mut page =
+            String::from("<html><head><title>Index of /big/</title></head><body><pre><a href=\"../\">../</a>\n");
+        for i in 0..100_000 {
+            page.push_str(&format!(
+                "<a href=\"f{i}.bin\">f{i}.bin</a>    07-Dec-2026 01:00    100\n"
+            ));
+        }
+        // nginx lists a name once; a page that repeats links (sort links, mirrors) is de-duplicated.
+        page.push_str("<a href=\"f7.bin\">again</a><a href=\"d/\">d/</a></pre></body></html>");
+        let links = parse_index(&page, &IndexRules::default()).expect("an index page");
+        assert_eq!(links.len(), 100_001);
+        assert_eq!(links[0].name, "f0.bin");
+        assert_eq!(links[99_999].name, "f99999.bin");
+        assert_eq!(
+            links[100_000],
+            Link {
+                name: "d".into(),
+                dir: true
+            }
+        );
     }
 }

@@ -94,6 +94,8 @@ pub struct Journal {
     unflushed: writer::Unflushed,
     /// The writer thread's queue.
     queue: Sender<writer::Op>,
+    /// Size of the last snapshot built or installed (status, tests).
+    snapshot_bytes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Turns any error into openraft's storage error of the kind `make` names.
@@ -149,8 +151,10 @@ impl Journal {
             applied: Arc::default(),
             unflushed,
             queue,
+            snapshot_bytes: Arc::default(),
         };
         if let Some(bytes) = journal.meta(SNAPSHOT).map_err(|e| store(e.into()))? {
+            journal.note_snapshot(&bytes);
             let snapshot: StoredSnapshot = serde_json::from_slice(&bytes).map_err(|e| store(e.into()))?;
             let mut applied = journal
                 .applied
@@ -161,6 +165,16 @@ impl Journal {
             applied.namespace = snapshot.namespace;
         }
         Ok(journal)
+    }
+
+    /// Bytes of the last snapshot built or installed.
+    pub fn snapshot_bytes(&self) -> u64 {
+        self.snapshot_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn note_snapshot(&self, bytes: &[u8]) {
+        self.snapshot_bytes
+            .store(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A single value of the meta table.
@@ -403,6 +417,7 @@ impl RaftSnapshotBuilder<TypeConfig> for Journal {
         let bytes = serde_json::to_vec(&snapshot).io(|e| StorageIOError::write_snapshot(None, e))?;
         self.put_meta(SNAPSHOT, bytes.clone(), |e| StorageIOError::write_snapshot(None, e))
             .await?;
+        self.note_snapshot(&bytes);
         Ok(Snapshot {
             meta: snapshot.meta,
             snapshot: Box::new(Cursor::new(bytes)),
@@ -458,6 +473,7 @@ impl RaftStateMachine<TypeConfig> for Journal {
         let stored: StoredSnapshot =
             serde_json::from_slice(&bytes).io(|e| StorageIOError::read_snapshot(Some(meta.signature()), e))?;
         // The snapshot is durable before the state it holds replaces the applied one.
+        self.note_snapshot(&bytes);
         self.queue_and_wait(
             |done| writer::Op::Meta {
                 key: SNAPSHOT,
