@@ -52,6 +52,10 @@ pub struct Catalog {
     /// (declared in the master container's environment); Fluid's images rely on the mount Job.
     #[serde(default, rename = "declaredMounts")]
     pub declared_mounts: bool,
+    /// The images answer readiness and liveness probes (`/ready`, `/health` on the masters' and
+    /// workers' web ports; FUSE's mount answering `stat`); Fluid's chart renders none.
+    #[serde(default)]
+    pub probes: bool,
     /// Where the catalog came from (`embedded` or the file name), for `--explain-images`.
     #[serde(skip)]
     pub origin: String,

@@ -107,6 +107,8 @@ pub struct Values {
     pub mount_job: String,
     /// The Job's idempotent mount script.
     pub mount_script: String,
+    /// Readiness and liveness probes (our images only).
+    pub probes: bool,
     /// The same mounts for the masters to reconcile ([`goosefs_conf::mounts`], JSON), with our
     /// images only.
     pub declared_mounts: Option<String>,
@@ -474,6 +476,7 @@ pub fn build(
         .unwrap_or_default();
     Ok(Values {
         mount_script: super::mounts::script(&mounts.job, catalog.declared_mounts),
+        probes: catalog.probes,
         declared_mounts: catalog.declared_mounts.then(|| super::mounts::declared(&mounts.job)),
         role_labels,
         journal_addresses,

@@ -95,6 +95,13 @@ check "goosefs fs masterInfo in hbase-master-0 names the leader and all masters"
    grep -Eq '^current leader master: hbase-master-[012]:26000$' $WORK/info.txt &&
    grep -qx 'All masters: \[hbase-master-0:26000, hbase-master-1:26000, hbase-master-2:26000\]' $WORK/info.txt"
 
+check "the seed's step verbatim: bash in hbase-master-0, then goosefs fs masterInfo" \
+  "echo 'goosefs fs masterInfo' | kubectl exec -i hbase-master-0 -c goosefs-master -- bash > $WORK/bash.txt && cat $WORK/bash.txt &&
+   grep -Eq '^current leader master: hbase-master-[012]:26000$' $WORK/bash.txt"
+check "masters, workers and FUSE carry readiness probes, and every master answers /ready" \
+  "test \$(kubectl get pods -l 'role in (goosefs-master,goosefs-worker,goosefs-fuse)' -o jsonpath='{range .items[*]}{.spec.containers[0].readinessProbe}{\"\\n\"}{end}' | grep -c . ) = 9 &&
+   for i in 0 1 2; do kubectl exec hbase-master-\$i -c goosefs-master -- wget -q -O- http://127.0.0.1:26001/ready | grep -qx ready || exit 1; done"
+
 echo "== 6. reads through FUSE"
 FUSE=$(fuse_pod kgfs-node-1)
 export FUSE

@@ -9,8 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    HBASE_UFS, Masters, UfsServer, eventually, http_get, rendered_declared_mounts, rendered_mount_script, stderr,
-    stdout,
+    HBASE_UFS, Masters, UfsServer, eventually, http_get, http_status, rendered_declared_mounts, rendered_mount_script,
+    stderr, stdout,
 };
 
 const HBASE: &str = common::HBASE_CASE;
@@ -480,5 +480,58 @@ fn a_wiped_master_catches_up_from_a_snapshot_of_many_chunks() {
     for c in [0, clients - 1] {
         assert_eq!(ls_names(&m, &format!("/big{c:02}")).len(), each);
     }
+    m.assert_one_leader_per_term();
+}
+
+/// Issue 23: readiness means serving. A master started alone is not ready (no leader), nor a
+/// worker the leader has not registered; both are once the quorum is up; a worker whose tier
+/// directory takes no write is not ready until it does again; after the leader dies the others
+/// are ready again under the new one.
+#[test]
+fn readiness_means_serving() {
+    let mut m = Masters::new(HBASE, 28, 3);
+    let web = m.port("goosefs.master.web.port");
+    let worker_web = m.port("goosefs.worker.web.port");
+    let ready = |ip: &str, port: u16| http_status(ip, port, "/ready");
+    m.start(0);
+    assert!(eventually(Duration::from_secs(10), || ready(&m.ip(0), web).is_some()));
+    for _ in 0..6 {
+        let (status, why) = ready(&m.ip(0), web).expect("answers");
+        assert_eq!(status, 503, "{why}");
+        assert!(why.starts_with("not ready: "), "{why}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let tier = m.dir.path().join("tier");
+    m.start_worker("hbase-worker-0", "127.0.28.20", &tier, "");
+    assert!(eventually(Duration::from_secs(10), || ready("127.0.28.20", worker_web)
+        .is_some_and(|(s, why)| s == 503 && why.contains("not registered"))));
+    m.start(1);
+    m.start(2);
+    let leader = m.leader(Duration::from_secs(15)).expect("a leader");
+    assert!(
+        eventually(Duration::from_secs(15), || (0..3)
+            .all(|i| ready(&m.ip(i), web).is_some_and(|(s, _)| s == 200))),
+        "every master ready: {:?}",
+        (0..3).map(|i| ready(&m.ip(i), web)).collect::<Vec<_>>()
+    );
+    assert!(eventually(Duration::from_secs(15), || ready("127.0.28.20", worker_web)
+        .is_some_and(|(s, _)| s == 200)));
+    // A tier directory that takes no write (here: its block folder replaced by a file).
+    let blocks = tier.join("goosefsworker");
+    std::fs::rename(&blocks, tier.join("moved")).expect("move");
+    std::fs::write(&blocks, b"not a folder").expect("file");
+    assert!(eventually(Duration::from_secs(10), || ready("127.0.28.20", worker_web)
+        .is_some_and(|(s, why)| s == 503 && why.contains("takes no write"))));
+    std::fs::remove_file(&blocks).expect("rm");
+    std::fs::rename(tier.join("moved"), &blocks).expect("back");
+    assert!(eventually(Duration::from_secs(10), || ready("127.0.28.20", worker_web)
+        .is_some_and(|(s, _)| s == 200)));
+    // The leader dies: the two others are ready again under a new one.
+    m.kill(leader);
+    let next = m.leader(Duration::from_secs(15)).expect("a new leader");
+    assert!(eventually(Duration::from_secs(15), || (0..3)
+        .filter(|i| *i != leader)
+        .all(|i| ready(&m.ip(i), web).is_some_and(|(s, _)| s == 200))));
+    assert_ne!(next, leader);
     m.assert_one_leader_per_term();
 }

@@ -1,4 +1,5 @@
-//! The web port: `/health` for probes, `/metrics` in Prometheus' text format (role, term, commit
+//! The web port: `/health` for the liveness probe, `/ready` for the readiness probe (this master
+//! serves: see [`readiness`]), `/metrics` in Prometheus' text format (role, term, commit
 //! index, last quorum contact, journal size) and `/api/v1/status` as JSON.
 
 use std::fmt::Write as _;
@@ -18,6 +19,7 @@ use super::Master;
 pub fn routes(master: Arc<Master>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .with_state(master)
@@ -64,6 +66,53 @@ fn snapshot(master: &Master) -> Status {
         votes_allowed: master.votes_allowed.load(Ordering::SeqCst),
         journal_entries: master.journal.log_entries(),
         snapshot_bytes: master.journal.snapshot_bytes(),
+    }
+}
+
+/// Why this master does not serve yet, if it does not: it must be a voter that has rejoined
+/// (its journal known complete), know the current leader, and have applied all of its log; the
+/// leader must also have heard from a quorum within its lease.
+pub fn readiness(master: &Master) -> Result<(), String> {
+    let metrics = master.raft.metrics();
+    let m = metrics.borrow();
+    if let Err(e) = &m.running_state {
+        return Err(format!("raft stopped: {e}"));
+    }
+    if !master.votes_allowed.load(Ordering::SeqCst) {
+        return Err("rejoining: its journal is not known complete yet".to_owned());
+    }
+    if master.stepping_down.load(Ordering::SeqCst) {
+        return Err("stopping".to_owned());
+    }
+    if !m
+        .membership_config
+        .membership()
+        .voter_ids()
+        .any(|id| id == master.cfg.id)
+    {
+        return Err("not a voter (a learner catching up)".to_owned());
+    }
+    let Some(leader) = m.current_leader else {
+        return Err("no leader known (an election, or no quorum)".to_owned());
+    };
+    let applied = m.last_applied.map(|l| l.index);
+    if applied < m.last_log_index {
+        return Err(format!(
+            "applying its log: {} of {}",
+            applied.unwrap_or(0),
+            m.last_log_index.unwrap_or(0)
+        ));
+    }
+    if leader == master.cfg.id && !master.lease_valid(&m) {
+        return Err("leader without a quorum's recent acknowledgement".to_owned());
+    }
+    Ok(())
+}
+
+async fn ready(State(master): State<Arc<Master>>) -> (StatusCode, String) {
+    match readiness(&master) {
+        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
     }
 }
 

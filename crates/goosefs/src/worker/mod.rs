@@ -86,6 +86,8 @@ pub struct Worker {
     ufses: Mutex<HashMap<String, (Instant, Ufs)>>,
     /// Block files checked whole for zero-copy sends.
     verified: data::Verified,
+    /// The leader has this worker's registration (its last report was recorded).
+    registered: std::sync::atomic::AtomicBool,
 }
 
 impl Worker {
@@ -404,6 +406,24 @@ async fn metrics(State(worker): State<Arc<Worker>>) -> String {
     out
 }
 
+/// Readiness (the pod's readiness probe): the leader has this worker's registration and every
+/// tier directory takes a write. 503 with the reason otherwise.
+async fn ready(State(worker): State<Arc<Worker>>) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode;
+    if !worker.registered.load(Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not registered with the leader\n".to_owned(),
+        );
+    }
+    let store = Arc::clone(&worker.store);
+    match tokio::task::spawn_blocking(move || store.writable()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n".to_owned()),
+        Ok(Err(why)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+    }
+}
+
 /// Registers, then reports every interval; registers again in full when the leader does not
 /// know this worker (it changed) or a report was lost.
 async fn report(worker: Arc<Worker>) {
@@ -429,6 +449,7 @@ async fn report(worker: Arc<Worker>) {
                             "registered with the leader"
                         );
                         id = Some(new);
+                        worker.registered.store(true, Ordering::Relaxed);
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot register yet"),
                 }
@@ -447,10 +468,14 @@ async fn report(worker: Arc<Worker>) {
                     .await
                 {
                     Ok(HeartbeatReply::Recorded) => {}
-                    Ok(HeartbeatReply::Register) => id = None,
+                    Ok(HeartbeatReply::Register) => {
+                        id = None;
+                        worker.registered.store(false, Ordering::Relaxed);
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "heartbeat lost; registering again");
                         id = None;
+                        worker.registered.store(false, Ordering::Relaxed);
                     }
                 }
             }
@@ -478,6 +503,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
         fetching: Mutex::default(),
         ufses: Mutex::default(),
         verified: data::Verified::default(),
+        registered: std::sync::atomic::AtomicBool::new(false),
     });
     tracing::info!(host = %worker.cfg.hostname, rpc = worker.cfg.rpc_port, "worker starting");
     let rpc_routes = Router::new()
@@ -486,6 +512,7 @@ pub async fn run(cfg: WorkerConfig) -> Result<(), WorkerError> {
         .with_state(worker.clone());
     let web_routes = Router::new()
         .route("/health", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .with_state(worker.clone());
     let mut servers = tokio::task::JoinSet::new();

@@ -473,6 +473,20 @@ impl Store {
         out
     }
 
+    /// Checks that every tier directory takes a write (a small file, written and removed).
+    ///
+    /// # Errors
+    /// The first directory that does not, and why.
+    pub fn writable(&self) -> Result<(), String> {
+        for dir in &self.dirs {
+            let probe = dir.path.join(BLOCK_DIR).join(format!(".ready-{}", std::process::id()));
+            let written = std::fs::write(&probe, b"ready");
+            let _ = std::fs::remove_file(&probe);
+            written.map_err(|e| format!("tier directory {} takes no write: {e}", dir.path.display()))?;
+        }
+        Ok(())
+    }
+
     /// Bytes used in directory `i`.
     pub fn used(&self, i: usize) -> u64 {
         self.lock().used[i]
