@@ -38,6 +38,10 @@ const INCARNATION: &str = "incarnation";
 const NEW_GROUP_PATIENCE: Duration = Duration::from_secs(60);
 /// How long the leader waits for a rejoining master to catch up.
 const CATCH_UP: Duration = Duration::from_secs(60);
+/// How long a master with an empty journal tries to rejoin a group that shows no leader before
+/// it surveys again (the group it saw may be gone: every master recreated at once, the old
+/// ones answering while they terminated).
+const REJOIN_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Runs until this master is a member: initialises a new group, or rejoins an existing one.
 pub async fn join(master: Arc<Master>, member: bool) {
@@ -45,23 +49,28 @@ pub async fn join(master: Arc<Master>, member: bool) {
         return;
     }
     master.raft.runtime_config().elect(false);
-    let empty = master.journal.is_empty().unwrap_or(false);
-    if empty {
-        let since = tokio::time::Instant::now();
-        loop {
-            match survey(&master, since.elapsed() >= NEW_GROUP_PATIENCE).await {
-                Survey::New => {
-                    if initialise(&master).await {
-                        return;
+    let since = tokio::time::Instant::now();
+    loop {
+        let empty = master.journal.is_empty().unwrap_or(false);
+        if empty {
+            loop {
+                match survey(&master, since.elapsed() >= NEW_GROUP_PATIENCE).await {
+                    Survey::New => {
+                        if initialise(&master).await {
+                            return;
+                        }
                     }
+                    Survey::Exists => break,
+                    Survey::Unknown => {}
                 }
-                Survey::Exists => break,
-                Survey::Unknown => {}
+                tokio::time::sleep(Duration::from_millis(300)).await;
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        if rejoin(&master, empty).await {
+            return;
+        }
+        tracing::info!("no leader answered the rejoin: surveying the peers again");
     }
-    rejoin(&master).await;
 }
 
 enum Survey {
@@ -139,7 +148,9 @@ async fn become_member(master: &Master) {
     master.raft.runtime_config().elect(true);
 }
 
-async fn rejoin(master: &Master) {
+/// Rejoins the group; `true` once a voter again. With `may_give_up` (an empty journal), `false`
+/// when no master named a leader for [`REJOIN_PATIENCE`] and the journal is still empty.
+async fn rejoin(master: &Master, may_give_up: bool) -> bool {
     let incarnation = match master.journal.meta(INCARNATION) {
         Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
         _ => {
@@ -165,7 +176,11 @@ async fn rejoin(master: &Master) {
     let masters = master.rpc_addresses();
     let mut next: Option<String> = None;
     let mut i = 0usize;
+    let mut leader_seen = tokio::time::Instant::now();
     loop {
+        if may_give_up && leader_seen.elapsed() >= REJOIN_PATIENCE && master.journal.is_empty().unwrap_or(false) {
+            return false;
+        }
         let address = next.take().unwrap_or_else(|| {
             i = (i + 1) % masters.len();
             masters[i].clone()
@@ -183,10 +198,18 @@ async fn rejoin(master: &Master) {
             Ok(Answer::Ok(())) => {
                 become_member(master).await;
                 tracing::info!("rejoined: voting again");
-                return;
+                return true;
             }
-            Ok(Answer::NotLeader { leader }) => next = leader,
-            Ok(Answer::Refused(reason)) => tracing::warn!(%address, %reason, "rejoin refused"),
+            Ok(Answer::NotLeader { leader }) => {
+                if leader.is_some() {
+                    leader_seen = tokio::time::Instant::now();
+                }
+                next = leader;
+            }
+            Ok(Answer::Refused(reason)) => {
+                leader_seen = tokio::time::Instant::now();
+                tracing::warn!(%address, %reason, "rejoin refused");
+            }
             Err(e) => tracing::debug!(%address, error = %e, "rejoin request failed"),
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
