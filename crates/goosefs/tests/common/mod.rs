@@ -590,14 +590,7 @@ impl Drop for UfsServer {
 
 /// A GET with a 2 s limit; the body of a 200 answer.
 pub fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
-    let address = format!("{ip}:{port}").parse().ok()?;
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    http_status(ip, port, path).and_then(|(status, body)| (status == 200).then_some(body))
 }
 
 /// The status code and body of a GET (any status).
