@@ -92,7 +92,9 @@ impl Peer {
         self.answered(path, answer)
     }
 
-    /// openraft's view of a peer's answer.
+    /// openraft's view of a peer's answer. (The error type is the one openraft's
+    /// [`RaftNetwork`] methods return: not ours to shrink.)
+    #[allow(clippy::result_large_err)]
     fn answered<Resp, E: std::error::Error>(
         &self,
         path: &str,
