@@ -18,8 +18,9 @@ const ROOT: u64 = 1;
 /// Inodes kept before those the kernel holds no reference to are swept.
 pub(super) const MAX_NODES: usize = 1 << 18;
 
-/// Inode numbers: by number, by path, and the last one given.
-pub(super) type Nodes = (HashMap<u64, Node>, HashMap<String, u64>, u64);
+/// Inode numbers: by number, by path, the last one given, and the table size at which the next
+/// sweep runs.
+pub(super) type Nodes = (HashMap<u64, Node>, HashMap<String, u64>, u64, usize);
 
 /// The metadata of a file being written.
 pub(super) fn new_file(path: &str, length: u64) -> FileInfo {
@@ -44,12 +45,14 @@ impl GooseFuse {
         if let Some(ino) = n.1.get(path) {
             return *ino;
         }
-        if n.0.len() >= MAX_NODES {
+        if n.0.len() >= n.3 {
             // Only numbered for a listing: the kernel holds no reference, and looks them up
-            // again by name (getting a new number) when it needs one.
-            let (by_ino, by_path, _) = &mut *n;
+            // again by name (getting a new number) when it needs one. The next sweep waits until
+            // the table has doubled, so a table the kernel holds whole is not scanned per insert.
+            let (by_ino, by_path, _, next_sweep) = &mut *n;
             by_ino.retain(|ino, node| *ino == ROOT || node.lookups > 0);
             by_path.retain(|_, ino| by_ino.contains_key(ino));
+            *next_sweep = MAX_NODES.max(2 * by_ino.len());
         }
         n.2 += 1;
         let ino = n.2;
@@ -233,5 +236,15 @@ mod tests {
         assert!(by_ino <= MAX_NODES && by_ino == by_path, "{by_ino} {by_path}");
         assert_eq!(fs.path_of(INodeNo(held)).as_deref(), Some("/held"));
         assert_eq!(fs.path_of(INodeNo(ROOT)).as_deref(), Some("/"));
+
+        // Every inode held by the kernel: a sweep frees nothing, and the next waits for twice
+        // as many (not one scan per new inode).
+        for i in 0..MAX_NODES {
+            let ino = fs.ino_of(&format!("/held/{i}"));
+            fs.looked_up(ino);
+        }
+        let (by_ino, _) = count(&fs);
+        let next = fs.nodes.lock().unwrap_or_else(PoisonError::into_inner).3;
+        assert!(by_ino > MAX_NODES && next > MAX_NODES * 3 / 2, "{by_ino} {next}");
     }
 }

@@ -103,7 +103,7 @@ impl GooseFuse {
             client,
             http: Http::default(),
             opts,
-            nodes: Mutex::new(([(1, root)].into(), [("/".to_owned(), 1)].into(), 1)),
+            nodes: Mutex::new(([(1, root)].into(), [("/".to_owned(), 1)].into(), 1, inodes::MAX_NODES)),
             open: Mutex::default(),
             io: Mutex::default(),
             passthrough: AtomicBool::new(locality.host.is_some() && !locality.dirs.is_empty()),
