@@ -256,7 +256,7 @@ fn explain_prints_what_why_and_examples() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("explain_gfs101", stdout(&out));
     let list = stdout(&run(&["explain"]));
-    assert_eq!(list.lines().count(), 16);
+    assert_eq!(list.lines().count(), 17);
     assert_eq!(run(&["explain", "gfs203"]).status.code(), Some(0));
     let unknown = run(&["explain", "GFS999"]);
     assert_eq!(unknown.status.code(), Some(2));

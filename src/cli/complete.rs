@@ -244,7 +244,7 @@ mod tests {
         // `--wait` takes its value attached: the next word is an input again.
         assert_eq!(complete("apply --wait "), (Vec::new(), FILES));
         assert_eq!(names("apply --wait --ti"), ["--timeout"]);
-        assert_eq!(names("explain GFS10").len(), 7);
+        assert_eq!(names("explain GFS10").len(), 8);
         // Inputs and file-valued options are left to the shell.
         assert_eq!(complete("validate "), (Vec::new(), FILES));
         assert_eq!(complete("render --templates "), (Vec::new(), FILES));

@@ -16,6 +16,7 @@ pub mod resources;
 pub mod templates;
 pub mod tiered;
 pub mod values;
+pub mod volumes;
 
 use std::ops::RangeInclusive;
 

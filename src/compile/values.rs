@@ -131,6 +131,8 @@ pub struct Values {
     pub volume: DatasetVolume,
     /// Journal size limit.
     pub journal_size: String,
+    /// `spec.volumes` and the components' `volumeMounts`.
+    pub user_volumes: super::volumes::UserVolumes,
     /// Backup directory on the host.
     pub backup_path: String,
     /// The runtime's credential Secret and the items each pod mounts (our images only).
@@ -542,6 +544,7 @@ pub fn build(
         hadoop_config,
         monitoring,
         journal_size: "30Gi".to_owned(),
+        user_volumes: super::volumes::of(runtime),
         ports,
         name,
     })

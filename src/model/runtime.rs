@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::api::core::v1::{ResourceRequirements, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -94,6 +94,11 @@ pub struct GooseFsRuntimeSpec {
     /// How cached data is cleaned when the runtime shuts down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clean_cache_policy: Option<CleanCachePolicy>,
+    /// Volumes the components' `volumeMounts` name (AlluxioRuntime's field; Fluid's GooseFSRuntime
+    /// lacks it): a volume for the masters' journal (`goosefs.master.journal.folder`), extra
+    /// configuration. A pod gets only the volumes its containers mount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
 }
 
 /// A GooseFS component (master, jobMaster, worker, jobWorker, apiGateway).
@@ -128,6 +133,9 @@ pub struct GooseFsCompTemplateSpec {
     /// Pod annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<StringMap>,
+    /// Mounts of `spec.volumes` into this component's container (AlluxioRuntime's field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<Vec<VolumeMount>>,
 }
 
 /// The FUSE client DaemonSet.
@@ -248,6 +256,17 @@ impl GooseFsRuntime {
     /// Number of masters Fluid runs: `spec.master.replicas`, 1 when unset.
     pub fn master_replicas(&self) -> i32 {
         self.spec.master.as_ref().and_then(|m| m.replicas).unwrap_or(1)
+    }
+
+    /// Where the masters keep their journal: `goosefs.master.journal.folder` from
+    /// `spec.master.properties`, else `spec.properties`, else Fluid's `/journal` (an emptyDir).
+    pub fn journal_folder(&self) -> &str {
+        let key = keys::MASTER_JOURNAL_FOLDER;
+        let master = self.spec.master.as_ref().and_then(|m| m.properties.as_ref());
+        master
+            .and_then(|p| p.get(key))
+            .or_else(|| self.spec.properties.as_ref().and_then(|p| p.get(key)))
+            .map_or("/journal", String::as_str)
     }
 
     /// Whether the API gateway runs (and so needs its port).

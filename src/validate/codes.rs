@@ -36,6 +36,8 @@ pub enum Code {
     GFS106,
     /// Fields with a fixed set of values.
     GFS107,
+    /// User volumes, their mounts, and where the masters' journal lives.
+    GFS108,
     /// Dataset mount points, names and paths.
     GFS201,
     /// Runtime without Dataset, or Dataset without runtime.
@@ -66,7 +68,7 @@ pub struct CodeDoc {
 }
 
 /// Every code, in order.
-pub const ALL: [Code; 16] = [
+pub const ALL: [Code; 17] = [
     Code::GFS001,
     Code::GFS002,
     Code::GFS003,
@@ -79,6 +81,7 @@ pub const ALL: [Code; 16] = [
     Code::GFS105,
     Code::GFS106,
     Code::GFS107,
+    Code::GFS108,
     Code::GFS201,
     Code::GFS202,
     Code::GFS203,
@@ -101,6 +104,7 @@ impl Code {
             Code::GFS105 => "GFS105",
             Code::GFS106 => "GFS106",
             Code::GFS107 => "GFS107",
+            Code::GFS108 => "GFS108",
             Code::GFS201 => "GFS201",
             Code::GFS202 => "GFS202",
             Code::GFS203 => "GFS203",
@@ -251,6 +255,23 @@ impl Code {
                  never (Fluid acts only on the two clean policies it knows).",
                 "goosefsVersion:\n  imagePullPolicy: ifNotPresent",
                 "goosefsVersion:\n  imagePullPolicy: IfNotPresent",
+            ),
+            Code::GFS108 => (
+                "Volumes and the masters' journal",
+                Severity::Error,
+                "spec.volumes and the volumeMounts of master, jobMaster, worker and jobWorker (AlluxioRuntime's \
+                 fields; Fluid's GooseFSRuntime lacks them): every mount names a volume of spec.volumes, volume \
+                 names are unique and not one the render uses itself (goosefs-journal, backup, tier and ufs- \
+                 volumes, ...), and no mount takes a path the render mounts (/journal excepted: a volume there \
+                 holds the journal). Warnings: goosefs.master.journal.folder on no volume at all (the \
+                 container's own file system), and a journal on a hostPath volume with several masters.",
+                "A mount of an unknown volume or a duplicate name makes the API server reject the StatefulSet \
+                 after everything else was created. A journal outside any volume is lost whenever the container \
+                 restarts. Each master keeps its journal in <folder>/<its pod name>, so masters can share one \
+                 volume, but a hostPath is per node: a master rescheduled onto another node finds no journal \
+                 there unless the path is shared storage or the masters are pinned to their nodes.",
+                "volumes:\n  - name: journal\n    persistentVolumeClaim: {claimName: goosefs-journal}\nmaster:\n  volumeMounts:\n    - {name: jornal, mountPath: /journal}",
+                "volumes:\n  - name: journal\n    persistentVolumeClaim: {claimName: goosefs-journal}\nmaster:\n  volumeMounts:\n    - {name: journal, mountPath: /journal}",
             ),
             Code::GFS201 => (
                 "Dataset mounts",

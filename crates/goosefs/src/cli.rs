@@ -104,6 +104,26 @@ enum FsCommand {
     },
     /// Lists a directory.
     Ls {
+        /// Everything below the directory too.
+        #[arg(short = 'R')]
+        recursive: bool,
+        /// GooseFS path.
+        path: String,
+    },
+    /// Prints the number of files and directories below a path and their bytes.
+    Count {
+        /// GooseFS path.
+        path: String,
+    },
+    /// Loads a path's metadata from its UFS.
+    #[command(name = "loadMetadata")]
+    LoadMetadata {
+        /// Everything below the path too.
+        #[arg(short = 'R')]
+        recursive: bool,
+        /// Load again what the masters hold, whatever the sync interval.
+        #[arg(short = 'F')]
+        force: bool,
         /// GooseFS path.
         path: String,
     },
@@ -143,6 +163,9 @@ enum FsCommand {
     },
     /// Prints the size of files and how much of it is cached.
     Du {
+        /// One line: the totals of everything below the path.
+        #[arg(short = 's')]
+        summary: bool,
         /// GooseFS path.
         path: String,
     },
@@ -381,7 +404,14 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 },
                 FsCommand::Unmount { path } => crate::fs::unmount(&client, &path).await?,
                 FsCommand::Mkdir { paths } => crate::fs::mkdir(&client, &paths).await?,
-                FsCommand::Ls { path } => crate::fs::ls(&client, &path).await?,
+                FsCommand::Ls { recursive, path } => {
+                    crate::fs::ls(&client, &path, recursive, &mut std::io::stdout().lock()).await?;
+                    String::new()
+                }
+                FsCommand::Count { path } => crate::fs::count(&client, &path).await?,
+                FsCommand::LoadMetadata { recursive, force, path } => {
+                    crate::fs::load_metadata(&client, &path, recursive, force).await?
+                }
                 FsCommand::Stat { path } => crate::fs::stat(&client, &path).await?,
                 FsCommand::Cat { path } => {
                     crate::fsdata::cat(&client, &locality()?, &path, None, None).await?;
@@ -398,7 +428,7 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 FsCommand::CopyToLocal { src, dst } => {
                     crate::fsdata::copy_to_local(&client, &locality()?, &src, &dst).await?
                 }
-                FsCommand::Du { path } => crate::fsdata::du(&client, &path).await?,
+                FsCommand::Du { summary, path } => crate::fsdata::du(&client, &path, summary).await?,
                 FsCommand::Free { path } => crate::fsdata::free(&client, &path).await?,
                 FsCommand::Load { path } => crate::fsdata::load(&client, &path).await?,
                 FsCommand::DistributedLoad { path, .. } => {

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::config::ClientConfig;
 use crate::net::{Http, NetError};
-use crate::proto::{Answer, Refusal, RefusalKind};
+use crate::proto::path::list_query;
+use crate::proto::{Answer, FileInfo, LIST_PAGE, ListPage, Refusal, RefusalKind};
 
 /// A finished client command: what to print and whether it succeeded.
 pub type Printed = Result<String, ClientError>;
@@ -46,6 +47,53 @@ pub fn denial(e: &NetError) -> Option<ClientError> {
         _ => return None,
     };
     Some(ClientError::Refused(Refusal::new(kind, message)))
+}
+
+/// A depth-first walk over a tree, one page per directory on the way down: memory follows the
+/// tree's depth, not its size (a `find` over a million files holds a few pages).
+pub struct Walk<'a> {
+    client: &'a MasterClient,
+    stack: Vec<Frame>,
+}
+
+/// A directory being walked: the rest of its current page, and where the next page starts.
+struct Frame {
+    path: String,
+    page: std::collections::VecDeque<FileInfo>,
+    next: Option<String>,
+}
+
+impl Walk<'_> {
+    /// The next entry, `None` at the end. A directory comes before what it holds.
+    ///
+    /// # Errors
+    /// [`ClientError`] when a directory cannot be listed.
+    pub async fn next(&mut self) -> Result<Option<FileInfo>, ClientError> {
+        while let Some(top) = self.stack.last_mut() {
+            if let Some(entry) = top.page.pop_front() {
+                if entry.folder && entry.path != top.path {
+                    let page = self.client.list_page(&entry.path, None, LIST_PAGE).await?;
+                    self.stack.push(Frame {
+                        path: entry.path.clone(),
+                        page: page.entries.into(),
+                        next: page.next,
+                    });
+                }
+                return Ok(Some(entry));
+            }
+            match top.next.take() {
+                Some(after) => {
+                    let page = self.client.list_page(&top.path, Some(&after), LIST_PAGE).await?;
+                    top.page = page.entries.into();
+                    top.next = page.next;
+                }
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// A client of the masters.
@@ -85,6 +133,45 @@ impl MasterClient {
         body: Option<&B>,
     ) -> Result<Answer<R>, NetError> {
         self.http.call(address, path, body, REQUEST_TIMEOUT).await
+    }
+
+    /// One page of directory `path`: the entries after name `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn list_page(&self, path: &str, after: Option<&str>, limit: usize) -> Result<ListPage, ClientError> {
+        self.call::<(), _>(&list_query(path, after, limit), None).await
+    }
+
+    /// Every entry of directory `path` (a file: itself), in name order, page by page. Memory
+    /// follows the directory; walks over many directories use [`MasterClient::list_page`].
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn list(&self, path: &str) -> Result<Vec<FileInfo>, ClientError> {
+        let mut page = self.list_page(path, None, LIST_PAGE).await?;
+        let mut all = std::mem::take(&mut page.entries);
+        while let Some(after) = page.next {
+            page = self.list_page(path, Some(&after), LIST_PAGE).await?;
+            all.append(&mut page.entries);
+        }
+        Ok(all)
+    }
+
+    /// A walk over everything below `root` (a file: the file itself), in path order.
+    ///
+    /// # Errors
+    /// [`ClientError`] when `root` cannot be listed.
+    pub async fn walk(&self, root: &str) -> Result<Walk<'_>, ClientError> {
+        let first = self.list_page(root, None, LIST_PAGE).await?;
+        Ok(Walk {
+            client: self,
+            stack: vec![Frame {
+                path: root.to_owned(),
+                page: first.entries.into(),
+                next: first.next,
+            }],
+        })
     }
 
     /// Sends a request to the leader: follows pointers, retries until the limit.

@@ -109,6 +109,31 @@ const DEFAULT_JOURNAL_FOLDER: &str = "/opt/goosefs/journal";
 /// GooseFS's `goosefs.master.journal.checkpoint.period.entries` default.
 const DEFAULT_SNAPSHOT_ENTRIES: i64 = 2_000_000;
 
+/// Where this master keeps its journal. With several masters it is `<folder>/<hostname>`, so
+/// masters whose folder is one shared volume (an RWX claim, a host path on nodes that share a
+/// disk) never open each other's journal, and a master rescheduled anywhere finds its own.
+fn journal_folder(conf: &Conf, journal_type: JournalType, hostname: &str) -> Result<PathBuf, ConfigError> {
+    let folder = PathBuf::from(conf.get_or(keys::MASTER_JOURNAL_FOLDER, DEFAULT_JOURNAL_FOLDER));
+    if journal_type == JournalType::Ufs {
+        return Ok(folder);
+    }
+    // The host name becomes a path component: a DNS name or an address, nothing that climbs.
+    let safe = !hostname.is_empty()
+        && !hostname.starts_with('.')
+        && hostname
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if !safe {
+        return Err(goosefs_conf::opts::ConfError {
+            key: keys::MASTER_HOSTNAME.to_owned(),
+            value: hostname.to_owned(),
+            reason: "not a host name or address (it names this master's journal folder)".to_owned(),
+        }
+        .into());
+    }
+    Ok(folder.join(hostname))
+}
+
 impl MasterConfig {
     /// Reads a master's settings.
     ///
@@ -197,7 +222,7 @@ impl MasterConfig {
             rpc_port: conf.port(PortRole::MasterRpc)?,
             web_port: conf.port(PortRole::MasterWeb)?,
             journal_type,
-            journal_folder: PathBuf::from(conf.get_or(keys::MASTER_JOURNAL_FOLDER, DEFAULT_JOURNAL_FOLDER)),
+            journal_folder: journal_folder(conf, journal_type, &hostname)?,
             journal_port,
             id: id as u64,
             root_ufs: conf
@@ -358,6 +383,30 @@ mod tests {
             client.masters,
             ["hbase-master-0:26000", "hbase-master-1:26000", "hbase-master-2:26000"]
         );
+    }
+
+    #[test]
+    fn masters_of_a_quorum_keep_their_journals_apart_in_one_folder() {
+        let mut c = conf(&[
+            ("goosefs.master.hostname", "hbase-master-1"),
+            ("goosefs.master.journal.type", "EMBEDDED"),
+            ("goosefs.master.journal.folder", "/journal"),
+            (
+                "goosefs.master.embedded.journal.addresses",
+                "hbase-master-0:1,hbase-master-1:1",
+            ),
+        ]);
+        let folder = |c: &Conf| MasterConfig::from_conf(c).map(|m| m.journal_folder);
+        assert_eq!(folder(&c).ok(), Some(PathBuf::from("/journal/hbase-master-1")));
+        c.set("goosefs.master.hostname", "..");
+        c.set("goosefs.master.embedded.journal.addresses", "..:1");
+        assert!(folder(&c).is_err(), "a host name that climbs out of the folder");
+        // One master: the folder itself, as GooseFS keeps it.
+        let solo = conf(&[
+            ("goosefs.master.hostname", "10.0.0.7"),
+            ("goosefs.master.journal.folder", "/j"),
+        ]);
+        assert_eq!(folder(&solo).ok(), Some(PathBuf::from("/j")));
     }
 
     #[test]

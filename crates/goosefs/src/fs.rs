@@ -187,13 +187,82 @@ fn ls_line(info: &FileInfo) -> String {
     )
 }
 
-/// `fs ls <path>`.
+/// `fs ls [-R] <path>`: a directory's entries (with `-R`, everything below it, a directory
+/// before what it holds), printed page by page as they arrive.
 ///
 /// # Errors
 /// [`ClientError`].
-pub async fn ls(client: &MasterClient, path: &str) -> Printed {
-    let entries: Vec<FileInfo> = client.call::<(), _>(&query(paths::LIST, path), None).await?;
-    Ok(entries.iter().map(ls_line).collect())
+pub async fn ls(
+    client: &MasterClient,
+    path: &str,
+    recursive: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ClientError> {
+    let mut print = |e: &FileInfo| {
+        // A closed stdout (`| head`) ends the listing; nothing to report.
+        let _ = out.write_all(ls_line(e).as_bytes());
+    };
+    if recursive {
+        let mut walk = client.walk(path).await?;
+        while let Some(e) = walk.next().await? {
+            print(&e);
+        }
+        return Ok(());
+    }
+    let mut after: Option<String> = None;
+    loop {
+        let page = client
+            .list_page(path, after.as_deref(), crate::proto::LIST_PAGE)
+            .await?;
+        page.entries.iter().for_each(&mut print);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// `fs count <path>`: files, directories (the path itself included, as GooseFS counts) and
+/// bytes below a path, in GooseFS's columns (Fluid reads the first field of the second line).
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn count(client: &MasterClient, path: &str) -> Printed {
+    let root: FileInfo = client.call::<(), _>(&query(paths::STAT, path), None).await?;
+    let (mut files, mut folders, mut bytes) = (0u64, u64::from(root.folder), 0u64);
+    let mut walk = client.walk(path).await?;
+    while let Some(e) = walk.next().await? {
+        if e.folder {
+            folders += 1;
+        } else {
+            files += 1;
+            bytes += e.length;
+        }
+    }
+    Ok(format!(
+        "{:<25}{:<25}{:<15}\n{files:<25}{folders:<25}{bytes:<15}\n",
+        "File Count", "Folder Count", "Folder Size"
+    ))
+}
+
+/// `fs loadMetadata [-R] [-F] <path>`: loads the path's metadata from its UFS into the leader
+/// (with `-R`, everything below too; with `-F`, the listings the leader holds there are dropped
+/// first, whatever `goosefs.user.file.metadata.sync.interval` says). Prints nothing, as GooseFS.
+///
+/// # Errors
+/// [`ClientError`].
+pub async fn load_metadata(client: &MasterClient, path: &str, recursive: bool, force: bool) -> Printed {
+    if force {
+        let sync = format!("{}&recursive={recursive}", query(paths::SYNC, path));
+        client.call::<(), ()>(&sync, Some(&())).await?;
+    }
+    if recursive {
+        let mut walk = client.walk(path).await?;
+        while walk.next().await?.is_some() {}
+    } else {
+        client.list_page(path, None, 1).await?;
+    }
+    Ok(String::new())
 }
 
 /// `fs stat <path>`.

@@ -133,23 +133,15 @@ pub async fn copy_to_local(
     Ok(format!("Copied {src} to {}\n", dst.display()))
 }
 
-/// Every file at or under `path`.
+/// Every file at or under `path`, in path order.
 pub async fn files_under(client: &MasterClient, path: &str) -> Result<Vec<FileInfo>, ClientError> {
     let mut out = Vec::new();
-    let mut todo = vec![path.to_owned()];
-    while let Some(p) = todo.pop() {
-        let entries: Vec<FileInfo> = client.call::<(), _>(&query(paths::LIST, &p), None).await?;
-        for e in entries {
-            if e.folder {
-                if e.path != p {
-                    todo.push(e.path);
-                }
-            } else {
-                out.push(e);
-            }
+    let mut walk = client.walk(path).await?;
+    while let Some(e) = walk.next().await? {
+        if !e.folder {
+            out.push(e);
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
@@ -217,24 +209,34 @@ pub async fn free(client: &MasterClient, path: &str) -> Result<String, DataError
 ///
 /// # Errors
 /// [`DataError`].
-pub async fn du(client: &MasterClient, path: &str) -> Result<String, DataError> {
+pub async fn du(client: &MasterClient, path: &str, summary: bool) -> Result<String, DataError> {
     let mut out = String::from("File Size     In GooseFS       Path\n");
-    for file in files_under(client, path).await? {
+    let line = |out: &mut String, length: u64, cached: u64, path: &str| {
+        let share = (cached * 100).checked_div(length).unwrap_or(100);
+        let _ = writeln!(out, "{length:<13} {:<16} {path}", format!("{cached} ({share}%)"));
+    };
+    let (mut length, mut cached) = (0u64, 0u64);
+    // Streamed: a summary of a million files holds one page of the walk, not the file list.
+    let mut walk = client.walk(path).await?;
+    while let Some(file) = walk.next().await? {
+        if file.folder {
+            continue;
+        }
         let fb: FileBlocks = client.call::<(), _>(&query(paths::BLOCKS, &file.path), None).await?;
-        let cached: u64 = fb
+        let in_cache: u64 = fb
             .blocks
             .iter()
             .filter(|b| !b.workers.is_empty())
             .map(|b| b.length)
             .sum();
-        let share = (cached * 100).checked_div(file.length).unwrap_or(100);
-        let _ = writeln!(
-            out,
-            "{:<13} {:<16} {}",
-            file.length,
-            format!("{cached} ({share}%)"),
-            file.path
-        );
+        length += file.length;
+        cached += in_cache;
+        if !summary {
+            line(&mut out, file.length, in_cache, &file.path);
+        }
+    }
+    if summary {
+        line(&mut out, length, cached, path);
     }
     Ok(out)
 }

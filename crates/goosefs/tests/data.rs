@@ -876,3 +876,97 @@ fn a_tier_on_a_full_file_system_reads_past_the_cache_instead_of_failing() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("no room in any tier"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_directory_larger_than_a_page_lists_whole_through_fs_and_fuse() {
+    let ufs = UfsServer::start();
+    let many = ufs.root.path().join("many");
+    std::fs::create_dir_all(many.join("sub")).expect("many");
+    // More files than one answer carries (5,000), ten times a FUSE page (1,000).
+    let count = 5_200usize;
+    let mut bytes_total = 0u64;
+    for i in 0..count {
+        std::fs::write(many.join(format!("f{i:05}")), vec![b'x'; i % 7]).expect("file");
+        bytes_total += (i % 7) as u64;
+    }
+    std::fs::write(many.join("sub/inner"), b"inner\n").expect("inner");
+    let mut m = cluster(35, &ufs);
+
+    let out = m.goosefs(&["fs", "ls", "/hbase/many"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let names: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+        .collect();
+    let mut expected: Vec<String> = (0..count).map(|i| format!("/hbase/many/f{i:05}")).collect();
+    expected.push("/hbase/many/sub".to_owned());
+    assert_eq!(names, expected, "every entry once, in name order, across pages");
+
+    let out = m.goosefs(&["fs", "ls", "-R", "/hbase"]);
+    let recursive = stdout(&out);
+    assert_eq!(
+        recursive.lines().count(),
+        count + 1 + 1 + 1,
+        "many, its files, sub and sub/inner"
+    );
+    assert!(
+        recursive.lines().any(|l| l.ends_with(" /hbase/many/sub/inner")),
+        "{}",
+        stderr(&out)
+    );
+
+    // GooseFS's columns; the directory itself is counted as a folder, as GooseFS counts it.
+    let out = stdout(&m.goosefs(&["fs", "count", "/hbase/many"]));
+    let row: Vec<&str> = out.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        row,
+        [(count + 1).to_string(), "2".to_owned(), (bytes_total + 6).to_string()],
+        "{out}"
+    );
+    let out = stdout(&m.goosefs(&["fs", "du", "-s", "/hbase/many"]));
+    let fields: Vec<&str> = out.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        fields.first().copied(),
+        Some((bytes_total + 6).to_string().as_str()),
+        "{out}"
+    );
+    assert_eq!(fields.last().copied(), Some("/hbase/many"), "{out}");
+
+    // The listing is kept (no sync interval): a new UFS file shows after `loadMetadata -F` only.
+    std::fs::write(many.join("zz-new"), b"new").expect("new");
+    let listed = |m: &Masters| stdout(&m.goosefs(&["fs", "ls", "/hbase/many"])).contains("/hbase/many/zz-new");
+    assert!(!listed(&m), "the leader keeps its listing");
+    let out = m.goosefs(&["fs", "loadMetadata", "-R", "-F", "/hbase"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(listed(&m), "loaded again");
+
+    // FUSE lists the directory in pages of 1,000 through readdir's offsets.
+    let mount_point = m.dir.path().join("fuse");
+    std::fs::create_dir(&mount_point).expect("mount point");
+    m.start_other(
+        "hbase-fuse-0",
+        "127.0.35.20",
+        &rendered_args(HBASE_CASE, "fuse"),
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        "-Dgoosefs.user.hostname=hbase-worker-0",
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    let dir = mount_point.join("hbase/many");
+    assert!(
+        eventually(Duration::from_secs(10), || dir.join("sub").exists()),
+        "FUSE mounts"
+    );
+    let mut in_fuse: Vec<String> = std::fs::read_dir(&dir)
+        .expect("readdir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    in_fuse.sort();
+    assert_eq!(in_fuse.len(), count + 2, "files, sub and zz-new");
+    assert_eq!(in_fuse.first().map(String::as_str), Some("f00000"));
+    assert_eq!(in_fuse.last().map(String::as_str), Some("zz-new"));
+    in_fuse.dedup();
+    assert_eq!(in_fuse.len(), count + 2, "no name twice");
+    let inner = std::fs::metadata(dir.join("sub/inner")).map(|m| m.len()).ok();
+    assert_eq!(inner, Some(6), "below a listed directory, lookups still answer");
+}

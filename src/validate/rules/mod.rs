@@ -9,6 +9,7 @@ mod raft;
 mod secrets;
 mod tieredstore;
 mod values;
+mod volumes;
 
 pub use ports::pin_path;
 pub use secrets::looks_like_credential;
@@ -23,6 +24,7 @@ pub fn check_runtime(runtime: &GooseFsRuntime, namespace: &str, ctx: &mut DocCtx
     tieredstore::check(runtime, ctx);
     ports::check(runtime, ctx);
     values::check_runtime(runtime, ctx);
+    volumes::check(runtime, ctx);
 }
 
 /// Dataset rules that hold whichever runtime serves the Dataset.

@@ -365,41 +365,77 @@ impl Filesystem for GooseFuse {
         reply.ok();
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.dirs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(fh, DirPage::default());
+        reply.opened(FileHandle(fh), FopenFlags::empty());
+    }
+
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: fuser::ReplyEmpty) {
+        self.dirs.lock().unwrap_or_else(PoisonError::into_inner).remove(&fh.0);
+        reply.ok();
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
         let Some(path) = self.path_of(ino) else {
             return reply.error(Errno::ENOENT);
         };
-        let entries = match self
-            .rt
-            .block_on(self.client.call::<(), Vec<FileInfo>>(&query(paths::LIST, &path), None))
-        {
-            Ok(e) => e,
-            Err(e) => return reply.error(errno(&e)),
-        };
-        let mut all = vec![
-            (ino.0, FileType::Directory, ".".to_owned()),
-            (ino.0, FileType::Directory, "..".to_owned()),
-        ];
-        for e in &entries {
-            let child = self.ino_of(&e.path);
-            self.remember(child, e);
-            let kind = if e.folder {
-                FileType::Directory
-            } else {
-                FileType::RegularFile
-            };
-            all.push((child, kind, e.path.rsplit('/').next().unwrap_or_default().to_owned()));
-        }
-        for (i, (child, kind, name)) in all
-            .into_iter()
-            .enumerate()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        {
-            if reply.add(INodeNo(child), i as u64 + 1, kind, name) {
-                break;
+        // Taken out while the leader is asked (no lock held across a request); put back after.
+        let mut page = self
+            .dirs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&fh.0)
+            .unwrap_or_default();
+        // The offset of the next entry to send: past each page sent whole, the next is fetched.
+        let mut pos = offset;
+        let result = loop {
+            if !page.loaded || pos < page.start {
+                // The first page (or a seek back): `.` and `..`, then the listing's first names.
+                page = DirPage {
+                    entries: vec![
+                        (ino.0, FileType::Directory, ".".to_owned()),
+                        (ino.0, FileType::Directory, "..".to_owned()),
+                    ],
+                    loaded: true,
+                    ..DirPage::default()
+                };
+                if let Err(e) = self.next_dir_page(&path, &mut page, None) {
+                    break Err(e);
+                }
             }
+            let end = page.start + page.entries.len() as u64;
+            let from = usize::try_from(pos.saturating_sub(page.start)).unwrap_or(usize::MAX);
+            for (i, (child, kind, name)) in page.entries.iter().enumerate().skip(from) {
+                if reply.add(INodeNo(*child), page.start + i as u64 + 1, *kind, name) {
+                    // The kernel's buffer is full: it asks again from this offset.
+                    break;
+                }
+                pos = page.start + i as u64 + 1;
+            }
+            if pos < end {
+                break Ok(());
+            }
+            let Some(after) = page.next.take() else {
+                break Ok(());
+            };
+            page.start = end;
+            page.entries.clear();
+            if let Err(e) = self.next_dir_page(&path, &mut page, Some(&after)) {
+                break Err(e);
+            }
+        };
+        self.dirs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(fh.0, page);
+        match result {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
-        reply.ok();
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -410,5 +446,28 @@ impl Filesystem for GooseFuse {
         let bsize = 4096u64;
         let free = capacity.saturating_sub(used) / bsize;
         reply.statfs(capacity / bsize, free, free, 0, 0, 4096, 255, 4096);
+    }
+}
+
+impl GooseFuse {
+    /// Appends the page of `path`'s listing after `after` to `page`, numbering its inodes.
+    fn next_dir_page(&self, path: &str, page: &mut DirPage, after: Option<&str>) -> Result<(), Errno> {
+        let listed = self
+            .rt
+            .block_on(self.client.list_page(path, after, DIR_PAGE))
+            .map_err(|e| errno(&e))?;
+        for e in &listed.entries {
+            let child = self.ino_of(&e.path);
+            self.remember(child, e);
+            let kind = if e.folder {
+                FileType::Directory
+            } else {
+                FileType::RegularFile
+            };
+            page.entries
+                .push((child, kind, e.path.rsplit('/').next().unwrap_or_default().to_owned()));
+        }
+        page.next = listed.next;
+        Ok(())
     }
 }

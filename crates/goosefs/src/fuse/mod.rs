@@ -86,8 +86,26 @@ struct GooseFuse {
     /// kernel that agreed to it (off for good after the kernel refuses a backing file).
     passthrough: AtomicBool,
     writing: Mutex<HashMap<u64, Arc<Writing>>>,
+    /// Open directories: the page of the listing each is reading.
+    dirs: Mutex<HashMap<u64, DirPage>>,
     next_fh: AtomicU64,
     ufs_settings: UfsSettings,
+}
+
+/// Entries one readdir fetch asks the leader for: an open directory holds one page, whatever
+/// the directory's size.
+const DIR_PAGE: usize = 1_000;
+
+/// The page of an open directory's listing that readdir is at. Offsets count from the start of
+/// the listing (`.` and `..` first), so a readdir of offset N after this page fetches the next.
+#[derive(Default)]
+struct DirPage {
+    /// Offset of `entries[0]`.
+    start: u64,
+    entries: Vec<(u64, FileType, String)>,
+    /// The name the next page starts after; `None` at the end.
+    next: Option<String>,
+    loaded: bool,
 }
 
 impl GooseFuse {
@@ -109,6 +127,7 @@ impl GooseFuse {
             passthrough: AtomicBool::new(locality.host.is_some() && !locality.dirs.is_empty()),
             locality,
             writing: Mutex::default(),
+            dirs: Mutex::default(),
             next_fh: AtomicU64::new(1),
             ufs_settings,
         }

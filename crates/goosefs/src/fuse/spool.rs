@@ -181,9 +181,9 @@ impl GooseFuse {
                 (true, true) => {
                     let entries = self
                         .rt
-                        .block_on(self.client.call::<(), Vec<FileInfo>>(&query(paths::LIST, &path), None))
+                        .block_on(self.client.list_page(&path, None, 1))
                         .map_err(|e| errno(&e))?;
-                    if !entries.is_empty() {
+                    if !entries.entries.is_empty() {
                         return Err(Errno::ENOTEMPTY);
                     }
                 }

@@ -54,6 +54,72 @@ struct Listing {
     entries: Arc<Vec<Entry>>,
 }
 
+/// The most UFS entries the leader keeps listed (about 150 bytes each): past it the oldest
+/// listings are dropped and loaded again when next asked, so a `find` over a Dataset of many
+/// millions of files runs in bounded memory. A single larger directory is still kept whole.
+const MAX_LISTED_ENTRIES: usize = 2_000_000;
+
+/// The listings by (mount point, directory inside the mount), with their total entry count and
+/// their order of arrival (oldest dropped first).
+struct Listings {
+    map: HashMap<(String, String), Listing>,
+    /// The most entries kept ([`MAX_LISTED_ENTRIES`]).
+    cap: usize,
+    entries: usize,
+    arrivals: std::collections::VecDeque<((String, String), Instant)>,
+}
+
+impl Listings {
+    fn new(cap: usize) -> Listings {
+        Listings {
+            map: HashMap::new(),
+            cap,
+            entries: 0,
+            arrivals: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn insert(&mut self, key: (String, String), listing: Listing) {
+        self.arrivals.push_back((key.clone(), listing.at));
+        self.entries += listing.entries.len();
+        if let Some(old) = self.map.insert(key, listing) {
+            self.entries -= old.entries.len();
+        }
+        while self.entries > self.cap && self.map.len() > 1 {
+            let Some((key, at)) = self.arrivals.pop_front() else {
+                break;
+            };
+            // An arrival whose listing was replaced or forgotten since is stale: skipped.
+            if self.map.get(&key).is_some_and(|l| l.at == at) {
+                self.remove(&key);
+            }
+        }
+        // Stale arrivals are dropped once they outnumber the listings.
+        if self.arrivals.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.arrivals.retain(|(k, at)| map.get(k).is_some_and(|l| l.at == *at));
+        }
+    }
+
+    fn remove(&mut self, key: &(String, String)) {
+        if let Some(old) = self.map.remove(key) {
+            self.entries -= old.entries.len();
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&(String, String)) -> bool) {
+        let mut dropped = 0;
+        self.map.retain(|k, l| {
+            let kept = keep(k);
+            if !kept {
+                dropped += l.entries.len();
+            }
+            kept
+        });
+        self.entries -= dropped;
+    }
+}
+
 struct WorkerState {
     address: WorkerAddress,
     tiers: Vec<crate::proto::TierUsage>,
@@ -95,7 +161,7 @@ pub struct Data {
     /// Operators by mount point, with the URI and options they were made for.
     ufses: Mutex<HashMap<String, (u64, Ufs)>>,
     /// Listings by (mount point, directory inside the mount).
-    listings: Mutex<HashMap<(String, String), Listing>>,
+    listings: Mutex<Listings>,
     workers: Mutex<Workers>,
 }
 
@@ -107,7 +173,7 @@ impl Data {
             sync,
             worker_timeout,
             ufses: Mutex::default(),
-            listings: Mutex::default(),
+            listings: Mutex::new(Listings::new(MAX_LISTED_ENTRIES)),
             workers: Mutex::default(),
         }
     }
@@ -135,7 +201,7 @@ impl Data {
         self.listings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(m, _), _| m != mount);
+            .retain(|(m, _)| m != mount);
         Ok(ufs)
     }
 
@@ -145,15 +211,19 @@ impl Data {
         self.listings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(m, _), _| m != mount);
+            .retain(|(m, _)| m != mount);
     }
 
-    /// Forgets the listing of directory `dir` of the mount.
-    pub fn forget_listing(&self, mount: &str, dir: &str) {
-        self.listings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(mount.to_owned(), dir.to_owned()));
+    /// Forgets the listing of directory `dir` of the mount (and, `recursive`, of every directory
+    /// below it).
+    pub fn forget_listing(&self, mount: &str, dir: &str, recursive: bool) {
+        let mut listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
+        if recursive {
+            let below = |d: &str| dir.is_empty() || d == dir || d.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+            listings.retain(|(m, d)| m != mount || !below(d));
+        } else {
+            listings.remove(&(mount.to_owned(), dir.to_owned()));
+        }
     }
 
     /// The entries of directory `dir` of the mount, from the cache while the sync interval allows.
@@ -166,12 +236,21 @@ impl Data {
             Interval::Never => true,
             Interval::After(d) => at.elapsed() < d,
         };
-        if let Some(l) = self.listings.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+        if let Some(l) = self
+            .listings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .get(&key)
             && fresh(l.at)
         {
             return Ok(l.entries.clone());
         }
-        let entries = Arc::new(ufs.list(dir).await?);
+        let mut entries = ufs.list(dir).await?;
+        // Name order (bytes, as paths sort): a lookup is a search and a page starts with one.
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|a, b| a.name == b.name);
+        let entries = Arc::new(entries);
         self.listings.lock().unwrap_or_else(PoisonError::into_inner).insert(
             key,
             Listing {
@@ -283,6 +362,37 @@ impl Data {
 mod tests {
     use super::*;
     use crate::proto::TierUsage;
+
+    #[test]
+    fn listings_past_their_cap_drop_the_oldest_and_count_right() {
+        let listing = |n: usize| Listing {
+            at: Instant::now(),
+            entries: Arc::new(
+                (0..n)
+                    .map(|i| Entry {
+                        name: i.to_string(),
+                        dir: false,
+                        length: 0,
+                        mtime_ms: 0,
+                        fingerprint: String::new(),
+                    })
+                    .collect(),
+            ),
+        };
+        let key = |d: &str| ("/m".to_owned(), d.to_owned());
+        let mut l = Listings::new(10);
+        l.insert(key("a"), listing(4));
+        l.insert(key("b"), listing(4));
+        l.insert(key("a"), listing(3)); // replaced: the count follows
+        assert_eq!((l.entries, l.map.len()), (7, 2));
+        l.insert(key("c"), listing(5)); // 12 > 10: "b" (the oldest still current) goes
+        assert_eq!((l.entries, l.map.len()), (8, 2));
+        assert!(!l.map.contains_key(&key("b")));
+        l.insert(key("huge"), listing(50)); // alone above the cap: kept, the others go
+        assert_eq!((l.entries, l.map.len()), (50, 1));
+        l.retain(|_| false);
+        assert_eq!(l.entries, 0);
+    }
 
     #[test]
     fn block_ids_follow_the_file_version_and_index() {

@@ -348,17 +348,43 @@ impl Namespace {
 
     /// The entries directly inside directory `path`, in name order.
     pub fn children(&self, path: &str) -> Vec<(&str, &Inode)> {
+        self.children_after(path, None, usize::MAX)
+    }
+
+    /// At most `limit` entries directly inside directory `path` whose names sort after `after`,
+    /// in name order. A child's subtree is skipped with one seek, so the cost follows the
+    /// children returned, not everything below them (a directory of few children above a tree
+    /// of a million entries lists as fast as a small one).
+    pub fn children_after(&self, path: &str, after: Option<&str>, limit: usize) -> Vec<(&str, &Inode)> {
         let prefix = if path == "/" {
             "/".to_owned()
         } else {
             format!("{path}/")
         };
-        self.inodes
-            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .filter(|(p, _)| !p[prefix.len()..].contains('/'))
-            .map(|(p, i)| (p.as_str(), i))
-            .collect()
+        let mut lower = match after {
+            Some(name) => Bound::Excluded(format!("{prefix}{name}")),
+            None => Bound::Included(prefix.clone()),
+        };
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let next = self
+                .inodes
+                .range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded))
+                .next();
+            let Some((p, inode)) = next.filter(|(p, _)| p.starts_with(&prefix)) else {
+                break;
+            };
+            let rest = &p[prefix.len()..];
+            lower = match rest.find('/') {
+                None => {
+                    out.push((p.as_str(), inode));
+                    Bound::Excluded(p.clone())
+                }
+                // Below child `rest[..k]`: every such path sorts before `<child>0` ('0' follows '/').
+                Some(k) => Bound::Included(format!("{prefix}{}0", &rest[..k])),
+            };
+        }
+        out
     }
 }
 
@@ -423,6 +449,27 @@ mod tests {
         assert!(matches!(ns.apply(&mk("/a/b/c", false)), Reply::Refused(r) if r.kind == RefusalKind::Exists));
         let ids: std::collections::BTreeSet<u64> = ns.inodes.values().map(|i| i.id).collect();
         assert_eq!(ids.len(), 3, "ids are unique");
+    }
+
+    #[test]
+    fn children_page_by_name_and_skip_subtrees() {
+        let mut ns = Namespace::default();
+        for p in ["/a", "/a/x", "/a/x/deep", "/a.b", "/a0", "/b", "/b/y", "/c"] {
+            let mk = Command::Mkdir {
+                path: p.into(),
+                recursive: true,
+                exist_ok: true,
+                mtime_ms: 1,
+            };
+            assert_eq!(ns.apply(&mk), Reply::Done, "{p}");
+        }
+        let names = |v: Vec<(&str, &Inode)>| v.into_iter().map(|(p, _)| p.to_owned()).collect::<Vec<_>>();
+        assert_eq!(names(ns.children("/")), ["/a", "/a.b", "/a0", "/b", "/c"]);
+        assert_eq!(names(ns.children_after("/", Some("a"), 2)), ["/a.b", "/a0"]);
+        assert_eq!(names(ns.children_after("/", Some("a0"), 10)), ["/b", "/c"]);
+        assert_eq!(names(ns.children_after("/", Some("c"), 10)), Vec::<String>::new());
+        assert_eq!(names(ns.children("/a")), ["/a/x"]);
+        assert_eq!(names(ns.children("/a/x/deep")), Vec::<String>::new());
     }
 
     #[test]

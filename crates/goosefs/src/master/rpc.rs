@@ -15,12 +15,12 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::Master;
-use super::namespace::{Command, Kind, Reply, normal};
+use super::namespace::{Command, Inode, Kind, Reply, normal};
 use crate::auth::{Caller, Role};
 use crate::proto::path::{MAX_PATH, check_path, is_secret_key, mount_policy, redact_uri};
 use crate::proto::{
-    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, MasterInfo, MountEntry, Refusal, Registration, Rejoin,
-    Report, UfsMount, WorkerReport, Write, paths,
+    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, LIST_PAGE, ListPage, MasterInfo, MountEntry, Refusal,
+    Registration, Rejoin, Report, UfsMount, WorkerReport, Write, paths,
 };
 
 /// How long a write may take to commit before the client is told to retry.
@@ -348,8 +348,6 @@ struct PathQuery {
 /// directories made in GooseFS), and the mount whose UFS holds it.
 struct Place {
     journaled: Option<FileInfo>,
-    /// Journaled children, when `journaled` is a directory.
-    children: Vec<FileInfo>,
     mount: String,
     ufs: String,
     options: BTreeMap<String, String>,
@@ -374,6 +372,23 @@ fn ufs_uri(ufs: &str, rel: &str) -> String {
     }
 }
 
+/// A journaled entry (the root, a mount point, a directory made in GooseFS) as GooseFS shows it.
+fn journaled_info(ns: &super::namespace::Namespace, root_ufs: &str, path: &str, inode: Option<&Inode>) -> FileInfo {
+    let (m, r) = match ns.mount_of(path) {
+        Some(m) => (ns.mounts[m].ufs.as_str(), path[m.len()..].trim_start_matches('/')),
+        None => (root_ufs, path.trim_start_matches('/')),
+    };
+    FileInfo {
+        id: inode.map_or(0, |i| i.id),
+        path: path.to_owned(),
+        folder: inode.is_none_or(|i| i.kind == Kind::Directory),
+        length: inode.map_or(0, |i| i.length),
+        mtime_ms: inode.map_or(0, |i| i.mtime_ms),
+        mount_point: path == "/" || ns.mounts.contains_key(path),
+        ufs_path: ufs_uri(m, r),
+    }
+}
+
 fn place(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Place {
     let (mount, ufs, options, read_only) = match ns.mount_of(path) {
         Some(m) => (
@@ -385,39 +400,13 @@ fn place(ns: &super::namespace::Namespace, root_ufs: &str, path: &str) -> Place 
         None => ("/".to_owned(), root_ufs.to_owned(), Default::default(), false),
     };
     let rel = path[mount.len().min(path.len())..].trim_start_matches('/').to_owned();
-    let journaled_info = |p: &str, id: u64, folder: bool, length: u64, mtime_ms: i64| {
-        let (m, r) = match ns.mount_of(p) {
-            Some(m) => (ns.mounts[m].ufs.as_str(), p[m.len()..].trim_start_matches('/')),
-            None => (root_ufs, p.trim_start_matches('/')),
-        };
-        FileInfo {
-            id,
-            path: p.to_owned(),
-            folder,
-            length,
-            mtime_ms,
-            mount_point: p == "/" || ns.mounts.contains_key(p),
-            ufs_path: ufs_uri(m, r),
-        }
-    };
     let journaled = if path == "/" {
-        Some(journaled_info("/", 0, true, 0, 0))
+        Some(journaled_info(ns, root_ufs, "/", None))
     } else {
-        ns.inodes
-            .get(path)
-            .map(|i| journaled_info(path, i.id, i.kind == Kind::Directory, i.length, i.mtime_ms))
-    };
-    let children = match &journaled {
-        Some(info) if info.folder => ns
-            .children(path)
-            .into_iter()
-            .map(|(p, i)| journaled_info(p, i.id, i.kind == Kind::Directory, i.length, i.mtime_ms))
-            .collect(),
-        _ => Vec::new(),
+        ns.inodes.get(path).map(|i| journaled_info(ns, root_ufs, path, Some(i)))
     };
     Place {
         journaled,
-        children,
         mount,
         ufs,
         options,
@@ -504,7 +493,12 @@ async fn resolve(master: &Master, path: &str) -> Answer<(FileInfo, Place)> {
         Ok(l) => l,
         Err(e) => return ufs_failed(&path, &e),
     };
-    match listing.iter().find(|e| e.name == name) {
+    // Listings are kept in name order: a stat in a directory of 100,000 files is a search.
+    match listing
+        .binary_search_by(|e| e.name.as_str().cmp(name))
+        .ok()
+        .and_then(|i| listing.get(i))
+    {
         Some(entry) => {
             let info = ufs_info(&place, crate::proto::path::parent(&path), parent_rel, entry);
             Answer::Ok((info, place))
@@ -520,32 +514,95 @@ async fn stat(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> 
     })
 }
 
-async fn list(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<Vec<FileInfo>>> {
+/// `?path=&after=&limit=` of [`paths::LIST`].
+#[derive(Deserialize)]
+struct ListQuery {
+    path: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list(State(master): State<Arc<Master>>, Query(q): Query<ListQuery>) -> Json<Answer<ListPage>> {
     let (info, place) = match resolve(&master, &q.path).await {
         Answer::Ok(found) => found,
         other => return Json(relay(other)),
     };
     if !info.folder {
-        return Json(Answer::Ok(vec![info]));
+        return Json(Answer::Ok(ListPage {
+            entries: vec![info],
+            next: None,
+        }));
     }
-    let mut out: BTreeMap<String, FileInfo> = place.children.iter().map(|c| (c.path.clone(), c.clone())).collect();
+    let limit = q.limit.unwrap_or(LIST_PAGE).clamp(1, LIST_PAGE);
+    let after = q.after.as_deref();
     let listed = match master.data.ufs(&place.mount, &place.ufs, &place.options) {
         Ok(ufs) => master.data.list(&place.mount, &ufs, &place.rel).await,
         Err(e) => Err(e),
     };
-    match listed {
+    // The UFS's page: its listing is in name order, so the page starts with a search.
+    let ufs_page: Vec<FileInfo> = match &listed {
         Ok(entries) => {
-            for e in entries.iter() {
-                let child = ufs_info(&place, &info.path, &place.rel, e);
-                // Journaled entries (mount points, directories made here) win over the UFS's.
-                out.entry(child.path.clone()).or_insert(child);
-            }
+            let from = after.map_or(0, |a| entries.partition_point(|e| e.name.as_str() <= a));
+            entries
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take(limit + 1)
+                .map(|e| ufs_info(&place, &info.path, &place.rel, e))
+                .collect()
         }
         // A directory made in GooseFS, or a root UFS that is not there: nothing more to list.
-        Err(crate::ufs::UfsError::NotFound { .. }) if place.journaled.is_some() => {}
-        Err(e) => return Json(ufs_failed(&info.path, &e)),
+        Err(crate::ufs::UfsError::NotFound { .. }) if place.journaled.is_some() => Vec::new(),
+        Err(e) => return Json(ufs_failed(&info.path, e)),
+    };
+    // The journaled children's page (taken after the await: the state's lock is not held across it).
+    let journaled_page: Vec<FileInfo> = if place.journaled.is_some() {
+        let applied = master
+            .journal
+            .applied
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ns = &applied.namespace;
+        ns.children_after(&info.path, after, limit + 1)
+            .into_iter()
+            .map(|(p, i)| journaled_info(ns, &master.cfg.root_ufs, p, Some(i)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Json(Answer::Ok(merge_page(journaled_page, ufs_page, limit)))
+}
+
+/// The first `limit` entries of two name-ordered pages (each holding up to `limit + 1`), the
+/// journaled entry winning over the UFS's of the same name (mount points, directories made here).
+fn merge_page(journaled: Vec<FileInfo>, ufs: Vec<FileInfo>, limit: usize) -> ListPage {
+    let mut out: Vec<FileInfo> = Vec::with_capacity((journaled.len() + ufs.len()).min(limit + 1));
+    let (mut j, mut u) = (journaled.into_iter().peekable(), ufs.into_iter().peekable());
+    while out.len() <= limit {
+        let next = match (j.peek(), u.peek()) {
+            (Some(a), Some(b)) if a.path == b.path => {
+                u.next();
+                j.next()
+            }
+            (Some(a), Some(b)) if a.path < b.path => j.next(),
+            (Some(_), None) => j.next(),
+            (_, Some(_)) => u.next(),
+            (None, None) => None,
+        };
+        match next {
+            Some(e) => out.push(e),
+            None => break,
+        }
     }
-    Json(Answer::Ok(out.into_values().collect()))
+    let next = (out.len() > limit).then(|| {
+        out.truncate(limit);
+        out.last()
+            .map(|e| e.path.rsplit('/').next().unwrap_or_default().to_owned())
+    });
+    ListPage {
+        entries: out,
+        next: next.flatten(),
+    }
 }
 
 async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<FileBlocks>> {
@@ -587,10 +644,18 @@ async fn mount_ufs(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>
     })
 }
 
-async fn sync(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<()>> {
+/// `?path=[&recursive=true]` of [`paths::SYNC`].
+#[derive(Deserialize)]
+struct SyncQuery {
+    path: String,
+    #[serde(default)]
+    recursive: bool,
+}
+
+async fn sync(State(master): State<Arc<Master>>, Query(q): Query<SyncQuery>) -> Json<Answer<()>> {
     Json(match locate(&master, &q.path).await {
         Ok((_, place)) => {
-            master.data.forget_listing(&place.mount, &place.rel);
+            master.data.forget_listing(&place.mount, &place.rel, q.recursive);
             Answer::Ok(())
         }
         Err(a) => a,

@@ -25,7 +25,8 @@ pub mod paths {
     pub const MOUNTS: &str = "/api/v1/fs/mounts";
     /// `GET ?path=`: [`super::FileInfo`].
     pub const STAT: &str = "/api/v1/fs/stat";
-    /// `GET ?path=`: `Vec<super::FileInfo>`.
+    /// `GET ?path=[&after=NAME][&limit=N]`: a [`super::ListPage`], the entries whose names sort
+    /// after `after`, at most `limit` (and at most [`super::LIST_PAGE`]).
     pub const LIST: &str = "/api/v1/fs/list";
     /// `GET`: [`super::Report`].
     pub const REPORT: &str = "/api/v1/master/report";
@@ -97,6 +98,19 @@ pub struct MountEntry {
     pub shared: bool,
     /// Options (secret values are not sent: see `master`).
     pub options: BTreeMap<String, String>,
+}
+
+/// The most entries one answer to [`paths::LIST`] carries: a directory of any size is listed in
+/// pages, so neither side builds or copies a whole directory per request.
+pub const LIST_PAGE: usize = 5_000;
+
+/// One page of a directory listing, in name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage {
+    /// The entries (a file listed is its own only entry).
+    pub entries: Vec<FileInfo>,
+    /// The name to pass as `after` for the next page; `None` at the end.
+    pub next: Option<String>,
 }
 
 /// A path's metadata.

@@ -123,6 +123,16 @@ pub fn query(base: &str, path: &str) -> String {
     format!("{base}?path={}", percent_encode(path))
 }
 
+/// A [`super::paths::LIST`] request: the page of `path` after the name `after`.
+pub fn list_query(path: &str, after: Option<&str>, limit: usize) -> String {
+    let mut q = format!("{}&limit={limit}", query(super::paths::LIST, path));
+    if let Some(name) = after {
+        q.push_str("&after=");
+        q.push_str(&percent_encode(name));
+    }
+    q
+}
+
 /// The parent of a normal path other than `/`.
 pub fn parent(path: &str) -> &str {
     match path.rfind('/') {
