@@ -243,6 +243,42 @@ check "kubectl goosefs status hbase: Ready Ready Ready again" \
 check "no mount Job ran again" \
   "kubectl get pods -l role=goosefs-mount -o name | sort | diff $WORK/mount-pods.before -"
 
+echo "== 8c. a journal on a volume survives every master pod deleted at once"
+# The masters' journal on a hostPath outside the per-node directories: one directory the three
+# nodes share, as an RWX claim (NFS, CephFS) would be. Each master keeps its journal in
+# /journal/<pod name>, so whichever node a master lands on, it finds its own.
+JOURNAL_HOST=/var/lib/kgfs-e2e/hbase-journal
+rm -rf "$JOURNAL_HOST"
+JOURNALED="$WORK/journaled.yaml"
+python3 - "$HBASE" "$JOURNALED" "$JOURNAL_HOST" <<'PY'
+import sys
+src, dst, host = sys.argv[1:4]
+text = open(src).read()
+marker = "\n  master:\n"
+assert marker in text, "the reference case has a master section"
+text = text.replace(marker, f"\n  volumes:\n    - name: journal\n      hostPath: {{path: {host}, type: DirectoryOrCreate}}{marker}"
+                    "    volumeMounts:\n      - {name: journal, mountPath: /journal}\n", 1)
+open(dst, "w").write(text)
+PY
+check "apply of the runtime with its journal on a volume (the masters roll one by one)" \
+  "kubectl goosefs apply -f $JOURNALED --yes --timeout 5m && kubectl rollout status statefulset hbase-master --timeout=300s >/dev/null &&
+   test -n \"\$(kubectl get statefulset hbase-master -o jsonpath='{.spec.template.spec.volumes[?(@.name==\"journal\")].hostPath.path}')\""
+check "fs mkdir /kept, journaled on the volume by every master" \
+  "for _ in \$(seq 60); do kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs mkdir /kept >/dev/null 2>&1 && break; sleep 1; done;
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs ls / | grep -q ' /kept\$' &&
+   for i in 0 1 2; do test -d $JOURNAL_HOST/hbase-master-\$i || exit 1; done"
+uids goosefs-master > "$WORK/masters.journaled"
+kubectl delete pod hbase-master-0 hbase-master-1 hbase-master-2 --wait=false >/dev/null
+check "every master pod was recreated and a leader leads them" \
+  "for _ in \$(seq 240); do uids goosefs-master > $WORK/masters.after; test \$(comm -12 $WORK/masters.journaled $WORK/masters.after | wc -l) = 0 &&
+     test -n \"\$(leader hbase-master-0)\" && exit 0; sleep 1; done; exit 1"
+check "the directory made by hand survived in the journals on the volume" \
+  "for _ in \$(seq 60); do kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs ls / 2>/dev/null | grep -q ' /kept\$' && exit 0; sleep 1; done; exit 1"
+check "the Dataset still reads through FUSE (sha256)" \
+  "test \"\$(kubectl exec $FUSE -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
+# The runtime from here on is the journaled one (a later apply must not roll the masters back).
+HBASE="$JOURNALED"
+
 echo "== 9. a quota change rolls the workers only"
 LEADER=$(leader hbase-master-0)
 uids goosefs-master > "$WORK/masters.before"

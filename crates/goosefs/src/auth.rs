@@ -436,7 +436,7 @@ fn allowed(port: Port, request: &str) -> Option<&'static [Role]> {
             paths::REJOIN => &[Master],
             paths::REGISTER | paths::HEARTBEAT => &[Worker],
             // Mount and unmount are checked again by the handler: admin only.
-            paths::WRITE => &[Client, Admin],
+            paths::WRITE | paths::WRITES => &[Client, Admin],
             _ => ANY,
         },
         Port::WorkerRpc => match request {
@@ -668,6 +668,8 @@ mod tests {
         assert!(authorize(Port::MasterRpc, paths::REGISTER, role(Role::Worker)).is_ok());
         assert!(authorize(Port::MasterRpc, paths::HEARTBEAT, role(Role::Client)).is_err());
         assert!(authorize(Port::MasterRpc, paths::WRITE, role(Role::Worker)).is_err());
+        assert!(authorize(Port::MasterRpc, paths::WRITES, role(Role::Worker)).is_err());
+        assert!(authorize(Port::MasterRpc, paths::WRITES, role(Role::Client)).is_ok());
         assert!(authorize(Port::MasterRpc, paths::LIST, role(Role::Worker)).is_ok());
         assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Client)).is_err());
         assert!(authorize(Port::WorkerRpc, paths::FREE, role(Role::Admin)).is_err());

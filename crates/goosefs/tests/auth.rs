@@ -222,6 +222,44 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
         "only a master frees on a worker"
     );
 
+    // A batch of writes holds directories only (a mount goes alone, checked against its UFS
+    // first), at most 1,000, applied in order with an answer each.
+    let batch = |writes: serde_json::Value| {
+        rt.block_on(client_http.call::<_, serde_json::Value>(
+            &format!("{ip}:{rpc}"),
+            goosefs::proto::paths::WRITES,
+            Some(&writes),
+            t,
+        ))
+    };
+    let mkdir = |p: &str| serde_json::json!({"Mkdir": {"path": p, "recursive": true, "exist_ok": false}});
+    let mount = serde_json::json!({"Mount": {"path": "/m", "ufs": "local:///", "read_only": false, "shared": false, "options": {}}});
+    for refused in [
+        serde_json::json!([mkdir("/b1"), mount]),
+        serde_json::Value::Array((0..1001).map(|i| mkdir(&format!("/many/{i}"))).collect()),
+    ] {
+        match batch(refused) {
+            Err(NetError::Status { status: 400, body, .. }) => {
+                assert!(body.contains("a batch holds at most 1000"), "{body}")
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    let root = stdout(&m.goosefs(&["fs", "ls", "/"]));
+    assert!(!root.contains("/b1"), "nothing of a refused batch is applied: {root}");
+    let answers = batch(serde_json::json!([mkdir("/b2/x"), mkdir("/b2"), mkdir("/b3")])).expect("a batch");
+    let kinds: Vec<String> = answers["Ok"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_object().and_then(|o| o.keys().next().cloned()))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Ok", "Refused", "Ok"],
+        "in order: /b2 exists once /b2/x is made: {answers}"
+    );
+
     // `fs free` goes through the leader. Then a client names data.bin's block id with another
     // file's path and range (to cache other bytes under it): refused, nothing cached.
     let out = m.goosefs(&["fs", "free", "/hbase/data.bin"]);

@@ -31,6 +31,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
     axum::Router::new()
         .route(paths::INFO, get(info))
         .route(paths::WRITE, post(write))
+        .route(paths::WRITES, post(writes))
         .route(paths::MOUNTS, get(mounts))
         .route(paths::STAT, get(stat))
         .route(paths::LIST, get(list))
@@ -87,6 +88,52 @@ async fn write(
 ) -> Result<Json<Answer<()>>, (StatusCode, String)> {
     may_write(caller, &write)?;
     Ok(Json(journal_write(&master, write, false).await))
+}
+
+/// Many `fs mkdir` paths in one request, applied in order (`fs mkdir` of a thousand paths is one
+/// round trip and, with the writes of other clients, a few journal entries, not a thousand).
+/// Only directories: a mount is checked against its UFS first and goes alone.
+async fn writes(
+    State(master): State<Arc<Master>>,
+    Json(batch): Json<Vec<Write>>,
+) -> Result<Json<Answer<Vec<Answer<()>>>>, (StatusCode, String)> {
+    if batch.len() > crate::proto::MAX_BATCHED_WRITES || batch.iter().any(|w| !matches!(w, Write::Mkdir { .. })) {
+        return Err(crate::auth::answer(&Refusal::invalid(format!(
+            "invalid: a batch holds at most {} directories to make, and nothing else",
+            crate::proto::MAX_BATCHED_WRITES
+        ))));
+    }
+    if master.stepping_down.load(Ordering::SeqCst) || !leads(&master) {
+        return Ok(Json(not_leader(&master)));
+    }
+    master.in_flight.fetch_add(1, Ordering::SeqCst);
+    // Queued in order (the queue is FIFO and entries commit in order), then awaited.
+    let now = crate::proto::now_ms();
+    let mut waiting = Vec::with_capacity(batch.len());
+    for write in batch {
+        if let Err(refusal) = check_write(&master, &write) {
+            waiting.push(Err(Answer::Refused(refusal)));
+            continue;
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        match master
+            .writes
+            .send((Command::from_write(write, now, false), reply))
+            .await
+        {
+            Ok(()) => waiting.push(Ok(answer)),
+            Err(_) => waiting.push(Err(Answer::NotLeader { leader: None })),
+        }
+    }
+    let mut answers = Vec::with_capacity(waiting.len());
+    for w in waiting {
+        answers.push(match w {
+            Ok(answer) => answer.await.unwrap_or(Answer::NotLeader { leader: None }),
+            Err(answer) => answer,
+        });
+    }
+    master.in_flight.fetch_sub(1, Ordering::SeqCst);
+    Ok(Json(Answer::Ok(answers)))
 }
 
 /// Checks a client's write against the bounds and the mount policy: nothing out of them is

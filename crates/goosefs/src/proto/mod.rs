@@ -21,6 +21,9 @@ pub mod paths {
     pub const INFO: &str = "/api/v1/master/info";
     /// `POST` a [`super::Write`]: `()` once journaled and applied.
     pub const WRITE: &str = "/api/v1/master/write";
+    /// `POST` a `Vec<`[`super::Write`]`>` of directories to make (at most
+    /// [`super::MAX_BATCHED_WRITES`]), applied in order: one answer per write, in order.
+    pub const WRITES: &str = "/api/v1/master/writes";
     /// `GET`: the mount table, `Vec<super::MountEntry>`.
     pub const MOUNTS: &str = "/api/v1/fs/mounts";
     /// `GET ?path=`: [`super::FileInfo`].
@@ -99,6 +102,9 @@ pub struct MountEntry {
     /// Options (secret values are not sent: see `master`).
     pub options: BTreeMap<String, String>,
 }
+
+/// The most writes one request to [`paths::WRITES`] carries.
+pub const MAX_BATCHED_WRITES: usize = 1_000;
 
 /// The most entries one answer to [`paths::LIST`] carries: a directory of any size is listed in
 /// pages, so neither side builds or copies a whole directory per request.

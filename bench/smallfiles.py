@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Benchmark: small files and large directories on a real Web UFS (issue 22). The runtime (release
+build) runs as bench/data.py starts it: one master, one worker and FUSE from the one-master
+render; the UFS is nginx (Debian's nginx-light) with autoindex, as a mirror serves files.
+
+Small files: --dirs directories of --files files of --size bytes each, read whole by --threads
+reader threads (and by one), measured in one run side by side with their references:
+
+  1. cold through FUSE (every file's first read: the worker fetches it from nginx) next to the
+     same GETs straight from nginx with as many threads, keep-alive connections (goal >= 0.8);
+  2. warm through FUSE next to the same reads from the page cache of a local copy (goal >= 0.6
+     with --threads readers, >= 0.4 with one);
+  3. the peak RSS of the master, the worker and FUSE.
+
+Listing: a directory of --listing files (empty) on nginx, listed cold and warm through
+`goosefs fs ls` and through FUSE (`ls -f`), next to `ls -f` of the local directory and a GET of
+nginx's index page; also at a tenth of the size, to show the cost is linear (goal: 100,000 files
+in under 2 s cold through both).
+
+Usage: python3 bench/smallfiles.py [--dirs 10] [--files 1000] [--size 100KB] [--threads 8]
+                                   [--listing 100000] [--dir DIR]
+Needs nginx (apt-get install nginx-light) and the release build
+(cargo build --release -p goosefs --bin goosefs --example credential).
+"""
+import argparse, http.client, os, shutil, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import CASE, MASTER_IP, WORKER_IP, TARGET, Cluster, rendered, wait_for  # noqa: E402
+
+
+def size_arg(text):
+    units = {"KB": 1 << 10, "MB": 1 << 20, "B": 1}
+    for unit, factor in units.items():
+        if text.upper().endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+class Nginx:
+    """nginx serving `root` with autoindex (exact sizes) on a free local port."""
+
+    def __init__(self, work, root):
+        self.work, self.root = work, root
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        conf = os.path.join(work, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""user root; worker_processes 2; daemon off; pid {work}/nginx.pid;
+error_log {work}/nginx.err;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  client_body_temp_path {work}/nginx-tmp; proxy_temp_path {work}/nginx-tmp;
+  fastcgi_temp_path {work}/nginx-tmp; uwsgi_temp_path {work}/nginx-tmp; scgi_temp_path {work}/nginx-tmp;
+  server {{ listen 127.0.0.1:{self.port}; root {root};
+    location / {{ autoindex on; autoindex_exact_size on; }} }}
+}}
+""")
+        os.makedirs(os.path.join(work, "nginx-tmp"), exist_ok=True)
+        self.proc = subprocess.Popen(["nginx", "-c", conf], stderr=subprocess.DEVNULL)
+        assert wait_for(lambda: self.get("/") is not None), "nginx starts"
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def get(self, path):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            return body if r.status == 200 else None
+        except OSError:
+            return None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def in_threads(items, threads, work):
+    """Runs `work(item, state)` over `items` split between `threads` threads (each with its
+    own state dict); returns the seconds taken."""
+    chunks = [items[i::threads] for i in range(threads)]
+    errors = []
+
+    def run(chunk):
+        state = {}
+        try:
+            for item in chunk:
+                work(item, state)
+        except Exception as e:  # noqa: BLE001 (reported after the run)
+            errors.append(e)
+
+    t = time.monotonic()
+    ts = [threading.Thread(target=run, args=(c,)) for c in chunks]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    if errors:
+        raise errors[0]
+    return time.monotonic() - t
+
+
+def read_file(path, _state):
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+
+
+def http_getter(port):
+    def get(path, state):
+        c = state.get("c")
+        if c is None:
+            c = state["c"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        assert r.status == 200, (path, r.status)
+    return get
+
+
+def drop_page_cache():
+    subprocess.run(["sync"])
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("1\n")
+
+
+def timed(argv, env=None):
+    t = time.monotonic()
+    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    return time.monotonic() - t, out.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dirs", type=int, default=10)
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--size", type=size_arg, default=100 << 10)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--listing", type=int, default=100_000)
+    ap.add_argument("--dir")
+    a = ap.parse_args()
+    binary = os.path.join(TARGET, "release", "goosefs")
+    if not os.path.exists(binary):
+        sys.exit(f"build it first: cargo build --release -p goosefs --bin goosefs --example credential ({binary} not found)")
+    if not shutil.which("nginx"):
+        sys.exit("needs nginx: apt-get install nginx-light")
+    base = a.dir or os.path.join(TARGET, "bench-smallfiles")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    work = tempfile.mkdtemp(dir=base)
+    ufs = os.path.join(work, "ufs")
+    small = [f"d{d:02}/f{i:05}" for d in range(a.dirs) for i in range(a.files)]
+    payload = os.urandom(a.size)
+    for d in range(a.dirs):
+        os.makedirs(os.path.join(ufs, f"d{d:02}"))
+    for rel in small:
+        with open(os.path.join(ufs, rel), "wb") as f:
+            f.write(payload)
+    for n, name in [(a.listing, "big"), (a.listing // 10, "tenth")]:
+        os.makedirs(os.path.join(ufs, name))
+        for i in range(n):
+            os.close(os.open(os.path.join(ufs, name, f"entry-{i:07}"), os.O_CREAT | os.O_WRONLY, 0o644))
+    local = os.path.join(work, "local")
+    shutil.copytree(ufs, local, ignore=shutil.ignore_patterns("big", "tenth"))
+
+    env, fuse_args = rendered(CASE)
+    c = Cluster(binary, work, env)
+    web = Nginx(work, ufs)
+    mnt, tier = os.path.join(work, "mnt"), os.path.join(work, "tier")
+    os.makedirs(mnt)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+          f"{a.dirs} x {a.files} files of {a.size} bytes, {a.threads} threads; nginx {web.url()}")
+    try:
+        c.spawn("master", ["master-only", "--no-format"], {
+            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
+            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={work}/journal"})
+        assert wait_for(lambda: c.goosefs("fsadmin", "report").returncode == 0), "the master starts"
+        c.spawn("worker", ["worker-only", "--no-format"], {
+            "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
+            "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP}"
+                f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier} -Dgoosefs.worker.tieredstore.level0.dirs.quota=20GB"})
+        assert wait_for(lambda: b"hbase-worker-0" in c.goosefs("fsadmin", "report", "capacity").stdout)
+        out = c.goosefs("fs", "mount", "/data", web.url())
+        assert out.returncode == 0, out.stderr
+        c.spawn("fuse", fuse_args, {
+            "MOUNT_POINT": mnt,
+            "GOOSEFS_FUSE_JAVA_OPTS": f"-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
+        assert wait_for(lambda: os.path.exists(os.path.join(mnt, "data", "d00"))), "FUSE mounts"
+
+        # Listing first (nothing listed yet: cold), then again (warm).
+        rows = []
+        for name, n in [("tenth", a.listing // 10), ("big", a.listing)]:
+            t_index, _ = timed(["curl", "-s", "-o", "/dev/null", web.url() + name + "/"])
+            t_fs, out = timed([binary, "fs", "ls", f"/data/{name}"], c.base_env())
+            assert out.count(b"\n") == n, (name, out.count(b"\n"))
+            t_fs_warm, _ = timed([binary, "fs", "ls", f"/data/{name}"], c.base_env())
+            t_fuse, out = timed(["ls", "-f", os.path.join(mnt, "data", name)])
+            assert out.count(b"\n") == n + 2, (name, out.count(b"\n"))
+            t_fuse_warm, _ = timed(["ls", "-f", os.path.join(mnt, "data", name)])
+            t_local, _ = timed(["ls", "-f", os.path.join(ufs, name)])
+            rows.append((n, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local))
+
+        # Small files: cold through FUSE, then straight from nginx, then warm, then the page cache.
+        fuse_paths = [os.path.join(mnt, "data", r) for r in small]
+        local_paths = [os.path.join(local, r) for r in small]
+        http_paths = ["/" + r for r in small]
+        n = len(small)
+        drop_page_cache()
+        cold = in_threads(fuse_paths, a.threads, read_file)
+        drop_page_cache()
+        direct = in_threads(http_paths, a.threads, http_getter(web.port))
+        warm = in_threads(fuse_paths, a.threads, read_file)
+        warm1 = in_threads(fuse_paths, 1, read_file)
+        in_threads(local_paths, a.threads, read_file)  # into the page cache
+        page = in_threads(local_paths, a.threads, read_file)
+        page1 = in_threads(local_paths, 1, read_file)
+        rss = {role: c.peak_rss_mb(role) for role in ("master", "worker", "fuse")}
+    finally:
+        for name in list(c.procs):
+            c.stop(name)
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        web.stop()
+
+    print()
+    print("| listing | nginx index page | `fs ls` cold | `fs ls` warm | FUSE `ls -f` cold | FUSE `ls -f` warm | local `ls -f` |")
+    print("|---|---|---|---|---|---|---|")
+    for (n, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local) in rows:
+        print(f"| {n:,} files | {t_index:.2f} s | {t_fs:.2f} s | {t_fs_warm:.2f} s | {t_fuse:.2f} s | {t_fuse_warm:.2f} s | {t_local:.3f} s |")
+    print()
+    print("| small files | files/s | reference | files/s | ratio | goal |")
+    print("|---|---|---|---|---|---|")
+    print(f"| cold through FUSE, {a.threads} threads | {n / cold:,.0f} | GET from nginx, {a.threads} threads | {n / direct:,.0f} | {direct / cold:.2f} | >= 0.8 |")
+    print(f"| warm through FUSE, {a.threads} threads | {n / warm:,.0f} | page cache, {a.threads} threads | {n / page:,.0f} | {page / warm:.2f} | >= 0.6 |")
+    print(f"| warm through FUSE, 1 thread | {n / warm1:,.0f} | page cache, 1 thread | {n / page1:,.0f} | {page1 / warm1:.2f} | >= 0.4 |")
+    print()
+    print("peak RSS: " + ", ".join(f"{role} {mb:.0f} MB" for role, mb in rss.items()))
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
