@@ -16,7 +16,7 @@ ufs_server.py: Python's http.server with ranges) and mounted at /data. Measured 
      medians: on this 2-core VM one pass of either reference varies by a third. Then 3 and 4 once
      more after 5 s idle each: this VM hands memory freed for 2 s back to its host (free page
      reporting), and writing into memory that came back costs a hypervisor fault per page, for any
-     writer (see README);
+     writer (see docs/benchmarks.md);
   5. warm read through FUSE (passthrough);
   6. warm `goosefs fs cat` (blocks sent by the worker over its RPC port with sendfile), twice:
      the first send of a block verifies its whole file;

@@ -133,7 +133,9 @@ def drop_page_cache():
 
 def timed(argv, env=None):
     t = time.monotonic()
-    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(argv)}: exit {out.returncode}: {out.stderr.decode(errors='replace')}")
     return time.monotonic() - t, out.stdout
 
 
@@ -163,12 +165,15 @@ def main():
     for rel in small:
         with open(os.path.join(ufs, rel), "wb") as f:
             f.write(payload)
-    for n, name in [(a.listing, "big"), (a.listing // 10, "tenth")]:
-        os.makedirs(os.path.join(ufs, name))
-        for i in range(n):
-            os.close(os.open(os.path.join(ufs, name, f"entry-{i:07}"), os.O_CREAT | os.O_WRONLY, 0o644))
+    # Each listed twice over: once first through `fs ls`, once first through FUSE (both cold).
+    listings = [(a.listing // 10, "tenth"), (a.listing, "big")]
+    for count, name in listings:
+        for via in ("fs", "fuse"):
+            os.makedirs(os.path.join(ufs, f"{name}-{via}"))
+            for i in range(count):
+                os.close(os.open(os.path.join(ufs, f"{name}-{via}", f"entry-{i:07}"), os.O_CREAT | os.O_WRONLY, 0o644))
     local = os.path.join(work, "local")
-    shutil.copytree(ufs, local, ignore=shutil.ignore_patterns("big", "tenth"))
+    shutil.copytree(ufs, local, ignore=shutil.ignore_patterns("big-*", "tenth-*"))
 
     env, fuse_args = rendered(CASE)
     c = Cluster(binary, work, env)
@@ -196,16 +201,17 @@ def main():
 
         # Listing first (nothing listed yet: cold), then again (warm).
         rows = []
-        for name, n in [("tenth", a.listing // 10), ("big", a.listing)]:
-            t_index, _ = timed(["curl", "-s", "-o", "/dev/null", web.url() + name + "/"])
-            t_fs, out = timed([binary, "fs", "ls", f"/data/{name}"], c.base_env())
-            assert out.count(b"\n") == n, (name, out.count(b"\n"))
-            t_fs_warm, _ = timed([binary, "fs", "ls", f"/data/{name}"], c.base_env())
-            t_fuse, out = timed(["ls", "-f", os.path.join(mnt, "data", name)])
-            assert out.count(b"\n") == n + 2, (name, out.count(b"\n"))
-            t_fuse_warm, _ = timed(["ls", "-f", os.path.join(mnt, "data", name)])
-            t_local, _ = timed(["ls", "-f", os.path.join(ufs, name)])
-            rows.append((n, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local))
+        for count, name in listings:
+            t_index, _ = timed(["curl", "-s", "-o", "/dev/null", web.url() + name + "-fs/"])
+            t_fs, out = timed([binary, "fs", "ls", f"/data/{name}-fs"], c.base_env())
+            assert out.count(b"\n") == count, (name, out.count(b"\n"))
+            t_fs_warm, _ = timed([binary, "fs", "ls", f"/data/{name}-fs"], c.base_env())
+            fuse_dir = os.path.join(mnt, "data", f"{name}-fuse")
+            t_fuse, out = timed(["ls", "-f", fuse_dir])
+            assert out.count(b"\n") == count + 2, (name, out.count(b"\n"))
+            t_fuse_warm, _ = timed(["ls", "-f", fuse_dir])
+            t_local, _ = timed(["ls", "-f", os.path.join(ufs, f"{name}-fs")])
+            rows.append((count, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local))
 
         # Small files: cold through FUSE, then straight from nginx, then warm, then the page cache.
         fuse_paths = [os.path.join(mnt, "data", r) for r in small]
@@ -231,8 +237,8 @@ def main():
     print()
     print("| listing | nginx index page | `fs ls` cold | `fs ls` warm | FUSE `ls -f` cold | FUSE `ls -f` warm | local `ls -f` |")
     print("|---|---|---|---|---|---|---|")
-    for (n, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local) in rows:
-        print(f"| {n:,} files | {t_index:.2f} s | {t_fs:.2f} s | {t_fs_warm:.2f} s | {t_fuse:.2f} s | {t_fuse_warm:.2f} s | {t_local:.3f} s |")
+    for (count, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local) in rows:
+        print(f"| {count:,} files | {t_index:.2f} s | {t_fs:.2f} s | {t_fs_warm:.2f} s | {t_fuse:.2f} s | {t_fuse_warm:.2f} s | {t_local:.3f} s |")
     print()
     print("| small files | files/s | reference | files/s | ratio | goal |")
     print("|---|---|---|---|---|---|")

@@ -1,4 +1,4 @@
-//! The exit statuses README documents, as one type: every command ends in one of these, and
+//! The exit statuses docs/reference.md documents, as one type: every command ends in one of these, and
 //! only [`ExitStatus::code`] turns it into a number.
 
 /// How a run ended.

@@ -523,6 +523,20 @@ fn ours() -> Value {
         "applyset.kubernetes.io/part-of": kubectl_goosefs::compile::applyset::id("hbase", "default")})
 }
 
+/// Marks runtime default/hbase's mount Job complete, as the Job controller would; returns its path.
+fn complete_mount_job(server: &ApiServer) -> String {
+    let job = server
+        .paths()
+        .into_iter()
+        .find(|p| p.contains("/jobs/hbase-mount-"))
+        .expect("the mount Job");
+    server.set_status(
+        &job,
+        serde_json::json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+    );
+    job
+}
+
 /// Real (not dry-run) writes in the log: `METHOD path`.
 fn real_writes(server: &ApiServer) -> Vec<String> {
     server
@@ -1113,10 +1127,24 @@ fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
     ] {
         server.set_status(&format!("/apis/apps/v1/namespaces/default/{kind}/{name}"), status);
     }
+    // Every pod ready, the mount Job not done yet: the runtime is Ready, the Dataset not Bound
+    // (Fluid's controller binds after mounting).
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("status refreshed on 1 Fluid object(s)\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        server.object(dataset_path).expect("dataset")["status"]["phase"],
+        "NotBound"
+    );
+    complete_mount_job(&server);
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).ends_with("Nothing to apply.\nstatus refreshed on 2 Fluid object(s)\n"),
+        stdout(&out).ends_with("Nothing to apply.\nstatus refreshed on 1 Fluid object(s)\n"),
         "{}",
         stdout(&out)
     );
@@ -1496,4 +1524,95 @@ fn plan_and_status_snapshots() {
         let text = if format == "json" { text } else { without_ages(&text) };
         insta::assert_snapshot!(name, text);
     }
+}
+
+/// Issue 23: `apply` waits for every pod (Fluid's PartialReady only with `--wait=partial`) and
+/// for the mount Job, and a failed mount Job fails the apply, naming it.
+#[test]
+fn apply_waits_for_every_pod_and_the_mounts_and_fails_on_a_failed_mount_job() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let set = |kind: &str, name: &str, status: serde_json::Value| {
+        server.set_status(&format!("/apis/apps/v1/namespaces/default/{kind}/{name}"), status);
+    };
+    set(
+        "statefulsets",
+        "hbase-master",
+        serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+    );
+    set(
+        "statefulsets",
+        "hbase-worker",
+        serde_json::json!({"replicas": 3, "readyReplicas": 1}),
+    );
+    set(
+        "daemonsets",
+        "hbase-fuse",
+        serde_json::json!({"desiredNumberScheduled": 2, "numberReady": 2}),
+    );
+    let job = complete_mount_job(&server);
+
+    // Each apply below changes the tier quota, so it applies (and waits) again.
+    let quota = |q: &str| {
+        let path = dir.path().join(format!("hbase-{q}.yaml"));
+        let text = std::fs::read_to_string(HBASE)
+            .expect("hbase")
+            .replace("quota: 2G", &format!("quota: {q}"));
+        assert!(text.contains(&format!("quota: {q}")));
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    // One worker of three: Fluid's phases say Ready (PartialReady workers); every pod is not.
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[&quota("3G"), "--yes", "--timeout", "2s"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("workers PartialReady 1/3"), "{}", stderr(&out));
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[&quota("4G"), "--yes", "--timeout", "2s", "--wait=partial"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+
+    // Every pod ready, the mount Job failed: the apply fails and names it.
+    set(
+        "statefulsets",
+        "hbase-worker",
+        serde_json::json!({"replicas": 3, "readyReplicas": 3}),
+    );
+    server.set_status(
+        &job,
+        serde_json::json!({"failed": 21, "conditions": [{"type": "Failed", "status": "True",
+            "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}),
+    );
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[&quota("5G"), "--yes", "--timeout", "10s"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let name = job.rsplit('/').next().unwrap_or_default();
+    assert!(
+        stderr(&out).contains(&format!(
+            "the mount Job default/{name} failed (BackoffLimitExceeded: Job has reached the specified backoff limit)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let dataset = server
+        .object("/apis/data.fluid.io/v1alpha1/namespaces/default/datasets/hbase")
+        .map(|d| d["status"]["phase"].clone());
+    assert_ne!(
+        dataset,
+        Some(serde_json::json!("Bound")),
+        "never Bound while its mounts failed"
+    );
 }

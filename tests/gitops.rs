@@ -1,4 +1,4 @@
-//! The CI examples (`examples/ci/`, shown in README.md) and the pre-commit hooks
+//! The CI examples (`examples/ci/`, shown in docs/user-guide.md) and the pre-commit hooks
 //! (`.pre-commit-hooks.yaml`): they parse, name what they promise, and every kubectl-goosefs
 //! command in them runs as written.
 
@@ -156,11 +156,11 @@ fn the_gitlab_job_validates_reports_junit_and_keeps_sarif_and_the_render() {
 }
 
 #[test]
-fn readme_shows_the_ci_examples_as_they_are() {
-    let readme = std::fs::read_to_string("README.md").expect("README");
+fn the_user_guide_shows_the_ci_examples_as_they_are() {
+    let guide = std::fs::read_to_string("docs/user-guide.md").expect("the user guide");
     for example in ["examples/ci/github-actions.yml", "examples/ci/gitlab-ci.yml"] {
         let text = std::fs::read_to_string(example).expect("example");
-        assert!(readme.contains(&text), "README.md shows {example} verbatim");
+        assert!(guide.contains(&text), "docs/user-guide.md shows {example} verbatim");
     }
 }
 

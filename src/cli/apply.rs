@@ -34,11 +34,12 @@ pub struct ApplyArgs {
     /// What the apply covers.
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// Wait for the masters before the mount Job, and for Ready phases at the end
-    /// (`--wait=false`: apply everything at once and return).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub wait: bool,
+    /// Wait for the masters before the mount Job, and at the end for every pod of the runtime and
+    /// its mount Job (`--wait=partial`: Fluid's phases, some workers will do; `--wait=false`:
+    /// apply everything at once and return).
+    #[arg(long, value_enum, default_value_t = WaitFor::True, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_name = "WHEN")]
+    pub wait: WaitFor,
     /// How long the wait lasts in all, e.g. 300s or 10m.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -49,6 +50,18 @@ pub struct ApplyArgs {
     /// Apply even though Fluid's own GooseFS controller runs in the cluster (both would act).
     #[arg(long)]
     pub force: bool,
+}
+
+/// What `apply --wait` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WaitFor {
+    /// Every pod ready and the mounts done.
+    #[value(alias = "all")]
+    True,
+    /// Fluid's phases: masters ready, some workers, FUSE present; the mounts done.
+    Partial,
+    /// No wait.
+    False,
 }
 
 /// Plans, shows the plan, asks, applies in order, prunes and waits.
@@ -70,7 +83,8 @@ pub fn run(args: ApplyArgs, color: bool) -> Result<ExitStatus, OpsError> {
         source,
         scope: args.scope.into(),
         prune: args.prune,
-        wait: args.wait.then_some(args.timeout),
+        wait: (args.wait != WaitFor::False).then_some(args.timeout),
+        partial: args.wait == WaitFor::Partial,
         force: args.force,
     };
     let yes = args.yes;

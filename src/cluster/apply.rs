@@ -22,9 +22,11 @@ pub struct ApplyOptions {
     pub prune: bool,
     /// Take over fields another field manager owns (`force=true`).
     pub force_conflicts: bool,
-    /// Wait for masters before the mount Job, and for the runtime's phases at the end, at most
-    /// this long in all.
+    /// Wait for masters before the mount Job, and at the end for every pod of the runtime and
+    /// its mount Job, at most this long in all.
     pub wait: Option<Duration>,
+    /// At the end, wait only for Fluid's phases (workers PartialReady will do).
+    pub partial: bool,
     /// How often to poll while waiting.
     pub poll: Duration,
 }
@@ -56,6 +58,16 @@ pub enum ApplyError {
         runtime: String,
         /// Pod names.
         pods: String,
+    },
+    /// The mount Job failed, or had not completed when the wait ended.
+    #[error("the mount Job {namespace}/{job} {state}; its pods' logs say why (kubectl logs job/{job} -n {namespace})")]
+    MountJob {
+        /// Namespace.
+        namespace: String,
+        /// Job name.
+        job: String,
+        /// `failed (...)` or `has not completed after Ns`.
+        state: String,
     },
     /// The runtime did not become ready in time.
     #[error("timed out after {}s waiting for runtime {namespace}/{name}: masters {master}, workers {worker}, fuses {fuse}", waited.as_secs())]
@@ -180,22 +192,89 @@ pub async fn execute(
     }
     let mut statuses = Vec::new();
     if let Some(limit) = options.wait {
+        let ready = if options.partial {
+            RuntimeStatus::is_ready
+        } else {
+            RuntimeStatus::all_ready
+        };
         for runtime in &runtimes {
             report(format!("waiting for runtime {}/{} to be ready", runtime.0, runtime.1));
-            let ready = wait_until(
-                cluster,
-                runtime,
-                started,
-                limit,
-                options.poll,
-                RuntimeStatus::is_ready,
-                report,
-            )
-            .await?;
+            let ready = wait_until(cluster, runtime, started, limit, options.poll, ready, report).await?;
+            if let Some(job) = mount_job(plan, runtime) {
+                report(format!("waiting for the mount Job {}", job.name));
+                wait_for_job(cluster, &job, started, limit, options.poll).await?;
+            }
             statuses.push(ready);
         }
     }
     Ok(statuses)
+}
+
+/// The mount Job the plan renders for `runtime`, if it has mounts.
+fn mount_job(plan: &Plan, runtime: &(String, String)) -> Option<ResourceKey> {
+    plan.changes
+        .iter()
+        .filter(|c| c.op != ChangeOp::Delete && c.key.kind == "Job")
+        .find(|c| c.object.as_ref().and_then(runtime_of).as_ref() == Some(runtime))
+        .map(|c| c.key.clone())
+}
+
+/// Whether the Job completed (`Some(Ok)`), failed (`Some(Err(reason))`) or neither yet.
+fn job_outcome(job: &Value) -> Option<Result<(), String>> {
+    let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let holds = |kind: &str| conditions.iter().find(|c| c["type"] == kind && c["status"] == "True");
+    if holds("Complete").is_some() || job["status"]["succeeded"].as_i64().unwrap_or(0) > 0 {
+        return Some(Ok(()));
+    }
+    holds("Failed").map(|c| {
+        Err(format!(
+            "failed ({}: {})",
+            c["reason"].as_str().unwrap_or("Failed"),
+            c["message"].as_str().unwrap_or("no message")
+        ))
+    })
+}
+
+/// Polls the mount Job until it completes; a failed Job, or the overall `limit`, ends the wait.
+async fn wait_for_job(
+    cluster: &Cluster,
+    job: &ResourceKey,
+    started: Instant,
+    limit: Duration,
+    poll: Duration,
+) -> Result<(), ApplyError> {
+    let failed = |state: String| ApplyError::MountJob {
+        namespace: job.namespace.clone(),
+        job: job.name.clone(),
+        state,
+    };
+    loop {
+        match cluster.get(job).await?.as_ref().and_then(job_outcome) {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(reason)) => return Err(failed(reason)),
+            None if started.elapsed() >= limit => {
+                return Err(failed(format!(
+                    "has not completed after {}s",
+                    started.elapsed().as_secs()
+                )));
+            }
+            None => tokio::time::sleep(poll).await,
+        }
+    }
+}
+
+/// Whether the mount Job of `runtime` in `plan` has completed (no mounts: nothing to wait for).
+///
+/// # Errors
+/// [`ClusterError`] from the read.
+pub async fn mounted(cluster: &Cluster, plan: &Plan, runtime: &(String, String)) -> Result<bool, ClusterError> {
+    let Some(job) = mount_job(plan, runtime) else {
+        return Ok(true);
+    };
+    Ok(matches!(
+        cluster.get(&job).await?.as_ref().and_then(job_outcome),
+        Some(Ok(()))
+    ))
 }
 
 /// Writes Fluid's `.status` on each GooseFSRuntime (and its Dataset) the plan covers, from the
@@ -234,7 +313,8 @@ pub async fn write_fluid_status(
                 .as_i64()
                 .filter(|n| *n > 0)
                 .unwrap_or(1);
-            let body = super::status::dataset_status_patch(&status, &dataset["spec"]["mounts"], masters, now);
+            let done = mounted(cluster, plan, &(key.namespace.clone(), key.name.clone())).await?;
+            let body = super::status::dataset_status_patch(&status, done, &dataset["spec"]["mounts"], masters, now);
             bodies.push((ResourceKey::of(dataset), body));
         }
         for (key, mut body) in bodies {

@@ -109,8 +109,15 @@ pub fn journal_addresses(config: &Value) -> Option<String> {
 }
 
 impl RuntimeStatus {
-    /// Whether `apply --wait` may stop waiting: masters all ready (Fluid's master check is
-    /// `readyReplicas == replicas`), workers Ready or PartialReady, FUSE present.
+    /// Whether every pod of the runtime is ready: what `apply --wait` waits for (a FUSE pod on
+    /// every node it is scheduled to, every worker, every master).
+    pub fn all_ready(&self) -> bool {
+        self.is_ready() && self.worker.ready == self.worker.desired && self.fuse.ready == self.fuse.desired
+    }
+
+    /// Fluid's phases all ready: masters all ready (Fluid's master check is
+    /// `readyReplicas == replicas`), workers Ready or PartialReady, FUSE present
+    /// (`apply --wait=partial`).
     pub fn is_ready(&self) -> bool {
         self.master.phase == Phase::Ready
             && self.master.ready == self.master.desired
@@ -314,11 +321,12 @@ pub fn runtime_status_patch(status: &RuntimeStatus, now: i64) -> Value {
     }})
 }
 
-/// The Dataset's `.status` once its runtime is ready (`Bound`, as Fluid binds it) or not yet
-/// (`NotBound`), as a merge patch body. `mounts` is the Dataset's `spec.mounts`.
-pub fn dataset_status_patch(status: &RuntimeStatus, mounts: &Value, masters: i64, now: i64) -> Value {
+/// The Dataset's `.status` once its runtime is ready and its mounts are mounted (`Bound`: Fluid's
+/// controller binds after mounting) or not yet (`NotBound`), as a merge patch body. `mounts` is
+/// the Dataset's `spec.mounts`.
+pub fn dataset_status_patch(status: &RuntimeStatus, mounted: bool, mounts: &Value, masters: i64, now: i64) -> Value {
     let now = rfc3339(now);
-    let bound = status.is_ready();
+    let bound = status.is_ready() && mounted;
     serde_json::json!({"status": {
         "phase": if bound { "Bound" } else { "NotBound" },
         "conditions": [if bound {
@@ -357,6 +365,13 @@ mod tests {
         let ds = json!({"status": {"desiredNumberScheduled": 2, "numberReady": 0}});
         let ready = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 1)), Some(&ds));
         assert!(ready.is_ready());
+        assert!(
+            !ready.all_ready(),
+            "Fluid's phases say Ready with 1 of 3 workers and no FUSE pod ready"
+        );
+        let ds_ready = json!({"status": {"desiredNumberScheduled": 2, "numberReady": 2}});
+        let all = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 3)), Some(&ds_ready));
+        assert!(all.all_ready(), "every pod ready");
         assert!(!runtime_status("ns", "a", Some(&sts(3, 2)), Some(&sts(3, 3)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 0)), Some(&ds)).is_ready());
         assert!(!runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(3, 3)), None).is_ready());
@@ -376,13 +391,18 @@ mod tests {
         assert_eq!(status["conditions"][3]["message"], "The workers are partially ready.");
         assert_eq!(status["conditions"][4]["type"], "FusesReady");
         assert_eq!(status["conditions"][0]["lastProbeTime"], "1970-01-01T00:00:00Z");
-        let bound = dataset_status_patch(&ready, &json!([{"name": "hbase"}]), 3, 0);
+        let bound = dataset_status_patch(&ready, true, &json!([{"name": "hbase"}]), 3, 0);
         assert_eq!(bound["status"]["phase"], "Bound");
         assert_eq!(bound["status"]["conditions"][0]["message"], "The ddc runtime is ready.");
+        assert_eq!(
+            dataset_status_patch(&ready, false, &json!([{"name": "hbase"}]), 3, 0)["status"]["phase"],
+            "NotBound",
+            "not bound before its mounts are mounted"
+        );
         let absent = runtime_status("ns", "hbase", None, None, None);
         assert_eq!(runtime_status_patch(&absent, 0)["status"]["masterPhase"], "");
         assert_eq!(
-            dataset_status_patch(&absent, &json!([]), 3, 0)["status"]["phase"],
+            dataset_status_patch(&absent, true, &json!([]), 3, 0)["status"]["phase"],
             "NotBound"
         );
     }

@@ -2,7 +2,7 @@
 //! and FUSE memory limits when a limit is set (a zero limit counts as 20Gi for workers and 50Gi
 //! for FUSE), and passes the worker's `requests.memory` to GooseFS as
 //! `goosefs.worker.memory.size`. Fluid drops the worker and FUSE resources altogether when no
-//! memory limit is set; we keep them, on purpose (README, "Differences from Fluid"). Pure.
+//! memory limit is set; we keep them, on purpose (docs/reference.md, "Differences from Fluid"). Pure.
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use serde_json::{Value, json};

@@ -31,8 +31,11 @@ pub struct ApplyOptions {
     pub scope: Scope,
     /// Delete objects of ours no longer rendered.
     pub prune: bool,
-    /// Wait for masters before the mount Job and for Ready phases at the end, this long in all.
+    /// Wait for masters before the mount Job and at the end for every pod and the mount Job,
+    /// this long in all.
     pub wait: Option<Duration>,
+    /// At the end, wait only for Fluid's phases (workers PartialReady will do).
+    pub partial: bool,
     /// Apply even though Fluid's own controller runs.
     pub force: bool,
 }
@@ -108,6 +111,7 @@ pub fn apply(
         prune: options.prune,
         force_conflicts: options.scope.force_conflicts,
         wait: options.wait,
+        partial: options.partial,
         poll: POLL,
     };
     let statuses = session.block_on(execute(cluster, &plan, execute_options, progress))?;

@@ -119,7 +119,7 @@ impl From<PlanError> for OpsError {
 }
 
 impl OpsError {
-    /// The exit status README documents for this failure.
+    /// The exit status docs/reference.md documents for this failure.
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             OpsError::Findings(_) | OpsError::Compile(_) => ExitStatus::Findings,

@@ -54,6 +54,9 @@ sleep 1
 kubectl patch statefulset hbase-master --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
 kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":3,"currentReplicas":3}}' >/dev/null
 kubectl patch daemonset hbase-fuse --subresource=status --type=merge -p '{"status":{"desiredNumberScheduled":2,"currentNumberScheduled":2,"numberReady":2,"numberMisscheduled":0}}' >/dev/null
+# The mount Job's completion, as the Job controller records it: the Dataset is Bound only after it.
+kubectl patch "$(kubectl get job -l role=goosefs-mount -o name)" --subresource=status --type=merge \
+  -p '{"status":{"succeeded":1,"conditions":[{"type":"Complete","status":"True"}]}}' >/dev/null
 check "status --watch (a real watch) printed a row as the workloads became ready" \
   "for _ in \$(seq 50); do grep -Eq '^hbase +Ready +Ready +Ready ' $WORK/watch.txt && break; sleep 0.1; done
    kill $WATCHER; grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/watch.txt && grep -Eq '^hbase +Ready +Ready +Ready ' $WORK/watch.txt"

@@ -44,6 +44,17 @@ pub fn parse(text: &str) -> Result<Interval, DurationError> {
         .ok_or_else(error)
 }
 
+/// Days since 1970-01-01 of the proleptic Gregorian date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The proleptic Gregorian `(year, month, day)` of `days` since 1970-01-01 (Howard Hinnant's
 /// civil-from-days algorithm), for printing UTC timestamps without a date library.
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -85,5 +96,19 @@ mod tests {
         for bad in ["", "soon", "1.5s", "-2", "10 parsecs", "99999999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod civil_tests {
+    use super::*;
+
+    #[test]
+    fn days_and_dates_round_trip() {
+        for days in [-800_000, -1, 0, 1, 59, 60, 11_016, 20_794, 1_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(2026, 12, 7), 20_794);
     }
 }

@@ -30,6 +30,10 @@ pub const USER_HOSTNAME: &str = "goosefs.user.hostname";
 pub const USER_BLOCK_SIZE_BYTES_DEFAULT: &str = "goosefs.user.block.size.bytes.default";
 /// How long UFS metadata a master has loaded stays fresh (`-1`: never reloaded, `0`: always).
 pub const USER_FILE_METADATA_SYNC_INTERVAL: &str = "goosefs.user.file.metadata.sync.interval";
+/// Whether clients (FUSE) keep the metadata they were given (Fluid's render: `true`).
+pub const USER_METADATA_CACHE_ENABLED: &str = "goosefs.user.metadata.cache.enabled";
+/// How long a client keeps metadata it was given (Fluid's render: `2day`).
+pub const USER_METADATA_CACHE_EXPIRATION_TIME: &str = "goosefs.user.metadata.cache.expiration.time";
 /// Replicas of each block across workers.
 pub const USER_FILE_REPLICATION_MAX: &str = "goosefs.user.file.replication.max";
 /// Read type: `CACHE` (cache what is read) or `NO_CACHE`.

@@ -5,7 +5,7 @@
 //! runtime's Secret, [`goosefs_conf::credential`]). A connection is then trusted for its life, so
 //! pooled connections pay once, and the worker's `sendfile` block path stays zero-copy (TLS would
 //! copy every byte through the process). What this does not give: secrecy or integrity of the
-//! bytes against someone on the network path (see README's security section).
+//! bytes against someone on the network path (see docs/design.md, the credential).
 //!
 //! ```text
 //! client -> server  "GFSA" version role_c nonce_c[32]
@@ -583,7 +583,7 @@ mod tests {
         assert!(s.is_err());
     }
 
-    /// README's rotation: add the new public keys as second lines, roll out, switch the private
+    /// The rotation docs/design.md describes: add the new public keys as second lines, roll out, switch the private
     /// keys, roll out, drop the old lines. Every pair of neighbouring steps still talks.
     #[tokio::test]
     async fn a_rotation_keeps_every_neighbouring_step_talking() {

@@ -1,5 +1,5 @@
 //! The runtime's exit statuses, as one type: every `goosefs` command ends in one of these, and
-//! only [`ExitStatus::code`] turns it into a number (README's table, like the plugin's
+//! only [`ExitStatus::code`] turns it into a number (docs/user-guide.md's table, like the plugin's
 //! `src/exit.rs`).
 //!
 //! | code | meaning |

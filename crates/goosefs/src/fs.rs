@@ -156,26 +156,41 @@ pub async fn mkdir(client: &MasterClient, paths_: &[String]) -> Printed {
     }
     chunks.push(&paths_[start..]);
     for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
-        let batch: Vec<Write> = chunk
-            .iter()
-            .map(|path| Write::Mkdir {
-                path: path.clone(),
-                recursive: true,
-                exist_ok: false,
-            })
-            .collect();
-        let answers: Vec<crate::proto::Answer<()>> = client.call(paths::WRITES, Some(&batch)).await?;
-        for (path, answer) in chunk.iter().zip(answers) {
-            match answer {
-                crate::proto::Answer::Ok(()) => {
-                    let _ = writeln!(out, "Successfully created directory {path}");
+        let mut rest = chunk;
+        // The leader changed part-way through a batch: what it applied is answered, the rest is
+        // sent again to the new leader (a few times, a moment apart).
+        let mut rounds = 0;
+        while !rest.is_empty() {
+            let batch: Vec<Write> = rest
+                .iter()
+                .map(|path| Write::Mkdir {
+                    path: path.clone(),
+                    recursive: true,
+                    exist_ok: false,
+                })
+                .collect();
+            let answers: Vec<crate::proto::Answer<()>> = client.call(paths::WRITES, Some(&batch)).await?;
+            let mut done = 0;
+            for (path, answer) in rest.iter().zip(answers) {
+                match answer {
+                    crate::proto::Answer::Ok(()) => {
+                        let _ = writeln!(out, "Successfully created directory {path}");
+                        done += 1;
+                    }
+                    crate::proto::Answer::Refused(r) => return Err(ClientError::Refused(r)),
+                    crate::proto::Answer::NotLeader { .. } => break,
                 }
-                crate::proto::Answer::Refused(r) => return Err(ClientError::Refused(r)),
-                crate::proto::Answer::NotLeader { .. } => {
+            }
+            rest = &rest[done..];
+            rounds += 1;
+            if !rest.is_empty() {
+                if rounds >= 20 {
                     return Err(ClientError::Refused(crate::proto::Refusal::failed(format!(
-                        "{path}: the leader changed while it was being made; run the command again"
+                        "{}: the leader kept changing while it was being made; run the command again",
+                        rest[0]
                     ))));
                 }
+                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
     }

@@ -122,14 +122,32 @@ impl FileReader {
         let blocks = client
             .call::<(), FileBlocks>(&crate::proto::path::query(paths::BLOCKS, path), None)
             .await?;
-        Ok(FileReader {
+        Ok(FileReader::with_blocks(client, http, path, locality, blocks))
+    }
+
+    /// A reader of a file whose block list the caller kept (FUSE's metadata cache): no request.
+    /// A list gone stale (a worker gone, the file changed) is asked for again on the first read
+    /// that fails, as for any reader.
+    pub fn with_blocks(
+        client: &MasterClient,
+        http: &Http,
+        path: &str,
+        locality: &Locality,
+        blocks: FileBlocks,
+    ) -> FileReader {
+        FileReader {
             client: client.clone(),
             http: http.clone(),
             locality: locality.clone(),
             path: path.to_owned(),
             blocks: tokio::sync::RwLock::new(blocks),
             local_file: LocalFile::default(),
-        })
+        }
+    }
+
+    /// The file's block list as this reader knows it now.
+    pub async fn file_blocks(&self) -> FileBlocks {
+        self.blocks.read().await.clone()
     }
 
     /// The file's length.

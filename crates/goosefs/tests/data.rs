@@ -262,18 +262,20 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         fuse_read < one.len() as u64 / 2,
         "the FUSE process read {fuse_read} bytes"
     );
+    // The warm open asks nobody: FUSE kept the block list and the block file the worker named
+    // (the metadata cache of the rendered configuration), still the same file.
     assert_eq!(
         metric(&m, "127.0.30.20", "goosefs_worker_local_opens_total"),
-        opens_before + 2,
-        "both opens were passthrough"
+        opens_before + 1,
+        "the cold open asked the worker for the block file; the warm one reused it"
     );
     assert_eq!(
         (
             metric(&m, "127.0.30.20", "goosefs_worker_cache_misses_total") - misses_before,
             metric(&m, "127.0.30.20", "goosefs_worker_cache_hits_total") - hits_before,
         ),
-        (1, 1),
-        "the cold open is one miss, the warm one one hit"
+        (1, 0),
+        "the cold open is one miss; the warm one no request"
     );
     // An open file keeps its bytes when its block is freed under it.
     let open_one = std::fs::File::open(&in_fuse_one).expect("open");
@@ -282,6 +284,9 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     open_one.read_exact_at(&mut again, 0).expect("read after free");
     assert!(again == one, "the freed block's bytes, whole");
     drop(open_one);
+    // close(2) returns before FUSE hears the release; until then a new open shares the freed
+    // file's passthrough registration (the same, right bytes) instead of fetching again.
+    std::thread::sleep(Duration::from_millis(300));
     // A flipped byte in the block file is caught before the kernel is given the file.
     assert_eq!(sha(&std::fs::read(&in_fuse_one).expect("refetch")), sha(&one));
     assert_eq!(ufs.gets("/one.bin"), 2, "fetched again after the free");

@@ -35,10 +35,14 @@ impl Filesystem for GooseFuse {
                 Generation(0),
             );
         }
-        match self.info(ino, &path, self.opts.entry_timeout) {
+        match self.info(ino, &path, self.metadata_ttl(self.opts.entry_timeout)) {
             Ok(info) => {
                 self.looked_up(ino);
-                reply.entry(&self.opts.entry_timeout, &self.attr(ino, &info), Generation(0));
+                reply.entry(
+                    &self.kernel_ttl(self.opts.entry_timeout),
+                    &self.attr(ino, &info),
+                    Generation(0),
+                );
             }
             Err(e) => reply.error(e),
         }
@@ -55,8 +59,8 @@ impl Filesystem for GooseFuse {
         if let Some(length) = self.being_written(ino.0) {
             return reply.attr(&Duration::ZERO, &self.attr(ino.0, &new_file(&path, length)));
         }
-        match self.info(ino.0, &path, self.opts.attr_timeout) {
-            Ok(info) => reply.attr(&self.opts.attr_timeout, &self.attr(ino.0, &info)),
+        match self.info(ino.0, &path, self.metadata_ttl(self.opts.attr_timeout)) {
+            Ok(info) => reply.attr(&self.kernel_ttl(self.opts.attr_timeout), &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
         }
     }
@@ -124,11 +128,33 @@ impl Filesystem for GooseFuse {
                 Err(e) => reply.error(e),
             };
         }
-        match self
-            .rt
-            .block_on(FileReader::open(&self.client, &self.http, &path, &self.locality))
-        {
+        // A warm open within the metadata cache's time: the kept block list, no request. Not a
+        // list made before this host's worker registered (pods start in any order): passthrough
+        // needs that worker in it.
+        let cached = self
+            .cached_blocks(ino.0)
+            .filter(|(blocks, _)| match &self.locality.host {
+                Some(host) => blocks.workers.iter().any(|w| &w.host == host),
+                None => !blocks.workers.is_empty(),
+            });
+        let opened = match &cached {
+            Some((blocks, _)) => Ok(FileReader::with_blocks(
+                &self.client,
+                &self.http,
+                &path,
+                &self.locality,
+                FileBlocks::clone(blocks),
+            )),
+            None => self
+                .rt
+                .block_on(FileReader::open(&self.client, &self.http, &path, &self.locality)),
+        };
+        match opened {
             Ok(reader) => {
+                if cached.is_none() {
+                    let blocks = Arc::new(self.rt.block_on(reader.file_blocks()));
+                    self.keep_blocks(ino.0, blocks);
+                }
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
                 let backing = self.open_io(ino.0, &reader, &reply);
                 self.open.lock().unwrap_or_else(PoisonError::into_inner).insert(

@@ -8,9 +8,15 @@ use super::*;
 pub(super) struct Node {
     pub(super) path: String,
     pub(super) info: Option<(FileInfo, Instant)>,
+    /// The file's block list as its last open got it, and the local block file a worker named
+    /// for it (passthrough): a warm open within the metadata cache's time asks nobody.
+    pub(super) blocks: Option<(Arc<FileBlocks>, Option<crate::proto::block::LocalBlock>, Instant)>,
     /// The kernel's references: entries replied, minus those it forgot.
     pub(super) lookups: u64,
 }
+
+/// The longest entry and attribute timeout given to the kernel from the metadata cache.
+const KERNEL_TTL_MAX: Duration = Duration::from_secs(60);
 
 /// The root's inode number.
 const ROOT: u64 = 1;
@@ -61,6 +67,7 @@ impl GooseFuse {
             Node {
                 path: path.to_owned(),
                 info: None,
+                blocks: None,
                 lookups: 0,
             },
         );
@@ -109,7 +116,63 @@ impl GooseFuse {
             .0
             .get_mut(&ino)
         {
+            // Another version of the file (or another file at the path): its blocks are others.
+            if node
+                .info
+                .as_ref()
+                .is_some_and(|(old, _)| old.id != info.id || old.length != info.length)
+            {
+                node.blocks = None;
+            }
             node.info = Some((info.clone(), Instant::now()));
+        }
+    }
+
+    /// How long metadata given to this process is kept: the metadata cache's time when the
+    /// configuration enables it, else `ttl` (the kernel's timeouts).
+    pub(super) fn metadata_ttl(&self, ttl: Duration) -> Duration {
+        ttl.max(self.opts.metadata_ttl)
+    }
+
+    /// How long the kernel may keep an entry or attributes: the mount's timeout, or with the
+    /// metadata cache on, up to a minute (a warm open then costs no lookup; what the kernel keeps
+    /// is at most a minute older than what this process keeps).
+    pub(super) fn kernel_ttl(&self, timeout: Duration) -> Duration {
+        timeout.max(self.opts.metadata_ttl.min(KERNEL_TTL_MAX))
+    }
+
+    /// The block list (and local block file) kept for `ino`, if still fresh.
+    pub(super) fn cached_blocks(&self, ino: u64) -> Option<(Arc<FileBlocks>, Option<crate::proto::block::LocalBlock>)> {
+        let ttl = self.metadata_ttl(self.opts.attr_timeout);
+        let n = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        let (blocks, local, at) = n.0.get(&ino)?.blocks.as_ref()?;
+        (at.elapsed() < ttl).then(|| (Arc::clone(blocks), local.clone()))
+    }
+
+    /// Keeps `ino`'s block list, as of now.
+    pub(super) fn keep_blocks(&self, ino: u64, blocks: Arc<FileBlocks>) {
+        if let Some(node) = self
+            .nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .get_mut(&ino)
+        {
+            node.blocks = Some((blocks, None, Instant::now()));
+        }
+    }
+
+    /// Keeps the local block file a worker named for `ino`, with its kept block list.
+    pub(super) fn keep_local(&self, ino: u64, local: crate::proto::block::LocalBlock) {
+        if let Some(node) = self
+            .nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .get_mut(&ino)
+            && let Some((_, kept, _)) = node.blocks.as_mut()
+        {
+            *kept = Some(local);
         }
     }
 
@@ -121,12 +184,16 @@ impl GooseFuse {
         {
             return Ok(info.clone());
         }
-        let info: FileInfo = self
+        // With the file's blocks: the open that follows a lookup then asks nobody.
+        let found: crate::proto::Lookup = self
             .rt
-            .block_on(self.client.call::<(), FileInfo>(&query(paths::STAT, path), None))
+            .block_on(self.client.call::<(), _>(&query(paths::LOOKUP, path), None))
             .map_err(|e| errno(&e))?;
-        self.remember(ino, &info);
-        Ok(info)
+        self.remember(ino, &found.info);
+        if let Some(blocks) = found.blocks {
+            self.keep_blocks(ino, Arc::new(blocks));
+        }
+        Ok(found.info)
     }
 
     pub(super) fn attr(&self, ino: u64, info: &FileInfo) -> FileAttr {
@@ -190,6 +257,7 @@ impl GooseFuse {
             if let Some(node) = nodes.0.get_mut(&ino) {
                 node.path = new;
                 node.info = None;
+                node.blocks = None;
             }
         }
     }

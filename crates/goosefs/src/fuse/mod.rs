@@ -41,7 +41,7 @@ use fuser::{
 use crate::client::{ClientError, MasterClient};
 use crate::net::Http;
 use crate::proto::path::query;
-use crate::proto::{FileInfo, paths};
+use crate::proto::{FileBlocks, FileInfo, paths};
 use crate::reader::{FileReader, Locality};
 use crate::ufs::{Ufs, UfsError, UfsSettings};
 
@@ -114,6 +114,7 @@ impl GooseFuse {
         let root = Node {
             path: "/".to_owned(),
             info: None,
+            blocks: None,
             lookups: 0,
         };
         GooseFuse {
@@ -187,7 +188,19 @@ pub fn unmount(mount_point: &str) -> bool {
 /// # Errors
 /// [`FuseError`].
 pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) -> Result<(), FuseError> {
-    let opts = FuseOptions::parse(args).map_err(FuseError::Usage)?;
+    let mut opts = FuseOptions::parse(args).map_err(FuseError::Usage)?;
+    let usage = |e: goosefs_conf::opts::ConfError| FuseError::Usage(e.to_string());
+    if conf
+        .flag(goosefs_conf::keys::USER_METADATA_CACHE_ENABLED, false)
+        .map_err(usage)?
+    {
+        opts.metadata_ttl = conf
+            .period(
+                goosefs_conf::keys::USER_METADATA_CACHE_EXPIRATION_TIME,
+                Duration::from_secs(600),
+            )
+            .map_err(usage)?;
+    }
     let client_cfg = crate::config::ClientConfig::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
     let locality = Locality::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
     recover_stale(mount_point);

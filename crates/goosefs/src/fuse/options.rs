@@ -23,6 +23,10 @@ pub struct FuseOptions {
     pub attr_timeout: Duration,
     /// `entry_timeout=S`.
     pub entry_timeout: Duration,
+    /// How long this process keeps a file's metadata and block list it was given:
+    /// `goosefs.user.metadata.cache.expiration.time` when `goosefs.user.metadata.cache.enabled`
+    /// (not a mount option: set from the configuration), else nothing beyond the timeouts above.
+    pub metadata_ttl: Duration,
 }
 
 impl FuseOptions {
@@ -41,6 +45,7 @@ impl FuseOptions {
             gid: None,
             attr_timeout: Duration::from_secs(1),
             entry_timeout: Duration::from_secs(1),
+            metadata_ttl: Duration::ZERO,
         };
         let mut lists = Vec::new();
         let mut it = args.iter();

@@ -48,7 +48,7 @@ impl GooseFuse {
                 return registered(&mut io, None);
             }
         }
-        let backing = self.backing_file(reader).and_then(|file| match reply.open_backing(&file) {
+        let backing = self.backing_file(ino, reader).and_then(|file| match reply.open_backing(&file) {
             Ok(id) => Some(Arc::new(id)),
             Err(e) => {
                 tracing::warn!(error = %e, "the kernel refused a passthrough file: reading through this process from now on");
@@ -60,8 +60,22 @@ impl GooseFuse {
         registered(&mut self.io.lock().unwrap_or_else(PoisonError::into_inner), backing)
     }
 
-    /// The block file to hand to the kernel for `reader`'s file, if there is one.
-    pub(super) fn backing_file(&self, reader: &FileReader) -> Option<std::fs::File> {
+    /// The block file to hand to the kernel for `ino`'s file, if there is one: the one a worker
+    /// named for it before while it is still that file, else the one the local worker names now.
+    pub(super) fn backing_file(&self, ino: u64, reader: &FileReader) -> Option<std::fs::File> {
+        let same = |local: &crate::proto::block::LocalBlock| {
+            let file = std::fs::File::open(&local.path).ok()?;
+            // Moved down a tier or evicted since the worker checked it: not this file.
+            let same = file
+                .metadata()
+                .is_ok_and(|m| crate::proto::block::file_stamp(&m) == local.stamp);
+            same.then_some(file)
+        };
+        if let Some((_, Some(local))) = self.cached_blocks(ino)
+            && let Some(file) = same(&local)
+        {
+            return Some(file);
+        }
         let local = match self.rt.block_on(reader.local_block()) {
             Ok(local) => local?,
             Err(e) => {
@@ -69,12 +83,9 @@ impl GooseFuse {
                 return None;
             }
         };
-        let file = std::fs::File::open(&local.path).ok()?;
-        // Moved down a tier or evicted since the worker checked it: read the ordinary way.
-        let same = file
-            .metadata()
-            .is_ok_and(|m| crate::proto::block::file_stamp(&m) == local.stamp);
-        same.then_some(file)
+        let file = same(&local)?;
+        self.keep_local(ino, local);
+        Some(file)
     }
 
     /// Unregisters an open file of `ino` (the backing id is closed with the inode's last one).

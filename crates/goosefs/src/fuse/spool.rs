@@ -97,6 +97,7 @@ impl GooseFuse {
                 && let Some(node) = nodes.0.get_mut(&ino)
             {
                 node.info = None;
+                node.blocks = None;
             }
         }
     }

@@ -19,8 +19,8 @@ use super::namespace::{Command, Inode, Kind, Reply, normal};
 use crate::auth::{Caller, Role};
 use crate::proto::path::{MAX_PATH, check_path, is_secret_key, mount_policy, redact_uri};
 use crate::proto::{
-    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, LIST_PAGE, ListPage, MasterInfo, MountEntry, Refusal,
-    Registration, Rejoin, Report, UfsMount, WorkerReport, Write, paths,
+    Answer, FileBlocks, FileInfo, Heartbeat, HeartbeatReply, LIST_PAGE, ListPage, Lookup, MasterInfo, MountEntry,
+    Refusal, Registration, Rejoin, Report, UfsMount, WorkerReport, Write, paths,
 };
 
 /// How long a write may take to commit before the client is told to retry.
@@ -38,6 +38,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::REPORT, get(report))
         .route(paths::REJOIN, post(rejoin))
         .route(paths::BLOCKS, get(blocks))
+        .route(paths::LOOKUP, get(lookup))
         .route(paths::WORKERS, get(workers))
         .route(paths::REGISTER, post(register))
         .route(paths::HEARTBEAT, post(heartbeat))
@@ -133,6 +134,11 @@ async fn writes(
         });
     }
     master.in_flight.fetch_sub(1, Ordering::SeqCst);
+    // Nothing applied because this master stopped leading: the client follows the new leader
+    // and sends the batch again, as for one write.
+    if answers.iter().all(|a| matches!(a, Answer::NotLeader { .. })) {
+        return Ok(Json(not_leader(&master)));
+    }
     Ok(Json(Answer::Ok(answers)))
 }
 
@@ -663,12 +669,17 @@ async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -
             info.path
         ))));
     }
+    Json(file_blocks(&master, info, place))
+}
+
+/// A file's blocks, located.
+fn file_blocks(master: &Master, info: FileInfo, place: Place) -> Answer<FileBlocks> {
     let mut blocks = match super::data::blocks_of(info.id, info.length, master.cfg.block_size) {
         Ok(b) => b,
-        Err(e) => return Json(Answer::Refused(Refusal::invalid(e))),
+        Err(e) => return Answer::Refused(Refusal::invalid(e)),
     };
     master.data.locate(&mut blocks);
-    Json(Answer::Ok(FileBlocks {
+    Answer::Ok(FileBlocks {
         block_size: master.cfg.block_size,
         workers: master.data.worker_addresses(),
         mount: place.mount,
@@ -676,7 +687,26 @@ async fn blocks(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -
         ufs_path: place.rel,
         blocks,
         info,
-    }))
+    })
+}
+
+/// A path's metadata and, for a file, its blocks: what FUSE's lookup keeps, so that the open
+/// that follows asks nobody.
+async fn lookup(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<Lookup>> {
+    let (info, place) = match resolve(&master, &q.path).await {
+        Answer::Ok(found) => found,
+        other => return Json(relay(other)),
+    };
+    if info.folder {
+        return Json(Answer::Ok(Lookup { info, blocks: None }));
+    }
+    Json(match file_blocks(&master, info.clone(), place) {
+        Answer::Ok(blocks) => Answer::Ok(Lookup {
+            info,
+            blocks: Some(blocks),
+        }),
+        other => relay(other),
+    })
 }
 
 async fn mount_ufs(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -> Json<Answer<UfsMount>> {

@@ -35,6 +35,8 @@ pub mod paths {
     pub const REPORT: &str = "/api/v1/master/report";
     /// `POST` a [`super::Rejoin`]: `()` once the master is a voter again.
     pub const REJOIN: &str = "/api/v1/master/rejoin";
+    /// `GET ?path=`: a [`super::Lookup`], the path's metadata and a file's blocks.
+    pub const LOOKUP: &str = "/api/v1/fs/lookup";
     /// `GET ?path=`: [`super::FileBlocks`] of a file.
     pub const BLOCKS: &str = "/api/v1/fs/blocks";
     /// `GET`: `Vec<super::WorkerReport>`, the live workers.
@@ -249,6 +251,15 @@ pub struct BlockInfo {
     pub length: u64,
     /// Ids of the workers holding it.
     pub workers: Vec<u64>,
+}
+
+/// A path's metadata and, for a file, its blocks ([`paths::LOOKUP`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lookup {
+    /// The path's metadata.
+    pub info: FileInfo,
+    /// A file's blocks (`None` for a directory).
+    pub blocks: Option<FileBlocks>,
 }
 
 /// A file's blocks and where they are: what a reader needs.

@@ -101,6 +101,18 @@ impl Ufs {
             while set.len() < HEADS {
                 let Some(link) = links.next() else { break };
                 let (op, path) = (self.op.clone(), format!("{prefix}{}", link.name));
+                if let Some((length, mtime_ms)) = link.stat {
+                    // The index gave exact sizes: no HEAD. The fingerprint has the index's
+                    // minute resolution (a HEAD's Last-Modified has seconds).
+                    out.push(Entry {
+                        fingerprint: format!("{length}:{mtime_ms}:index"),
+                        name: link.name,
+                        dir: false,
+                        length,
+                        mtime_ms,
+                    });
+                    continue;
+                }
                 set.spawn(async move {
                     if link.dir {
                         return (link, path, Ok(None));
@@ -225,6 +237,9 @@ pub struct Link {
     pub name: String,
     /// The link ends in `/`.
     pub dir: bool,
+    /// Exact length and time (ms since the epoch, UTC) when the index gives both (nginx's
+    /// autoindex with its default exact sizes): the listing then needs no HEAD for this file.
+    pub stat: Option<(u64, i64)>,
 }
 
 /// The entries of `page`, or `None` when it is not an index page.
@@ -246,9 +261,15 @@ pub fn parse_index(page: &str, rules: &IndexRules) -> Option<Vec<Link>> {
         let text = decode_entities(rest[end + 1..text_end].trim());
         rest = &rest[text_end..];
         let Some(href) = href(attributes) else { continue };
-        if let Some(link) = child(&href, &text, rules)
+        if let Some(mut link) = child(&href, &text, rules)
             && seen.insert((link.name.clone(), link.dir))
         {
+            if !link.dir {
+                // What follows the link on its line: nginx writes the time and the size there.
+                let line = rest.get(4..).unwrap_or_default();
+                let line = &line[..line.find(['\n', '<']).unwrap_or(line.len())];
+                link.stat = nginx_stat(line);
+            }
             links.push(link);
         }
     }
@@ -277,7 +298,32 @@ fn child(href: &str, text: &str, rules: &IndexRules) -> Option<Link> {
         return None;
     }
     let name = percent_decode(name)?;
-    (name != "." && name != "..").then_some(Link { name, dir })
+    (name != "." && name != "..").then_some(Link { name, dir, stat: None })
+}
+
+/// The time and exact size nginx's autoindex writes after a file's link
+/// (`   07-Dec-2026 04:43              102400`, times in UTC), or `None` for anything else (an
+/// approximate `100K`, Apache's table cells, a page without sizes).
+fn nginx_stat(line: &str) -> Option<(u64, i64)> {
+    let mut parts = line.split_whitespace();
+    let (date, time, size) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !size.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut d = date.split('-');
+    let (day, month, year) = (d.next()?, d.next()?, d.next()?);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let (hour, minute) = time.split_once(':')?;
+    let (hour, minute): (i64, i64) = (hour.parse().ok()?, minute.parse().ok()?);
+    if !(1..=31).contains(&day) || !(0..24).contains(&hour) || !(0..60).contains(&minute) {
+        return None;
+    }
+    let days = goosefs_conf::duration::days_from_civil(year, month, day);
+    Some((size.parse().ok()?, ((days * 24 + hour) * 60 + minute) * 60_000))
 }
 
 /// The value of the `href` attribute.
@@ -383,6 +429,29 @@ mod tests {
         let page = "<html>\r\n<head><title>Index of /data/</title></head>\r\n<body>\r\n<h1>Index of /data/</h1><hr><pre><a href=\"../\">../</a>\r\n<a href=\"a%26b.csv\">a&amp;b.csv</a>   01-Jan-2024 10:00   12\r\n<a href=\"sub/\">sub/</a>\r\n</pre><hr></body>\r\n</html>";
         let links = parse_index(page, &IndexRules::default()).expect("an index page");
         assert_eq!(names(&links), [("a&b.csv", false), ("sub", true)]);
+        // nginx's exact sizes and UTC times: no HEAD needed (2024-01-01 10:00 UTC).
+        assert_eq!(links[0].stat, Some((12, 1_704_103_200_000)));
+        assert_eq!(links[1].stat, None);
+    }
+
+    #[test]
+    fn only_exact_nginx_sizes_are_taken_from_an_index() {
+        assert_eq!(
+            nginx_stat("   07-Dec-2026 04:43              102400"),
+            Some((102_400, 1_796_618_580_000))
+        );
+        for not_exact in [
+            "   07-Dec-2026 04:43   100K",
+            "   07-Dec-2026 04:43   -",
+            "   2024-01-01 10:00   12",
+            "   32-Dec-2026 04:43   1",
+            "   07-Foo-2026 04:43   1",
+            "   07-Dec-2026 25:00   1",
+            "",
+            "   07-Dec-2026 04:43   12 extra",
+        ] {
+            assert_eq!(nginx_stat(not_exact), None, "{not_exact:?}");
+        }
     }
 
     #[test]
@@ -432,7 +501,8 @@ mod tests {
             links[100_000],
             Link {
                 name: "d".into(),
-                dir: true
+                dir: true,
+                stat: None
             }
         );
     }

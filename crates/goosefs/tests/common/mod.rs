@@ -614,6 +614,16 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The paths `goosefs fs ls path` prints (the last field of each line); the command must succeed.
+pub fn ls_names(masters: &Masters, path: &str) -> Vec<String> {
+    let out = masters.goosefs(&["fs", "ls", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+        .collect()
+}
+
 /// Retries `check` until it holds or `within` passes.
 pub fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
