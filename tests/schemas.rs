@@ -35,8 +35,20 @@ fn type_of(node: &Value) -> String {
     node.get("type").and_then(Value::as_str).unwrap_or("any").to_owned()
 }
 
+/// The fields we accept on purpose that Fluid's GooseFSRuntime lacks: AlluxioRuntime's volumes and
+/// volume mounts, so the masters' journal can live on a volume (docs/reference.md, "Decisions").
+/// The API gateway shares the components' type; validate refuses its volume mounts (GFS108).
+const EXTENSIONS: [&str; 6] = [
+    "spec.volumes",
+    "spec.master.volumeMounts",
+    "spec.jobMaster.volumeMounts",
+    "spec.worker.volumeMounts",
+    "spec.jobWorker.volumeMounts",
+    "spec.apiGateway.volumeMounts",
+];
+
 /// Walks Fluid's schema node `theirs` beside ours, collecting missing paths and type mismatches
-/// (and, outside Kubernetes definitions, fields we have that Fluid lacks).
+/// (and, outside Kubernetes definitions, fields we have that Fluid lacks, but for [`EXTENSIONS`]).
 fn compare(root: &Value, ours: &Value, theirs: &Value, path: &str, in_k8s: bool, problems: &mut Vec<String>) {
     let mut k8s = in_k8s;
     let ours = resolve(root, ours, &mut k8s);
@@ -60,8 +72,9 @@ fn compare(root: &Value, ours: &Value, theirs: &Value, path: &str, in_k8s: bool,
                 .into_iter()
                 .flat_map(|p| p.keys())
             {
-                if !props.contains_key(key) {
-                    problems.push(format!("{path}.{key}: in our schema but not in Fluid's"));
+                let field = format!("{path}.{key}");
+                if !props.contains_key(key) && !EXTENSIONS.contains(&field.as_str()) {
+                    problems.push(format!("{field}: in our schema but not in Fluid's"));
                 }
             }
         }

@@ -80,6 +80,20 @@ pub fn check(runtime: &GooseFsRuntime, ctx: &mut DocCtx<'_>) {
             }
         }
     }
+    // The API gateway shares the components' type but is rendered without volumes.
+    if spec
+        .api_gateway
+        .as_ref()
+        .is_some_and(|g| g.volume_mounts.as_ref().is_some_and(|m| !m.is_empty()))
+    {
+        ctx.report(
+            Code::GFS108,
+            &FieldPath::parse("spec.apiGateway.volumeMounts"),
+            true,
+            "the API gateway is rendered without volumes: these mounts would never be made".to_owned(),
+            Some("mount the volume in master, jobMaster, worker or jobWorker".to_owned()),
+        );
+    }
     journal(runtime, ctx);
 }
 
