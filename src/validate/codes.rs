@@ -263,7 +263,7 @@ impl Code {
                  fields; Fluid's GooseFSRuntime lacks them): every mount names a volume of spec.volumes, volume \
                  names are unique and not one the render uses itself (goosefs-journal, backup, tier and ufs- \
                  volumes, ...), and no mount takes a path the render mounts (/journal excepted: a volume there \
-                 holds the journal). Warnings: goosefs.master.journal.folder on no volume at all (the \
+                 holds the journal). The API gateway is rendered without volumes: its volumeMounts are refused. Warnings: goosefs.master.journal.folder on no volume at all (the \
                  container's own file system), and a journal on a hostPath volume with several masters.",
                 "A mount of an unknown volume or a duplicate name makes the API server reject the StatefulSet \
                  after everything else was created. A journal outside any volume is lost whenever the container \
