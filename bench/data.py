@@ -84,6 +84,30 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 p.kill()
 
+    def start_master(self):
+        """The master, its journal in the work folder; returns once it answers."""
+        self.spawn("master", ["master-only", "--no-format"], {
+            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
+            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={self.work}/journal"})
+        assert wait_for(lambda: self.goosefs("fsadmin", "report").returncode == 0), "the master starts"
+
+    def start_worker(self, tier, quota):
+        """The worker with one tier directory of `quota`; returns once the master lists it."""
+        self.spawn("worker", ["worker-only", "--no-format"], {
+            "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
+            "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP}"
+                f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"
+                f" -Dgoosefs.worker.tieredstore.level0.dirs.quota={quota}"})
+        assert wait_for(lambda: b"hbase-worker-0" in self.goosefs("fsadmin", "report", "capacity").stdout)
+
+    def start_fuse(self, fuse_args, mnt, tier, first):
+        """FUSE at `mnt`, reading `tier` directly; returns once `first` (a path below `mnt`) shows."""
+        self.spawn("fuse", fuse_args, {
+            "MOUNT_POINT": mnt,
+            "GOOSEFS_FUSE_JAVA_OPTS": f"-Dgoosefs.user.hostname=hbase-worker-0"
+                f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
+        assert wait_for(lambda: os.path.exists(first)), "FUSE mounts"
+
     def goosefs(self, *args, stdout=subprocess.PIPE):
         return subprocess.run([self.binary] + list(args), env=self.base_env(), stdout=stdout,
                               stderr=subprocess.PIPE, check=False)
@@ -204,20 +228,11 @@ def auth_round(binary, work, auth, fuse_args, url, names):
     mnt, tier = os.path.join(sub, "mnt"), os.path.join(sub, "tier")
     os.makedirs(mnt)
     try:
-        c.spawn("master", ["master-only", "--no-format"], {
-            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
-            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={sub}/journal"})
-        assert wait_for(lambda: c.goosefs("fsadmin", "report").returncode == 0), "the master starts"
-        c.spawn("worker", ["worker-only", "--no-format"], {
-            "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
-            "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP} -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"
-                f" -Dgoosefs.worker.tieredstore.level0.dirs.quota=100GB"})
-        assert wait_for(lambda: b"hbase-worker-0" in c.goosefs("fsadmin", "report", "capacity").stdout)
+        c.start_master()
+        c.start_worker(tier, "100GB")
         assert c.goosefs("fs", "mount", "/data", url).returncode == 0
-        c.spawn("fuse", fuse_args, {"MOUNT_POINT": mnt, "GOOSEFS_FUSE_JAVA_OPTS":
-            f"-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
         files = [os.path.join(mnt, "data", n) for n in names]
-        assert wait_for(lambda: os.path.exists(files[0])), "FUSE mounts"
+        c.start_fuse(fuse_args, mnt, tier, files[0])
         cold = timed(lambda: run(["cat"] + files))
         warm = timed(lambda: run(["cat"] + files))
         fs_cat = timed(lambda: [subprocess.run([binary, "fs", "cat", f"/data/{n}"], env=c.base_env(),
@@ -272,31 +287,13 @@ def main():
     try:
         wait_for(lambda: os.path.exists(port_file))
         url = f"http://127.0.0.1:{open(port_file).read().strip()}/"
-        c.spawn("master", ["master-only", "--no-format"], {
-            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
-            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={work}/journal"})
-        assert wait_for(lambda: c.goosefs("fsadmin", "report").returncode == 0), "the master starts"
-
-        def start_worker(tier, quota):
-            c.spawn("worker", ["worker-only", "--no-format"], {
-                "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
-                "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP}"
-                    f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"
-                    f" -Dgoosefs.worker.tieredstore.level0.dirs.quota={quota}"})
-            assert wait_for(lambda: b"hbase-worker-0" in c.goosefs("fsadmin", "report", "capacity").stdout)
-
-        def start_fuse(tier):
-            c.spawn("fuse", fuse_args, {
-                "MOUNT_POINT": mnt,
-                "GOOSEFS_FUSE_JAVA_OPTS": f"-Dgoosefs.user.hostname=hbase-worker-0"
-                    f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
-            assert wait_for(lambda: os.path.exists(os.path.join(mnt, "data", names[0]))), "FUSE mounts"
-
+        c.start_master()
+        first = os.path.join(mnt, "data", names[0])
         tier = os.path.join(work, "tier")
-        start_worker(tier, f"{int(a.gb * 1.5 * 1024)}MB")
+        c.start_worker(tier, f"{int(a.gb * 1.5 * 1024)}MB")
         out = c.goosefs("fs", "mount", "/data", url)
         assert out.returncode == 0, out.stderr
-        start_fuse(tier)
+        c.start_fuse(fuse_args, mnt, tier, first)
         ufs_files = [os.path.join(ufs_dir, n) for n in names]
         fuse_files = [os.path.join(mnt, "data", n) for n in names]
         web_port = int(next(w.split("=")[1] for w in env["GOOSEFS_JAVA_OPTS"].split() if w.startswith("-Dgoosefs.worker.web.port=")))
@@ -353,8 +350,8 @@ def main():
         c.stop("fuse")
         c.stop("worker")
         small_tier = os.path.join(work, "tier-small")
-        start_worker(small_tier, a.small_quota)
-        start_fuse(small_tier)
+        c.start_worker(small_tier, a.small_quota)
+        c.start_fuse(fuse_args, mnt, small_tier, first)
         evicting = timed(lambda: run(["cat"] + fuse_files))
         m = metrics(web_port)
         evictions = m.get("goosefs_worker_evictions_total", 0)
@@ -413,7 +410,7 @@ def main():
           f"FUSE cold {rate(idle_cold):.2f} GB/s = {direct / idle_cold:.2f} of the median curl")
     print(f"Eviction: {int(evictions)} blocks ({evicted_bytes / 1e9:.2f} GB) evicted in {evicting:.2f} s of reading = "
           f"{evicted_bytes / 1e9 / evicting:.2f} GB/s while reading at {rate(evicting):.2f} GB/s; the eviction work "
-          f"itself took {eviction_seconds:.3f} s = {evicted_bytes / 1e9 / eviction_seconds:.1f} GB/s of eviction capacity "
+          f"itself took {eviction_seconds:.3f} s = {evicted_bytes / 1e9 / max(eviction_seconds, 1e-6):.1f} GB/s of eviction capacity "
           f"(goal: keep up with a 1 GB/s read stream); tier ended at {used / capacity:.0%} of its quota")
     print(f"First byte of a cold open (`head -c 1` of an evicted 256 MiB file): {first_byte:.2f} s")
     print(f"Peak RSS: worker {rss_worker:.0f} MB, FUSE {rss_fuse:.0f} MB (2 GB cached); "

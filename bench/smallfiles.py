@@ -25,7 +25,7 @@ Needs nginx (apt-get install nginx-light) and the release build
 import argparse, http.client, os, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import CASE, MASTER_IP, WORKER_IP, TARGET, Cluster, rendered, wait_for  # noqa: E402
+from data import CASE, TARGET, Cluster, rendered, wait_for  # noqa: E402
 
 
 def size_arg(text):
@@ -183,21 +183,11 @@ def main():
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
           f"{a.dirs} x {a.files} files of {a.size} bytes, {a.threads} threads; nginx {web.url()}")
     try:
-        c.spawn("master", ["master-only", "--no-format"], {
-            "GOOSEFS_MASTER_HOSTNAME": "hbase-master-0",
-            "GOOSEFS_MASTER_JAVA_OPTS": f"-Dgoosefs.master.bind.host={MASTER_IP} -Dgoosefs.master.journal.folder={work}/journal"})
-        assert wait_for(lambda: c.goosefs("fsadmin", "report").returncode == 0), "the master starts"
-        c.spawn("worker", ["worker-only", "--no-format"], {
-            "GOOSEFS_WORKER_HOSTNAME": "hbase-worker-0",
-            "GOOSEFS_WORKER_JAVA_OPTS": f"-Dgoosefs.worker.bind.host={WORKER_IP}"
-                f" -Dgoosefs.worker.tieredstore.level0.dirs.path={tier} -Dgoosefs.worker.tieredstore.level0.dirs.quota=20GB"})
-        assert wait_for(lambda: b"hbase-worker-0" in c.goosefs("fsadmin", "report", "capacity").stdout)
+        c.start_master()
+        c.start_worker(tier, "20GB")
         out = c.goosefs("fs", "mount", "/data", web.url())
         assert out.returncode == 0, out.stderr
-        c.spawn("fuse", fuse_args, {
-            "MOUNT_POINT": mnt,
-            "GOOSEFS_FUSE_JAVA_OPTS": f"-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={tier}"})
-        assert wait_for(lambda: os.path.exists(os.path.join(mnt, "data", "d00"))), "FUSE mounts"
+        c.start_fuse(fuse_args, mnt, tier, os.path.join(mnt, "data", "d00"))
 
         # Listing first (nothing listed yet: cold), then again (warm).
         rows = []

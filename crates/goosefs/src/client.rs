@@ -143,21 +143,6 @@ impl MasterClient {
         self.call::<(), _>(&list_query(path, after, limit), None).await
     }
 
-    /// Every entry of directory `path` (a file: itself), in name order, page by page. Memory
-    /// follows the directory; walks over many directories use [`MasterClient::list_page`].
-    ///
-    /// # Errors
-    /// [`ClientError`].
-    pub async fn list(&self, path: &str) -> Result<Vec<FileInfo>, ClientError> {
-        let mut page = self.list_page(path, None, LIST_PAGE).await?;
-        let mut all = std::mem::take(&mut page.entries);
-        while let Some(after) = page.next {
-            page = self.list_page(path, Some(&after), LIST_PAGE).await?;
-            all.append(&mut page.entries);
-        }
-        Ok(all)
-    }
-
     /// A walk over everything below `root` (a file: the file itself), in path order.
     ///
     /// # Errors

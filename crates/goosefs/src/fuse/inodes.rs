@@ -189,11 +189,19 @@ impl GooseFuse {
             .rt
             .block_on(self.client.call::<(), _>(&query(paths::LOOKUP, path), None))
             .map_err(|e| errno(&e))?;
-        self.remember(ino, &found.info);
-        if let Some(blocks) = found.blocks {
-            self.keep_blocks(ino, Arc::new(blocks));
-        }
-        Ok(found.info)
+        let info = match found {
+            crate::proto::Lookup::Directory(info) => {
+                self.remember(ino, &info);
+                info
+            }
+            crate::proto::Lookup::File(blocks) => {
+                let info = blocks.info.clone();
+                self.remember(ino, &info);
+                self.keep_blocks(ino, Arc::new(blocks));
+                info
+            }
+        };
+        Ok(info)
     }
 
     pub(super) fn attr(&self, ino: u64, info: &FileInfo) -> FileAttr {

@@ -698,13 +698,10 @@ async fn lookup(State(master): State<Arc<Master>>, Query(q): Query<PathQuery>) -
         other => return Json(relay(other)),
     };
     if info.folder {
-        return Json(Answer::Ok(Lookup { info, blocks: None }));
+        return Json(Answer::Ok(Lookup::Directory(info)));
     }
-    Json(match file_blocks(&master, info.clone(), place) {
-        Answer::Ok(blocks) => Answer::Ok(Lookup {
-            info,
-            blocks: Some(blocks),
-        }),
+    Json(match file_blocks(&master, info, place) {
+        Answer::Ok(blocks) => Answer::Ok(Lookup::File(blocks)),
         other => relay(other),
     })
 }
@@ -846,6 +843,39 @@ async fn rejoin(State(master): State<Arc<Master>>, Json(request): Json<Rejoin>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_merges_journaled_and_ufs_entries_in_name_order_the_journaled_winning() {
+        let entry = |name: &str, id: u64| FileInfo {
+            id,
+            path: format!("/d/{name}"),
+            folder: false,
+            length: 0,
+            mtime_ms: 0,
+            mount_point: false,
+            ufs_path: String::new(),
+        };
+        let names = |page: &ListPage| page.entries.iter().map(|e| (e.path.clone(), e.id)).collect::<Vec<_>>();
+        // Journaled "b" shadows the UFS's "b"; each side brings up to limit + 1.
+        let page = merge_page(
+            vec![entry("b", 1), entry("d", 1)],
+            vec![entry("a", 2), entry("b", 2), entry("c", 2)],
+            3,
+        );
+        assert_eq!(
+            names(&page),
+            [("/d/a".into(), 2), ("/d/b".into(), 1), ("/d/c".into(), 2)]
+        );
+        assert_eq!(
+            page.next.as_deref(),
+            Some("c"),
+            "more follow: the next page starts after c"
+        );
+        let last = merge_page(vec![entry("d", 1)], Vec::new(), 3);
+        assert_eq!((last.entries.len(), last.next), (1, None), "the end");
+        let exact = merge_page(vec![entry("a", 1)], vec![entry("b", 2)], 2);
+        assert_eq!(exact.next, None, "exactly a page: nothing follows");
+    }
 
     fn queued(path: String) -> QueuedWrite {
         let (reply, _) = tokio::sync::oneshot::channel();

@@ -255,11 +255,11 @@ pub struct BlockInfo {
 
 /// A path's metadata and, for a file, its blocks ([`paths::LOOKUP`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Lookup {
-    /// The path's metadata.
-    pub info: FileInfo,
-    /// A file's blocks (`None` for a directory).
-    pub blocks: Option<FileBlocks>,
+pub enum Lookup {
+    /// A directory.
+    Directory(FileInfo),
+    /// A file: its blocks, which carry its metadata.
+    File(FileBlocks),
 }
 
 /// A file's blocks and where they are: what a reader needs.
