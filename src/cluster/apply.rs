@@ -314,13 +314,20 @@ pub async fn write_fluid_status(
                 .filter(|n| *n > 0)
                 .unwrap_or(1);
             let done = mounted(cluster, plan, &(key.namespace.clone(), key.name.clone())).await?;
-            let body = super::status::dataset_status_patch(&status, done, &dataset["spec"]["mounts"], masters, now);
+            let body = super::status::dataset_status_patch(
+                &status,
+                done,
+                &dataset["spec"]["mounts"],
+                masters,
+                &super::status::DatasetFacts::default(),
+                now,
+            );
             bodies.push((ResourceKey::of(dataset), body));
         }
         for (key, mut body) in bodies {
             let live = cluster.get(&key).await?;
             let live_status = live.as_ref().map_or(&Value::Null, |o| &o["status"]);
-            if keep_transition_times(&mut body["status"], live_status) {
+            if super::status::keep_transition_times(&mut body["status"], live_status) {
                 continue;
             }
             cluster.patch_status(&key, &body).await?;
@@ -328,26 +335,6 @@ pub async fn write_fluid_status(
         }
     }
     Ok(written)
-}
-
-/// Gives each condition of `new` whose type and status are unchanged in `live` the live
-/// condition's times. Returns whether `live` then already holds everything `new` says.
-fn keep_transition_times(new: &mut Value, live: &Value) -> bool {
-    let live_conditions = live["conditions"].as_array().cloned().unwrap_or_default();
-    for condition in new["conditions"].as_array_mut().into_iter().flatten() {
-        let same = live_conditions
-            .iter()
-            .find(|c| c["type"] == condition["type"] && c["status"] == condition["status"]);
-        if let Some(same) = same {
-            for time in ["lastProbeTime", "lastUpdateTime", "lastTransitionTime"] {
-                if condition.get(time).is_some() && same[time].is_string() {
-                    condition[time] = same[time].clone();
-                }
-            }
-        }
-    }
-    new.as_object()
-        .is_some_and(|fields| fields.iter().all(|(k, v)| &live[k] == v))
 }
 
 /// Refuses a saved plan when any object it covers changed (or appeared, or went) since: its

@@ -5,7 +5,8 @@
 //! allocation order ([`ports`]), byte sizes in GooseFS units ([`size`]), durations
 //! ([`duration`]), tier levels ([`tier`]), embedded-journal addresses ([`journal`]), UFS
 //! schemes ([`ufs`]), the runtime's credential: its Secret's items and roles ([`credential`]),
-//! and the Dataset's mounts as the masters read them ([`mounts`]).
+//! the Dataset's mounts as the masters read them ([`mounts`]), and Fluid's status of a runtime
+//! and its Dataset with its number formats ([`fluid_status`]).
 //!
 //! Pure: no I/O (but the OS's random source for a new credential), no async, no dependency but
 //! `thiserror`, `ring` and `base64` for the credential's keys, and serde for the declared mounts. Environment lookups are passed
@@ -14,6 +15,7 @@
 pub mod credential;
 pub mod duration;
 pub mod fluid;
+pub mod fluid_status;
 pub mod journal;
 pub mod keys;
 pub mod mounts;

@@ -7,7 +7,8 @@
 //! Layers, bottom first (a module imports only modules below it; `tests/layers.rs` checks):
 //! [`proto`] (the wire: routes, request and reply types, block framing, path bounds, typed
 //! refusals) and [`blockfile`] (the on-disk block format); [`ufs`] (one file per Apache OpenDAL
-//! service, dispatched by goosefs-conf's scheme table) and [`config`] (what each process reads);
+//! service, dispatched by goosefs-conf's scheme table), [`config`] (what each process reads) and
+//! [`kubeapi`] (the Kubernetes API, for the status the leading master keeps);
 //! [`auth`] (the credential handshake and the role table) under [`net`] (the one transport);
 //! [`client`] (masters) and [`reader`] (bytes); the servers [`master`] (namespace state
 //! machine, Raft and its journal, membership, UFS metadata, RPC and web ports) and [`worker`]
@@ -25,6 +26,7 @@ pub mod fs;
 pub mod fsdata;
 pub mod fuse;
 pub mod jobs;
+pub mod kubeapi;
 pub mod master;
 pub mod net;
 pub mod proto;

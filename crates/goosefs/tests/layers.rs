@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "signal",
     "ufs",
     "config",
+    "kubeapi",
     "auth",
     "net",
     "client",

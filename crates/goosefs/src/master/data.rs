@@ -125,6 +125,8 @@ struct WorkerState {
     tiers: Vec<crate::proto::TierUsage>,
     last: Instant,
     blocks: BTreeSet<u64>,
+    /// Its block reads from cache and from the UFS since it started (its last heartbeat's).
+    reads: (u64, u64),
 }
 
 #[derive(Default)]
@@ -281,6 +283,7 @@ impl Data {
                 tiers: r.tiers.clone(),
                 last: Instant::now(),
                 blocks: r.blocks.iter().copied().collect(),
+                reads: (0, 0),
             },
         );
         tracing::info!(worker = %format!("{}:{}", r.host, r.rpc_port), id, blocks = r.blocks.len(), "worker registered");
@@ -295,6 +298,7 @@ impl Data {
         };
         state.last = Instant::now();
         state.tiers.clone_from(&h.tiers);
+        state.reads = (h.hits, h.misses);
         for b in &h.added {
             state.blocks.insert(*b);
         }
@@ -341,6 +345,14 @@ impl Data {
                 .map(|s| s.iter().copied().collect())
                 .unwrap_or_default();
         }
+    }
+
+    /// The live workers' block reads from cache and from the UFS, summed (each since its start).
+    pub fn read_counts(&self) -> (u64, u64) {
+        self.live()
+            .by_id
+            .values()
+            .fold((0, 0), |(h, m), s| (h + s.reads.0, m + s.reads.1))
     }
 
     /// The live workers for `fsadmin report capacity`.
@@ -426,6 +438,8 @@ mod tests {
             tiers: tiers.clone(),
             added: vec![],
             removed: vec![],
+            hits: 0,
+            misses: 0,
         };
         assert_eq!(data.heartbeat(&unknown), HeartbeatReply::Register);
         let beat = Heartbeat {
@@ -433,8 +447,11 @@ mod tests {
             tiers,
             added: vec![8],
             removed: vec![7],
+            hits: 9,
+            misses: 3,
         };
         assert_eq!(data.heartbeat(&beat), HeartbeatReply::Recorded);
+        assert_eq!(data.read_counts(), (9, 3), "the hit ratio's counts");
         let mut blocks = vec![
             BlockInfo {
                 id: 7,

@@ -24,6 +24,15 @@ use crate::proto::{Answer, Write};
 /// How often a leader checks the table again (a failed mount is retried this often).
 pub const PERIOD: Duration = Duration::from_secs(10);
 
+/// What the last passes found, for the runtime's status ([`super::status`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Declared paths whose last mount failed, with why (the UFS's answer).
+    pub failures: BTreeMap<String, String>,
+    /// When this leader last mounted a declared mount (seconds since the epoch).
+    pub mounted_at: Option<i64>,
+}
+
 /// A declared mount with its secret options read from the environment: the write that makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
@@ -153,12 +162,17 @@ pub async fn run(master: Arc<Master>) {
 async fn reconcile(master: &Arc<Master>, warned: &mut std::collections::BTreeSet<(String, String)>) {
     let env = |var: &str| std::env::var(var).ok();
     let mut wanted = Vec::new();
+    let mut failures = BTreeMap::new();
     for d in &master.cfg.declared {
         match resolve(d, &env) {
             Ok(w) => wanted.push(w),
-            Err(e) => tracing::error!("{e}"),
+            Err(e) => {
+                tracing::error!("{e}");
+                failures.insert(d.path.clone(), e);
+            }
         }
     }
+    let mut mounted = false;
     let table = master
         .journal
         .applied
@@ -190,12 +204,29 @@ async fn reconcile(master: &Arc<Master>, warned: &mut std::collections::BTreeSet
             Ok(()) => match &action {
                 Action::Mount(w) | Action::Replace(w) => {
                     tracing::info!(path = w.path, ufs = %crate::proto::path::redact_uri(&w.ufs), "declared mount mounted");
+                    mounted = true;
                 }
                 Action::Unmount(path) => tracing::info!(path, "mount no longer declared: unmounted"),
                 Action::Held { .. } => {}
             },
-            Err(e) => tracing::warn!(error = %e, "declared mounts: will try again"),
+            Err(e) => {
+                tracing::warn!(error = %e, "declared mounts: will try again");
+                if let Action::Mount(w) | Action::Replace(w) = &action {
+                    failures.insert(w.path.clone(), format!("mount {}: {e}", w.path));
+                }
+            }
         }
+    }
+    let mut outcome = master
+        .declared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    outcome.failures = failures;
+    if mounted {
+        outcome.mounted_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok());
     }
 }
 

@@ -11,6 +11,7 @@ pub mod membership;
 pub mod namespace;
 pub mod raft;
 mod rpc;
+pub mod status;
 mod web;
 
 use std::collections::BTreeMap;
@@ -65,6 +66,8 @@ pub struct Master {
     pub writes: tokio::sync::mpsc::Sender<rpc::QueuedWrite>,
     /// UFS listings, workers and block locations (the leader's, not journaled).
     pub data: data::Data,
+    /// What the declared mounts' last reconciliation found (the leader's).
+    pub declared: std::sync::Mutex<declared::Outcome>,
 }
 
 impl Master {
@@ -179,6 +182,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
         http: Http::default(),
         rejoining: Mutex::new(()),
         data: data::Data::new(cfg.ufs.clone(), cfg.metadata_sync, cfg.worker_timeout),
+        declared: std::sync::Mutex::default(),
         cfg,
     });
     tracing::info!(
@@ -228,6 +232,7 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
     tokio::spawn(rpc::batch_writes(master.clone(), queued));
     tokio::spawn(membership::join(master.clone(), member));
     tokio::spawn(declared::run(master.clone()));
+    tokio::spawn(status::run(master.clone()));
 
     let outcome = tokio::select! {
         () = crate::signal::terminated() => Ok(()),

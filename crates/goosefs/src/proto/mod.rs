@@ -216,6 +216,12 @@ pub struct Heartbeat {
     pub added: Vec<u64>,
     /// Blocks dropped since the last report.
     pub removed: Vec<u64>,
+    /// Block reads answered from its cache since it started (the runtime's cache hit ratio).
+    #[serde(default)]
+    pub hits: u64,
+    /// Block reads it had to fetch from the UFS since it started.
+    #[serde(default)]
+    pub misses: u64,
 }
 
 /// The leader's answer to a heartbeat.

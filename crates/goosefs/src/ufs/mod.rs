@@ -56,15 +56,15 @@ pub enum UfsError {
         /// Path inside it.
         path: String,
     },
-    /// The UFS refused the credentials.
+    /// The UFS refused the credentials (or refused the request: a Web UFS's 403).
     #[error("{uri}: access denied to {path} (check the mount's keys): {source}")]
     Denied {
         /// The UFS URI.
         uri: String,
         /// Path inside it.
         path: String,
-        /// OpenDAL's error.
-        source: Box<opendal::Error>,
+        /// The UFS's own answer (OpenDAL's error, or the index page's status).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Any other failure, after the retries.
     #[error("{uri}: {op} {path} failed: {source}")]
@@ -664,6 +664,35 @@ mod tests {
         .expect("open");
         let e = ufs.list("").await.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("an index page over 134217728 bytes"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_web_ufs_refusal_is_named_with_the_servers_answer() {
+        let (port, _) = http_server(
+            "127.0.0.1",
+            vec![
+                ("/private/", 403, String::new(), "no"),
+                ("/gone/", 404, String::new(), ""),
+            ],
+        )
+        .await;
+        let open = |dir: &str| {
+            Ufs::open(
+                &format!("http://127.0.0.1:{port}/{dir}/"),
+                &BTreeMap::new(),
+                &UfsSettings::default(),
+            )
+            .expect("open")
+        };
+        let refused = open("private").list("").await.err();
+        assert!(matches!(refused, Some(UfsError::Denied { .. })), "{refused:?}");
+        let text = refused.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains(&format!("403 Forbidden from http://127.0.0.1:{port}/private/")),
+            "{text}"
+        );
+        let gone = open("gone").list("").await.err();
+        assert!(matches!(gone, Some(UfsError::NotFound { .. })), "{gone:?}");
     }
 
     #[tokio::test]

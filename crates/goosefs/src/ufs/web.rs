@@ -173,10 +173,18 @@ impl Ufs {
                     ));
                 }
                 Ok((status, Some(text))) if status.is_success() => break text,
-                Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 403 => {
+                Ok((status, _)) if status.as_u16() == 404 => {
                     return Err(UfsError::NotFound {
                         uri: shown(&self.uri),
                         path: prefix.to_owned(),
+                    });
+                }
+                // The server's own answer, not "does not exist": a refusal is the thing to fix.
+                Ok((status, _)) if status.as_u16() == 401 || status.as_u16() == 403 => {
+                    return Err(UfsError::Denied {
+                        uri: shown(&self.uri),
+                        path: if prefix.is_empty() { "/" } else { prefix }.to_owned(),
+                        source: format!("{status} from {url}").into(),
                     });
                 }
                 Ok((status, _)) if (status.is_server_error() || status.as_u16() == 429) && attempt < 5 => {}

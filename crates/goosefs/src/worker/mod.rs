@@ -461,6 +461,8 @@ async fn report(worker: Arc<Worker>) {
                     tiers: usage,
                     added,
                     removed,
+                    hits: worker.store.counters.hits.load(Ordering::Relaxed),
+                    misses: worker.store.counters.misses.load(Ordering::Relaxed),
                 };
                 match worker
                     .client
