@@ -385,7 +385,7 @@ fn render_prints_every_golden_case() {
     ]));
     let list: Value = serde_json::from_str(&json).expect("one JSON document");
     assert_eq!(json, serde_json::to_string_pretty(&list).expect("json") + "\n");
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(20));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(26));
     let empty = bin()
         .args(["render", "-", "-o", "json"])
         .write_stdin("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
@@ -405,7 +405,7 @@ fn render_to_stdout_as_yaml_and_json() {
     assert_eq!(stdout(&yaml), expected, "the CLI prints exactly the golden rendering");
     let json: Value = serde_json::from_slice(&run(&["render", HBASE, "-o", "json"]).stdout).expect("json");
     assert_eq!(json["kind"], "List");
-    assert_eq!(json["items"].as_array().map(Vec::len), Some(11));
+    assert_eq!(json["items"].as_array().map(Vec::len), Some(14));
 }
 
 #[test]
@@ -419,10 +419,11 @@ fn render_output_dir_is_one_sorted_file_per_object_and_replaced_whole() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 11);
+    assert_eq!(names.len(), 14);
     assert_eq!(names[0], "00-configmap-default-hbase-applyset.yaml");
     assert_eq!(names[1], "01-configmap-default-hbase-config.yaml");
-    assert_eq!(names[10], "08-daemonset-default-hbase-fuse.yaml");
+    assert_eq!(names[2], "01-role-default-hbase-status.yaml");
+    assert_eq!(names[13], "08-daemonset-default-hbase-fuse.yaml");
     // Re-rendering a smaller input replaces the set: no stale files stay behind.
     assert_eq!(
         run(&["render", "testdata/render/one-master/input.yaml", "--output-dir", &arg])
@@ -431,7 +432,7 @@ fn render_output_dir_is_one_sorted_file_per_object_and_replaced_whole() {
         Some(0)
     );
     let count = std::fs::read_dir(&out_dir).expect("dir").count();
-    assert_eq!(count, 9);
+    assert_eq!(count, 12);
     // A directory holding anything else is not replaced.
     std::fs::write(out_dir.join("notes.txt"), "mine").expect("write");
     let refused = run(&["render", HBASE, "--output-dir", &arg]);

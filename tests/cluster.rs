@@ -62,7 +62,7 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.ends_with("Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 15 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert!(text.contains("create StatefulSet/default/hbase-master"));
@@ -86,7 +86,7 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     let lists = log
         .iter()
         .filter(|l| l.starts_with("GET ") && !l.contains("customresourcedefinitions"));
-    assert!(lists.count() <= 2 * 7 + 2, "{log:#?}");
+    assert!(lists.count() <= 2 * 10 + 2, "{log:#?}");
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn an_object_that_exists_without_our_labels_is_read_and_updated_not_created() {
     let text = stdout(&out);
     assert!(text.contains("update ConfigMap/default/hbase-config"), "{text}");
     assert!(
-        text.ends_with("Plan: 11 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 14 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert!(
@@ -122,7 +122,7 @@ fn an_applied_runtime_plans_no_changes_then_exactly_the_quota_change() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out),
-        "Plan: 0 to create, 0 to update, 0 to delete, 11 unchanged.\n"
+        "Plan: 0 to create, 0 to update, 0 to delete, 14 unchanged.\n"
     );
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
@@ -233,7 +233,7 @@ fn objects_of_ours_that_are_no_longer_rendered_are_planned_for_deletion_and_othe
     assert!(text.contains("delete Job/default/hbase-mount-0000000000"), "{text}");
     assert!(!text.contains("someone-elses"));
     assert!(
-        text.ends_with("Plan: 0 to create, 0 to update, 1 to delete, 11 unchanged.\n"),
+        text.ends_with("Plan: 0 to create, 0 to update, 1 to delete, 14 unchanged.\n"),
         "{text}"
     );
 }
@@ -323,7 +323,7 @@ fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     server.inject_matching(config_request, Fault::Status(429));
     let out = plan(&server, dir.path(), &[HBASE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with("Plan: 0 to create, 0 to update, 0 to delete, 11 unchanged.\n"));
+    assert!(stdout(&out).ends_with("Plan: 0 to create, 0 to update, 0 to delete, 14 unchanged.\n"));
     let sent = server.log()[before..].iter().filter(|l| config_request(l)).count();
     assert_eq!(sent, 3, "the request was sent three times");
 }
@@ -380,7 +380,7 @@ fn kubectl_dispatches_plan_with_its_connection_flags() {
         .output()
         .expect("kubectl is installed on every machine here");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with("Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
+    assert!(stdout(&out).ends_with("Plan: 15 to create, 0 to update, 0 to delete, 0 unchanged.\n"));
     // The plugin reached the server of --kubeconfig (not KUBECONFIG's, which does not exist).
     assert!(
         server
@@ -555,7 +555,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 12 to create"), "{text}");
+    assert!(text.contains("Plan: 15 to create"), "{text}");
     assert!(text.contains("StatefulSet/default/hbase-master created"), "{text}");
     assert!(text.contains("waiting for the masters of default/hbase"), "{text}");
     assert!(
@@ -578,6 +578,9 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
             "secrets",
             "configmaps",
             "configmaps",
+            "roles",
+            "rolebindings",
+            "serviceaccounts",
             "services",
             "services",
             "services",
@@ -590,13 +593,13 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
         ],
         "{writes:#?}"
     );
-    assert_eq!(writes.len(), 12, "{writes:#?}");
+    assert_eq!(writes.len(), 15, "{writes:#?}");
     assert!(writes[1..].iter().all(|w| w.starts_with("PATCH ")));
     assert_eq!(
         writes[0], "POST /api/v1/namespaces/default/secrets",
         "the credential is created, never applied"
     );
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 15);
     // The Secret holds every role's keys, and no output of the apply shows one.
     let secret = server
         .get("/api/v1/namespaces/default/secrets/hbase-credential")
@@ -621,7 +624,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     );
     assert_eq!(
         parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
-        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Service,StatefulSet.apps"
+        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount,StatefulSet.apps"
     );
     // The credential Secret is no member: never pruned, removed by delete.
     for path in server
@@ -643,7 +646,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     let again = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(
-        stdout(&again).ends_with("11 unchanged.\nNothing to apply.\n"),
+        stdout(&again).ends_with("14 unchanged.\nNothing to apply.\n"),
         "{}",
         stdout(&again)
     );
@@ -741,7 +744,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("Nothing to apply.\n"));
     assert!(stderr(&out).contains("1 object(s) no longer rendered were kept; pass --prune"));
-    assert_eq!(server.len(), 13);
+    assert_eq!(server.len(), 16);
 
     let out = run(
         &server,
@@ -755,7 +758,7 @@ fn apply_keeps_stale_objects_unless_pruning_and_stops_on_conflicts_unless_forced
         real_writes(&server),
         ["DELETE /api/v1/namespaces/default/configmaps/hbase-old"]
     );
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 15);
 
     let changed = edited(dir.path(), "hbase.yaml", "quota: 2G", "quota: 4G");
     let changed = changed.to_str().unwrap();
@@ -811,7 +814,7 @@ fn delete_removes_the_runtime_fuse_first_and_nothing_else() {
     let out = run(&server, dir.path(), "delete", &["hbase"]);
     assert_eq!(out.status.code(), Some(2), "no terminal, no --yes");
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
-    assert_eq!(server.len(), 13);
+    assert_eq!(server.len(), 16);
     let out = run(&server, dir.path(), "delete", &["hbase", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -923,7 +926,7 @@ fn a_saved_plan_applies_as_planned_and_is_refused_once_stale() {
     let out = run(&server, dir.path(), "apply", &[saved, "--yes", "--wait=false"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("DaemonSet/default/hbase-fuse created"));
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 15);
 
     // Applied once, the same plan is stale: every object it would create now exists.
     let out = run(&server, dir.path(), "apply", &["--plan", saved, "--yes"]);
@@ -982,7 +985,12 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
             "metadata": {"name": "goosefsruntime-controller", "namespace": "fluid-system"}, "spec": {"replicas": 1}}),
         "helm",
     );
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--install-crds"]);
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--images", "fluid", "--yes", "--install-crds"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("Fluid's GooseFS controller"), "{}", stderr(&out));
     assert_eq!(server.len(), 1, "nothing applied");
@@ -991,11 +999,20 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
         &server,
         dir.path(),
         "apply",
-        &[HBASE, "--yes", "--install-crds", "--force", "--timeout", "20s"],
+        &[
+            HBASE,
+            "--images",
+            "fluid",
+            "--yes",
+            "--install-crds",
+            "--force",
+            "--timeout",
+            "20s",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 16 to create"), "{text}");
+    assert!(text.contains("Plan: 15 to create"), "{text}");
     assert!(
         text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
         "{text}"
@@ -1055,7 +1072,11 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
 
     // Now that the CRDs are served, plan includes the Fluid objects and sees nothing to change.
-    let out = plan(&server, dir.path(), &[HBASE, "--detailed-exitcode"]);
+    let out = plan(
+        &server,
+        dir.path(),
+        &[HBASE, "--images", "fluid", "--detailed-exitcode"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -1063,7 +1084,7 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
     // ... and so does apply, which finds the Fluid status current: no write at all.
     let before = real_writes(&server).len();
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--images", "fluid", "--yes"]);
     assert!(stdout(&out).ends_with("Nothing to apply.\n"), "{}", stdout(&out));
     assert_eq!(real_writes(&server).len(), before, "{:#?}", real_writes(&server));
 
@@ -1094,7 +1115,7 @@ fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
         &server,
         dir.path(),
         "apply",
-        &[HBASE, "--yes", "--install-crds", "--wait=false"],
+        &[HBASE, "--images", "fluid", "--yes", "--install-crds", "--wait=false"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let runtime_path = "/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/hbase";
@@ -1129,7 +1150,12 @@ fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
     }
     // Every pod ready, the mount Job not done yet: the runtime is Ready, the Dataset not Bound
     // (Fluid's controller binds after mounting).
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--wait=false"]);
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--images", "fluid", "--yes", "--wait=false"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).ends_with("status refreshed on 1 Fluid object(s)\n"),
@@ -1141,7 +1167,7 @@ fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
         "NotBound"
     );
     complete_mount_job(&server);
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--images", "fluid", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).ends_with("Nothing to apply.\nstatus refreshed on 1 Fluid object(s)\n"),
@@ -1178,7 +1204,7 @@ fn an_apply_with_nothing_to_change_brings_a_stale_fluid_status_up_to_date() {
     );
 
     let before = real_writes(&server).len();
-    let out = run(&server, dir.path(), "apply", &[HBASE, "--yes"]);
+    let out = run(&server, dir.path(), "apply", &[HBASE, "--images", "fluid", "--yes"]);
     assert!(stdout(&out).ends_with("Nothing to apply.\n"), "{}", stdout(&out));
     assert_eq!(real_writes(&server).len(), before, "current now: nothing written");
 }
@@ -1194,7 +1220,7 @@ fn create_namespace_applies_the_namespace_first() {
         &[HBASE, "-n", "cache", "--create-namespace", "--yes", "--wait=false"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Plan: 13 to create"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Plan: 16 to create"), "{}", stdout(&out));
     let writes = real_writes(&server);
     assert_eq!(writes[0], "PATCH /api/v1/namespaces/cache");
     // plan previews the same: the Namespace and the rest as rendered, nothing written.
@@ -1212,7 +1238,7 @@ fn create_namespace_applies_the_namespace_first() {
         "{text}"
     );
     assert!(
-        text.ends_with("Plan: 17 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 20 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert_eq!(real_writes(&server).len(), before, "plan never writes");
@@ -1261,8 +1287,8 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     assert!(!status.success(), "interrupted, not finished");
     assert_eq!(
         server.len(),
-        9,
-        "the credential, ApplySet parent, config, services, volume and masters were applied; no Job yet"
+        12,
+        "the credential, ApplySet parent, config, the masters' account and Role, services, volume and masters were applied; no Job yet"
     );
 
     server.workloads_become_ready(true);
@@ -1271,7 +1297,7 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 8 unchanged."),
+        stdout(&out).contains("Plan: 3 to create, 0 to update, 0 to delete, 11 unchanged."),
         "{}",
         stdout(&out)
     );
@@ -1296,7 +1322,7 @@ fn apply_with_a_closed_stdout_still_applies_everything() {
         .status()
         .expect("runs");
     assert!(status.success(), "{status:?}");
-    assert_eq!(server.len(), 12);
+    assert_eq!(server.len(), 15);
 }
 
 #[test]

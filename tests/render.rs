@@ -119,7 +119,7 @@ fn render_golden_cases() {
 /// Deserialises an object into its k8s-openapi type and serialises it back: any field the type
 /// does not know (a typo in a template) is lost and the comparison fails.
 fn round_trip(object: &Value) -> Value {
-    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core, rbac::v1 as rbac};
     fn via<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Value {
         let typed: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
         serde_json::to_value(typed).expect("serialises")
@@ -132,6 +132,9 @@ fn round_trip(object: &Value) -> Value {
         "StatefulSet" => via::<apps::StatefulSet>(object),
         "DaemonSet" => via::<apps::DaemonSet>(object),
         "Job" => via::<batch::Job>(object),
+        "ServiceAccount" => via::<core::ServiceAccount>(object),
+        "Role" => via::<rbac::Role>(object),
+        "RoleBinding" => via::<rbac::RoleBinding>(object),
         other => panic!("unexpected kind {other}"),
     }
 }
@@ -291,6 +294,9 @@ fn hbase_reference_case_matches_fluid() {
         [
             "ConfigMap",
             "ConfigMap",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
             "Service",
             "Service",
             "Service",
@@ -549,7 +555,10 @@ fn plan_of_a_quota_change() {
         &Value::Null,
     ));
     let p = plan(&desired, &live, PlanOptions::default()).expect("plan");
-    assert_eq!(p.summary(), "Plan: 0 to create, 2 to update, 0 to delete, 9 unchanged.");
+    assert_eq!(
+        p.summary(),
+        "Plan: 0 to create, 2 to update, 0 to delete, 12 unchanged."
+    );
     let updates: Vec<(String, Vec<String>)> = p
         .changes
         .iter()

@@ -278,7 +278,8 @@ pub async fn mounted(cluster: &Cluster, plan: &Plan, runtime: &(String, String))
 }
 
 /// Writes Fluid's `.status` on each GooseFSRuntime (and its Dataset) the plan covers, from the
-/// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid. A
+/// runtimes' live workloads, so `kubectl get goosefsruntime,dataset` reads as under Fluid; not
+/// for a runtime whose leading master keeps it (our images). A
 /// status that already says the same is left alone, and a condition whose status did not change
 /// keeps its `lastTransitionTime`, as Fluid's controller does. `known` are statuses just read
 /// (by the wait), not read again. Returns how many objects were written.
@@ -295,6 +296,9 @@ pub async fn write_fluid_status(
     let mut written = 0;
     for runtime in objects.iter().filter(|o| o["kind"] == "GooseFSRuntime") {
         let key = ResourceKey::of(runtime);
+        if keeps_own_status(&objects, &key) {
+            continue;
+        }
         let status = match known
             .iter()
             .find(|s| s.namespace == key.namespace && s.name == key.name)
@@ -335,6 +339,16 @@ pub async fn write_fluid_status(
         }
     }
     Ok(written)
+}
+
+/// Whether runtime `key`'s masters keep its status themselves: its render has the Role that lets
+/// them (`<name>-status`, our images); `apply` then leaves the status to them.
+fn keeps_own_status(objects: &[&Value], key: &ResourceKey) -> bool {
+    objects.iter().any(|o| {
+        o["kind"] == "Role"
+            && o["metadata"]["namespace"] == key.namespace.as_str()
+            && o["metadata"]["name"] == format!("{}-status", key.name).as_str()
+    })
 }
 
 /// Refuses a saved plan when any object it covers changed (or appeared, or went) since: its

@@ -56,6 +56,10 @@ pub struct Catalog {
     /// workers' web ports; FUSE's mount answering `stat`); Fluid's chart renders none.
     #[serde(default)]
     pub probes: bool,
+    /// The images' leading master keeps the GooseFSRuntime's and Dataset's status (the render
+    /// adds its service account and Role); for other images `apply` writes it.
+    #[serde(default, rename = "keepsStatus")]
+    pub keeps_status: bool,
     /// Where the catalog came from (`embedded` or the file name), for `--explain-images`.
     #[serde(skip)]
     pub origin: String,

@@ -223,7 +223,8 @@ pub fn compile_each(
             name: applyset::parent_name(&name),
             text: applyset::parent(&name, &namespace, &values.labels, &members),
         });
-        manifests.sort_by(|a, b| (a.rank, &a.name, &a.kind).cmp(&(b.rank, &b.name, &b.kind)));
+        // Within a rank by kind, then name: the order of the `--output-dir` file names.
+        manifests.sort_by(|a, b| (a.rank, &a.kind, &a.name).cmp(&(b.rank, &b.kind, &b.name)));
         Ok((values, manifests))
     };
     // One runtime needs no pool, nor asking for the cores (which reads cgroup files).
@@ -316,14 +317,15 @@ pub fn compile(
     })?;
     compiled
         .manifests
-        .sort_by(|a, b| (a.rank, &a.namespace, &a.name, &a.kind).cmp(&(b.rank, &b.namespace, &b.name, &b.kind)));
+        .sort_by(|a, b| (a.rank, &a.kind, &a.namespace, &a.name).cmp(&(b.rank, &b.kind, &b.namespace, &b.name)));
     Ok(compiled)
 }
 
-/// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config 1,
-/// Services 2, PV 3 (PVC 4), masters 5, mount Job 6, workers 7, FUSE 8.
+/// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config and
+/// the masters' service account and Role 1, Services 2, PV 3 (PVC 4), masters 5, mount Job 6,
+/// workers 7, FUSE 8.
 fn apply_rank_of_template(i: usize) -> u8 {
-    [1, 2, 3, 5, 6, 7, 8].get(i).copied().unwrap_or(9)
+    [1, 1, 2, 3, 5, 6, 7, 8].get(i).copied().unwrap_or(9)
 }
 
 /// The top-level `apiVersion` of a rendered document (empty when it has none).

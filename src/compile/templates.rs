@@ -11,6 +11,10 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("configmap.yaml.j2", include_str!("../../templates/configmap.yaml.j2")),
     (
+        "status-rbac.yaml.j2",
+        include_str!("../../templates/status-rbac.yaml.j2"),
+    ),
+    (
         "master-services.yaml.j2",
         include_str!("../../templates/master-services.yaml.j2"),
     ),
@@ -48,8 +52,9 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The object templates rendered per runtime, in apply order (partials start with `_`).
-pub const OBJECT_TEMPLATES: [&str; 7] = [
+pub const OBJECT_TEMPLATES: [&str; 8] = [
     "configmap.yaml.j2",
+    "status-rbac.yaml.j2",
     "master-services.yaml.j2",
     "dataset-volume.yaml.j2",
     "master-statefulset.yaml.j2",

@@ -109,6 +109,9 @@ pub struct Values {
     pub mount_script: String,
     /// Readiness and liveness probes (our images only).
     pub probes: bool,
+    /// The masters keep the runtime's status: their service account, Role and binding are
+    /// rendered (our images only).
+    pub keeps_status: bool,
     /// The same mounts for the masters to reconcile ([`goosefs_conf::mounts`], JSON), with our
     /// images only.
     pub declared_mounts: Option<String>,
@@ -479,6 +482,7 @@ pub fn build(
     Ok(Values {
         mount_script: super::mounts::script(&mounts.job, catalog.declared_mounts),
         probes: catalog.probes,
+        keeps_status: catalog.keeps_status,
         declared_mounts: catalog.declared_mounts.then(|| super::mounts::declared(&mounts.job)),
         role_labels,
         journal_addresses,

@@ -24,8 +24,11 @@ const fn managed(api_version: &'static str, kind: &'static str, cluster_scoped: 
 /// The kinds the embedded templates render for a runtime, in apply order. A runtime may lack
 /// one (no mounts: no Job), but the inventory lists and the ApplySet names them all, so that
 /// objects a render no longer has are found and pruned.
-pub const RENDERED: [ManagedKind; 7] = [
+pub const RENDERED: [ManagedKind; 10] = [
     managed("v1", "ConfigMap", false),
+    managed("v1", "ServiceAccount", false),
+    managed("rbac.authorization.k8s.io/v1", "Role", false),
+    managed("rbac.authorization.k8s.io/v1", "RoleBinding", false),
     managed("v1", "Service", false),
     managed("v1", "PersistentVolume", true),
     managed("v1", "PersistentVolumeClaim", false),

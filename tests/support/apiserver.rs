@@ -71,6 +71,9 @@ struct State {
     events: tokio::sync::broadcast::Sender<Event>,
     /// Answer watch requests with 405, as a server (or proxy) that does not stream.
     refuse_watches: bool,
+    /// Bearer tokens of service accounts: (namespace, name). Their requests are authorised by
+    /// the stored Roles and RoleBindings, as RBAC does; any other caller may do anything.
+    service_accounts: BTreeMap<String, (String, String)>,
 }
 
 impl State {
@@ -86,6 +89,7 @@ impl State {
             owners: BTreeMap::new(),
             events: tokio::sync::broadcast::channel(4096).0,
             refuse_watches: false,
+            service_accounts: BTreeMap::new(),
         }
     }
 
@@ -220,6 +224,18 @@ impl ApiServer {
         take_fields(&mut state, &path, object, manager);
         let merged = apply_to(&mut state, &path, object, manager);
         state.store(path, merged);
+    }
+
+    /// A bearer token for service account `namespace/name`: requests bearing it are authorised
+    /// by the stored Roles bound to that account (403 otherwise), as RBAC does.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> String {
+        let token = format!("sa-token-{namespace}-{name}");
+        self.state
+            .lock()
+            .expect("state")
+            .service_accounts
+            .insert(token.clone(), (namespace.to_owned(), name.to_owned()));
+        token
     }
 
     /// Sets the `status` of the stored object at `path`, as its controller would.
@@ -463,6 +479,12 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
         None => {}
     }
+    let token = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
     let body = req
         .into_body()
         .collect()
@@ -470,6 +492,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let mut s = state.lock().expect("state");
+    if let Some(denied) = token.and_then(|t| authorise(&s, &t, &method, &path, &query)) {
+        return Ok(denied);
+    }
     if let Some(crd) = custom_resource_definition(&path)
         && !s.objects.contains_key(&crd)
     {
@@ -482,6 +507,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     match method.as_str() {
         "GET" => {
             if let Some(object) = s.objects.get(&path) {
+                return Ok(ok(object));
+            }
+            // The status subresource reads as the whole object.
+            if let Some(object) = path.strip_suffix("/status").and_then(|p| s.objects.get(p)) {
                 return Ok(ok(object));
             }
             // The namespaces every cluster starts with exist without being stored.
@@ -947,12 +976,15 @@ fn events_until(
 }
 
 /// The built-in resources served: (group, version, kind, plural, namespaced).
-const BUILT_IN: [(&str, &str, &str, &str, bool); 12] = [
+const BUILT_IN: [(&str, &str, &str, &str, bool); 15] = [
     ("", "v1", "Namespace", "namespaces", false),
     ("", "v1", "ConfigMap", "configmaps", true),
     ("", "v1", "Secret", "secrets", true),
     ("", "v1", "Service", "services", true),
     ("", "v1", "Pod", "pods", true),
+    ("", "v1", "ServiceAccount", "serviceaccounts", true),
+    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
+    ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true),
     ("", "v1", "PersistentVolume", "persistentvolumes", false),
     ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
     ("apps", "v1", "StatefulSet", "statefulsets", true),
@@ -967,6 +999,97 @@ const BUILT_IN: [(&str, &str, &str, &str, bool); 12] = [
         false,
     ),
 ];
+
+/// RBAC for a service account's request: `None` when a rule of a Role bound to the account (in
+/// the request's namespace) allows the verb on the resource (and name), else a 403 Status worded
+/// as a real server words it. Callers that are not service accounts are not checked.
+fn authorise(state: &State, token: &str, method: &str, path: &str, query: &str) -> Option<Response<Body>> {
+    let (sa_namespace, sa_name) = state.service_accounts.get(token)?;
+    // /api/v1/namespaces/<ns>/<resource>[/<name>[/<sub>]], /apis/<group>/<version>/namespaces/...
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, rest) = match parts.first() {
+        Some(&"api") => ("", parts.get(2..).unwrap_or_default()),
+        _ => (
+            parts.get(1).copied().unwrap_or_default(),
+            parts.get(3..).unwrap_or_default(),
+        ),
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (*ns, rest),
+        _ => ("", rest),
+    };
+    let resource = match rest {
+        [resource, _, sub] => format!("{resource}/{sub}"),
+        [resource, ..] => (*resource).to_owned(),
+        [] => String::new(),
+    };
+    let name = rest.get(1).copied().unwrap_or_default();
+    let verb = match (method, name.is_empty()) {
+        ("GET", true) if matches!(query_param(query, "watch").as_deref(), Some("true" | "1")) => "watch",
+        ("GET", true) => "list",
+        ("GET", false) => "get",
+        ("PATCH", _) => "patch",
+        ("PUT", _) => "update",
+        ("POST", _) => "create",
+        ("DELETE", _) => "delete",
+        _ => "unknown",
+    };
+    let listed = |rule: &Value, key: &str, wanted: &str| {
+        rule[key]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|v| v == wanted || v == "*"))
+    };
+    let allowed = !namespace.is_empty()
+        && state.objects.iter().any(|(p, binding)| {
+            p.starts_with(&format!(
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/"
+            )) && binding["roleRef"]["kind"] == "Role"
+                && binding["subjects"].as_array().is_some_and(|subjects| {
+                    subjects.iter().any(|s| {
+                        s["kind"] == "ServiceAccount"
+                            && s["name"] == sa_name.as_str()
+                            && s["namespace"] == sa_namespace.as_str()
+                    })
+                })
+                && state
+                    .objects
+                    .get(&format!(
+                        "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles/{}",
+                        binding["roleRef"]["name"].as_str().unwrap_or_default()
+                    ))
+                    .and_then(|role| role["rules"].as_array())
+                    .is_some_and(|rules| {
+                        rules.iter().any(|rule| {
+                            listed(rule, "apiGroups", group)
+                                && listed(rule, "resources", &resource)
+                                && listed(rule, "verbs", verb)
+                                && (rule["resourceNames"].as_array().is_none_or(Vec::is_empty)
+                                    || listed(rule, "resourceNames", name))
+                        })
+                    })
+        });
+    if allowed {
+        return None;
+    }
+    let (kind, sub) = resource.split_once('/').unwrap_or((&resource, ""));
+    let what = if sub.is_empty() {
+        format!("resource \"{kind}\"")
+    } else {
+        format!("resource \"{kind}/{sub}\"")
+    };
+    Some(status(
+        403,
+        "Forbidden",
+        &format!(
+            "{kind}{} \"{name}\" is forbidden: User \"system:serviceaccount:{sa_namespace}:{sa_name}\" cannot {verb} {what} in API group \"{group}\" in the namespace \"{namespace}\"",
+            if group.is_empty() {
+                String::new()
+            } else {
+                format!(".{group}")
+            }
+        ),
+    ))
+}
 
 /// Discovery documents: `/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`.
 fn discovery(state: &State, path: &str) -> Option<Value> {

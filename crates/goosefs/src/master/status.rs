@@ -293,11 +293,7 @@ async fn write(api: &KubeApi, path: &str, mut patch: Value, live: &Value) -> Res
 }
 
 /// Walks the mounts' UFS trees (through the leader's listing cache, as `fs count` would).
-async fn walk(
-    master: Arc<Master>,
-    points: Vec<(String, super::namespace::MountPoint)>,
-    out: Walked,
-) {
+async fn walk(master: Arc<Master>, points: Vec<(String, super::namespace::MountPoint)>, out: Walked) {
     let mut total = (0u64, 0u64);
     let mut result = Ok(());
     'mounts: for (path, point) in &points {
