@@ -8,6 +8,7 @@
 
 mod common;
 
+#[allow(dead_code)] // the test server's other features serve tests/cluster.rs
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
@@ -17,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use apiserver::ApiServer;
 use base64::Engine as _;
-use serde_json::Value;
 
 const RUNTIME: &str = "/apis/data.fluid.io/v1alpha1/namespaces/default/goosefsruntimes/web";
 const DATASET: &str = "/apis/data.fluid.io/v1alpha1/namespaces/default/datasets/web";
