@@ -228,6 +228,7 @@ impl ApiServer {
 
     /// A bearer token for service account `namespace/name`: requests bearing it are authorised
     /// by the stored Roles bound to that account (403 otherwise), as RBAC does.
+    #[allow(dead_code)] // tests/runtime_status.rs
     pub fn service_account_token(&self, namespace: &str, name: &str) -> String {
         let token = format!("sa-token-{namespace}-{name}");
         self.state
