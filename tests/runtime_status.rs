@@ -256,6 +256,17 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
     assert_eq!(dataset["conditions"][0]["reason"], "DatasetReady");
     assert_eq!(dataset["runtimes"][0]["masterReplicas"], 1);
 
+    // `status` reads the live cache columns and the Dataset's phase.
+    let out = plugin(&server, dir.path(), &["status", "web", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json[0]["cache"]["cacheCapacity"], "0.00B");
+    assert_eq!(json[0]["datasetPhase"], "Bound");
+    let out = plugin(&server, dir.path(), &["status", "web", "-o", "wide"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CACHED   CAPACITY   CACHED %   HIT RATIO"), "{text}");
+    assert!(text.contains("0.00B    0.00B      0.0%"), "{text}");
+
     // Nothing changes: nothing is written (the master looks every 2 s).
     let writes = status_writes(&server);
     std::thread::sleep(Duration::from_secs(5));
@@ -276,6 +287,13 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
         .and_then(|c| c.iter().find(|c| c["type"] == "WorkersReady").cloned())
         .expect("WorkersReady");
     assert_eq!(ready["status"], "False");
+    let out = plugin(&server, dir.path(), &["status", "web", "--explain"]);
+    assert_eq!(out.status.code(), Some(3), "not ready");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("web: no worker of 1 is ready"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     server.set_status(
         "/apis/apps/v1/namespaces/default/statefulsets/web-worker",
         serde_json::json!({"replicas": 1, "readyReplicas": 1}),

@@ -6,7 +6,7 @@ use super::plan::ConnArgs;
 use crate::cluster::status::RuntimeStatus;
 use crate::exit::ExitStatus;
 use crate::ops::OpsError;
-use crate::ops::status::{StatusOptions, status, watch};
+use crate::ops::status::{StatusOptions, ask_not_ready_pods, status, watch};
 use crate::output::status::{details, explain, table_of};
 
 /// Arguments of `status`.
@@ -39,9 +39,10 @@ pub struct StatusArgs {
 pub enum StatusFormat {
     /// `kubectl get goosefsruntime`'s columns: NAME, MASTER/WORKER/FUSE PHASE, AGE.
     Table,
-    /// Adds ready and desired counts, as `kubectl get goosefsruntime -o wide`.
+    /// Adds ready and desired counts, as `kubectl get goosefsruntime -o wide`, and the cache
+    /// columns of the live status (CACHED, CAPACITY, CACHED %, HIT RATIO).
     Wide,
-    /// Phases and counts as JSON.
+    /// Phases, counts, the live cache states and failing conditions as JSON.
     Json,
     /// Phases and counts as YAML.
     Yaml,
@@ -63,7 +64,10 @@ pub fn run(args: &StatusArgs) -> Result<ExitStatus, OpsError> {
         namespace: args.namespace.clone().unwrap_or_default(),
         all_namespaces: args.all_namespaces,
     };
-    let statuses = status(&session, &options)?;
+    let mut statuses = status(&session, &options)?;
+    if args.explain {
+        ask_not_ready_pods(&session, &mut statuses);
+    }
     let all = args.all_namespaces;
     if statuses.is_empty() {
         let place = if all {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::FIELD_MANAGER;
 use super::plan::ResourceKey;
-use super::status::{PodStatus, RuntimeStatus, journal_addresses, runtime_status};
+use super::status::{PodStatus, RuntimeStatus, failing_conditions, journal_addresses, runtime_status};
 use crate::compile::applyset;
 use crate::model::kinds::{self, ManagedKind};
 
@@ -576,7 +576,40 @@ impl Cluster {
             .await?;
         status.master_pods = pods.iter().map(PodStatus::of).collect();
         status.master_pods.sort_by(|a, b| a.name.cmp(&b.name));
+        // The live Fluid status (kept by the leading master for our images, written by `apply`
+        // for Fluid's), when Fluid's CRDs are served: cache columns, the Dataset's phase and
+        // the conditions that do not hold.
+        let fluid = |kind: &str| ResourceKey {
+            api_version: "data.fluid.io/v1alpha1".to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        if let Some(runtime) = self.get(&fluid("GooseFSRuntime")).await? {
+            status.cache = serde_json::from_value(runtime["status"]["cacheStates"].clone()).ok();
+            status.problems.extend(failing_conditions("GooseFSRuntime", &runtime));
+        }
+        if let Some(dataset) = self.get(&fluid("Dataset")).await? {
+            status.dataset_phase = dataset["status"]["phase"].as_str().map(str::to_owned);
+            status.problems.extend(failing_conditions("Dataset", &dataset));
+        }
         Ok(status)
+    }
+
+    /// The answer of a pod's readiness endpoint (`/ready` on `port`), through the API server's
+    /// pod proxy: why a probe fails, in the runtime's words (the kubelet records only the
+    /// status code). `None` when the proxy cannot reach it.
+    pub async fn pod_ready_answer(&self, namespace: &str, pod: &str, port: u16) -> Option<String> {
+        let path = format!("/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/ready");
+        let request = http::Request::get(&path).body(Vec::new()).ok()?;
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), self.client.request_text(request)).await;
+        match answer {
+            Ok(Ok(text)) => Some(text),
+            // A 503 is the answer that matters: kube reports it as an error with the body.
+            Ok(Err(kube::Error::Api(status))) => Some(status.message),
+            _ => None,
+        }
+        .map(|t| t.trim().chars().take(300).collect())
     }
 
     /// Watches the StatefulSets, DaemonSets and Pods this tool labelled in `namespace` (all

@@ -52,6 +52,23 @@ pub fn status(session: &Session, options: &StatusOptions) -> Result<Vec<RuntimeS
     Ok(session.block_on(read(session, options))?)
 }
 
+/// Asks each not-ready master pod's readiness endpoint why (through the API server's pod
+/// proxy), for `--explain`.
+pub fn ask_not_ready_pods(session: &Session, statuses: &mut [RuntimeStatus]) {
+    session.block_on(async {
+        for status in statuses.iter_mut() {
+            for pod in status.master_pods.iter_mut().filter(|p| !p.ready && p.node.is_some()) {
+                if let Some(port) = pod.probe_port {
+                    pod.ready_answer = session
+                        .cluster
+                        .pod_ready_answer(&status.namespace, &pod.name, port)
+                        .await;
+                }
+            }
+        }
+    });
+}
+
 /// Watches the runtimes' workloads and calls `changed` with every status read after a change
 /// (all runtimes, so rows line up), until `changed` returns false or the cluster fails.
 ///

@@ -5,7 +5,8 @@
 use crate::cluster::status::{Phase, RuntimeStatus, epoch_seconds};
 
 /// A table with `kubectl get goosefsruntime`'s columns (NAME, the three phases, AGE); `wide`
-/// adds ready and desired counts in Fluid's `-o wide` order. `now` is seconds since the epoch.
+/// adds ready and desired counts in Fluid's `-o wide` order and the cache columns of the live
+/// status. `now` is seconds since the epoch.
 pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
     table_of(statuses, wide, false, now)
 }
@@ -24,6 +25,10 @@ pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i
             "READY FUSES",
             "DESIRED FUSES",
             "FUSE PHASE",
+            "CACHED",
+            "CAPACITY",
+            "CACHED %",
+            "HIT RATIO",
             "AGE",
         ]
     } else {
@@ -49,6 +54,18 @@ pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i
                 row.push(c.desired.to_string());
             }
             row.push(c.phase.to_string());
+        }
+        if wide {
+            // The live status's strings as Fluid writes them; `-` where none is kept yet.
+            let cache = s.cache.clone().unwrap_or_default();
+            for cell in [
+                cache.cached,
+                cache.cache_capacity,
+                cache.cached_percentage,
+                cache.cache_hit_ratio,
+            ] {
+                row.push(if cell.is_empty() { "-".to_owned() } else { cell });
+            }
         }
         row.push(age);
         rows.push(row);
@@ -137,9 +154,14 @@ pub fn explain(s: &RuntimeStatus) -> String {
             (Some(_), "Pending") => {
                 format!("is Pending (image pull or volumes); see `kubectl describe pod {pod_name}`")
             }
-            (Some(_), phase) => format!(
-                "is {phase} but not ready (master not serving, or the Raft quorum not formed); see `kubectl logs {pod_name} -c goosefs-master`"
-            ),
+            (Some(_), phase) => match &pod.ready_answer {
+                Some(answer) => format!(
+                    "is {phase} but not ready: its readiness probe answers \"{answer}\"; see `kubectl logs {pod_name} -c goosefs-master`"
+                ),
+                None => format!(
+                    "is {phase} but not ready (master not serving, or the Raft quorum not formed); see `kubectl logs {pod_name} -c goosefs-master`"
+                ),
+            },
         };
         return format!(
             "{name}: {}/{} masters ready: pod {pod_name} {why}",
@@ -161,6 +183,16 @@ pub fn explain(s: &RuntimeStatus) -> String {
     if fuse.desired == 0 {
         return format!(
             "{name}: the FUSE DaemonSet {name}-fuse matches no node: check spec.fuse.nodeSelector against the node labels"
+        );
+    }
+    // The runtime's own word (its leading master keeps these conditions): a mount that failed,
+    // a component its status calls not ready.
+    if let Some(problem) = s.problems.first() {
+        return format!("{name}: {problem}");
+    }
+    if let Some(phase) = s.dataset_phase.as_deref().filter(|p| *p != "Bound") {
+        return format!(
+            "{name}: the Dataset is {phase}: its mounts are not all mounted yet; see `kubectl describe dataset {name}`"
         );
     }
     format!("{name}: masters, workers and FUSE are up; nothing is broken")
@@ -227,6 +259,8 @@ mod tests {
             phase: phase.to_owned(),
             ready: false,
             node: node.map(str::to_owned),
+            probe_port: Some(26001),
+            ready_answer: None,
         };
         let mut s = runtime_status("ns", "a", None, None, None);
         assert!(explain(&s).contains("a-master does not exist"));
@@ -250,6 +284,12 @@ mod tests {
             "{}",
             explain(&s)
         );
+        s.master_pods[0].ready_answer = Some("no leader known".to_owned());
+        assert!(
+            explain(&s).contains("not ready: its readiness probe answers \"no leader known\""),
+            "{}",
+            explain(&s)
+        );
         s = runtime_status("ns", "a", Some(&sts(3, 3)), None, None);
         assert!(explain(&s).contains("a-worker does not exist"));
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 0)), None);
@@ -258,5 +298,32 @@ mod tests {
         assert!(explain(&s).contains("matches no node"));
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(2)));
         assert!(explain(&s).ends_with("nothing is broken"));
+        s.dataset_phase = Some("NotBound".to_owned());
+        assert!(explain(&s).contains("the Dataset is NotBound"), "{}", explain(&s));
+        s.problems = vec!["Dataset Ready: mount /d: 403 Forbidden from http://u/".to_owned()];
+        assert_eq!(explain(&s), "a: Dataset Ready: mount /d: 403 Forbidden from http://u/");
+    }
+
+    #[test]
+    fn the_wide_table_has_the_live_cache_columns() {
+        let ds = json!({"status": {"desiredNumberScheduled": 2, "numberReady": 2}});
+        let mut s = runtime_status("ns", "a", Some(&sts(1, 1)), Some(&sts(1, 1)), Some(&ds));
+        let without = table(std::slice::from_ref(&s), true, 0);
+        assert!(
+            without.contains("CACHED   CAPACITY   CACHED %   HIT RATIO   AGE"),
+            "{without}"
+        );
+        assert!(
+            without.contains("Ready        -        -          -          -           <unknown>"),
+            "{without}"
+        );
+        s.cache = Some(goosefs_conf::fluid_status::CacheStates::of(
+            2 << 30,
+            1 << 29,
+            Some(1 << 30),
+            Some(0.5),
+        ));
+        let with = table(&[s], true, 0);
+        assert!(with.contains("512.00MiB   2.00GiB    50.0%      50.0%"), "{with}");
     }
 }

@@ -147,11 +147,20 @@ pub struct PodStatus {
     pub ready: bool,
     /// The node it runs on, if scheduled.
     pub node: Option<String>,
+    /// The port its readiness probe asks (`/ready` over HTTP), if it has one.
+    #[serde(skip)]
+    pub probe_port: Option<u16>,
+    /// What its readiness endpoint answers, when asked (`status --explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_answer: Option<String>,
 }
 
 impl PodStatus {
     /// From a live Pod.
     pub fn of(pod: &Value) -> PodStatus {
+        let probe_port = pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok());
         let ready = pod["status"]["conditions"]
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
@@ -160,6 +169,8 @@ impl PodStatus {
             phase: pod["status"]["phase"].as_str().unwrap_or("Unknown").to_owned(),
             ready,
             node: pod["spec"]["nodeName"].as_str().map(str::to_owned),
+            probe_port,
+            ready_answer: None,
         }
     }
 }
@@ -443,6 +454,24 @@ pub fn dataset_status_patch(
     patch
 }
 
+/// The conditions of a live Fluid object (`kind` names it) that do not hold, as
+/// `Kind type: message`, in the object's order.
+pub fn failing_conditions(kind: &str, object: &Value) -> Vec<String> {
+    object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "False")
+        .map(|c| {
+            format!(
+                "{kind} {}: {}",
+                c["type"].as_str().unwrap_or("?"),
+                c["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// Gives each condition of `new` whose type and status are unchanged in `live` the live
 /// condition's times (as Fluid's controller keeps a transition time). Returns whether `live`
 /// then already holds everything `new` says: a writer that gets `true` has nothing to write.
@@ -565,7 +594,9 @@ mod tests {
                 name: "a-master-0".into(),
                 phase: "Running".into(),
                 ready: true,
-                node: Some("n1".into())
+                node: Some("n1".into()),
+                probe_port: None,
+                ready_answer: None,
             }
         );
         assert_eq!(
@@ -630,6 +661,18 @@ mod tests {
         let bound = dataset_status_patch(&ready, true, &json!([]), 1, &facts, 0);
         assert_eq!(bound["status"]["phase"], "Bound");
         assert_eq!(bound["status"]["conditions"][0]["reason"], "DatasetReady");
+    }
+
+    #[test]
+    fn failing_conditions_are_named_with_their_message() {
+        let object = json!({"status": {"conditions": [
+            {"type": "MasterReady", "status": "True", "message": "The master is ready."},
+            {"type": "Ready", "status": "False", "message": "mount /hbase: 403 Forbidden from http://u/"}]}});
+        assert_eq!(
+            failing_conditions("Dataset", &object),
+            ["Dataset Ready: mount /hbase: 403 Forbidden from http://u/"]
+        );
+        assert!(failing_conditions("Dataset", &json!({})).is_empty());
     }
 
     #[test]
