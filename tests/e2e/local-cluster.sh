@@ -59,11 +59,11 @@ check "kubectl get nodes: three Ready" \
   "test \$(kubectl get nodes --no-headers | awk '\$2==\"Ready\"' | wc -l) = 3"
 
 echo "== 2. plan and apply through kubectl's plugin dispatch"
-# 12 objects (the credential Secret first); 14 when the CRDs are already installed (the Dataset
-# and the GooseFSRuntime too).
+# 15 objects (the credential Secret first, the masters' ServiceAccount, Role and RoleBinding);
+# 17 when the CRDs are already installed (the Dataset and the GooseFSRuntime too).
 check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitcode)" \
   "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 &&
-   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (12|14) to create, 0 to update, 0 to delete, 0 unchanged.'"
+   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (15|17) to create, 0 to update, 0 to delete, 0 unchanged.'"
 start=$(now)
 check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
   "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
@@ -84,8 +84,10 @@ check "the mount Job is Complete" \
 echo "== 4. phases computed from the real pods"
 check "kubectl goosefs status hbase: Ready Ready Ready (exit 0)" \
   "kubectl goosefs status hbase | grep -Eq '^hbase +Ready +Ready +Ready'"
-check "kubectl get goosefsruntime hbase: Ready Ready Ready" \
-  "kubectl goosefs apply -f $HBASE --yes >/dev/null && kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready'"
+check "kubectl get goosefsruntime hbase: Ready Ready Ready, written by the leading master (within 10 s)" \
+  "for _ in \$(seq 50); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' && break; sleep 0.2; done
+   kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' &&
+   kubectl get goosefsruntime hbase -o jsonpath='{.metadata.managedFields[*].manager}' | grep -q goosefs"
 
 echo "== 5. Raft masters"
 check "goosefs fs masterInfo in hbase-master-0 names the leader and all masters" \
@@ -117,6 +119,37 @@ check "fsadmin report capacity: three workers, each with the 2G HDD tier" \
   "kubectl exec hbase-master-0 -c goosefs-master -- goosefs fsadmin report capacity > $WORK/cap.txt; cat $WORK/cap.txt;
    test \$(grep -Ec '^10\.88\.0\.1[123] .* capacity +1907\.35MB' $WORK/cap.txt) = 3 &&
    grep -Eq 'Total Capacity: 5\.59GB' $WORK/cap.txt"
+
+echo "== 6b. the status the runtime keeps"
+# UFS total: small.txt, medium.bin and big.bin, in Fluid's format (two decimals, binary units).
+UFS_TOTAL=$(python3 -c "
+import os, sys
+n = sum(os.path.getsize(os.path.join('$WORK/ufs', f)) for f in ('small.txt', 'medium.bin', 'big.bin'))
+units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; i = 0; x = float(n)
+while x >= 1024 and i < len(units) - 1: x /= 1024; i += 1
+print('%.2f%s' % (x, units[i]))")
+export UFS_TOTAL
+check "kubectl get dataset hbase: exactly Fluid's columns, Bound, UFS TOTAL SIZE the UFS files' ($UFS_TOTAL), the big file cached (within 10 s of the reads)" \
+  "for _ in \$(seq 50); do kubectl get dataset hbase > $WORK/dataset.txt; grep -Eq '^hbase +$UFS_TOTAL +[0-9.]+(MiB|GiB) ' $WORK/dataset.txt && break; sleep 0.2; done; cat $WORK/dataset.txt
+   head -1 $WORK/dataset.txt | grep -Eqx 'NAME +UFS TOTAL SIZE +CACHED +CACHE CAPACITY +CACHED PERCENTAGE +PHASE +AGE' &&
+   grep -Eq '^hbase +$UFS_TOTAL +[0-9.]+(MiB|GiB) +5\.59GiB +[0-9.]+% +Bound ' $WORK/dataset.txt &&
+   kubectl get dataset hbase -o json | python3 -c 'import json,sys; s=json.load(sys.stdin)[\"status\"]; c=s[\"cacheStates\"][\"cached\"]; n=float(c[:-3])*{\"MiB\":2**20,\"GiB\":2**30}[c[-3:]]; assert n >= 300000000*0.99, c; assert s[\"fileNum\"]==\"3\", s'"
+check "kubectl get dataset -o wide: TOTAL FILES 3 and a hit ratio" \
+  "kubectl get dataset hbase -o wide > $WORK/dataset-wide.txt; cat $WORK/dataset-wide.txt;
+   head -1 $WORK/dataset-wide.txt | grep -q 'TOTAL FILES' && grep -Eq ' 3 ' $WORK/dataset-wide.txt"
+check "kubectl goosefs status -o wide: the live cache columns" \
+  "kubectl goosefs status hbase -o wide | grep -Eq ' 5\.59GiB +[0-9.]+% '"
+check "a worker pod deleted: kubectl get goosefsruntime shows the worker phase change within 10 s" \
+  "start=\$(date +%s.%N); kubectl delete pod hbase-worker-2 --wait=false >/dev/null &&
+   for _ in \$(seq 100); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +PartialReady ' && break; sleep 0.1; done
+   kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +PartialReady ' &&
+   python3 -c \"import time; t=time.time()-\$start; print(f'worker phase followed in {t:.1f} s'); assert t < 10\""
+check "... and back to Ready within 10 s of the new pod's readiness" \
+  "for _ in \$(seq 600); do kubectl get pod hbase-worker-2 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' 2>/dev/null | grep -qx True && break; sleep 0.2; done
+   start=\$(date +%s.%N)
+   for _ in \$(seq 100); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' && break; sleep 0.1; done
+   kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' &&
+   python3 -c \"import time; t=time.time()-\$start; print(f'back to Ready {t:.1f} s after the pod'); assert t < 10\""
 
 echo "== 7. a pod reading through the Dataset's PVC"
 cat > "$WORK/reader.yaml" <<EOF

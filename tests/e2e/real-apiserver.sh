@@ -6,6 +6,9 @@
 #   tests/e2e/real-apiserver.sh BINARY KUBECONFIG [NOBODY_KUBECONFIG]
 #
 # NOBODY_KUBECONFIG is a user without RBAC rights (403 checks; skipped and said so if absent).
+# The runtime's own status writes are checked when the goosefs binary lies beside BINARY and the
+# kubeconfig's directory holds serviceaccount/{token,ca.crt} for default/hbase-master
+# (scripts/real-apiserver writes it): three real masters then run against the server.
 # Every check is counted; all run even after a failure; the exit status is 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +18,10 @@ export KUBECONFIG="$(realpath "$2")"
 NOBODY="${3:-}"
 HBASE=testdata/hbase/hbase.yaml
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+GOOSEFS="$(dirname "$BINARY")/goosefs"
+ACCOUNT="$(dirname "$KUBECONFIG")/serviceaccount"
+stop_masters() { [ -f "$WORK/masters.pids" ] && kill $(cat "$WORK/masters.pids") 2>/dev/null; rm -f "$WORK/masters.pids"; }
+trap 'stop_masters; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin" && ln -s "$BINARY" "$WORK/bin/kubectl-goosefs"
 "$BINARY" completion kubectl > "$WORK/bin/kubectl_complete-goosefs" && chmod +x "$WORK/bin/kubectl_complete-goosefs"
 export PATH="$WORK/bin:$PATH" NO_COLOR=1
@@ -29,21 +35,21 @@ check "kubectl goosefs version" "kubectl goosefs version | grep -q '^kubectl-goo
 check "kubectl goosefs validate (exit 0)" "kubectl goosefs validate $HBASE"
 
 echo "== plan and apply on an empty cluster"
-check "plan: 12 to create (the credential Secret first, without data), exit 2 with --detailed-exitcode" \
-  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -qx 'Plan: 12 to create, 0 to update, 0 to delete, 0 unchanged.' &&
+check "plan: 15 to create (the credential Secret first, without data), exit 2 with --detailed-exitcode" \
+  "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 && tail -1 $WORK/plan.txt | grep -qx 'Plan: 15 to create, 0 to update, 0 to delete, 0 unchanged.' &&
    grep -qx 'create Secret/default/hbase-credential' $WORK/plan.txt && ! grep -q 'stringData' $WORK/plan.txt"
 check "plan wrote nothing" "test -z \"\$(kubectl get configmaps,statefulsets -l app.kubernetes.io/instance=hbase -o name)\""
 check "apply --install-crds creates everything (no wait)" \
   "kubectl goosefs apply $HBASE --yes --install-crds --wait=false | grep -q 'DaemonSet/default/hbase-fuse created'"
 check "the CRDs are Established" \
   "kubectl wait --for condition=established --timeout=20s crd/goosefsruntimes.data.fluid.io crd/datasets.data.fluid.io"
-check "objects exist: 2 ConfigMaps, 3 Services, 2 StatefulSets, Job, DaemonSet, PV, PVC; the credential Secret holds 8 keys" \
-  "test \"\$(kubectl get configmaps,services,statefulsets,jobs,daemonsets,pvc -l app.kubernetes.io/instance=hbase -o name | wc -l)\" = 10 && kubectl get pv default-hbase -o name &&
+check "objects exist: 2 ConfigMaps, the masters' ServiceAccount, Role and RoleBinding, 3 Services, 2 StatefulSets, Job, DaemonSet, PV, PVC; the credential Secret holds 8 keys" \
+  "test \"\$(kubectl get configmaps,serviceaccounts,roles,rolebindings,services,statefulsets,jobs,daemonsets,pvc -l app.kubernetes.io/instance=hbase -o name | wc -l)\" = 13 && kubectl get pv default-hbase -o name &&
    test \"\$(kubectl get secret hbase-credential -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"data\"]))')\" = 8"
 check "master Services keep protocol TCP (1.20 rejects apply of ports without it)" \
   "test \"\$(kubectl get service hbase-master-0 -o jsonpath='{.spec.ports[*].protocol}' | tr ' ' '\n' | sort -u)\" = TCP"
 check "plan after apply: no changes despite the server's defaults (exit 0)" \
-  "kubectl goosefs plan $HBASE --detailed-exitcode | tail -1 | grep -qx 'Plan: 0 to create, 0 to update, 0 to delete, 13 unchanged.'"
+  "kubectl goosefs plan $HBASE --detailed-exitcode | tail -1 | grep -qx 'Plan: 0 to create, 0 to update, 0 to delete, 16 unchanged.'"
 check "status: NotReady before any pod runs (exit 3)" \
   "kubectl goosefs status hbase > $WORK/status.txt; test \$? = 3 && grep -Eq '^hbase +NotReady +NotReady +Ready ' $WORK/status.txt"
 
@@ -66,11 +72,84 @@ check "kubectl completes 'kubectl goosefs status <TAB>' with the runtime's name"
   "kubectl __complete goosefs status '' 2>/dev/null | grep -qx hbase"
 check "status lists the Raft embedded-journal addresses" \
   "kubectl goosefs status hbase | grep -q 'Raft embedded journal hbase-master-0:26009,hbase-master-1:26009,hbase-master-2:26009'"
-check "apply with nothing to change refreshes the stale Fluid status" \
-  "kubectl goosefs apply $HBASE --yes | tail -2 | tr '\n' '|' | grep -qx 'Nothing to apply.|status refreshed on 2 Fluid object(s)|'"
-check "kubectl get goosefsruntime hbase (server-side printer columns): Ready Ready Ready" \
-  "kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready +Ready '"
-check "kubectl get dataset hbase: Bound" "test \"\$(kubectl get dataset hbase -o jsonpath='{.status.phase}')\" = Bound"
+check "apply with nothing to change writes no status: the runtime keeps it" \
+  "kubectl goosefs apply $HBASE --yes | tail -1 | grep -qx 'Nothing to apply.'"
+
+echo "== the status the runtime keeps (three real masters, as the masters' service account)"
+if [ -x "$GOOSEFS" ] && [ -s "$ACCOUNT/token" ]; then
+  # The masters as their pods run them: the applied ConfigMap and master container environment,
+  # the credential Secret's items, on loopback addresses a hosts file names hbase-master-<i>.
+  python3 - "$WORK" "$GOOSEFS" "$ACCOUNT" "$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')" <<'EOF'
+import base64, json, os, subprocess, sys
+work, goosefs, account, server = sys.argv[1:]
+get = lambda *a: json.loads(subprocess.check_output(["kubectl", "get", *a, "-o", "json"]))
+config = get("configmap", "hbase-config")["data"]
+container = get("statefulset", "hbase-master")["spec"]["template"]["spec"]["containers"][0]
+credential = os.path.join(work, "credential")
+os.makedirs(credential, exist_ok=True)
+for key, value in get("secret", "hbase-credential")["data"].items():
+    open(os.path.join(credential, key), "wb").write(base64.b64decode(value))
+ips = ["127.0.88.%d" % (10 + i) for i in range(3)]
+open(os.path.join(work, "hosts"), "w").write("".join("%s hbase-master-%d\n" % (ip, i) for i, ip in enumerate(ips)))
+pids = []
+for i, ip in enumerate(ips):
+    env = {"PATH": os.environ["PATH"], **config}
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+        elif var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
+            env[var["name"]] = "default"
+    env.update({
+        "GOOSEFS_MASTER_HOSTNAME": "hbase-master-%d" % i,
+        "GOOSEFS_MASTER_JAVA_OPTS": env.get("GOOSEFS_MASTER_JAVA_OPTS", "")
+            + " -Dgoosefs.master.bind.host=%s -Dgoosefs.master.journal.folder=%s/journal-%d" % (ip, work, i),
+        "GOOSEFS_HOSTS_FILE": os.path.join(work, "hosts"),
+        "GOOSEFS_CREDENTIAL_DIR": credential,
+        "GOOSEFS_KUBE_API_URL": server,
+        "GOOSEFS_KUBE_SERVICE_ACCOUNT": account,
+    })
+    log = open(os.path.join(work, "master-%d.log" % i), "w")
+    pids.append(subprocess.Popen([goosefs, "master-only", "--no-format"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=log, start_new_session=True).pid)
+open(os.path.join(work, "masters.pids"), "w").write(" ".join(map(str, pids)))
+EOF
+  check "the leading master writes the GooseFSRuntime's status: kubectl get goosefsruntime reads Ready Ready Ready" \
+    "for _ in \$(seq 100); do kubectl get goosefsruntime hbase 2>/dev/null | grep -Eq '^hbase +Ready +Ready +Ready ' && break; sleep 0.2; done
+     kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready +Ready ' && kubectl get goosefsruntime hbase -o jsonpath='{.status.valueFile}' | grep -qx hbase-config"
+  check "kubectl get dataset: exactly Fluid's columns; NotBound, the UFS unreachable from here ([Calculating] size)" \
+    "for _ in \$(seq 100); do kubectl get dataset hbase -o jsonpath='{.status.phase}' | grep -qx NotBound && break; sleep 0.2; done
+     kubectl get dataset hbase > $WORK/dataset.txt && head -1 $WORK/dataset.txt | grep -Eqx 'NAME +UFS TOTAL SIZE +CACHED +CACHE CAPACITY +CACHED PERCENTAGE +PHASE +AGE' &&
+     grep -Eq '^hbase +\[Calculating\] +0.00B +0.00B +NotBound ' $WORK/dataset.txt"
+  check "the Dataset's Ready condition names the mount that failed, with the UFS's answer (within 30 s)" \
+    "for _ in \$(seq 150); do kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount ' && break; sleep 0.2; done
+     kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/ at /hbase: '"
+  check "status --explain names it; status is not ready (exit 3)" \
+    "kubectl goosefs status hbase --explain > $WORK/explain.txt; test \$? = 3 && grep -q 'hbase: Dataset Ready: cannot mount ' $WORK/explain.txt"
+  check "status -o wide: the live cache columns" \
+    "kubectl goosefs status hbase -o wide | head -1 | grep -q 'CACHED   CAPACITY   CACHED %   HIT RATIO'"
+  check "a worker no longer ready: the runtime's status follows within 10 s" \
+    "kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{\"status\":{\"readyReplicas\":0}}' >/dev/null &&
+     for _ in \$(seq 50); do kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +NotReady ' && break; sleep 0.2; done
+     kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +NotReady '"
+  check "and back to Ready within 10 s" \
+    "kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{\"status\":{\"readyReplicas\":3}}' >/dev/null &&
+     for _ in \$(seq 50); do kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready ' && break; sleep 0.2; done
+     kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready '"
+  TOKEN="$(cat "$ACCOUNT/token")"
+  check "the masters' account: 403 for the spec, another runtime's status, pods, Secrets (RBAC of the rendered Role)" \
+    "! kubectl --token $TOKEN patch goosefsruntime hbase --type merge -p '{\"spec\":{\"replicas\":2}}' 2>$WORK/rbac.txt && grep -q Forbidden $WORK/rbac.txt &&
+     ! kubectl --token $TOKEN patch goosefsruntime other --subresource status --type merge -p '{\"status\":{}}' 2>$WORK/rbac.txt && grep -q Forbidden $WORK/rbac.txt &&
+     ! kubectl --token $TOKEN get pods 2>$WORK/rbac.txt && grep -q Forbidden $WORK/rbac.txt &&
+     ! kubectl --token $TOKEN get secret hbase-credential 2>$WORK/rbac.txt && grep -q Forbidden $WORK/rbac.txt &&
+     kubectl --token $TOKEN get goosefsruntime hbase --subresource status -o name >/dev/null"
+  check "no master logged the token" "! grep -q \"\$(cat $ACCOUNT/token)\" $WORK/master-*.log"
+  stop_masters
+  if [ "${#failed[@]}" -gt 0 ]; then
+    for log in "$WORK"/master-*.log; do echo "  -- $log (last lines)"; tail -8 "$log" | sed 's/^/     /'; done
+  fi
+else
+  echo "  (not run: no goosefs binary beside $BINARY, or no $ACCOUNT/token)"
+fi
 check "a further apply writes nothing" "kubectl goosefs apply $HBASE --yes | tail -1 | grep -qx 'Nothing to apply.'"
 
 echo "== a quota change"
@@ -165,7 +244,7 @@ check "the same-named runtime of namespace cache keeps everything, its PV includ
 check "the Dataset stays, NotBound; the stranger's ConfigMap stays" \
   "test \"\$(kubectl get dataset hbase -o jsonpath='{.status.phase}')\" = NotBound && kubectl get configmap someone-elses -o name"
 check "plan after delete: everything else to create; the Terminating PV and PVC are noted" \
-  "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 11 to create, 0 to update, 0 to delete, 3 unchanged.' &&
+  "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 14 to create, 0 to update, 0 to delete, 3 unchanged.' &&
    test \"\$(grep -c 'is being deleted (Terminating, waiting for finalizers: kubernetes.io/pv' $WORK/after.txt)\" = 2"
 
 finish "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')"

@@ -97,6 +97,24 @@ pub struct CacheStates {
 }
 
 impl CacheStates {
+    /// As a merge patch's `cacheStates`: an empty figure removes the key (`null`) rather than
+    /// writing `""`, which API servers reject in a map of strings (1.20 reads it as null).
+    pub fn to_patch(&self) -> Value {
+        let figure = |text: &str| {
+            if text.is_empty() {
+                Value::Null
+            } else {
+                Value::from(text)
+            }
+        };
+        serde_json::json!({
+            "cacheCapacity": figure(&self.cache_capacity),
+            "cached": figure(&self.cached),
+            "cachedPercentage": figure(&self.cached_percentage),
+            "cacheHitRatio": figure(&self.cache_hit_ratio),
+        })
+    }
+
     /// From byte counts: `ufs_total` the Dataset's size when known, `hit_ratio` 0..=1 when known.
     pub fn of(capacity: u64, cached: u64, ufs_total: Option<u64>, hit_ratio: Option<f64>) -> CacheStates {
         #[allow(clippy::cast_precision_loss)] // a percentage to one decimal
@@ -441,10 +459,7 @@ pub fn dataset_status_patch(
     let fields = [
         ("ufsTotal", facts.ufs_total.as_ref().map(|t| Value::from(t.as_str()))),
         ("fileNum", facts.file_num.as_ref().map(|n| Value::from(n.as_str()))),
-        (
-            "cacheStates",
-            facts.cache.as_ref().and_then(|c| serde_json::to_value(c).ok()),
-        ),
+        ("cacheStates", facts.cache.as_ref().map(CacheStates::to_patch)),
     ];
     for (key, value) in fields {
         if let Some(value) = value {
@@ -637,6 +652,9 @@ mod tests {
         let json = serde_json::to_value(&states).unwrap_or_default();
         assert_eq!(json["cacheCapacity"], "6.00GiB", "Fluid's keys");
         assert_eq!(json["cachedPercentage"], "25.0%");
+        let patch = unknown.to_patch();
+        assert_eq!(patch["cachedPercentage"], Value::Null, "removed, never written empty");
+        assert_eq!(patch["cacheCapacity"], "1.00GiB");
     }
 
     #[test]

@@ -116,7 +116,9 @@ impl KubeApi {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(TIMEOUT)
             .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            // The API server names a writer by its user agent (managedFields' manager).
+            .user_agent(concat!("goosefs-master/", env!("CARGO_PKG_VERSION")));
         let ca = dir.join("ca.crt");
         if base.starts_with("https://") {
             let pem = std::fs::read(&ca).map_err(|e| KubeError::Config(format!("{}: {e}", ca.display())))?;
@@ -124,10 +126,12 @@ impl KubeApi {
             if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
                 return Err(KubeError::Config(format!("{}: not a PEM certificate", ca.display())));
             }
-            let cert = reqwest::Certificate::from_pem(&pem)
+            // A bundle: a CA file may hold several (and a self-signed server's file holds its
+            // certificate and the CA that signed it).
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| KubeError::Config(format!("{}: {e}", ca.display())))?;
             // Only the cluster's CA: the API server is never trusted through a public root.
-            builder = builder.tls_certs_only([cert]);
+            builder = builder.tls_certs_only(certs);
         }
         let http = builder.build().map_err(|e| KubeError::Config(e.to_string()))?;
         Ok(Some(KubeApi {

@@ -212,7 +212,8 @@ async fn reconcile(master: &Arc<Master>, warned: &mut std::collections::BTreeSet
             Err(e) => {
                 tracing::warn!(error = %e, "declared mounts: will try again");
                 if let Action::Mount(w) | Action::Replace(w) = &action {
-                    failures.insert(w.path.clone(), format!("mount {}: {e}", w.path));
+                    // The refusal names the UFS and the path ("cannot mount <ufs> at <path>: ...").
+                    failures.insert(w.path.clone(), e);
                 }
             }
         }

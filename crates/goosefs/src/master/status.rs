@@ -180,7 +180,7 @@ impl Keeper {
         let now = now_seconds();
 
         let mut patch = fluid_status::runtime_status_patch(&status, now);
-        patch["status"]["cacheStates"] = serde_json::to_value(&cache).unwrap_or_default();
+        patch["status"]["cacheStates"] = cache.to_patch();
         if let Some(at) = outcome.mounted_at {
             patch["status"]["mountTime"] = fluid_status::rfc3339(at).into();
         }
@@ -217,6 +217,10 @@ impl Keeper {
                 .filter_map(|d| table.get(&d.path).map(|p| (d.path.clone(), p.clone())))
                 .collect()
         };
+        // Sized only once every declared mount is mounted: a partial sum would be a wrong size.
+        if points.len() < master.cfg.declared.len() {
+            return None;
+        }
         let key: Vec<(String, String)> = points.iter().map(|(p, m)| (p.clone(), m.ufs.clone())).collect();
         let done = self.sizes.result.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let retry = matches!(done, Some(Err(_))) && self.sizes.failed_at.is_none_or(|at| at.elapsed() >= SIZE_RETRY);

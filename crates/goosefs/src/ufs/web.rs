@@ -147,7 +147,7 @@ impl Ufs {
         let io = |e: Box<dyn std::error::Error + Send + Sync>| UfsError::Io {
             uri: shown(&self.uri),
             op: "list",
-            path: prefix.to_owned(),
+            path: if prefix.is_empty() { "/" } else { prefix }.to_owned(),
             source: e,
         };
         let mut attempt = 0;
