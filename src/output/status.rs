@@ -13,7 +13,9 @@ pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
 
 /// [`table`], with a NAMESPACE column first when `namespaces` (`-A`, as kubectl does).
 pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i64) -> String {
-    let columns: &[&str] = if wide {
+    // The cache columns only where a live status carries them (Fluid's CRDs served and kept).
+    let cache_columns = wide && statuses.iter().any(|s| s.cache.is_some());
+    let columns: &[&str] = if cache_columns {
         &[
             "NAME",
             "READY MASTERS",
@@ -29,6 +31,20 @@ pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i
             "CAPACITY",
             "CACHED %",
             "HIT RATIO",
+            "AGE",
+        ]
+    } else if wide {
+        &[
+            "NAME",
+            "READY MASTERS",
+            "DESIRED MASTERS",
+            "MASTER PHASE",
+            "READY WORKERS",
+            "DESIRED WORKERS",
+            "WORKER PHASE",
+            "READY FUSES",
+            "DESIRED FUSES",
+            "FUSE PHASE",
             "AGE",
         ]
     } else {
@@ -55,7 +71,7 @@ pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i
             }
             row.push(c.phase.to_string());
         }
-        if wide {
+        if cache_columns {
             // The live status's strings as Fluid writes them; `-` where none is kept yet.
             let cache = s.cache.clone().unwrap_or_default();
             for cell in [
@@ -310,20 +326,27 @@ mod tests {
         let mut s = runtime_status("ns", "a", Some(&sts(1, 1)), Some(&sts(1, 1)), Some(&ds));
         let without = table(std::slice::from_ref(&s), true, 0);
         assert!(
-            without.contains("CACHED   CAPACITY   CACHED %   HIT RATIO   AGE"),
-            "{without}"
+            !without.contains("CACHED"),
+            "no live status, no cache columns: {without}"
         );
-        assert!(
-            without.contains("Ready        -        -          -          -           <unknown>"),
-            "{without}"
-        );
+        let mut other = s.clone();
+        other.name = "b".to_owned();
+        let gib = 1 << 30;
         s.cache = Some(goosefs_conf::fluid_status::CacheStates::of(
-            2 << 30,
-            1 << 29,
-            Some(1 << 30),
+            2 * gib,
+            gib / 2,
+            Some(gib),
             Some(0.5),
         ));
-        let with = table(&[s], true, 0);
+        let with = table(&[s, other], true, 0);
+        assert!(
+            with.contains("CACHED      CAPACITY   CACHED %   HIT RATIO   AGE"),
+            "{with}"
+        );
         assert!(with.contains("512.00MiB   2.00GiB    50.0%      50.0%"), "{with}");
+        assert!(
+            with.contains("Ready        -           -          -          -           <unknown>"),
+            "{with}"
+        );
     }
 }
