@@ -216,7 +216,16 @@ def metrics(port):
         body = urllib.request.urlopen(f"http://{WORKER_IP}:{port}/metrics", timeout=2).read().decode()
     except OSError:
         return {}
-    return {l.split()[0]: float(l.split()[1]) for l in body.splitlines() if l and not l.startswith("#")}
+    out = {}
+    for line in body.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        sample, value = line.rsplit(" ", 1)
+        name, _, labels = sample.partition("{")
+        # Every sample carries runtime, namespace and role: keyed without them.
+        rest = [l for l in labels.rstrip("}").split(",") if l and l.split("=")[0] not in ("runtime", "namespace", "role")]
+        out[name + ("{" + ",".join(rest) + "}" if rest else "")] = float(value)
+    return out
 
 
 def auth_round(binary, work, auth, fuse_args, url, names):

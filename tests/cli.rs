@@ -349,14 +349,14 @@ fn render_refuses_invalid_input_and_writes_nothing() {
 fn render_fails_at_once_when_a_range_ending_at_65535_is_used_up() {
     // A hang is killed by the timeout and has no exit code.
     let out = bin()
-        .args(["render", HBASE, "--port-range", "65526-65535"])
+        .args(["render", HBASE, "--port-range", "65525-65535"])
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("65526-65535 has no free port left"), "{stderr}");
-    let fits = run(&["render", HBASE, "--port-range", "65525-65535"]);
+    assert!(stderr.contains("65525-65535 has no free port left"), "{stderr}");
+    let fits = run(&["render", HBASE, "--port-range", "65524-65535"]);
     assert_eq!(fits.status.code(), Some(0), "{}", String::from_utf8_lossy(&fits.stderr));
     assert!(stdout(&fits).contains("containerPort: 65535"));
 }
@@ -371,7 +371,11 @@ fn render_prints_every_golden_case() {
         let csi = options["csi"].as_str().unwrap_or("standalone");
         let images = options["images"].as_str().unwrap_or("kubectl-goosefs");
         let input = dir.join("input.yaml").display().to_string();
-        let out = run(&["render", &input, "--csi", csi, "--images", images]);
+        let mut args = vec!["render", &input, "--csi", csi, "--images", images];
+        if options["monitoring"] == true {
+            args.push("--monitoring");
+        }
+        let out = run(&args);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let expected = std::fs::read_to_string(dir.join("expected.yaml")).expect("golden");
         assert_eq!(stdout(&out), expected, "{}", dir.display());

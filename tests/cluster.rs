@@ -86,7 +86,7 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     let lists = log
         .iter()
         .filter(|l| l.starts_with("GET ") && !l.contains("customresourcedefinitions"));
-    assert!(lists.count() <= 2 * 10 + 2, "{log:#?}");
+    assert!(lists.count() <= 2 * 11 + 2, "{log:#?}");
 }
 
 #[test]
@@ -624,7 +624,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     );
     assert_eq!(
         parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
-        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount,StatefulSet.apps"
+        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,PodMonitor.monitoring.coreos.com,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount,StatefulSet.apps"
     );
     // The credential Secret is no member: never pruned, removed by delete.
     for path in server

@@ -37,6 +37,7 @@ fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode, options: &Value) -> Compiled
         namespace: "default".into(),
         port_range: compile::ports::DEFAULT_RANGE,
         csi,
+        monitoring: options["monitoring"] == true,
         catalog: catalog(options),
         templates: Templates::embedded(),
     };
@@ -73,6 +74,7 @@ fn rendered_stream(dir: &Path) -> String {
         } else {
             CsiMode::Standalone
         },
+        monitoring: options["monitoring"] == true,
         catalog: catalog(&options),
         templates: Templates::embedded(),
     };
@@ -135,6 +137,9 @@ fn round_trip(object: &Value) -> Value {
         "ServiceAccount" => via::<core::ServiceAccount>(object),
         "Role" => via::<rbac::Role>(object),
         "RoleBinding" => via::<rbac::RoleBinding>(object),
+        // The Prometheus Operator's kind: no k8s-openapi type (its ports are checked by
+        // `the_pod_monitor_scrapes_ports_the_runtimes_pods_name`).
+        "PodMonitor" => object.clone(),
         other => panic!("unexpected kind {other}"),
     }
 }
@@ -666,4 +671,71 @@ fn every_rendered_kind_is_in_the_managed_kinds_table() {
             );
         }
     }
+}
+
+#[test]
+fn the_pod_monitor_scrapes_ports_the_runtimes_pods_name() {
+    let c = compile_case(Path::new("testdata/render/monitoring"));
+    let monitor = find(&c, "PodMonitor", "hbase-goosefs");
+    let selector = monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .expect("selector");
+    // The pod templates it selects, and the container port names they carry.
+    let mut named: Vec<(String, String)> = Vec::new();
+    for m in &c.manifests {
+        let object = m.object().expect("parses");
+        let labels = &object["spec"]["template"]["metadata"]["labels"];
+        if !selector.iter().all(|(k, v)| &labels[k] == v) {
+            continue;
+        }
+        for container in object["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for port in container["ports"].as_array().into_iter().flatten() {
+                named.push((
+                    m.kind.clone() + "/" + &m.name,
+                    port["name"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    let selected: std::collections::BTreeSet<&str> = named.iter().map(|(o, _)| o.as_str()).collect();
+    assert!(
+        selected.contains("StatefulSet/hbase-master")
+            && selected.contains("StatefulSet/hbase-worker")
+            && selected.contains("DaemonSet/hbase-fuse"),
+        "{selected:?}"
+    );
+    let endpoints = monitor["spec"]["podMetricsEndpoints"].as_array().expect("endpoints");
+    let ports: Vec<&str> = endpoints.iter().filter_map(|e| e["port"].as_str()).collect();
+    assert_eq!(ports, ["web", "metrics"]);
+    for port in &ports {
+        let carriers: Vec<&str> = named
+            .iter()
+            .filter(|(_, p)| p == port)
+            .map(|(o, _)| o.as_str())
+            .collect();
+        assert!(!carriers.is_empty(), "no selected pod names a port {port}");
+    }
+    // Masters and workers on `web`, FUSE on `metrics`: every process with metrics is scraped.
+    for (object, port) in [
+        ("StatefulSet/hbase-master", "web"),
+        ("StatefulSet/hbase-worker", "web"),
+        ("DaemonSet/hbase-fuse", "metrics"),
+    ] {
+        assert!(
+            named.iter().any(|(o, p)| o == object && p == port),
+            "{object} has no port {port}"
+        );
+    }
+    assert!(
+        endpoints
+            .iter()
+            .all(|e| e["path"] == "/metrics" && e["honorLabels"] == true)
+    );
+    // Without --monitoring: none.
+    let plain = compile_case(Path::new("testdata/render/one-master"));
+    assert!(plain.manifests.iter().all(|m| m.kind != "PodMonitor"));
 }

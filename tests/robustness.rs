@@ -116,6 +116,7 @@ fn mutated_inputs_never_panic_and_findings_stay_in_bounds() {
                     // Both ends of 1-65535 too: a used-up range must fail at once, never spin.
                     port_range: PORT_RANGES[rng.below(PORT_RANGES.len())].clone(),
                     csi: kubectl_goosefs::compile::CsiMode::Standalone,
+                    monitoring: rng.below(2) == 0,
                     catalog: kubectl_goosefs::compile::Catalog::embedded().expect("catalog"),
                     templates: kubectl_goosefs::compile::Templates::embedded(),
                 };

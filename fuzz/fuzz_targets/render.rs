@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         namespace: "default".into(),
         port_range: range,
         csi: if text.len() % 2 == 0 { CsiMode::Standalone } else { CsiMode::Fluid },
+        monitoring: text.len() % 3 == 0,
         catalog,
         templates: Templates::embedded(),
     };

@@ -51,6 +51,10 @@ pub struct CompileArgs {
     /// PersistentVolume form: standalone (hostPath of the FUSE mount) or fluid (Fluid's CSI driver).
     #[arg(long, value_enum, default_value_t = CsiMode::Standalone)]
     pub csi: CsiMode,
+    /// Add a PodMonitor per runtime (the Prometheus Operator's) scraping the masters', workers'
+    /// and FUSE pods' /metrics. Give it to render, plan and apply alike.
+    #[arg(long)]
+    pub monitoring: bool,
 }
 
 fn parse_range(text: &str) -> Result<RangeInclusive<u16>, String> {
@@ -80,6 +84,7 @@ impl CompileArgs {
             images: self.images.clone(),
             port_range: self.port_range.clone(),
             csi: self.csi,
+            monitoring: self.monitoring,
         }
     }
 }

@@ -475,8 +475,13 @@ pub async fn delete_runtime(
             deleted += 1;
         }
         let dataset = fluid("Dataset");
-        if cluster.get(&dataset).await?.is_some() {
-            let unbound = serde_json::json!({"status": {"phase": "NotBound", "runtimes": []}});
+        if let Some(live) = cluster.get(&dataset).await? {
+            // A status needs its conditions (the CRD requires them): a Dataset whose status was
+            // never written (its runtime never reached the API) gets an empty list.
+            let mut unbound = serde_json::json!({"status": {"phase": "NotBound", "runtimes": []}});
+            if !live["status"]["conditions"].is_array() {
+                unbound["status"]["conditions"] = serde_json::json!([]);
+            }
             cluster.patch_status(&dataset, &unbound).await?;
             report(format!("{dataset} unbound"));
         }

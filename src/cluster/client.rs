@@ -586,7 +586,7 @@ impl Cluster {
             name: name.to_owned(),
         };
         if let Some(runtime) = self.get(&fluid("GooseFSRuntime")).await? {
-            status.cache = serde_json::from_value(runtime["status"]["cacheStates"].clone()).ok();
+            status.cache = super::status::CacheStates::from_live(&runtime["status"]["cacheStates"]);
             status.problems.extend(failing_conditions("GooseFSRuntime", &runtime));
         }
         if let Some(dataset) = self.get(&fluid("Dataset")).await? {

@@ -49,6 +49,7 @@ pub fn role_labels(
     let mut out = BTreeMap::new();
     out.insert("config".to_owned(), with(&[("name", &format!("{name}-config"))]));
     out.insert("status".to_owned(), with(&[("role", "goosefs-master")]));
+    out.insert("monitor".to_owned(), with(&[]));
     out.insert(
         "master".to_owned(),
         with(&[("role", "goosefs-master"), ("name", &master_name)]),

@@ -46,6 +46,8 @@ pub struct CompileOptions {
     pub port_range: RangeInclusive<u16>,
     /// PV form.
     pub csi: CsiMode,
+    /// A PodMonitor per runtime (`--monitoring`).
+    pub monitoring: bool,
     /// Images.
     pub catalog: Catalog,
     /// Templates.
@@ -168,7 +170,8 @@ pub fn compile_each(
     };
     let mut ordered: Vec<&GooseFsRuntime> = runtimes.iter().collect();
     ordered.sort_by_key(|r| (ns_of(&r.metadata.namespace), r.metadata.name.clone()));
-    let ports = ports::allocate(&ordered, &options.port_range)?;
+    // The FUSE metrics port only for images that serve it (our runtime's).
+    let ports = ports::allocate(&ordered, &options.port_range, options.catalog.probes)?;
     let env = options.templates.environment()?;
     // Our own templates are tested to produce valid YAML; user templates are checked.
     let check = options.templates.origin != "embedded";
@@ -323,9 +326,9 @@ pub fn compile(
 
 /// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config and
 /// the masters' service account and Role 1, Services 2, PV 3 (PVC 4), masters 5, mount Job 6,
-/// workers 7, FUSE 8.
+/// workers 7, FUSE and the PodMonitor 8.
 fn apply_rank_of_template(i: usize) -> u8 {
-    [1, 1, 2, 3, 5, 6, 7, 8].get(i).copied().unwrap_or(9)
+    [1, 1, 2, 3, 5, 6, 7, 8, 8].get(i).copied().unwrap_or(9)
 }
 
 /// The top-level `apiVersion` of a rendered document (empty when it has none).

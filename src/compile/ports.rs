@@ -46,6 +46,9 @@ pub struct Ports {
     pub master_embedded: Option<u16>,
     /// Job master embedded journal (HA only).
     pub job_master_embedded: Option<u16>,
+    /// The FUSE process's metrics port (our images only; Fluid's chart has none). Allocated
+    /// after Fluid's roles, so those keep Fluid's numbers.
+    pub fuse_web: Option<u16>,
 }
 
 /// Why ports cannot be allocated.
@@ -110,6 +113,7 @@ impl Ports {
             api_gateway_rest: ports.get(&PortRole::ApiGatewayRest).copied(),
             master_embedded: ports.get(&PortRole::MasterEmbedded).copied(),
             job_master_embedded: ports.get(&PortRole::JobMasterEmbedded).copied(),
+            fuse_web: None,
         }
     }
 }
@@ -146,11 +150,16 @@ fn id(r: &GooseFsRuntime) -> String {
 }
 
 /// Allocates ports for `runtimes` (in the order given) from `range`, in Fluid's order
-/// ([`PortRole::ALL`]), skipping every port any of them fixes.
+/// ([`PortRole::ALL`]), skipping every port any of them fixes; then, with `fuse_web` (our
+/// images), each runtime's FUSE metrics port.
 ///
 /// # Errors
 /// [`PortError`] when a fixed port is invalid or the range runs out.
-pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Result<Vec<Ports>, PortError> {
+pub fn allocate(
+    runtimes: &[&GooseFsRuntime],
+    range: &RangeInclusive<u16>,
+    fuse_web: bool,
+) -> Result<Vec<Ports>, PortError> {
     let fixed: Vec<BTreeMap<PortRole, u16>> = runtimes.iter().map(|r| fixed(r)).collect::<Result<_, _>>()?;
     let mut taken: BTreeSet<u16> = fixed.iter().flat_map(|f| f.values().copied()).collect();
     // u32, so the cursor can step past 65535 and the range end is always reached (a u16 that
@@ -162,26 +171,34 @@ pub fn allocate(runtimes: &[&GooseFsRuntime], range: &RangeInclusive<u16>) -> Re
         let masters = u32::try_from(runtime.master_replicas().max(1)).unwrap_or(1);
         let gateway = runtime.api_gateway_enabled();
         let mut ports = BTreeMap::new();
-        for role in PortRole::ALL.into_iter().filter(|r| r.used(masters, gateway)) {
-            if let Some(port) = fixed.get(&role) {
-                ports.insert(role, *port);
-                continue;
-            }
+        let mut take = || {
             while next <= end && u16::try_from(next).is_ok_and(|p| taken.contains(&p)) {
                 next += 1;
             }
-            let Some(port) = u16::try_from(next).ok().filter(|_| next <= end) else {
-                return Err(PortError::Exhausted {
+            let port = u16::try_from(next)
+                .ok()
+                .filter(|_| next <= end)
+                .ok_or_else(|| PortError::Exhausted {
                     start: *range.start(),
                     end: *range.end(),
                     runtime: id(runtime),
-                });
-            };
+                })?;
             taken.insert(port);
             next += 1;
+            Ok::<u16, PortError>(port)
+        };
+        for role in PortRole::ALL.into_iter().filter(|r| r.used(masters, gateway)) {
+            let port = match fixed.get(&role) {
+                Some(port) => *port,
+                None => take()?,
+            };
             ports.insert(role, port);
         }
-        result.push(Ports::from_map(&ports));
+        let mut allocated = Ports::from_map(&ports);
+        if fuse_web {
+            allocated.fuse_web = Some(take()?);
+        }
+        result.push(allocated);
     }
     Ok(result)
 }
@@ -201,7 +218,7 @@ mod tests {
     fn ranges_ending_at_65535_fail_at_once_when_used_up() {
         let hbase = runtime(3, "");
         // 11 ports wanted, 10 available: an error, not a spin at 65535.
-        let err = allocate(&[&hbase], &(65526..=65535)).map(|_| ());
+        let err = allocate(&[&hbase], &(65526..=65535), false).map(|_| ());
         assert!(
             matches!(
                 err,
@@ -214,22 +231,29 @@ mod tests {
             "{err:?}"
         );
         // Exactly enough: the last port is 65535.
-        let ports = allocate(&[&hbase], &(65525..=65535)).unwrap_or_default();
+        let ports = allocate(&[&hbase], &(65525..=65535), false).unwrap_or_default();
+        let ours = allocate(&[&hbase], &(26000..=32000), true).unwrap_or_default();
+        assert_eq!(ours[0].master_rpc, 26000, "Fluid's roles keep their numbers");
+        assert_eq!(ours[0].fuse_web, Some(26011), "the FUSE metrics port comes after them");
+        assert!(
+            allocate(&[&hbase], &(65525..=65535), true).is_err(),
+            "one more port than fits"
+        );
         assert_eq!(ports[0].job_master_embedded, Some(65535));
         assert_eq!(ports[0].master_rpc, 65525);
         // A pinned port at the very end is skipped by the allocator without wrapping.
         let pinned = runtime(1, ", ports: {rpc: 65535}");
-        let ports = allocate(&[&pinned], &(65526..=65535)).unwrap_or_default();
+        let ports = allocate(&[&pinned], &(65526..=65535), false).unwrap_or_default();
         assert_eq!((ports[0].master_rpc, ports[0].master_web), (65535, 65526));
-        assert!(allocate(&[&pinned, &hbase], &(65526..=65535)).is_err());
+        assert!(allocate(&[&pinned, &hbase], &(65526..=65535), false).is_err());
     }
 
     #[test]
     fn ranges_at_the_low_end() {
         let single = runtime(1, "");
-        let ports = allocate(&[&single], &(1..=9)).unwrap_or_default();
+        let ports = allocate(&[&single], &(1..=9), false).unwrap_or_default();
         assert_eq!((ports[0].master_rpc, ports[0].job_worker_data), (1, 9));
-        assert!(allocate(&[&single], &(1..=8)).is_err());
-        assert!(allocate(&[&single], &(1..=1)).is_err());
+        assert!(allocate(&[&single], &(1..=8), false).is_err());
+        assert!(allocate(&[&single], &(1..=1), false).is_err());
     }
 }

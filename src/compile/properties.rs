@@ -260,7 +260,15 @@ pub fn java_opts(
             ],
             &ComponentOpts::default(),
         ),
-        fuse: component(Vec::new(), fuse),
+        // Our FUSE's metrics port goes to the FUSE alone (a change restarts no master or worker).
+        fuse: component(
+            ports
+                .fuse_web
+                .map(|p| format!("-D{}={p}", goosefs_conf::keys::FUSE_WEB_PORT))
+                .into_iter()
+                .collect(),
+            fuse,
+        ),
         goosefs: g,
     }
 }

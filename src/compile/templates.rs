@@ -14,6 +14,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "status-rbac.yaml.j2",
         include_str!("../../templates/status-rbac.yaml.j2"),
     ),
+    ("podmonitor.yaml.j2", include_str!("../../templates/podmonitor.yaml.j2")),
     (
         "master-services.yaml.j2",
         include_str!("../../templates/master-services.yaml.j2"),
@@ -52,7 +53,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The object templates rendered per runtime, in apply order (partials start with `_`).
-pub const OBJECT_TEMPLATES: [&str; 8] = [
+pub const OBJECT_TEMPLATES: [&str; 9] = [
     "configmap.yaml.j2",
     "status-rbac.yaml.j2",
     "master-services.yaml.j2",
@@ -61,6 +62,7 @@ pub const OBJECT_TEMPLATES: [&str; 8] = [
     "mount-job.yaml.j2",
     "worker-statefulset.yaml.j2",
     "fuse-daemonset.yaml.j2",
+    "podmonitor.yaml.j2",
 ];
 
 /// Template sources, by name.

@@ -112,6 +112,8 @@ pub struct Values {
     /// The masters keep the runtime's status: their service account, Role and binding are
     /// rendered (our images only).
     pub keeps_status: bool,
+    /// Render the runtime's PodMonitor (`--monitoring`).
+    pub pod_monitor: bool,
     /// The same mounts for the masters to reconcile ([`goosefs_conf::mounts`], JSON), with our
     /// images only.
     pub declared_mounts: Option<String>,
@@ -483,6 +485,7 @@ pub fn build(
         mount_script: super::mounts::script(&mounts.job, catalog.declared_mounts),
         probes: catalog.probes,
         keeps_status: catalog.keeps_status,
+        pod_monitor: options.monitoring,
         declared_mounts: catalog.declared_mounts.then(|| super::mounts::declared(&mounts.job)),
         role_labels,
         journal_addresses,

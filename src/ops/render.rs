@@ -23,6 +23,8 @@ pub struct RenderOptions {
     pub port_range: RangeInclusive<u16>,
     /// PersistentVolume form.
     pub csi: CsiMode,
+    /// Render a PodMonitor per runtime.
+    pub monitoring: bool,
 }
 
 /// Validated inputs, ready to compile.
@@ -123,6 +125,7 @@ pub fn prepare(
             namespace: options.namespace.clone(),
             port_range: options.port_range.clone(),
             csi: options.csi,
+            monitoring: options.monitoring,
             catalog,
             templates,
         },

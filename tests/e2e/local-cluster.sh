@@ -139,6 +139,10 @@ check "kubectl get dataset -o wide: TOTAL FILES 3 and a hit ratio" \
    head -1 $WORK/dataset-wide.txt | grep -q 'TOTAL FILES' && grep -Eq ' 3 ' $WORK/dataset-wide.txt"
 check "kubectl goosefs status -o wide: the live cache columns" \
   "kubectl goosefs status hbase -o wide | grep -Eq ' 5\.59GiB +[0-9.]+% '"
+check "the FUSE pod's metrics port: reads, bytes and opens counted, labelled with runtime, namespace and role" \
+  "kubectl exec $FUSE -- wget -q -O- http://127.0.0.1:\$(kubectl get pod ${FUSE#pod/} -o jsonpath='{.spec.containers[0].ports[?(@.name==\"metrics\")].containerPort}')/metrics > $WORK/fuse-metrics.txt &&
+   grep -Eq '^goosefs_fuse_opens_total\\{runtime=\"hbase\",namespace=\"default\",role=\"fuse\",mode=\"(passthrough|served)\"\\} [1-9]' $WORK/fuse-metrics.txt &&
+   grep -q '^# TYPE goosefs_fuse_read_seconds histogram' $WORK/fuse-metrics.txt"
 check "a worker pod deleted: kubectl get goosefsruntime shows the worker phase change within 10 s" \
   "start=\$(date +%s.%N); kubectl delete pod hbase-worker-2 --wait=false >/dev/null &&
    for _ in \$(seq 100); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +PartialReady ' && break; sleep 0.1; done

@@ -247,4 +247,8 @@ check "plan after delete: everything else to create; the Terminating PV and PVC 
   "kubectl goosefs plan $HBASE > $WORK/after.txt; tail -1 $WORK/after.txt | grep -qx 'Plan: 14 to create, 0 to update, 0 to delete, 3 unchanged.' &&
    test \"\$(grep -c 'is being deleted (Terminating, waiting for finalizers: kubernetes.io/pv' $WORK/after.txt)\" = 2"
 
+check "delete of a runtime whose status was never written unbinds its Dataset (the CRD requires conditions)" \
+  "kubectl goosefs delete hbase -n cache --yes --wait=false | tail -1 | grep -qx 'Dataset/cache/hbase unbound' &&
+   test \"\$(kubectl get dataset hbase -n cache -o jsonpath='{.status.phase}')\" = NotBound"
+
 finish "real kube-apiserver $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')"

@@ -285,6 +285,10 @@ fn merge(into: &mut Value, from: &Value) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in b {
                 match a.get_mut(k) {
+                    // A merge patch's null removes the key (RFC 7386).
+                    _ if v.is_null() => {
+                        a.remove(k);
+                    }
                     Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
                     _ => {
                         a.insert(k.clone(), v.clone());

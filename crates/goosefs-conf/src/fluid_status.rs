@@ -82,8 +82,8 @@ pub struct RuntimeStatus {
 }
 
 /// Fluid's `cacheStates` (the four fields its printer columns show), in its formats.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CacheStates {
     /// The workers' tier capacity, summed (`2.00GiB`).
     pub cache_capacity: String,
@@ -112,6 +112,17 @@ impl CacheStates {
             "cached": figure(&self.cached),
             "cachedPercentage": figure(&self.cached_percentage),
             "cacheHitRatio": figure(&self.cache_hit_ratio),
+        })
+    }
+
+    /// A live status's `cacheStates` (absent or null figures read as empty), if it has one.
+    pub fn from_live(value: &Value) -> Option<CacheStates> {
+        let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+        value.is_object().then(|| CacheStates {
+            cache_capacity: text("cacheCapacity"),
+            cached: text("cached"),
+            cached_percentage: text("cachedPercentage"),
+            cache_hit_ratio: text("cacheHitRatio"),
         })
     }
 
@@ -653,6 +664,12 @@ mod tests {
         assert_eq!(json["cacheCapacity"], "6.00GiB", "Fluid's keys");
         assert_eq!(json["cachedPercentage"], "25.0%");
         let patch = unknown.to_patch();
+        assert_eq!(
+            CacheStates::from_live(&patch),
+            Some(unknown.clone()),
+            "nulls read as empty"
+        );
+        assert_eq!(CacheStates::from_live(&Value::Null), None);
         assert_eq!(patch["cachedPercentage"], Value::Null, "removed, never written empty");
         assert_eq!(patch["cacheCapacity"], "1.00GiB");
     }

@@ -32,6 +32,9 @@ pub const USER_BLOCK_SIZE_BYTES_DEFAULT: &str = "goosefs.user.block.size.bytes.d
 pub const USER_FILE_METADATA_SYNC_INTERVAL: &str = "goosefs.user.file.metadata.sync.interval";
 /// Whether clients (FUSE) keep the metadata they were given (Fluid's render: `true`).
 pub const USER_METADATA_CACHE_ENABLED: &str = "goosefs.user.metadata.cache.enabled";
+/// The FUSE process's web port (`/metrics`, `/health`); none when unset (GooseFS's
+/// `goosefs.fuse.web.enabled` defaults to off). The render allocates it for our images.
+pub const FUSE_WEB_PORT: &str = "goosefs.fuse.web.port";
 /// How long a client keeps metadata it was given (Fluid's render: `2day`).
 pub const USER_METADATA_CACHE_EXPIRATION_TIME: &str = "goosefs.user.metadata.cache.expiration.time";
 /// Replicas of each block across workers.

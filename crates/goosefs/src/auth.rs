@@ -404,22 +404,24 @@ pub fn count_failed_handshake() {
     FAILED_HANDSHAKES.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The refusal counters in Prometheus' text format, for the ports' `/metrics`.
-pub fn metrics() -> String {
-    let mut out = String::from(
-        "# HELP goosefs_auth_refused_total Requests and connections refused by authentication or authorisation.\n# TYPE goosefs_auth_refused_total counter\n",
+/// The refusal counters, for the ports' `/metrics`.
+pub fn metrics(e: &mut crate::metrics::Exposition) {
+    e.family(
+        "goosefs_auth_refused_total",
+        crate::metrics::Kind::Counter,
+        "Requests and connections refused by authentication or authorisation.",
     );
     for (reason, n) in [
         ("unauthenticated", &UNAUTHENTICATED),
         ("forbidden", &FORBIDDEN),
         ("handshake", &FAILED_HANDSHAKES),
     ] {
-        out.push_str(&format!(
-            "goosefs_auth_refused_total{{reason=\"{reason}\"}} {}\n",
-            n.load(Ordering::Relaxed)
-        ));
+        e.sample(
+            "goosefs_auth_refused_total",
+            &[("reason", reason)],
+            n.load(Ordering::Relaxed),
+        );
     }
-    out
 }
 
 /// The roles that may make `request` on `port` (`None`: everyone, unauthenticated too).
@@ -694,6 +696,8 @@ mod tests {
             message.as_deref(),
             Some("forbidden: the worker role may not /api/v1/block/free (needs master)")
         );
-        assert!(metrics().contains("goosefs_auth_refused_total{reason=\"forbidden\"}"));
+        let mut e = crate::metrics::Exposition::new("master");
+        metrics(&mut e);
+        assert!(e.finish().contains(",role=\"master\",reason=\"forbidden\"}"));
     }
 }

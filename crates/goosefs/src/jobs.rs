@@ -162,11 +162,14 @@ pub fn worker_routes(jw: Arc<JobWorker>) -> axum::Router {
 
 /// The job worker's `/metrics` (Prometheus text).
 pub fn worker_metrics(jw: &JobWorker) -> String {
-    format!(
-        "goosefs_job_worker_blocks_loaded_total {}\n{}",
+    let mut e = crate::metrics::Exposition::new("job_worker");
+    e.counter(
+        "goosefs_job_worker_blocks_loaded_total",
+        "Blocks this job worker loaded into its worker's cache.",
         jw.loaded.load(Ordering::Relaxed),
-        crate::auth::metrics()
-    )
+    );
+    crate::auth::metrics(&mut e);
+    e.finish()
 }
 
 /// A job master's jobs.

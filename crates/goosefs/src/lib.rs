@@ -6,7 +6,7 @@
 //!
 //! Layers, bottom first (a module imports only modules below it; `tests/layers.rs` checks):
 //! [`proto`] (the wire: routes, request and reply types, block framing, path bounds, typed
-//! refusals) and [`blockfile`] (the on-disk block format); [`ufs`] (one file per Apache OpenDAL
+//! refusals), [`blockfile`] (the on-disk block format) and [`metrics`] (the `/metrics` text); [`ufs`] (one file per Apache OpenDAL
 //! service, dispatched by goosefs-conf's scheme table), [`config`] (what each process reads) and
 //! [`kubeapi`] (the Kubernetes API, for the status the leading master keeps);
 //! [`auth`] (the credential handshake and the role table) under [`net`] (the one transport);
@@ -28,6 +28,7 @@ pub mod fuse;
 pub mod jobs;
 pub mod kubeapi;
 pub mod master;
+pub mod metrics;
 pub mod net;
 pub mod proto;
 pub mod reader;

@@ -42,11 +42,9 @@ fn raw(ip: &str, port: u16, bytes: &[u8]) -> Vec<u8> {
 }
 
 fn metric(ip: &str, port: u16, name: &str) -> u64 {
-    http_get(ip, port, "/metrics")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
+    let value = common::metric_value(&http_get(ip, port, "/metrics").unwrap_or_default(), name).unwrap_or(0.0) as u64;
+    value
 }
 
 #[test]

@@ -76,11 +76,24 @@ fn cat(m: &Masters, path: &str) -> std::process::Output {
     m.goosefs(&["fs", "cat", path])
 }
 
+/// Every family a process serves is one `metrics::EXPORTED` lists (what dashboards may use).
+fn exported_only(body: &str) {
+    let unlisted: Vec<String> = goosefs::metrics::families(body)
+        .into_iter()
+        .filter(|f| !goosefs::metrics::EXPORTED.contains(&f.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "families missing from metrics::EXPORTED: {unlisted:?}"
+    );
+}
+
 fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
     let body = http_get(ip, m.port("goosefs.worker.web.port"), "/metrics").unwrap_or_default();
-    body.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+    exported_only(&body);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
+    let value = common::metric_value(&body, name).unwrap_or(0.0) as u64;
+    value
 }
 
 /// The files in a tier directory's block folder: with `data` set, only blocks' bytes (named
@@ -504,14 +517,10 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     // Each job worker had its own worker cache its share.
     let jw_web = m.port("goosefs.job.worker.web.port");
     let loaded = |i: usize| {
-        http_get(&format!("127.0.31.{}", 20 + i), jw_web, "/metrics")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("goosefs_job_worker_blocks_loaded_total ")?
-                    .parse::<usize>()
-                    .ok()
-            })
+        let body = http_get(&format!("127.0.31.{}", 20 + i), jw_web, "/metrics").unwrap_or_default();
+        exported_only(&body);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
+        common::metric_value(&body, "goosefs_job_worker_blocks_loaded_total").map(|v| v as usize)
     };
     assert_eq!(
         (loaded(0), loaded(1)),

@@ -10,6 +10,7 @@ const LAYERS: &[&str] = &[
     "proto",
     "blockfile",
     "exit",
+    "metrics",
     "signal",
     "ufs",
     "config",

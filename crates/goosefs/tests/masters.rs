@@ -62,12 +62,31 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
         );
     }
     let metrics = http_get(&m.ip(first), web, "/metrics").expect("metrics");
-    assert!(metrics.contains("\ngoosefs_master_is_leader 1\n"), "{metrics}");
-    assert!(metrics.contains("goosefs_master_role{role=\"leader\"} 1"), "{metrics}");
+    assert_eq!(
+        common::metric_value(&metrics, "goosefs_master_is_leader"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        common::metric_value(&metrics, "goosefs_master_raft_state{state=\"leader\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
     assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("goosefs_master_term ") && l != "goosefs_master_term 0"),
+        common::metric_value(&metrics, "goosefs_master_raft_term").is_some_and(|t| t > 0.0),
+        "{metrics}"
+    );
+    let unlisted: Vec<String> = goosefs::metrics::families(&metrics)
+        .into_iter()
+        .filter(|f| !goosefs::metrics::EXPORTED.contains(&f.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "families missing from metrics::EXPORTED: {unlisted:?}"
+    );
+    // Every sample says whose it is (the rendered ConfigMap names the runtime).
+    assert!(
+        metrics.contains("goosefs_master_is_leader{runtime=\"hbase\",namespace=\"default\",role=\"master\"} 1\n"),
         "{metrics}"
     );
 

@@ -197,14 +197,10 @@ fn an_s3_bucket_mounts_with_keys_from_secret_env_and_reads_through_the_cache() {
     assert!(out.stdout == data, "the object's bytes");
     let web = m.port("goosefs.worker.web.port");
     let ufs_bytes = || {
-        http_get("127.0.32.20", web, "/metrics")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("goosefs_worker_ufs_read_bytes_total ")
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-            .unwrap_or(0)
+        let body = http_get("127.0.32.20", web, "/metrics").unwrap_or_default();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
+        let value = common::metric_value(&body, "goosefs_worker_ufs_read_bytes_total").unwrap_or(0.0) as u64;
+        value
     };
     let before = ufs_bytes();
     assert_eq!(before, data.len() as u64 + 8, "each byte read from S3 once");

@@ -169,6 +169,12 @@ impl Filesystem for GooseFuse {
                 if self.opts.kernel_cache {
                     f |= FopenFlags::FOPEN_KEEP_CACHE;
                 }
+                let counted = if backing.is_some() {
+                    &super::COUNTERS.passthrough_opens
+                } else {
+                    &super::COUNTERS.served_opens
+                };
+                counted.fetch_add(1, Ordering::Relaxed);
                 match backing {
                     // `direct_io` would override passthrough; it keeps no second copy of the
                     // bytes in the page cache, and neither does passthrough.
@@ -177,8 +183,14 @@ impl Filesystem for GooseFuse {
                     None => reply.opened(FileHandle(fh), f),
                 }
             }
-            Err(crate::reader::ReadError::Master(e)) => reply.error(errno(&e)),
-            Err(_) => reply.error(Errno::EIO),
+            Err(crate::reader::ReadError::Master(e)) => {
+                super::count_error(errno(&e));
+                reply.error(errno(&e));
+            }
+            Err(_) => {
+                super::count_error(Errno::EIO);
+                reply.error(Errno::EIO);
+            }
         }
     }
 
@@ -200,11 +212,22 @@ impl Filesystem for GooseFuse {
             .get(&fh.0)
             .cloned();
         let Some(open) = open else {
+            super::count_error(Errno::EBADF);
             return reply.error(Errno::EBADF);
         };
+        let started = std::time::Instant::now();
         match self.read_at(&open, offset, u64::from(size)) {
-            Ok(data) => reply.data(&data),
-            Err(e) => reply.error(e),
+            Ok(data) => {
+                let c = &*super::COUNTERS;
+                c.read_seconds.observe(started.elapsed());
+                c.reads.fetch_add(1, Ordering::Relaxed);
+                c.read_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                reply.data(&data);
+            }
+            Err(e) => {
+                super::count_error(e);
+                reply.error(e);
+            }
         }
     }
 

@@ -26,7 +26,7 @@ mod options;
 mod passthrough;
 mod spool;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -183,6 +183,131 @@ pub fn unmount(mount_point: &str) -> bool {
     nix::mount::umount2(mount_point, nix::mount::MntFlags::MNT_DETACH).is_ok()
 }
 
+/// What this FUSE process counts for its `/metrics` (one mount per process, so process-wide).
+pub(crate) struct Counters {
+    /// `read` calls answered.
+    pub reads: AtomicU64,
+    /// Bytes they returned.
+    pub read_bytes: AtomicU64,
+    /// Opens handed to the kernel as passthrough (their reads never reach this process).
+    pub passthrough_opens: AtomicU64,
+    /// Opens whose reads this process serves.
+    pub served_opens: AtomicU64,
+    /// Failed opens and reads, by errno.
+    pub errors: Mutex<BTreeMap<i32, u64>>,
+    /// Each served read's time.
+    pub read_seconds: crate::metrics::Histogram,
+}
+
+pub(crate) static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(|| Counters {
+    reads: AtomicU64::new(0),
+    read_bytes: AtomicU64::new(0),
+    passthrough_opens: AtomicU64::new(0),
+    served_opens: AtomicU64::new(0),
+    errors: Mutex::new(BTreeMap::new()),
+    read_seconds: crate::metrics::Histogram::new(crate::metrics::READ_SECONDS),
+});
+
+/// Counts a failed open or read.
+pub(crate) fn count_error(e: Errno) {
+    *COUNTERS
+        .errors
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(e.code())
+        .or_default() += 1;
+}
+
+/// An errno's symbolic name (`ENOENT`), as the metric's label.
+fn errno_name(code: i32) -> String {
+    let known = [
+        (libc::ENOENT, "ENOENT"),
+        (libc::EIO, "EIO"),
+        (libc::EACCES, "EACCES"),
+        (libc::EBADF, "EBADF"),
+        (libc::EROFS, "EROFS"),
+        (libc::ENOSPC, "ENOSPC"),
+        (libc::EINVAL, "EINVAL"),
+        (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+        (libc::EBUSY, "EBUSY"),
+        (libc::ETIMEDOUT, "ETIMEDOUT"),
+    ];
+    known
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| format!("E{code}"), |(_, name)| (*name).to_owned())
+}
+
+/// The FUSE process's `/metrics`.
+pub fn metrics() -> String {
+    use crate::metrics::Kind;
+    let c = &*COUNTERS;
+    let mut e = crate::metrics::Exposition::new("fuse");
+    e.counter(
+        "goosefs_fuse_reads_total",
+        "Reads this process served.",
+        c.reads.load(Ordering::Relaxed),
+    );
+    e.counter(
+        "goosefs_fuse_read_bytes_total",
+        "Bytes those reads returned.",
+        c.read_bytes.load(Ordering::Relaxed),
+    );
+    e.family(
+        "goosefs_fuse_opens_total",
+        Kind::Counter,
+        "Opens, by how their reads go: passthrough (the kernel reads the local block file) or served (by this process).",
+    );
+    e.sample(
+        "goosefs_fuse_opens_total",
+        &[("mode", "passthrough")],
+        c.passthrough_opens.load(Ordering::Relaxed),
+    );
+    e.sample(
+        "goosefs_fuse_opens_total",
+        &[("mode", "served")],
+        c.served_opens.load(Ordering::Relaxed),
+    );
+    e.family(
+        "goosefs_fuse_errors_total",
+        Kind::Counter,
+        "Failed opens and reads, by errno.",
+    );
+    for (code, n) in c
+        .errors
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        e.sample("goosefs_fuse_errors_total", &[("errno", &errno_name(*code))], n);
+    }
+    e.histogram(
+        "goosefs_fuse_read_seconds",
+        "Time of each read this process served.",
+        &c.read_seconds,
+    );
+    crate::auth::metrics(&mut e);
+    e.finish()
+}
+
+/// Serves `/metrics` and `/health` on `goosefs.fuse.web.port`, when set.
+async fn serve_web(conf: &goosefs_conf::Conf) -> Result<(), FuseError> {
+    let Some(port) = conf.get(goosefs_conf::keys::FUSE_WEB_PORT) else {
+        return Ok(());
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| FuseError::Usage(format!("{}={port} is not a port", goosefs_conf::keys::FUSE_WEB_PORT)))?;
+    let listener = crate::net::listen("0.0.0.0", port, goosefs_conf::keys::FUSE_WEB_PORT)
+        .await
+        .map_err(|e| FuseError::Usage(e.to_string()))?;
+    let routes = axum::Router::new()
+        .route("/metrics", axum::routing::get(|| async { metrics() }))
+        .route("/health", axum::routing::get(|| async { "ok\n" }));
+    tokio::spawn(crate::net::serve(listener, crate::auth::Port::Web, routes, None));
+    Ok(())
+}
+
 /// Mounts at `mount_point` and serves until SIGTERM or SIGINT, then unmounts.
 ///
 /// # Errors
@@ -242,6 +367,7 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
         path: mount_point.to_owned(),
         source,
     };
+    serve_web(conf).await?;
     let session = fuser::Session::new(fs, mount_point, &config).map_err(mount)?;
     let background = session.spawn().map_err(mount)?;
     tracing::info!(mount_point, "mounted");
@@ -257,4 +383,29 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
     .ok();
     tracing::info!("unmounted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuse_metrics_count_reads_opens_and_errors_by_errno() {
+        COUNTERS.reads.fetch_add(2, Ordering::Relaxed);
+        COUNTERS.passthrough_opens.fetch_add(1, Ordering::Relaxed);
+        COUNTERS.read_seconds.observe(Duration::from_millis(3));
+        count_error(Errno::ENOENT);
+        count_error(Errno::from_i32(libc::ENOTCONN));
+        let text = metrics();
+        for family in crate::metrics::families(&text) {
+            assert!(
+                crate::metrics::EXPORTED.contains(&family.as_str()),
+                "{family} is not listed"
+            );
+        }
+        assert!(text.contains(",role=\"fuse\",mode=\"passthrough\"} "), "{text}");
+        assert!(text.contains(",role=\"fuse\",errno=\"ENOENT\"} "), "{text}");
+        assert!(text.contains(&format!(",errno=\"E{}\"}} ", libc::ENOTCONN)), "{text}");
+        assert!(text.contains("# TYPE goosefs_fuse_read_seconds histogram"), "{text}");
+    }
 }

@@ -9,9 +9,9 @@
 //! first, so conditions keep their transition times across a change of leader; a master that is
 //! not the leader writes nothing.
 //!
-//! Enabled by the master container's `GOOSEFS_RUNTIME_NAME` and `GOOSEFS_RUNTIME_NAMESPACE` (the
-//! render sets them for our images, with a service account whose Role allows exactly these reads
-//! and writes). Without Fluid's CRDs served, or without the rights, it says so once in its log
+//! Enabled by `GOOSEFS_RUNTIME_NAME` and `GOOSEFS_RUNTIME_NAMESPACE` (the render puts them in the
+//! runtime's ConfigMap for our images, and gives the masters a service account whose Role allows
+//! exactly these reads and writes). Without Fluid's CRDs served, or without the rights, it says so once in its log
 //! and writes nothing.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -25,11 +25,7 @@ use super::Master;
 use super::declared::Outcome;
 use crate::kubeapi::{KubeApi, KubeError};
 
-/// The runtime whose status this master keeps (its GooseFSRuntime's and Dataset's name).
-pub const RUNTIME_NAME_ENV: &str = "GOOSEFS_RUNTIME_NAME";
-
-/// Its namespace.
-pub const RUNTIME_NAMESPACE_ENV: &str = "GOOSEFS_RUNTIME_NAMESPACE";
+use crate::metrics::{RUNTIME_NAME_ENV, RUNTIME_NAMESPACE_ENV};
 
 /// How often the leader looks (and at most how often it writes).
 pub const PERIOD: Duration = Duration::from_secs(2);

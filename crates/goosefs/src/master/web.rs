@@ -2,7 +2,6 @@
 //! serves: see [`readiness`]), `/metrics` in Prometheus' text format (role, term, commit
 //! index, last quorum contact, journal size) and `/api/v1/status` as JSON.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -131,46 +130,55 @@ async fn status(State(master): State<Arc<Master>>) -> Json<Status> {
 async fn metrics(State(master): State<Arc<Master>>) -> String {
     let s = snapshot(&master);
     let quorum_ack = master.raft.metrics().borrow().millis_since_quorum_ack;
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, value: String| {
-        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+    let (workers, blocks) = {
+        let reports = master.data.reports();
+        (reports.len(), reports.iter().map(|r| r.blocks).sum::<usize>())
     };
-    gauge(
+    let mut e = crate::metrics::Exposition::new("master");
+    e.gauge(
         "goosefs_master_is_leader",
         "1 on the leader.",
-        u8::from(s.role == "leader").to_string(),
+        u8::from(s.role == "leader"),
     );
-    gauge("goosefs_master_term", "Raft term.", s.term.to_string());
-    gauge(
-        "goosefs_master_commit_index",
-        "Index of the last applied (committed) entry.",
-        s.applied_index.map_or(-1, |i| i as i64).to_string(),
+    e.gauge("goosefs_master_raft_term", "Raft term.", s.term);
+    e.gauge(
+        "goosefs_master_raft_applied_index",
+        "Index of the last applied (committed) journal entry (-1 before any).",
+        s.applied_index.map_or(-1, |i| i as i64),
     );
-    gauge(
-        "goosefs_master_last_log_index",
-        "Index of the last journal entry.",
-        s.last_log_index.map_or(-1, |i| i as i64).to_string(),
+    e.gauge(
+        "goosefs_master_raft_last_log_index",
+        "Index of the last journal entry (-1 before any).",
+        s.last_log_index.map_or(-1, |i| i as i64),
     );
-    gauge(
-        "goosefs_master_last_quorum_contact_ms",
-        "On the leader: ms since a quorum acknowledged it (-1 elsewhere).",
-        quorum_ack.map_or(-1, |i| i as i64).to_string(),
+    #[allow(clippy::cast_precision_loss)] // seconds from milliseconds
+    e.gauge(
+        "goosefs_master_raft_quorum_contact_age_seconds",
+        "On the leader: seconds since a quorum acknowledged it (-1 elsewhere).",
+        quorum_ack.map_or(-1.0, |ms| ms as f64 / 1000.0),
     );
-    gauge(
+    e.gauge(
         "goosefs_master_journal_entries",
-        "Entries in the journal (since the last snapshot).",
-        s.journal_entries.to_string(),
+        "Entries in the journal since the last snapshot.",
+        s.journal_entries,
     );
-    gauge(
+    e.gauge(
         "goosefs_master_votes_allowed",
         "0 while a master with a lost journal rejoins.",
-        u8::from(s.votes_allowed).to_string(),
+        u8::from(s.votes_allowed),
     );
-    let _ = write!(
-        out,
-        "# HELP goosefs_master_role Raft role.\n# TYPE goosefs_master_role gauge\ngoosefs_master_role{{role=\"{}\"}} 1\n",
-        s.role
+    e.family(
+        "goosefs_master_raft_state",
+        crate::metrics::Kind::Gauge,
+        "1 for this master's Raft state.",
     );
-    out.push_str(&crate::auth::metrics());
-    out
+    e.sample("goosefs_master_raft_state", &[("state", s.role)], 1);
+    e.gauge("goosefs_master_workers", "Live workers (the leader's view).", workers);
+    e.gauge(
+        "goosefs_master_cached_blocks",
+        "Cached blocks the live workers report (the leader's view).",
+        blocks,
+    );
+    crate::auth::metrics(&mut e);
+    e.finish()
 }

@@ -372,38 +372,85 @@ async fn free(State(worker): State<Arc<Worker>>, Json(ids): Json<Vec<u64>>) -> J
 }
 
 async fn metrics(State(worker): State<Arc<Worker>>) -> String {
-    use std::fmt::Write as _;
+    use crate::metrics::Kind;
     let c = &worker.store.counters;
-    let mut out = String::new();
-    for t in worker.store.usage() {
-        let _ = writeln!(
-            out,
-            "goosefs_worker_tier_capacity_bytes{{tier=\"{}\"}} {}",
-            t.alias, t.capacity
-        );
-        let _ = writeln!(out, "goosefs_worker_tier_used_bytes{{tier=\"{}\"}} {}", t.alias, t.used);
+    let usage = worker.store.usage();
+    let mut e = crate::metrics::Exposition::new("worker");
+    for (name, help, used) in [
+        ("goosefs_worker_tier_capacity_bytes", "Each tier's quota.", false),
+        ("goosefs_worker_tier_used_bytes", "Bytes cached in each tier.", true),
+    ] {
+        e.family(name, Kind::Gauge, help);
+        for t in &usage {
+            e.sample(name, &[("tier", &t.alias)], if used { t.used } else { t.capacity });
+        }
     }
     #[allow(clippy::cast_precision_loss)]
     let eviction_seconds = c.eviction_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-    let _ = writeln!(out, "goosefs_worker_eviction_seconds_total {eviction_seconds}");
-    for (name, v) in [
-        ("goosefs_worker_cache_hits_total", &c.hits),
-        ("goosefs_worker_cache_misses_total", &c.misses),
-        ("goosefs_worker_evictions_total", &c.evictions),
-        ("goosefs_worker_evicted_bytes_total", &c.evicted_bytes),
-        ("goosefs_worker_demotions_total", &c.demotions),
-        ("goosefs_worker_tier_write_errors_total", &c.tier_write_errors),
-        ("goosefs_worker_corrupt_blocks_total", &c.corrupt),
-        ("goosefs_worker_ufs_read_bytes_total", &c.ufs_bytes),
-        ("goosefs_worker_served_bytes_total", &c.served_bytes),
-        ("goosefs_worker_zero_copy_bytes_total", &c.zero_copy_bytes),
-        ("goosefs_worker_local_opens_total", &c.local_opens),
+    e.family(
+        "goosefs_worker_eviction_seconds_total",
+        Kind::Counter,
+        "Time spent evicting.",
+    );
+    e.sample("goosefs_worker_eviction_seconds_total", &[], eviction_seconds);
+    for (name, help, v) in [
+        (
+            "goosefs_worker_cache_hits_total",
+            "Block reads answered from the cache.",
+            &c.hits,
+        ),
+        (
+            "goosefs_worker_cache_misses_total",
+            "Block reads fetched from the UFS.",
+            &c.misses,
+        ),
+        ("goosefs_worker_evictions_total", "Blocks evicted.", &c.evictions),
+        ("goosefs_worker_evicted_bytes_total", "Bytes evicted.", &c.evicted_bytes),
+        (
+            "goosefs_worker_demotions_total",
+            "Blocks moved to a lower tier.",
+            &c.demotions,
+        ),
+        (
+            "goosefs_worker_tier_write_errors_total",
+            "Failed tier writes (a full or failing disk).",
+            &c.tier_write_errors,
+        ),
+        (
+            "goosefs_worker_corrupt_blocks_total",
+            "Cached blocks whose checksum failed (dropped, fetched again).",
+            &c.corrupt,
+        ),
+        (
+            "goosefs_worker_ufs_read_bytes_total",
+            "Bytes fetched from the UFS.",
+            &c.ufs_bytes,
+        ),
+        (
+            "goosefs_worker_served_bytes_total",
+            "Bytes served to readers.",
+            &c.served_bytes,
+        ),
+        (
+            "goosefs_worker_zero_copy_bytes_total",
+            "Bytes served with sendfile.",
+            &c.zero_copy_bytes,
+        ),
+        (
+            "goosefs_worker_local_opens_total",
+            "Block files handed to a local reader (passthrough).",
+            &c.local_opens,
+        ),
     ] {
-        let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        e.counter(name, help, v.load(Ordering::Relaxed));
     }
-    let _ = writeln!(out, "goosefs_worker_blocks {}", worker.store.block_ids().len());
-    out.push_str(&crate::auth::metrics());
-    out
+    e.gauge(
+        "goosefs_worker_blocks",
+        "Blocks cached.",
+        worker.store.block_ids().len(),
+    );
+    crate::auth::metrics(&mut e);
+    e.finish()
 }
 
 /// Readiness (the pod's readiness probe): the leader has this worker's registration and every

@@ -14,6 +14,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The value of metric `name` (`family` or `family{label="value",...}`) in a `/metrics` body,
+/// whatever other labels its samples carry (every sample carries runtime, namespace and role).
+pub fn metric_value(body: &str, name: &str) -> Option<f64> {
+    let (family, wanted) = name.split_once('{').unwrap_or((name, "}"));
+    let wanted: Vec<&str> = wanted
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .collect();
+    body.lines().find_map(|line| {
+        let (sample, value) = line.rsplit_once(' ')?;
+        let (n, labels) = sample.split_once('{').unwrap_or((sample, ""));
+        (n == family
+            && wanted
+                .iter()
+                .all(|w| labels.split(',').any(|l| l.trim_end_matches('}') == *w)))
+        .then(|| value.parse().ok())
+        .flatten()
+    })
+}
+
 /// The goosefs binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_goosefs");
 
