@@ -33,7 +33,8 @@ def rendered_env(case="hbase-3-masters", auth=True):
     for line in doc.splitlines():
         key, sep, value = line.strip().partition(": ")
         if sep and key.startswith("GOOSEFS_"):
-            env[key] = json.loads(value)
+            # JSON-quoted by the render's `y` filter, or a plain scalar (a name).
+            env[key] = json.loads(value) if value.startswith('"') else value
     if auth:
         env["GOOSEFS_CREDENTIAL_DIR"] = credential()
     else:

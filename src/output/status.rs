@@ -15,41 +15,28 @@ pub fn table(statuses: &[RuntimeStatus], wide: bool, now: i64) -> String {
 pub fn table_of(statuses: &[RuntimeStatus], wide: bool, namespaces: bool, now: i64) -> String {
     // The cache columns only where a live status carries them (Fluid's CRDs served and kept).
     let cache_columns = wide && statuses.iter().any(|s| s.cache.is_some());
-    let columns: &[&str] = if cache_columns {
-        &[
-            "NAME",
-            "READY MASTERS",
-            "DESIRED MASTERS",
-            "MASTER PHASE",
-            "READY WORKERS",
-            "DESIRED WORKERS",
-            "WORKER PHASE",
-            "READY FUSES",
-            "DESIRED FUSES",
-            "FUSE PHASE",
-            "CACHED",
-            "CAPACITY",
-            "CACHED %",
-            "HIT RATIO",
-            "AGE",
-        ]
-    } else if wide {
-        &[
-            "NAME",
-            "READY MASTERS",
-            "DESIRED MASTERS",
-            "MASTER PHASE",
-            "READY WORKERS",
-            "DESIRED WORKERS",
-            "WORKER PHASE",
-            "READY FUSES",
-            "DESIRED FUSES",
-            "FUSE PHASE",
-            "AGE",
-        ]
+    const WIDE: [&str; 10] = [
+        "NAME",
+        "READY MASTERS",
+        "DESIRED MASTERS",
+        "MASTER PHASE",
+        "READY WORKERS",
+        "DESIRED WORKERS",
+        "WORKER PHASE",
+        "READY FUSES",
+        "DESIRED FUSES",
+        "FUSE PHASE",
+    ];
+    const CACHE: [&str; 4] = ["CACHED", "CAPACITY", "CACHED %", "HIT RATIO"];
+    let mut columns: Vec<&str> = if wide {
+        WIDE.to_vec()
     } else {
-        &["NAME", "MASTER PHASE", "WORKER PHASE", "FUSE PHASE", "AGE"]
+        vec!["NAME", "MASTER PHASE", "WORKER PHASE", "FUSE PHASE"]
     };
+    if cache_columns {
+        columns.extend(CACHE);
+    }
+    columns.push("AGE");
     let header: Vec<&str> = namespaces
         .then_some("NAMESPACE")
         .into_iter()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The seed scenario for real: kubectl-goosefs applies the reference Dataset and GooseFSRuntime
 # to the three-node cluster of scripts/local-cluster (real kubelets, our goosefs image), and the
-# checks read what the real pods do. Nothing here writes a status.
+# checks read what the real pods do. Nothing here writes a status: the leading master keeps it.
 #
 #   tests/e2e/local-cluster.sh BINARY
 #

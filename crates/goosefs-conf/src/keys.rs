@@ -35,6 +35,8 @@ pub const USER_METADATA_CACHE_ENABLED: &str = "goosefs.user.metadata.cache.enabl
 /// The FUSE process's web port (`/metrics`, `/health`); none when unset (GooseFS's
 /// `goosefs.fuse.web.enabled` defaults to off). The render allocates it for our images.
 pub const FUSE_WEB_PORT: &str = "goosefs.fuse.web.port";
+/// The address the FUSE web port binds (default every address, as the other web ports).
+pub const FUSE_WEB_BIND_HOST: &str = "goosefs.fuse.web.bind.host";
 /// How long a client keeps metadata it was given (Fluid's render: `2day`).
 pub const USER_METADATA_CACHE_EXPIRATION_TIME: &str = "goosefs.user.metadata.cache.expiration.time";
 /// Replicas of each block across workers.

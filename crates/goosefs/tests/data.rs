@@ -76,21 +76,9 @@ fn cat(m: &Masters, path: &str) -> std::process::Output {
     m.goosefs(&["fs", "cat", path])
 }
 
-/// Every family a process serves is one `metrics::EXPORTED` lists (what dashboards may use).
-fn exported_only(body: &str) {
-    let unlisted: Vec<String> = goosefs::metrics::families(body)
-        .into_iter()
-        .filter(|f| !goosefs::metrics::EXPORTED.contains(&f.as_str()))
-        .collect();
-    assert!(
-        unlisted.is_empty(),
-        "families missing from metrics::EXPORTED: {unlisted:?}"
-    );
-}
-
 fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
     let body = http_get(ip, m.port("goosefs.worker.web.port"), "/metrics").unwrap_or_default();
-    exported_only(&body);
+    common::assert_exported(&body);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
     let value = common::metric_value(&body, name).unwrap_or(0.0) as u64;
     value
@@ -248,6 +236,26 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         .read_to_string(&mut small)
         .expect("read small");
     assert_eq!(small, "hello hbase\n");
+    // The FUSE process's own metrics (its rendered port, on its address): the reads it served,
+    // their bytes and latency, labelled with the runtime.
+    let fuse_port: u16 = m.env["GOOSEFS_FUSE_JAVA_OPTS"]
+        .split_whitespace()
+        .find_map(|o| o.strip_prefix("-Dgoosefs.fuse.web.port="))
+        .and_then(|p| p.parse().ok())
+        .expect("the rendered FUSE metrics port");
+    let fuse_metrics = http_get("127.0.30.20", fuse_port, "/metrics").unwrap_or_default();
+    common::assert_exported(&fuse_metrics);
+    let value = |name: &str| common::metric_value(&fuse_metrics, name).unwrap_or(0.0);
+    assert!(value("goosefs_fuse_reads_total") >= 1.0, "{fuse_metrics}");
+    assert!(
+        value("goosefs_fuse_read_bytes_total") >= big.len() as f64,
+        "{fuse_metrics}"
+    );
+    assert!(value("goosefs_fuse_read_seconds_count") >= 1.0, "{fuse_metrics}");
+    assert!(
+        fuse_metrics.contains("goosefs_fuse_reads_total{runtime=\"hbase\",namespace=\"default\",role=\"fuse\"} "),
+        "{fuse_metrics}"
+    );
 
     // A file of one block is read by the kernel from the block file itself (FUSE passthrough):
     // the FUSE process never reads its bytes. Cold, this host's worker first fetches the block
@@ -518,7 +526,7 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
     let jw_web = m.port("goosefs.job.worker.web.port");
     let loaded = |i: usize| {
         let body = http_get(&format!("127.0.31.{}", 20 + i), jw_web, "/metrics").unwrap_or_default();
-        exported_only(&body);
+        common::assert_exported(&body);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a counter
         common::metric_value(&body, "goosefs_job_worker_blocks_loaded_total").map(|v| v as usize)
     };
@@ -876,7 +884,7 @@ fn a_tier_on_a_full_file_system_reads_past_the_cache_instead_of_failing() {
         assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(&out));
         assert!(out.stdout == data, "round {round}: the UFS's bytes");
     }
-    let errors = metric(&m, "127.0.34.20", "goosefs_worker_tier_write_errors_total ");
+    let errors = metric(&m, "127.0.34.20", "goosefs_worker_tier_write_errors_total");
     let cached = block_files(&tier).len();
     assert!(errors > 0, "the failed writes are counted");
     assert!((1..8).contains(&cached), "what fits is cached: {cached} blocks");

@@ -76,14 +76,7 @@ fn three_masters_elect_a_leader_fail_over_and_recover_everything_after_a_full_re
         common::metric_value(&metrics, "goosefs_master_raft_term").is_some_and(|t| t > 0.0),
         "{metrics}"
     );
-    let unlisted: Vec<String> = goosefs::metrics::families(&metrics)
-        .into_iter()
-        .filter(|f| !goosefs::metrics::EXPORTED.contains(&f.as_str()))
-        .collect();
-    assert!(
-        unlisted.is_empty(),
-        "families missing from metrics::EXPORTED: {unlisted:?}"
-    );
+    common::assert_exported(&metrics);
     // Every sample says whose it is (the rendered ConfigMap names the runtime).
     assert!(
         metrics.contains("goosefs_master_is_leader{runtime=\"hbase\",namespace=\"default\",role=\"master\"} 1\n"),

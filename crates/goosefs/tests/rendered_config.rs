@@ -27,7 +27,11 @@ fn config_maps(text: &str) -> Vec<(String, BTreeMap<String, String>)> {
                 .filter_map(|line| {
                     let (key, value) = line.trim_start().split_once(": ")?;
                     key.starts_with("GOOSEFS_")
-                        .then(|| (key.to_owned(), serde_json::from_str::<String>(value).expect("quoted")))
+                        // JSON-quoted by the render's `y` filter, or a plain scalar (a name).
+                        .then(|| {
+                            let text = serde_json::from_str::<String>(value).unwrap_or_else(|_| value.to_owned());
+                            (key.to_owned(), text)
+                        })
                 })
                 .collect();
             (name, data)

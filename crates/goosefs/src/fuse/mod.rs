@@ -298,7 +298,8 @@ async fn serve_web(conf: &goosefs_conf::Conf) -> Result<(), FuseError> {
     let port: u16 = port
         .parse()
         .map_err(|_| FuseError::Usage(format!("{}={port} is not a port", goosefs_conf::keys::FUSE_WEB_PORT)))?;
-    let listener = crate::net::listen("0.0.0.0", port, goosefs_conf::keys::FUSE_WEB_PORT)
+    let bind = conf.get_or(goosefs_conf::keys::FUSE_WEB_BIND_HOST, "0.0.0.0");
+    let listener = crate::net::listen(bind, port, goosefs_conf::keys::FUSE_WEB_PORT)
         .await
         .map_err(|e| FuseError::Usage(e.to_string()))?;
     let routes = axum::Router::new()

@@ -35,6 +35,18 @@ pub fn metric_value(body: &str, name: &str) -> Option<f64> {
     })
 }
 
+/// Every family a process serves is one `metrics::EXPORTED` lists (what dashboards may use).
+pub fn assert_exported(body: &str) {
+    let unlisted: Vec<String> = goosefs::metrics::families(body)
+        .into_iter()
+        .filter(|f| !goosefs::metrics::EXPORTED.contains(&f.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "families missing from metrics::EXPORTED: {unlisted:?}"
+    );
+}
+
 /// The goosefs binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_goosefs");
 
@@ -108,7 +120,8 @@ pub fn configmap_env(case: &str) -> BTreeMap<String, String> {
             key.starts_with("GOOSEFS_").then(|| {
                 (
                     key.to_owned(),
-                    serde_json::from_str::<String>(value).expect("a quoted value"),
+                    // JSON-quoted by the render's `y` filter, or a plain scalar (a name).
+                    serde_json::from_str::<String>(value).unwrap_or_else(|_| value.to_owned()),
                 )
             })
         })
@@ -307,7 +320,11 @@ impl Masters {
             std::fs::write(&hosts, text).expect("hosts");
         }
         let mut env = self.client_env("");
-        let own = format!("{} {extra}", self.env.get(role_env).cloned().unwrap_or_default());
+        let mut own = format!("{} {extra}", self.env.get(role_env).cloned().unwrap_or_default());
+        if role_env == "GOOSEFS_FUSE_JAVA_OPTS" {
+            // The FUSE metrics port on this process's own address (tests run several at once).
+            own.push_str(&format!(" -D{}={ip}", goosefs_conf::keys::FUSE_WEB_BIND_HOST));
+        }
         env.retain(|(k, _)| k != role_env);
         env.push((role_env.to_owned(), own));
         let log = std::fs::OpenOptions::new()
