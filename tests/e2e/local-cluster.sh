@@ -87,7 +87,7 @@ check "kubectl goosefs status hbase: Ready Ready Ready (exit 0)" \
 check "kubectl get goosefsruntime hbase: Ready Ready Ready, written by the leading master (within 10 s)" \
   "for _ in \$(seq 50); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' && break; sleep 0.2; done
    kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' &&
-   kubectl get goosefsruntime hbase -o jsonpath='{.metadata.managedFields[*].manager}' | grep -q goosefs"
+   kubectl get goosefsruntime hbase -o jsonpath='{.metadata.managedFields[*].manager}' | tr ' ' '\\n' | grep -qx goosefs-master"
 
 echo "== 5. Raft masters"
 check "goosefs fs masterInfo in hbase-master-0 names the leader and all masters" \
