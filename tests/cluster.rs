@@ -1618,6 +1618,23 @@ fn apply_waits_for_every_pod_and_the_mounts_and_fails_on_a_failed_mount_job() {
         serde_json::json!({"failed": 21, "conditions": [{"type": "Failed", "status": "True",
             "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}),
     );
+    let job_name = job.rsplit('/').next().unwrap_or_default().to_owned();
+    // The Job's pods, as the Job controller made them; the newer one's log says why.
+    for (pod, created, log) in [
+        ("mount-a", "2026-01-01T00:00:00Z", "an older attempt\n"),
+        (
+            "mount-b",
+            "2026-01-01T00:01:00Z",
+            "waiting for the leader\ncannot mount http://u/ at /hbase: access denied to / (check the mount's keys): 403 Forbidden from http://u/\n\n",
+        ),
+    ] {
+        server.apply(
+            &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": "default", "creationTimestamp": created,
+                             "labels": {"job-name": job_name}, "annotations": {"test/log": log}}}),
+            "job-controller",
+        );
+    }
     let out = run(
         &server,
         dir.path(),
@@ -1628,7 +1645,7 @@ fn apply_waits_for_every_pod_and_the_mounts_and_fails_on_a_failed_mount_job() {
     let name = job.rsplit('/').next().unwrap_or_default();
     assert!(
         stderr(&out).contains(&format!(
-            "the mount Job default/{name} failed (BackoffLimitExceeded: Job has reached the specified backoff limit)"
+            "the mount Job default/{name} failed (BackoffLimitExceeded: Job has reached the specified backoff limit); last log line: cannot mount http://u/ at /hbase: access denied to / (check the mount's keys): 403 Forbidden from http://u/"
         )),
         "{}",
         stderr(&out)

@@ -202,7 +202,18 @@ pub async fn execute(
             let ready = wait_until(cluster, runtime, started, limit, options.poll, ready, report).await?;
             if let Some(job) = mount_job(plan, runtime) {
                 report(format!("waiting for the mount Job {}", job.name));
-                wait_for_job(cluster, &job, started, limit, options.poll).await?;
+                if let Err(ApplyError::MountJob { namespace, job, state }) =
+                    wait_for_job(cluster, &job, started, limit, options.poll).await
+                {
+                    // Say why, not only that: the Job's last log line and the runtime's own
+                    // word on the mount (the Dataset's condition the leading master keeps).
+                    let why = cluster.mount_failure(&namespace, &job, &runtime.1).await;
+                    return Err(ApplyError::MountJob {
+                        state: format!("{state}{why}"),
+                        namespace,
+                        job,
+                    });
+                }
             }
             statuses.push(ready);
         }

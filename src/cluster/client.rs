@@ -596,6 +596,51 @@ impl Cluster {
         Ok(status)
     }
 
+    /// Why mount Job `job` of runtime `runtime` did not complete, as `; last log line: ...;
+    /// Dataset: ...` (what can be read of it; empty when nothing can).
+    pub async fn mount_failure(&self, namespace: &str, job: &str, runtime: &str) -> String {
+        let mut why = String::new();
+        let pods = self
+            .list_labelled("v1", "Pod", namespace, &format!("job-name={job}"))
+            .await
+            .unwrap_or_default();
+        // The newest pod: the one whose log says how the last attempt ended.
+        let newest = pods
+            .iter()
+            .max_by_key(|p| {
+                p["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .and_then(|p| p["metadata"]["name"].as_str());
+        if let Some(pod) = newest {
+            let path = format!("/api/v1/namespaces/{namespace}/pods/{pod}/log?tailLines=5");
+            if let Ok(request) = http::Request::get(&path).body(Vec::new())
+                && let Ok(Ok(log)) =
+                    tokio::time::timeout(std::time::Duration::from_secs(5), self.client.request_text(request)).await
+                && let Some(line) = log.lines().rev().find(|l| !l.trim().is_empty())
+            {
+                why.push_str(&format!(
+                    "; last log line: {}",
+                    line.trim().chars().take(300).collect::<String>()
+                ));
+            }
+        }
+        let dataset = ResourceKey {
+            api_version: "data.fluid.io/v1alpha1".to_owned(),
+            kind: "Dataset".to_owned(),
+            namespace: namespace.to_owned(),
+            name: runtime.to_owned(),
+        };
+        if let Ok(Some(dataset)) = self.get(&dataset).await
+            && let Some(problem) = failing_conditions("Dataset", &dataset).first()
+        {
+            why.push_str(&format!("; {problem}"));
+        }
+        why
+    }
+
     /// The answer of a pod's readiness endpoint (`/ready` on `port`), through the API server's
     /// pod proxy: why a probe fails, in the runtime's words (the kubelet records only the
     /// status code). `None` when the proxy cannot reach it.

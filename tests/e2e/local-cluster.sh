@@ -147,13 +147,13 @@ check "a worker pod deleted: kubectl get goosefsruntime shows the worker phase c
   "start=\$(date +%s.%N); kubectl delete pod hbase-worker-2 --wait=false >/dev/null &&
    for _ in \$(seq 100); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +PartialReady ' && break; sleep 0.1; done
    kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +PartialReady ' &&
-   python3 -c \"import time; t=time.time()-\$start; print(f'worker phase followed in {t:.1f} s'); assert t < 10\""
+   python3 -c \"import time; t=time.time()-\$start; open('$WORK/followed', 'w').write(f'{t:.1f}'); assert t < 10\""
 check "... and back to Ready within 10 s of the new pod's readiness" \
   "for _ in \$(seq 600); do kubectl get pod hbase-worker-2 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' 2>/dev/null | grep -qx True && break; sleep 0.2; done
    start=\$(date +%s.%N)
    for _ in \$(seq 100); do kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' && break; sleep 0.1; done
    kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' &&
-   python3 -c \"import time; t=time.time()-\$start; print(f'back to Ready {t:.1f} s after the pod'); assert t < 10\""
+   python3 -c \"import time; t=time.time()-\$start; open('$WORK/back', 'w').write(f'{t:.1f}'); assert t < 10\""
 
 echo "== 7. a pod reading through the Dataset's PVC"
 cat > "$WORK/reader.yaml" <<EOF
@@ -350,5 +350,6 @@ check "no FUSE mount is left on any node" \
   "for i in 1 2 3; do ! grep -E ' /runtime-mnt/[^ ]* .* - fuse' /proc/\$(cat $CLUSTER/node-\$i/dockerd.pid)/mountinfo || exit 1; done"
 
 echo
-echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s; served again after every master was lost ${SERVED:-never} s"
+echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s; served again after every master was lost ${SERVED:-never} s;" \
+  "status followed a deleted worker in $(cat "$WORK/followed" 2>/dev/null || echo -) s, Ready again $(cat "$WORK/back" 2>/dev/null || echo -) s after its pod"
 finish "the seed scenario on three real nodes"

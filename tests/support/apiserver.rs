@@ -514,6 +514,16 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             if let Some(object) = s.objects.get(&path) {
                 return Ok(ok(object));
             }
+            // A pod's log: the text of its `test/log` annotation (the kubelet's stand-in).
+            if let Some(pod) = path.strip_suffix("/log").and_then(|p| s.objects.get(p)) {
+                let text = pod["metadata"]["annotations"]["test/log"].as_str().unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = query_param(&query, "tailLines")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(lines.len());
+                let shown = lines[lines.len().saturating_sub(tail)..].join("\n") + "\n";
+                return Ok(Response::new(full(shown)));
+            }
             // The status subresource reads as the whole object.
             if let Some(object) = path.strip_suffix("/status").and_then(|p| s.objects.get(p)) {
                 return Ok(ok(object));
