@@ -174,10 +174,18 @@ pub fn explain(s: &RuntimeStatus) -> String {
     if worker.phase == Phase::None {
         return format!("{name}: the worker StatefulSet {name}-worker does not exist: run `kubectl goosefs apply`");
     }
+    // A worker that runs but is not ready says why (the leader has not registered it, a tier
+    // directory takes no write).
+    let worker_answer = s.unready_workers.iter().find_map(|p| {
+        p.ready_answer
+            .as_ref()
+            .map(|a| format!("; pod {} runs but its readiness probe answers \"{a}\"", p.name))
+    });
     if worker.phase == Phase::NotReady {
         return format!(
-            "{name}: no worker of {} is ready; see `kubectl describe statefulset {name}-worker`",
-            worker.desired
+            "{name}: no worker of {} is ready{}; see `kubectl describe statefulset {name}-worker`",
+            worker.desired,
+            worker_answer.unwrap_or_default()
         );
     }
     if fuse.phase == Phase::None {
@@ -187,6 +195,9 @@ pub fn explain(s: &RuntimeStatus) -> String {
         return format!(
             "{name}: the FUSE DaemonSet {name}-fuse matches no node: check spec.fuse.nodeSelector against the node labels"
         );
+    }
+    if let Some(answer) = worker_answer {
+        return format!("{name}: {}/{} workers ready{answer}", worker.ready, worker.desired);
     }
     // The runtime's own word (its leading master keeps these conditions): a mount that failed,
     // a component its status calls not ready.
@@ -297,6 +308,24 @@ mod tests {
         assert!(explain(&s).contains("a-worker does not exist"));
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 0)), None);
         assert!(explain(&s).contains("no worker of 2 is ready"));
+        let mut worker = pod("a-worker-1", Some("n"), "Running");
+        worker.ready_answer = Some("not registered with the leader".to_owned());
+        s.unready_workers = vec![worker];
+        assert!(
+            explain(&s).contains(
+                "no worker of 2 is ready; pod a-worker-1 runs but its readiness probe answers \"not registered with the leader\""
+            ),
+            "{}",
+            explain(&s)
+        );
+        let ds2 = json!({"status": {"desiredNumberScheduled": 2}});
+        let mut partial = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds2));
+        partial.unready_workers.clone_from(&s.unready_workers);
+        assert!(
+            explain(&partial).starts_with("a: 1/2 workers ready; pod a-worker-1 runs"),
+            "{}",
+            explain(&partial)
+        );
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(0)));
         assert!(explain(&s).contains("matches no node"));
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(2)));

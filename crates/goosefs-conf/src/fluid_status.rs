@@ -69,6 +69,9 @@ pub struct RuntimeStatus {
     /// The master pods, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub master_pods: Vec<PodStatus>,
+    /// The worker pods that are not ready, by name (`status --explain` asks them why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unready_workers: Vec<PodStatus>,
     /// The live GooseFSRuntime's `.status.cacheStates` (kept by its leading master).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheStates>,
@@ -288,6 +291,7 @@ pub fn runtime_status(
         created: master.and_then(|m| m["metadata"]["creationTimestamp"].as_str().map(str::to_owned)),
         journal_addresses: None,
         master_pods: Vec::new(),
+        unready_workers: Vec::new(),
         cache: None,
         dataset_phase: None,
         problems: Vec::new(),
