@@ -135,6 +135,17 @@ EOF
     "kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{\"status\":{\"readyReplicas\":3}}' >/dev/null &&
      for _ in \$(seq 50); do kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready ' && break; sleep 0.2; done
      kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready '"
+  check "the leader is killed: the new leader keeps the status (a worker's readiness followed within 10 s, transition times kept)" \
+    "before=\$(kubectl get goosefsruntime hbase -o jsonpath='{.status.conditions[?(@.type==\"MasterInitialized\")].lastTransitionTime}') &&
+     leader=\$(for i in 0 1 2; do curl -s --max-time 2 http://127.0.88.1\$i:26001/api/v1/status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"role\"])' 2>/dev/null | grep -qx leader && echo \$i; done | head -1) &&
+     test -n \"\$leader\" && kill \$(cut -d' ' -f\$((leader + 1)) $WORK/masters.pids) &&
+     kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{\"status\":{\"readyReplicas\":0}}' >/dev/null &&
+     for _ in \$(seq 50); do kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +NotReady ' && break; sleep 0.2; done
+     kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +NotReady ' &&
+     kubectl patch statefulset hbase-worker --subresource=status --type=merge -p '{\"status\":{\"readyReplicas\":3}}' >/dev/null &&
+     for _ in \$(seq 50); do kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready ' && break; sleep 0.2; done
+     kubectl get goosefsruntime hbase | grep -Eq '^hbase +Ready +Ready ' &&
+     test \"\$(kubectl get goosefsruntime hbase -o jsonpath='{.status.conditions[?(@.type==\"MasterInitialized\")].lastTransitionTime}')\" = \"\$before\""
   TOKEN="$(cat "$ACCOUNT/token")"
   check "the masters' account: 403 for the spec, another runtime's status, pods, Secrets (RBAC of the rendered Role)" \
     "! kubectl --token $TOKEN patch goosefsruntime hbase --type merge -p '{\"spec\":{\"replicas\":2}}' 2>$WORK/rbac.txt && grep -q Forbidden $WORK/rbac.txt &&

@@ -224,10 +224,7 @@ async fn reconcile(master: &Arc<Master>, warned: &mut std::collections::BTreeSet
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     outcome.failures = failures;
     if mounted {
-        outcome.mounted_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_secs()).ok());
+        outcome.mounted_at = Some(super::status::now_seconds());
     }
 }
 

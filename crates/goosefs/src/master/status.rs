@@ -329,7 +329,8 @@ async fn walk(master: Arc<Master>, points: Vec<(String, super::namespace::MountP
     *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(result.map(|()| total));
 }
 
-fn now_seconds() -> i64 {
+/// Seconds since the epoch, as Fluid's timestamps count them.
+pub(super) fn now_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
