@@ -576,11 +576,16 @@ impl Cluster {
             .await?;
         status.master_pods = pods.iter().map(PodStatus::of).collect();
         status.master_pods.sort_by(|a, b| a.name.cmp(&b.name));
-        let workers = self
-            .list_labelled("v1", "Pod", namespace, &format!("release={name},role=goosefs-worker"))
-            .await?;
-        status.unready_workers = workers.iter().map(PodStatus::of).filter(|p| !p.ready).collect();
-        status.unready_workers.sort_by(|a, b| a.name.cmp(&b.name));
+        for (role, unready) in [
+            ("goosefs-worker", &mut status.unready_workers),
+            ("goosefs-fuse", &mut status.unready_fuses),
+        ] {
+            let pods = self
+                .list_labelled("v1", "Pod", namespace, &format!("release={name},role={role}"))
+                .await?;
+            *unready = pods.iter().map(PodStatus::of).filter(|p| !p.ready).collect();
+            unready.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         // The live Fluid status (kept by the leading master for our images, written by `apply`
         // for Fluid's), when Fluid's CRDs are served: cache columns, the Dataset's phase and
         // the conditions that do not hold.

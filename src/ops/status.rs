@@ -52,12 +52,14 @@ pub fn status(session: &Session, options: &StatusOptions) -> Result<Vec<RuntimeS
     Ok(session.block_on(read(session, options))?)
 }
 
-/// Asks each not-ready master and worker pod's readiness endpoint why (through the API server's pod
+/// Asks each not-ready master, worker and FUSE pod's readiness endpoint why (through the API server's pod
 /// proxy), for `--explain`.
 pub fn ask_not_ready_pods(session: &Session, statuses: &mut [RuntimeStatus]) {
     session.block_on(async {
         for status in statuses.iter_mut() {
-            let unready = status.master_pods.iter_mut().chain(status.unready_workers.iter_mut());
+            let unready = (status.master_pods.iter_mut())
+                .chain(status.unready_workers.iter_mut())
+                .chain(status.unready_fuses.iter_mut());
             for pod in unready.filter(|p| !p.ready && p.node.is_some()) {
                 if let Some(port) = pod.probe_port {
                     pod.ready_answer = session

@@ -2,7 +2,7 @@
 //! journal and master pods under it, and `--explain`'s walk to the first broken link. Pure:
 //! takes the statuses the cluster layer read.
 
-use crate::cluster::status::{Phase, RuntimeStatus, epoch_seconds};
+use crate::cluster::status::{Phase, PodStatus, RuntimeStatus, epoch_seconds};
 
 /// A table with `kubectl get goosefsruntime`'s columns (NAME, the three phases, AGE); `wide`
 /// adds ready and desired counts in Fluid's `-o wide` order and the cache columns of the live
@@ -199,6 +199,22 @@ pub fn explain(s: &RuntimeStatus) -> String {
     if let Some(answer) = worker_answer {
         return format!("{name}: {}/{} workers ready{answer}", worker.ready, worker.desired);
     }
+    // Fluid calls FUSE Ready once it exists; its pods' readiness says whether they serve.
+    if fuse.ready < fuse.desired {
+        let why = match s.unready_fuses.first() {
+            Some(PodStatus {
+                name: pod,
+                ready_answer: Some(answer),
+                ..
+            }) => format!(": pod {pod} runs but its readiness probe answers \"{answer}\""),
+            Some(pod) => format!(": pod {} is {}", pod.name, pod.phase),
+            None => String::new(),
+        };
+        return format!(
+            "{name}: {}/{} FUSE pods ready{why}; see `kubectl describe daemonset {name}-fuse`",
+            fuse.ready, fuse.desired
+        );
+    }
     // The runtime's own word (its leading master keeps these conditions): a mount that failed,
     // a component its status calls not ready.
     if let Some(problem) = s.problems.first() {
@@ -215,7 +231,7 @@ pub fn explain(s: &RuntimeStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::status::{PodStatus, runtime_status};
+    use crate::cluster::status::runtime_status;
     use serde_json::{Value, json};
 
     fn sts(replicas: i64, ready: i64) -> Value {
@@ -267,7 +283,7 @@ mod tests {
 
     #[test]
     fn explain_names_the_first_broken_link() {
-        let ds = |n: i64| json!({"status": {"desiredNumberScheduled": n}});
+        let ds = |n: i64| json!({"status": {"desiredNumberScheduled": n, "numberReady": n}});
         let pod = |name: &str, node: Option<&str>, phase: &str| PodStatus {
             name: name.to_owned(),
             phase: phase.to_owned(),
@@ -328,6 +344,19 @@ mod tests {
         );
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(0)));
         assert!(explain(&s).contains("matches no node"));
+        let one_fuse = json!({"status": {"desiredNumberScheduled": 2, "numberReady": 1}});
+        s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 2)), Some(&one_fuse));
+        assert_eq!(
+            explain(&s),
+            "a: 1/2 FUSE pods ready; see `kubectl describe daemonset a-fuse`"
+        );
+        let mut fuse = pod("a-fuse-x", Some("n"), "Running");
+        fuse.ready_answer = Some("the leader knows no worker: no file can be read".to_owned());
+        s.unready_fuses = vec![fuse];
+        assert_eq!(
+            explain(&s),
+            "a: 1/2 FUSE pods ready: pod a-fuse-x runs but its readiness probe answers \"the leader knows no worker: no file can be read\"; see `kubectl describe daemonset a-fuse`"
+        );
         s = runtime_status("ns", "a", Some(&sts(3, 3)), Some(&sts(2, 1)), Some(&ds(2)));
         assert!(explain(&s).ends_with("nothing is broken"));
         s.dataset_phase = Some("NotBound".to_owned());

@@ -155,6 +155,20 @@ check "... and back to Ready within 10 s of the new pod's readiness" \
    kubectl get goosefsruntime hbase --no-headers | grep -Eq '^hbase +Ready +Ready +Ready' &&
    python3 -c \"import time; t=time.time()-\$start; open('$WORK/back', 'w').write(f'{t:.1f}'); assert t < 10\""
 
+echo "== 6c. FUSE is ready only while it can serve"
+# Every byte comes through a worker: with none left, every FUSE pod turns not ready (its own check
+# of the workers' heartbeats; the leader would list them for goosefs.master.worker.timeout).
+check "workers scaled to 0: every FUSE pod turns not ready, and --explain quotes its probe" \
+  "start=\$(date +%s.%N); kubectl scale statefulset hbase-worker --replicas=0 >/dev/null &&
+   for _ in \$(seq 300); do test \"\$(kubectl get daemonset hbase-fuse -o jsonpath='{.status.numberReady}')\" = 0 && break; sleep 0.1; done
+   test \"\$(kubectl get daemonset hbase-fuse -o jsonpath='{.status.numberReady}')\" = 0 &&
+   python3 -c \"import time; open('$WORK/fuse-unready', 'w').write(f'{time.time()-\$start:.1f}')\" &&
+   kubectl goosefs status hbase --explain > $WORK/explain-fuse.txt; cat $WORK/explain-fuse.txt;
+   grep -Eq '0/3 FUSE pods ready: pod hbase-fuse-[a-z0-9]+ runs but its readiness probe answers .*no file can be read' $WORK/explain-fuse.txt"
+check "... and ready again once the workers are back" \
+  "kubectl scale statefulset hbase-worker --replicas=3 >/dev/null &&
+   for _ in \$(seq 300); do test \"\$(kubectl get daemonset hbase-fuse -o jsonpath='{.status.numberReady}')\" = 3 && exit 0; sleep 0.2; done; exit 1"
+
 echo "== 7. a pod reading through the Dataset's PVC"
 cat > "$WORK/reader.yaml" <<EOF
 apiVersion: v1
@@ -351,5 +365,6 @@ check "no FUSE mount is left on any node" \
 
 echo
 echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s; served again after every master was lost ${SERVED:-never} s;" \
-  "status followed a deleted worker in $(cat "$WORK/followed" 2>/dev/null || echo -) s, Ready again $(cat "$WORK/back" 2>/dev/null || echo -) s after its pod"
+  "status followed a deleted worker in $(cat "$WORK/followed" 2>/dev/null || echo -) s, Ready again $(cat "$WORK/back" 2>/dev/null || echo -) s after its pod;" \
+  "FUSE not ready $(cat "$WORK/fuse-unready" 2>/dev/null || echo -) s after its workers went"
 finish "the seed scenario on three real nodes"

@@ -72,6 +72,9 @@ pub struct RuntimeStatus {
     /// The worker pods that are not ready, by name (`status --explain` asks them why).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unready_workers: Vec<PodStatus>,
+    /// The FUSE pods that are not ready, by name (`status --explain` asks them why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unready_fuses: Vec<PodStatus>,
     /// The live GooseFSRuntime's `.status.cacheStates` (kept by its leading master).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheStates>,
@@ -292,6 +295,7 @@ pub fn runtime_status(
         journal_addresses: None,
         master_pods: Vec::new(),
         unready_workers: Vec::new(),
+        unready_fuses: Vec::new(),
         cache: None,
         dataset_phase: None,
         problems: Vec::new(),

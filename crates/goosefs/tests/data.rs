@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    HBASE_CASE, HBASE_UFS, Masters, UfsServer, eventually, http_get, rendered_args, rendered_declared_mounts,
-    rendered_mount_script, stderr, stdout,
+    HBASE_CASE, HBASE_UFS, Masters, UfsServer, eventually, http_get, http_status, rendered_args,
+    rendered_declared_mounts, rendered_mount_script, stderr, stdout,
 };
 
 const MB: usize = 1 << 20;
@@ -328,13 +328,32 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     assert_eq!(ufs.gets("/one.bin"), 3, "the corrupt block is fetched again");
     assert_eq!(metric(&m, "127.0.30.20", "goosefs_worker_corrupt_blocks_total"), 1);
 
+    // FUSE is ready (its readiness probe) while it serves: mounted, a leader, a worker reporting.
+    let fuse_ready = || http_status("127.0.30.20", fuse_port, "/ready").unwrap_or_default();
+    assert_eq!(fuse_ready(), (200, "ready\n".to_owned()));
     // A worker restart keeps its blocks: still no UFS request.
     assert_eq!(m.stop_other("hbase-worker-0"), Some(0), "the worker stops on SIGTERM");
+    // With its only worker gone FUSE serves no file, and says so within seconds (its own
+    // check of the workers' heartbeats: by default the leader lists a silent worker for
+    // goosefs.master.worker.timeout, 5 min; 3 s here).
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let (status, why) = fuse_ready();
+            status == 503 && why.ends_with(": no file can be read\n")
+        }),
+        "{:?}",
+        fuse_ready()
+    );
     m.start_worker(
         "hbase-worker-0",
         "127.0.30.20",
         &tier,
         "-Dgoosefs.worker.tieredstore.level0.dirs.quota=8MB",
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || fuse_ready().0 == 200),
+        "{:?}",
+        fuse_ready()
     );
     assert!(eventually(Duration::from_secs(10), || metric(
         &m,

@@ -18,12 +18,14 @@
 //!
 //! Layout: [`options`] (`--fuse-opts`), [`inodes`] (the inode table), [`passthrough`] (how
 //! opened files are read), [`spool`] (writes and UFS changes), [`filesystem`] (the kernel's
-//! requests); this module holds the state they share and mounts it.
+//! requests), [`ready`] (the readiness probe); this module holds the state they share and
+//! mounts it.
 
 mod filesystem;
 mod inodes;
 mod options;
 mod passthrough;
+mod ready;
 mod spool;
 
 use std::collections::{BTreeMap, HashMap};
@@ -290,8 +292,8 @@ pub fn metrics() -> String {
     e.finish()
 }
 
-/// Serves `/metrics` and `/health` on `goosefs.fuse.web.port`, when set.
-async fn serve_web(conf: &goosefs_conf::Conf) -> Result<(), FuseError> {
+/// Serves `/metrics`, `/health` and `/ready` on `goosefs.fuse.web.port`, when set.
+async fn serve_web(conf: &goosefs_conf::Conf, readiness: ready::Readiness) -> Result<(), FuseError> {
     let Some(port) = conf.get(goosefs_conf::keys::FUSE_WEB_PORT) else {
         return Ok(());
     };
@@ -304,7 +306,19 @@ async fn serve_web(conf: &goosefs_conf::Conf) -> Result<(), FuseError> {
         .map_err(|e| FuseError::Usage(e.to_string()))?;
     let routes = axum::Router::new()
         .route("/metrics", axum::routing::get(|| async { metrics() }))
-        .route("/health", axum::routing::get(|| async { "ok\n" }));
+        .route("/health", axum::routing::get(|| async { "ok\n" }))
+        .route(
+            "/ready",
+            axum::routing::get(
+                |axum::extract::State(r): axum::extract::State<Arc<ready::Readiness>>| async move {
+                    match r.check().await {
+                        Ok(()) => (axum::http::StatusCode::OK, "ready\n".to_owned()),
+                        Err(why) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+                    }
+                },
+            ),
+        )
+        .with_state(Arc::new(readiness));
     tokio::spawn(crate::net::serve(listener, crate::auth::Port::Web, routes, None));
     Ok(())
 }
@@ -363,12 +377,17 @@ pub async fn run(conf: &goosefs_conf::Conf, args: &[String], mount_point: &str) 
     // is only resident as far as requests fill it).
     config.n_threads = Some(16);
     let ufs_settings = crate::ufs::UfsSettings::from_conf(conf).map_err(|e| FuseError::Usage(e.to_string()))?;
-    let fs = GooseFuse::new(MasterClient::new(&client_cfg), opts, locality, ufs_settings);
+    let client = MasterClient::new(&client_cfg);
+    let heartbeat = conf
+        .period("goosefs.worker.block.heartbeat.interval", Duration::from_secs(1))
+        .map_err(usage)?;
+    let readiness = ready::Readiness::new(client.clone(), mount_point, heartbeat);
+    let fs = GooseFuse::new(client, opts, locality, ufs_settings);
     let mount = |source| FuseError::Mount {
         path: mount_point.to_owned(),
         source,
     };
-    serve_web(conf).await?;
+    serve_web(conf, readiness).await?;
     let session = fuser::Session::new(fs, mount_point, &config).map_err(mount)?;
     let background = session.spawn().map_err(mount)?;
     tracing::info!(mount_point, "mounted");
