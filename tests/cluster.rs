@@ -86,7 +86,8 @@ fn plan_on_an_empty_cluster_creates_everything_and_writes_nothing() {
     let lists = log
         .iter()
         .filter(|l| l.starts_with("GET ") && !l.contains("customresourcedefinitions"));
-    assert!(lists.count() <= 2 * 11 + 2, "{log:#?}");
+    // (+2: the nodes and pods the capacity checks read.)
+    assert!(lists.count() <= 2 * 11 + 4, "{log:#?}");
 }
 
 #[test]
@@ -257,6 +258,79 @@ fn quorum_drops_are_refused() {
     let allowed = plan(&server, dir.path(), &[one.to_str().unwrap(), "--allow-quorum-loss"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
     assert!(stdout(&allowed).contains("note: masters 3 -> 1: Raft quorum 2 of 3 -> 1 of 1"));
+}
+
+#[test]
+fn plan_refuses_host_ports_others_hold_and_warns_what_may_not_fit() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let node = |name: &str, memory: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+                           "status": {"allocatable": {"memory": memory}}})
+    };
+    for (name, memory) in [("node-1", "8Gi"), ("node-2", "8Gi"), ("node-3", "3Gi")] {
+        server.apply(&node(name, memory), "kubelet");
+    }
+    // A cost line per runtime; with room everywhere, no warning.
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "cost: default/hbase: cache capacity 5.59GiB (3 workers x 1.86GiB); no MEM tier; host ports per node: master 6, worker 5, FUSE 1\nPlan: 15 to create"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("warning:"), "{}", stdout(&out));
+    // A MEM tier of 2Gi plus 1Gi requested by the worker does not fit node-3's 3Gi with the FUSE
+    // pod's 512Mi; four workers need four nodes.
+    let mem = edited(
+        dir.path(),
+        "mem.yaml",
+        "  replicas: 3\n  tieredstore:\n    levels:\n      - mediumtype: HDD\n        path: /mnt/disk1\n        quota: 2G\n",
+        "  replicas: 4\n  worker:\n    resources: {requests: {memory: 1Gi}}\n  fuse:\n    resources: {requests: {memory: 512Mi}}\n  tieredstore:\n    levels:\n      - mediumtype: MEM\n        path: /dev/shm\n        quota: 2Gi\n",
+    );
+    let out = plan(&server, dir.path(), &[mem.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: StatefulSet/default/hbase-worker: 4 worker pods need 4 nodes (one per node: they hold the same host ports), and 3 nodes are selected\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: StatefulSet/default/hbase-worker: node node-3 has 3.00GiB of allocatable memory, less than a worker there needs: 2.00GiB of MEM tier quota plus 1.50GiB of requests\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MEM tiers take 2.00GiB of memory per worker node"),
+        "{text}"
+    );
+    // A pod of another application holds the FUSE port on node-2: refused, naming both.
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+        "test",
+    );
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nginx", "namespace": "web"},
+                            "spec": {"nodeName": "node-2", "hostNetwork": true, "containers": [{"name": "nginx", "ports": [{"containerPort": 26011}]}]},
+                            "status": {"phase": "Running"}}),
+        "test",
+    );
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: host ports are taken: DaemonSet/default/hbase-fuse: node node-2: host port 26011 (goosefs-fuse/metrics) held by pod web/nginx; the FUSE pod there could never start; free them (or change the runtime's ports) and plan again\n"
+    );
+    // A user who may not list nodes is told the checks did not run.
+    server.inject_matching(|path| path.starts_with("GET /api/v1/nodes"), Fault::Status(403));
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("warning: host port, memory and node checks skipped: cannot list nodes: "),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -294,6 +294,65 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Every Node and the host ports the live pods hold, for plan's capacity checks, read in
+    /// pages of 500 (a large cluster's pods are not held in memory at once); `Err` with the
+    /// refusal when this user may not list them or the server does not serve them (403, 404).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the reads.
+    pub async fn capacity_facts(
+        &self,
+    ) -> Result<Result<(Vec<super::capacity::NodeFacts>, Vec<super::capacity::HeldPort>), String>, ClusterError> {
+        use super::capacity::{HeldPort, NodeFacts};
+        let mut nodes = Vec::new();
+        let mut held = Vec::new();
+        for kind in ["Node", "Pod"] {
+            let key = ResourceKey {
+                api_version: "v1".to_owned(),
+                kind: kind.to_owned(),
+                namespace: String::new(),
+                name: String::new(),
+            };
+            let api = self.api(&key);
+            let mut token: Option<String> = None;
+            loop {
+                let mut params = ListParams::default().limit(500);
+                if kind == "Pod" {
+                    params = params.fields("status.phase!=Succeeded,status.phase!=Failed");
+                }
+                if let Some(t) = &token {
+                    params = params.continue_token(t);
+                }
+                let page = match retrying(|| api.list(&params)).await {
+                    Ok(page) => page,
+                    Err(kube::Error::Api(status)) if (403..=405).contains(&status.code) => {
+                        return Ok(Err(format!(
+                            "cannot list {}s: {}",
+                            kind.to_ascii_lowercase(),
+                            status.message
+                        )));
+                    }
+                    Err(e) => return Err(ClusterError::from_kube(&key, e)),
+                };
+                for item in &page.items {
+                    let value = serde_json::to_value(item).map_err(|e| ClusterError::Unreachable(e.to_string()))?;
+                    if kind == "Node" {
+                        nodes.push(NodeFacts::of(&value));
+                    } else {
+                        held.extend(HeldPort::of(&value));
+                    }
+                }
+                token = page.metadata.continue_.filter(|t| !t.is_empty());
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(Ok((nodes, held)))
+    }
+}
+
+impl Cluster {
     /// The names of every object of `kind` in `namespace` (all namespaces' for a cluster-scoped
     /// kind), whoever made them: a metadata-only list where the server serves one.
     ///
@@ -583,7 +642,12 @@ impl Cluster {
             let pods = self
                 .list_labelled("v1", "Pod", namespace, &format!("release={name},role={role}"))
                 .await?;
-            *unready = pods.iter().map(PodStatus::of).filter(|p| !p.ready).collect();
+            // A terminating pod (a scale-down, a rollout) is not ready by design: not a cause.
+            *unready = (pods.iter())
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .map(PodStatus::of)
+                .filter(|p| !p.ready)
+                .collect();
             unready.sort_by(|a, b| a.name.cmp(&b.name));
         }
         // The live Fluid status (kept by the leading master for our images, written by `apply`

@@ -157,6 +157,12 @@ pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldCh
 pub struct Plan {
     /// Changes, in apply order of the desired objects, deletes last.
     pub changes: Vec<Change>,
+    /// What may not fit on the live nodes ([`super::capacity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// One line per runtime: cache capacity, memory its MEM tiers take, host ports per node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub costs: Vec<String>,
 }
 
 /// Why a plan is refused.
@@ -178,6 +184,9 @@ pub enum PlanError {
         /// Failures tolerated after.
         tolerated_after: i64,
     },
+    /// Pods of something else hold host ports the runtime's pods need.
+    #[error("host ports are taken: {}; free them (or change the runtime's ports) and plan again", .0.join("; "))]
+    HostPortsHeld(Vec<String>),
 }
 
 impl Plan {
@@ -349,7 +358,10 @@ pub fn plan(desired: &[Value], live: &[Value], options: PlanOptions) -> Result<P
             });
         }
     }
-    Ok(Plan { changes })
+    Ok(Plan {
+        changes,
+        ..Plan::default()
+    })
 }
 
 /// A note for a live object that is being deleted: applying to it does not stop that, so the

@@ -11,7 +11,7 @@ use super::render::{Prepared, RenderOptions, prepare};
 use super::session::Session;
 use crate::cluster::client::{ClusterError, is_fluid_kind};
 use crate::cluster::credential;
-use crate::cluster::plan::{Change, ChangeOp, PlanOptions, plan};
+use crate::cluster::plan::{Change, ChangeOp, PlanError, PlanOptions, plan};
 use crate::cluster::{Plan, ResourceKey};
 use crate::model::Kind;
 use crate::model::schema::crd;
@@ -149,7 +149,58 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
         }
     }
     plan.changes.splice(first..first, secrets);
+    check_capacity(session, &compiled, &mut plan)?;
     Ok(plan)
+}
+
+/// The rendered workloads against the live nodes and pods: refuses host ports held by others'
+/// pods, adds the warnings and the cost lines. A cluster that lists no node (an API server
+/// alone, as in CI dry runs) is not checked; a user who may not list nodes or pods is told the
+/// checks were skipped.
+fn check_capacity(session: &Session, compiled: &crate::compile::Compiled, plan: &mut Plan) -> Result<(), OpsError> {
+    use crate::cluster::capacity::{Cache, Footprint, check, summaries};
+    let footprints: Vec<Footprint> = compiled
+        .manifests
+        .iter()
+        .filter_map(|m| m.object().ok())
+        .filter_map(|o| Footprint::of(&o))
+        .collect();
+    let caches: Vec<Cache> = compiled
+        .values
+        .iter()
+        .map(|v| {
+            let quota = |mem: bool| -> i128 {
+                (v.levels.iter().filter(|l| !mem || l.alias == "MEM"))
+                    .flat_map(|l| &l.dirs)
+                    .map(|d| d.bytes)
+                    .sum()
+            };
+            Cache {
+                runtime: format!("{}/{}", v.namespace, v.name),
+                workers: i64::from(v.workers),
+                per_worker: quota(false),
+                mem_per_worker: quota(true),
+            }
+        })
+        .collect();
+    plan.costs = summaries(&footprints, &caches);
+    if footprints.is_empty() {
+        return Ok(());
+    }
+    match session.block_on(session.cluster.capacity_facts())? {
+        Ok((nodes, _)) if nodes.is_empty() => {}
+        Ok((nodes, held)) => {
+            let findings = check(&footprints, &caches, &nodes, &held);
+            if !findings.refusals.is_empty() {
+                return Err(PlanError::HostPortsHeld(findings.refusals).into());
+            }
+            plan.warnings = findings.warnings;
+        }
+        Err(why) => plan
+            .warnings
+            .push(format!("host port, memory and node checks skipped: {why}")),
+    }
+    Ok(())
 }
 
 /// Reads a plan saved by `plan --out`.

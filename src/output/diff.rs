@@ -82,6 +82,13 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{} {warning}", paint("1;33", "warning:"));
+    }
+    // What the changes deploy costs; an unchanged runtime's cost is not news.
+    for cost in plan.costs.iter().filter(|_| plan.has_changes()) {
+        let _ = writeln!(out, "{} {cost}", paint("1", "cost:"));
+    }
     out.push_str(&plan.summary());
     out.push('\n');
     out

@@ -61,9 +61,32 @@ check "kubectl get nodes: three Ready" \
 echo "== 2. plan and apply through kubectl's plugin dispatch"
 # 15 objects (the credential Secret first, the masters' ServiceAccount, Role and RoleBinding);
 # 17 when the CRDs are already installed (the Dataset and the GooseFSRuntime too).
-check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitcode)" \
+check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitcode), its cost, nothing that may not fit" \
   "kubectl goosefs plan $HBASE --detailed-exitcode > $WORK/plan.txt; test \$? = 2 &&
-   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (15|17) to create, 0 to update, 0 to delete, 0 unchanged.'"
+   tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (15|17) to create, 0 to update, 0 to delete, 0 unchanged.' &&
+   grep -qx 'cost: default/hbase: cache capacity 5.59GiB (3 workers x 1.86GiB); no MEM tier; host ports per node: master 6, worker 5, FUSE 1' $WORK/plan.txt &&
+   ! grep -q '^warning:' $WORK/plan.txt"
+# A pod of something else holding the FUSE metrics port on a node (host network): plan refuses,
+# naming the node and the pod, before anything is deployed.
+cat > "$WORK/squatter.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: squatter}
+spec:
+  hostNetwork: true
+  containers:
+    - name: squatter
+      image: $(scripts/images name)
+      imagePullPolicy: Never
+      command: ["sleep", "600"]
+      ports: [{containerPort: 26011}]
+EOF
+check "a host port held by another pod: plan refuses, naming the node and the holder" \
+  "kubectl apply -f $WORK/squatter.yaml >/dev/null && kubectl wait --for=condition=PodScheduled --timeout=60s pod/squatter >/dev/null &&
+   node=\$(kubectl get pod squatter -o jsonpath='{.spec.nodeName}');
+   kubectl goosefs plan $HBASE > $WORK/squat.txt 2>&1; code=\$?; cat $WORK/squat.txt | tail -2;
+   kubectl delete pod squatter --grace-period=0 --force >/dev/null 2>&1;
+   test \$code = 1 && grep -q \"node \$node: host port 26011 (goosefs-fuse/metrics) held by pod default/squatter; the FUSE pod there could never start\" $WORK/squat.txt"
 start=$(now)
 check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
   "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
@@ -167,7 +190,7 @@ check "workers scaled to 0: every FUSE pod turns not ready, and --explain quotes
    grep -Eq '0/3 FUSE pods ready: pod hbase-fuse-[a-z0-9]+ runs but its readiness probe answers .*no file can be read' $WORK/explain-fuse.txt"
 check "... and ready again once the workers are back" \
   "kubectl scale statefulset hbase-worker --replicas=3 >/dev/null &&
-   for _ in \$(seq 300); do test \"\$(kubectl get daemonset hbase-fuse -o jsonpath='{.status.numberReady}')\" = 3 && exit 0; sleep 0.2; done; exit 1"
+   for _ in \$(seq 300); do test \"\$(kubectl get statefulset hbase-worker -o jsonpath='{.status.readyReplicas}') \$(kubectl get daemonset hbase-fuse -o jsonpath='{.status.numberReady}')\" = '3 3' && exit 0; sleep 0.2; done; exit 1"
 
 echo "== 7. a pod reading through the Dataset's PVC"
 cat > "$WORK/reader.yaml" <<EOF

@@ -991,8 +991,9 @@ fn events_until(
 }
 
 /// The built-in resources served: (group, version, kind, plural, namespaced).
-const BUILT_IN: [(&str, &str, &str, &str, bool); 15] = [
+const BUILT_IN: [(&str, &str, &str, &str, bool); 16] = [
     ("", "v1", "Namespace", "namespaces", false),
+    ("", "v1", "Node", "nodes", false),
     ("", "v1", "ConfigMap", "configmaps", true),
     ("", "v1", "Secret", "secrets", true),
     ("", "v1", "Service", "services", true),
