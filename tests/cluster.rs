@@ -698,7 +698,7 @@ fn apply_writes_in_dependency_order_waits_for_ready_and_then_has_nothing_to_do()
     );
     assert_eq!(
         parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
-        "ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,PodMonitor.monitoring.coreos.com,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount,StatefulSet.apps"
+        "ConfigMap,CronJob.batch,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,PodMonitor.monitoring.coreos.com,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount,StatefulSet.apps"
     );
     // The credential Secret is no member: never pruned, removed by delete.
     for path in server
@@ -1086,7 +1086,7 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 15 to create"), "{text}");
+    assert!(text.contains("Plan: 16 to create"), "{text}");
     assert!(
         text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
         "{text}"
@@ -1312,7 +1312,7 @@ fn create_namespace_applies_the_namespace_first() {
         "{text}"
     );
     assert!(
-        text.ends_with("Plan: 20 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 21 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert_eq!(real_writes(&server).len(), before, "plan never writes");

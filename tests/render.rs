@@ -41,7 +41,7 @@ fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode, options: &Value) -> Compiled
         catalog: catalog(options),
         templates: Templates::embedded(),
     };
-    compile::compile(&outcome.runtimes, &outcome.datasets, &options).expect("compiles")
+    compile::compile(&outcome.runtimes, &outcome.datasets, &outcome.dataloads, &options).expect("compiles")
 }
 
 fn compile_case(dir: &Path) -> Compiled {
@@ -80,9 +80,13 @@ fn rendered_stream(dir: &Path) -> String {
     };
     let mut text = Vec::new();
     let mut stream = StreamWriter::new(&mut text, ManifestFormat::Yaml);
-    compile::compile_each(&outcome.runtimes, &outcome.datasets, &options, &mut |(_, objects)| {
-        stream.add(&objects)
-    })
+    compile::compile_each(
+        &outcome.runtimes,
+        &outcome.datasets,
+        &outcome.dataloads,
+        &options,
+        &mut |(_, objects)| stream.add(&objects),
+    )
     .expect("compiles");
     stream.finish().expect("flush");
     String::from_utf8(text).expect("UTF-8")
@@ -134,6 +138,7 @@ fn round_trip(object: &Value) -> Value {
         "StatefulSet" => via::<apps::StatefulSet>(object),
         "DaemonSet" => via::<apps::DaemonSet>(object),
         "Job" => via::<batch::Job>(object),
+        "CronJob" => via::<batch::CronJob>(object),
         "ServiceAccount" => via::<core::ServiceAccount>(object),
         "Role" => via::<rbac::Role>(object),
         "RoleBinding" => via::<rbac::RoleBinding>(object),

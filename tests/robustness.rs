@@ -120,7 +120,12 @@ fn mutated_inputs_never_panic_and_findings_stay_in_bounds() {
                     catalog: kubectl_goosefs::compile::Catalog::embedded().expect("catalog"),
                     templates: kubectl_goosefs::compile::Templates::embedded(),
                 };
-                let _ = kubectl_goosefs::compile::compile(&outcome.runtimes, &outcome.datasets, &compile_options);
+                let _ = kubectl_goosefs::compile::compile(
+                    &outcome.runtimes,
+                    &outcome.datasets,
+                    &outcome.dataloads,
+                    &compile_options,
+                );
             }
         }
     }

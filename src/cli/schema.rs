@@ -30,6 +30,8 @@ pub enum SchemaKind {
     Goosefsruntime,
     /// Dataset.
     Dataset,
+    /// DataLoad.
+    Dataload,
 }
 
 /// Prints or writes schemas.
@@ -39,7 +41,7 @@ pub enum SchemaKind {
 pub fn run(args: &SchemaArgs) -> Result<ExitStatus, OpsError> {
     if args.crd {
         let mut text = String::new();
-        for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
+        for kind in Kind::ALL {
             let yaml = serde_saphyr::to_string(&schema::crd(kind))
                 .map_err(|e| OpsError::Usage(format!("cannot serialise the CRD: {e}")))?;
             text.push_str("---\n");
@@ -51,6 +53,7 @@ pub fn run(args: &SchemaArgs) -> Result<ExitStatus, OpsError> {
         let kind = match args.kind {
             SchemaKind::Goosefsruntime => Kind::GooseFsRuntime,
             SchemaKind::Dataset => Kind::Dataset,
+            SchemaKind::Dataload => Kind::DataLoad,
         };
         return print(&schema::json_schema_text(kind));
     };
@@ -58,7 +61,7 @@ pub fn run(args: &SchemaArgs) -> Result<ExitStatus, OpsError> {
         what: dir.display().to_string(),
         source,
     })?;
-    for kind in [Kind::Dataset, Kind::GooseFsRuntime] {
+    for kind in Kind::ALL {
         let path = dir.join(schema::file_name(kind));
         crate::output::write_atomic(&path, schema::json_schema_text(kind).as_bytes()).map_err(|source| {
             OpsError::Write {

@@ -226,6 +226,12 @@ fn mount_job(plan: &Plan, runtime: &(String, String)) -> Option<ResourceKey> {
     plan.changes
         .iter()
         .filter(|c| c.op != ChangeOp::Delete && c.key.kind == "Job")
+        // Not a DataLoad's loader Job: apply does not wait for a load.
+        .filter(|c| {
+            c.object
+                .as_ref()
+                .is_some_and(|o| o["metadata"]["labels"]["role"] == "goosefs-mount")
+        })
         .find(|c| c.object.as_ref().and_then(runtime_of).as_ref() == Some(runtime))
         .map(|c| c.key.clone())
 }

@@ -756,11 +756,19 @@ impl Cluster {
     /// # Errors
     /// [`ClusterError`] from the read.
     pub async fn fluid_crds_installed(&self) -> Result<bool, ClusterError> {
+        self.crd_installed("goosefsruntimes.data.fluid.io").await
+    }
+
+    /// Whether the API server has the CustomResourceDefinition `name` (`<plural>.<group>`).
+    ///
+    /// # Errors
+    /// [`ClusterError`] from the read.
+    pub async fn crd_installed(&self, name: &str) -> Result<bool, ClusterError> {
         let key = ResourceKey {
             api_version: "apiextensions.k8s.io/v1".to_owned(),
             kind: "CustomResourceDefinition".to_owned(),
             namespace: String::new(),
-            name: "goosefsruntimes.data.fluid.io".to_owned(),
+            name: name.to_owned(),
         };
         Ok(self.get(&key).await?.is_some())
     }

@@ -113,7 +113,7 @@ mod tests {
         let text = parent("hbase", "default", &Default::default(), &members);
         assert!(
             text.contains(
-                "\"applyset.kubernetes.io/contains-group-kinds\": \"ConfigMap,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,PodMonitor.monitoring.coreos.com,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Secret,Service,ServiceAccount,StatefulSet.apps\""
+                "\"applyset.kubernetes.io/contains-group-kinds\": \"ConfigMap,CronJob.batch,DaemonSet.apps,Job.batch,PersistentVolume,PersistentVolumeClaim,PodMonitor.monitoring.coreos.com,Role.rbac.authorization.k8s.io,RoleBinding.rbac.authorization.k8s.io,Secret,Service,ServiceAccount,StatefulSet.apps\""
             ),
             "{text}"
         );

@@ -68,6 +68,19 @@ pub fn role_labels(
     out.insert("fuse_pod".to_owned(), with(&[("role", "goosefs-fuse"), no_sidecar]));
     out.insert("mount_pod".to_owned(), with(&[("role", "goosefs-mount")]));
     out.insert("mount".to_owned(), with(&[("role", "goosefs-mount")]));
+    // Fluid's loader labels: `role: dataload-job` (the Job), `dataload-cronjob`, `dataload-pod`.
+    out.insert(
+        "loader".to_owned(),
+        with(&[("role", "dataload-job"), ("targetDataset", name)]),
+    );
+    out.insert(
+        "loader_cron".to_owned(),
+        with(&[("role", "dataload-cronjob"), ("targetDataset", name)]),
+    );
+    out.insert(
+        "loader_pod".to_owned(),
+        with(&[("role", "dataload-pod"), ("targetDataset", name)]),
+    );
     out.insert(
         "volume".to_owned(),
         with(&[(&format!("fluid.io/s-{dataset_id}") as &str, "true")]),

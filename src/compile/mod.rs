@@ -5,6 +5,7 @@
 //! reads templates and catalogs and writes output.
 
 pub mod applyset;
+pub mod dataload;
 pub mod fuse;
 pub mod images;
 pub mod labels;
@@ -22,7 +23,7 @@ use std::ops::RangeInclusive;
 
 use serde_json::Value;
 
-use crate::model::{Dataset, GooseFsRuntime};
+use crate::model::{DataLoad, Dataset, GooseFsRuntime};
 pub use images::Catalog;
 pub use templates::Templates;
 pub use values::Values;
@@ -160,6 +161,7 @@ pub type Runtime = (Values, Vec<Manifest>);
 pub fn compile_each(
     runtimes: &[GooseFsRuntime],
     datasets: &[Dataset],
+    dataloads: &[DataLoad],
     options: &CompileOptions,
     sink: &mut dyn FnMut(Runtime) -> std::io::Result<()>,
 ) -> Result<(), CompileError> {
@@ -180,6 +182,31 @@ pub fn compile_each(
         .iter()
         .filter_map(|d| Some(((ns_of(&d.metadata.namespace), d.metadata.name.as_deref()?), d)))
         .collect();
+    // A DataLoad compiles into its Dataset's runtime; one whose runtime is not here cannot.
+    let load_target = |load: &DataLoad| {
+        let own = ns_of(&load.metadata.namespace);
+        let namespace = (load.spec.dataset.namespace.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(own);
+        (namespace, load.spec.dataset.name.clone())
+    };
+    for load in dataloads {
+        let (namespace, name) = load_target(load);
+        if !jobs.iter().any(|(r, _)| {
+            ns_of(&r.metadata.namespace) == namespace && r.metadata.name.as_deref() == Some(name.as_str())
+        }) {
+            return Err(CompileError::Runtime {
+                object: format!(
+                    "DataLoad/{}/{}",
+                    ns_of(&load.metadata.namespace),
+                    load.metadata.name.as_deref().unwrap_or_default()
+                ),
+                message: format!(
+                    "its Dataset {namespace}/{name} and GooseFSRuntime are not in the input; render needs them"
+                ),
+            });
+        }
+    }
     let render_one = |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<Runtime, CompileError> {
         let namespace = ns_of(&runtime.metadata.namespace);
         let name = runtime.metadata.name.clone().unwrap_or_default();
@@ -190,7 +217,12 @@ pub fn compile_each(
                 namespace: namespace.clone(),
                 name: name.clone(),
             })?;
-        let values = values::build(runtime, dataset, &namespace, ports.clone(), &options.catalog, options)?;
+        let mut values = values::build(runtime, dataset, &namespace, ports.clone(), &options.catalog, options)?;
+        let loads: Vec<&DataLoad> = dataloads
+            .iter()
+            .filter(|l| load_target(l) == (namespace.clone(), name.clone()))
+            .collect();
+        values.loaders = dataload::loaders(&values, &loads, options.templates.source("dataload.yaml.j2"));
         let context = minijinja::context! { v => minijinja::value::Serde(&values) };
         let mut manifests = Vec::new();
         for (rank_in_runtime, template) in templates::OBJECT_TEMPLATES.iter().enumerate() {
@@ -310,10 +342,11 @@ pub fn compile_each(
 pub fn compile(
     runtimes: &[GooseFsRuntime],
     datasets: &[Dataset],
+    dataloads: &[DataLoad],
     options: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
-    compile_each(runtimes, datasets, options, &mut |(values, manifests)| {
+    compile_each(runtimes, datasets, dataloads, options, &mut |(values, manifests)| {
         compiled.values.push(values);
         compiled.manifests.extend(manifests);
         Ok(())
@@ -325,10 +358,11 @@ pub fn compile(
 }
 
 /// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config and
-/// the masters' service account and Role 1, Services 2, PV 3 (PVC 4), masters 5, mount Job 6,
-/// workers 7, FUSE and the PodMonitor 8.
+/// the masters' and loaders' service accounts and Roles 1, Services 2, PV 3 (PVC 4), masters 5,
+/// mount Job 6, workers 7, FUSE and the PodMonitor 8, the DataLoads' loaders 9 (they load
+/// through the workers).
 fn apply_rank_of_template(i: usize) -> u8 {
-    [1, 1, 2, 3, 5, 6, 7, 8, 8].get(i).copied().unwrap_or(9)
+    [1, 1, 1, 2, 3, 5, 6, 7, 8, 8, 9].get(i).copied().unwrap_or(9)
 }
 
 /// The top-level `apiVersion` of a rendered document (empty when it has none).

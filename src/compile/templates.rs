@@ -15,6 +15,11 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/status-rbac.yaml.j2"),
     ),
     ("podmonitor.yaml.j2", include_str!("../../templates/podmonitor.yaml.j2")),
+    ("dataload.yaml.j2", include_str!("../../templates/dataload.yaml.j2")),
+    (
+        "loader-rbac.yaml.j2",
+        include_str!("../../templates/loader-rbac.yaml.j2"),
+    ),
     (
         "master-services.yaml.j2",
         include_str!("../../templates/master-services.yaml.j2"),
@@ -53,9 +58,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The object templates rendered per runtime, in apply order (partials start with `_`).
-pub const OBJECT_TEMPLATES: [&str; 9] = [
+pub const OBJECT_TEMPLATES: [&str; 11] = [
     "configmap.yaml.j2",
     "status-rbac.yaml.j2",
+    "loader-rbac.yaml.j2",
     "master-services.yaml.j2",
     "dataset-volume.yaml.j2",
     "master-statefulset.yaml.j2",
@@ -63,6 +69,7 @@ pub const OBJECT_TEMPLATES: [&str; 9] = [
     "worker-statefulset.yaml.j2",
     "fuse-daemonset.yaml.j2",
     "podmonitor.yaml.j2",
+    "dataload.yaml.j2",
 ];
 
 /// Template sources, by name.

@@ -105,6 +105,8 @@ pub struct Values {
     pub mounts: Vec<UfsMount>,
     /// Name of the mount Job (carries a hash of the mount set).
     pub mount_job: String,
+    /// The DataLoads of its Dataset ([`super::dataload`]), set by the compiler.
+    pub loaders: Vec<super::dataload::Loader>,
     /// The Job's idempotent mount script.
     pub mount_script: String,
     /// Readiness and liveness probes (our images only).
@@ -159,6 +161,8 @@ pub struct Credential {
     pub fuse: Vec<String>,
     /// Items of the mount Job's pod.
     pub mount_job: Vec<String>,
+    /// Items of a DataLoad loader's pod.
+    pub loader: Vec<String>,
 }
 
 impl Credential {
@@ -171,6 +175,7 @@ impl Credential {
             worker: Pod::Worker.items(),
             fuse: Pod::Fuse.items(),
             mount_job: Pod::MountJob.items(),
+            loader: Pod::Loader.items(),
         }
     }
 }
@@ -544,6 +549,7 @@ pub fn build(
         ufs_volumes: mounts.volumes,
         mounts: mounts.job,
         mount_job,
+        loaders: Vec::new(),
         user: run_as.as_ref().map_or(0, |u| u.uid),
         group: run_as.as_ref().map_or(0, |u| u.gid),
         init_users,

@@ -24,7 +24,7 @@ const fn managed(api_version: &'static str, kind: &'static str, cluster_scoped: 
 /// The kinds the embedded templates render for a runtime, in apply order. A runtime may lack
 /// one (no mounts: no Job), but the inventory lists and the ApplySet names them all, so that
 /// objects a render no longer has are found and pruned.
-pub const RENDERED: [ManagedKind; 11] = [
+pub const RENDERED: [ManagedKind; 12] = [
     managed("v1", "ConfigMap", false),
     managed("v1", "ServiceAccount", false),
     managed("rbac.authorization.k8s.io/v1", "Role", false),
@@ -36,6 +36,7 @@ pub const RENDERED: [ManagedKind; 11] = [
     managed("batch/v1", "Job", false),
     managed("apps/v1", "DaemonSet", false),
     managed("monitoring.coreos.com/v1", "PodMonitor", false),
+    managed("batch/v1", "CronJob", false),
 ];
 
 /// Kinds `apply` writes besides the rendered ones, never members of a runtime's inventory (so

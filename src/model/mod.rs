@@ -1,5 +1,5 @@
-//! Stage 2 of the pipeline: the typed model of Fluid's `Dataset` and `GooseFSRuntime`
-//! (`data.fluid.io/v1alpha1`).
+//! Stage 2 of the pipeline: the typed model of Fluid's `Dataset`, `GooseFSRuntime` and
+//! `DataLoad` (`data.fluid.io/v1alpha1`).
 //!
 //! The structs mirror Fluid's Go API (`api/v1alpha1` at Fluid commit 1e0ffd8e) field for field,
 //! spec and status, with serde names equal to the YAML names. They are the single source of the
@@ -7,6 +7,7 @@
 //! what the types themselves express.
 
 pub mod common;
+pub mod dataload;
 pub mod dataset;
 pub mod kinds;
 pub mod quantity;
@@ -14,21 +15,29 @@ pub mod runtime;
 pub mod schema;
 pub mod status;
 
+pub use dataload::DataLoad;
 pub use dataset::Dataset;
 pub use runtime::GooseFsRuntime;
 
-/// API group and version of both kinds.
+/// API group and version of the kinds.
 pub const API_VERSION: &str = "data.fluid.io/v1alpha1";
 /// The API group alone, used to recognise other Fluid kinds (e.g. `AlluxioRuntime`).
 pub const API_GROUP: &str = "data.fluid.io";
 
-/// The two kinds this tool understands.
+/// The kinds this tool understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// `Dataset`: what to cache (mounts) and where (placement, affinity).
     Dataset,
     /// `GooseFSRuntime`: how to run the GooseFS cache for the Dataset of the same name.
     GooseFsRuntime,
+    /// `DataLoad`: warm a Dataset's cache (compiled into its runtime's loader Job).
+    DataLoad,
+}
+
+impl Kind {
+    /// Every kind, in the order schemas and CRDs are written.
+    pub const ALL: [Kind; 3] = [Kind::Dataset, Kind::GooseFsRuntime, Kind::DataLoad];
 }
 
 impl Kind {
@@ -37,6 +46,7 @@ impl Kind {
         match (api_version, kind) {
             (API_VERSION, "Dataset") => Some(Kind::Dataset),
             (API_VERSION, "GooseFSRuntime") => Some(Kind::GooseFsRuntime),
+            (API_VERSION, "DataLoad") => Some(Kind::DataLoad),
             _ => None,
         }
     }
@@ -46,6 +56,7 @@ impl Kind {
         match self {
             Kind::Dataset => "Dataset",
             Kind::GooseFsRuntime => "GooseFSRuntime",
+            Kind::DataLoad => "DataLoad",
         }
     }
 }

@@ -7,7 +7,7 @@
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::{Dataset, GooseFsRuntime, Kind, quantity::quantity_schema};
+use super::{DataLoad, Dataset, GooseFsRuntime, Kind, quantity::quantity_schema};
 
 /// Where definitions live (draft-07, the draft editors' YAML language servers support best, and
 /// whose single meta-schema is cheap to check at start-up).
@@ -23,6 +23,7 @@ pub fn file_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Dataset => "dataset.json",
         Kind::GooseFsRuntime => "goosefsruntime.json",
+        Kind::DataLoad => "dataload.json",
     }
 }
 
@@ -33,6 +34,7 @@ pub fn json_schema(kind: Kind) -> Value {
     let schema = match kind {
         Kind::Dataset => generator.into_root_schema_for::<Dataset>(),
         Kind::GooseFsRuntime => generator.into_root_schema_for::<GooseFsRuntime>(),
+        Kind::DataLoad => generator.into_root_schema_for::<DataLoad>(),
     };
     let mut value = schema.to_value();
     if let Some(defs) = value.get_mut(DEFINITIONS).and_then(Value::as_object_mut)
@@ -158,6 +160,14 @@ pub fn crd(kind: Kind) -> Value {
     if let Some(obj) = root.as_object_mut() {
         obj.remove("required");
     }
+    // A DataLoad's affinity is Kubernetes' whole Affinity type, nested 70 levels deep once
+    // inlined (deeper than YAML tools read by default): the server keeps it as given, and
+    // `validate` checks it against the full schema.
+    if kind == Kind::DataLoad
+        && let Some(affinity) = root.pointer_mut("/properties/spec/properties/affinity")
+    {
+        *affinity = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    }
     let (plural, singular, short, columns, subresources) = match kind {
         Kind::GooseFsRuntime => (
             "goosefsruntimes",
@@ -195,6 +205,18 @@ pub fn crd(kind: Kind) -> Value {
                 {"jsonPath": ".status.fileNum", "name": "TOTAL FILES", "priority": 11, "type": "string"},
                 {"jsonPath": ".status.cacheStates.cacheHitRatio", "name": "CACHE HIT RATIO", "priority": 10, "type": "string"},
                 {"jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date"}
+            ]),
+            json!({"status": {}}),
+        ),
+        Kind::DataLoad => (
+            "dataloads",
+            "dataload",
+            "load",
+            json!([
+                {"jsonPath": ".spec.dataset.name", "name": "Dataset", "type": "string"},
+                {"jsonPath": ".status.phase", "name": "Phase", "type": "string"},
+                {"jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date"},
+                {"jsonPath": ".status.duration", "name": "Duration", "type": "string"}
             ]),
             json!({"status": {}}),
         ),

@@ -79,7 +79,7 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
     }
     if with_fluid && !compiled.values.is_empty() {
         if scope.install_crds {
-            objects.extend([Kind::Dataset, Kind::GooseFsRuntime].map(crd));
+            objects.extend(Kind::ALL.map(crd));
         }
         let fluid = |object: serde_json::Result<Value>| {
             let mut object = object.map_err(|e| OpsError::Invalid(e.to_string()))?;
@@ -96,6 +96,14 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
         }
         for runtime in &prepared.outcome.runtimes {
             objects.push(fluid(serde_json::to_value(runtime))?);
+        }
+        // A cluster with Fluid's older CRDs may serve no DataLoad: its loader Jobs still run.
+        if !prepared.outcome.dataloads.is_empty()
+            && (scope.install_crds || session.block_on(cluster.crd_installed("dataloads.data.fluid.io"))?)
+        {
+            for load in &prepared.outcome.dataloads {
+                objects.push(fluid(serde_json::to_value(load))?);
+            }
         }
     }
     for manifest in &compiled.manifests {

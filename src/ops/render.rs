@@ -42,7 +42,13 @@ impl Prepared {
     /// # Errors
     /// [`OpsError::Compile`], including `sink`'s own failures.
     pub fn compile_each(&self, sink: &mut dyn FnMut(compile::Runtime) -> std::io::Result<()>) -> Result<(), OpsError> {
-        compile::compile_each(&self.outcome.runtimes, &self.outcome.datasets, &self.compile, sink)?;
+        compile::compile_each(
+            &self.outcome.runtimes,
+            &self.outcome.datasets,
+            &self.outcome.dataloads,
+            &self.compile,
+            sink,
+        )?;
         Ok(())
     }
 
@@ -54,6 +60,7 @@ impl Prepared {
         Ok(compile::compile(
             &self.outcome.runtimes,
             &self.outcome.datasets,
+            &self.outcome.dataloads,
             &self.compile,
         )?)
     }

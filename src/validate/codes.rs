@@ -46,6 +46,8 @@ pub enum Code {
     GFS203,
     /// Option set both plainly and as an encrypted option.
     GFS204,
+    /// DataLoad: its Dataset, paths, replicas, policy and schedule.
+    GFS301,
 }
 
 /// The documentation of one code.
@@ -68,7 +70,7 @@ pub struct CodeDoc {
 }
 
 /// Every code, in order.
-pub const ALL: [Code; 17] = [
+pub const ALL: [Code; 18] = [
     Code::GFS001,
     Code::GFS002,
     Code::GFS003,
@@ -86,6 +88,7 @@ pub const ALL: [Code; 17] = [
     Code::GFS202,
     Code::GFS203,
     Code::GFS204,
+    Code::GFS301,
 ];
 
 impl Code {
@@ -109,6 +112,7 @@ impl Code {
             Code::GFS202 => "GFS202",
             Code::GFS203 => "GFS203",
             Code::GFS204 => "GFS204",
+            Code::GFS301 => "GFS301",
         }
     }
 
@@ -318,6 +322,21 @@ impl Code {
                  the dataset's option and encryptOptions\".",
                 "options:\n  fs.cos.accessKeyId: id\nencryptOptions:\n  - name: fs.cos.accessKeyId\n    valueFrom: {secretKeyRef: {name: s, key: id}}",
                 "encryptOptions:\n  - name: fs.cos.accessKeyId\n    valueFrom: {secretKeyRef: {name: s, key: id}}",
+            ),
+            Code::GFS301 => (
+                "DataLoad",
+                Severity::Error,
+                "A DataLoad's Dataset and its GooseFSRuntime are in the input, in the DataLoad's namespace; \
+                 target paths are absolute and clean (no . or .., no //, no ':'); replicas are at least 1; \
+                 policy Cron has a schedule Kubernetes accepts (five fields or a descriptor such as @daily, \
+                 optionally after TZ=). Warnings: a schedule without policy Cron, policy OnEvent (Fluid accepts \
+                 it and runs nothing), and loader options GooseFS does not read (it reads atomicCache and \
+                 expireTime).",
+                "Fluid reports these only once the DataLoad runs (a Failed phase, or a CronJob the API server \
+                 rejects); kubectl-goosefs compiles the load into its runtime's objects, so it needs the \
+                 runtime in the same input.",
+                "kind: DataLoad\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"0 2 * *\"\n  target:\n    - path: hbase/stable",
+                "kind: DataLoad\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"0 2 * * *\"\n  target:\n    - path: /hbase/stable",
             ),
         };
         CodeDoc {

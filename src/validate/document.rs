@@ -8,7 +8,7 @@ use super::path::{FieldPath, Segment};
 use super::rules;
 use super::schema::compiled;
 use crate::load::{Node, NodeValue};
-use crate::model::{API_GROUP, Dataset, GooseFsRuntime, Kind};
+use crate::model::{API_GROUP, DataLoad, Dataset, GooseFsRuntime, Kind};
 
 /// What a document is, for pairing runtimes with datasets across files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,6 +19,8 @@ pub enum Role {
     OtherRuntime,
     /// A `Dataset`.
     Dataset,
+    /// A `DataLoad` (its [`Seen::target`] names its Dataset).
+    DataLoad,
 }
 
 /// A Fluid object seen in the input, with where its name is written.
@@ -34,6 +36,8 @@ pub struct Seen {
     pub at: Diagnostic,
     /// Ports pinned by a runtime, with finding-ready locations (for cross-runtime collisions).
     pub ports: Vec<(i64, Diagnostic)>,
+    /// A data operation's Dataset (namespace, name), located at `spec.dataset.name`.
+    pub target: Option<(String, String, Diagnostic)>,
 }
 
 /// The findings of one document and what pairing needs to know about it.
@@ -58,6 +62,8 @@ pub enum Typed {
     Runtime(Box<GooseFsRuntime>),
     /// A dataset.
     Dataset(Box<Dataset>),
+    /// A data load.
+    DataLoad(Box<DataLoad>),
 }
 
 /// Context handed to checks: where findings go and how they are located.
@@ -153,6 +159,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             name,
             at: placeholder(&ctx),
             ports: Vec::new(),
+            target: None,
         });
         return DocOutcome {
             seen,
@@ -167,6 +174,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
     let mut goosefs_only = Vec::new();
     let mut typed = None;
     let mut pinned_ports = Vec::new();
+    let mut target = None;
     if !structural {
         match kind {
             Kind::GooseFsRuntime => match serde_json::from_value::<GooseFsRuntime>(value) {
@@ -196,6 +204,24 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
                 }
                 Err(e) => typed_failure(&mut ctx, &e),
             },
+            Kind::DataLoad => match serde_json::from_value::<DataLoad>(value) {
+                Ok(load) => {
+                    rules::check_dataload(&load, &namespace, &mut ctx);
+                    let path = FieldPath::parse("spec.dataset.name");
+                    let pos = path.locate(root, false);
+                    let mut at = placeholder(&ctx);
+                    (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
+                    at.source_line = snippet(text, pos);
+                    at.code = Code::GFS301;
+                    at.severity = Severity::Error;
+                    let dataset_namespace = (load.spec.dataset.namespace.clone())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| namespace.clone());
+                    target = Some((dataset_namespace, load.spec.dataset.name.clone(), at));
+                    typed = keep.then(|| Typed::DataLoad(Box::new(load)));
+                }
+                Err(e) => typed_failure(&mut ctx, &e),
+            },
         }
     }
     let name_path = FieldPath::parse("metadata.name");
@@ -203,6 +229,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
         let role = match kind {
             Kind::GooseFsRuntime => Role::GooseFsRuntime,
             Kind::Dataset => Role::Dataset,
+            Kind::DataLoad => Role::DataLoad,
         };
         let pos = name_path.locate(root, false);
         let mut at = placeholder(&ctx);
@@ -216,6 +243,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             name,
             at,
             ports: pinned_ports,
+            target,
         }
     });
     DocOutcome {

@@ -72,6 +72,8 @@ pub struct Outcome {
     pub runtimes: Vec<crate::model::GooseFsRuntime>,
     /// Well-formed datasets, in input order (with `keep_objects`).
     pub datasets: Vec<crate::model::Dataset>,
+    /// Well-formed data loads, in input order (with `keep_objects`).
+    pub dataloads: Vec<crate::model::DataLoad>,
 }
 
 /// Everything one file yields.
@@ -147,10 +149,12 @@ pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> O
         .count();
     let mut runtimes = Vec::with_capacity(runtime_count);
     let mut datasets = Vec::with_capacity(typed.len() - runtime_count);
+    let mut dataloads = Vec::new();
     for object in typed {
         match object {
             document::Typed::Runtime(r) => runtimes.push(*r),
             document::Typed::Dataset(d) => datasets.push(*d),
+            document::Typed::DataLoad(l) => dataloads.push(*l),
         }
     }
     Outcome {
@@ -158,6 +162,7 @@ pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> O
         unreadable,
         runtimes,
         datasets,
+        dataloads,
     }
 }
 
@@ -359,8 +364,47 @@ fn file_level(
 fn pair(seen: &[Seen], goosefs_only: Vec<(String, String, Vec<Diagnostic>)>, out: &mut Vec<Diagnostic>) {
     let key = |s: &Seen| (s.namespace.clone(), s.name.clone());
     let datasets: HashSet<_> = seen.iter().filter(|s| s.role == Role::Dataset).map(key).collect();
-    let runtimes: HashSet<_> = seen.iter().filter(|s| s.role != Role::Dataset).map(key).collect();
+    let runtimes: HashSet<_> = (seen.iter())
+        .filter(|s| matches!(s.role, Role::GooseFsRuntime | Role::OtherRuntime))
+        .map(key)
+        .collect();
+    let goosefs: HashSet<_> = (seen.iter())
+        .filter(|s| s.role == Role::GooseFsRuntime)
+        .map(key)
+        .collect();
     let others: HashSet<_> = seen.iter().filter(|s| s.role == Role::OtherRuntime).map(key).collect();
+    // GFS301: a DataLoad compiles into the loader Job of its Dataset's runtime, so both are in
+    // the input, in the DataLoad's own namespace (Fluid refuses any other).
+    for s in seen.iter().filter(|s| s.role == Role::DataLoad) {
+        let Some((namespace, name, at)) = &s.target else {
+            continue;
+        };
+        let (message, help) = if *namespace != s.namespace {
+            (
+                format!(
+                    "DataLoad {}/{} targets Dataset {namespace}/{name} in another namespace",
+                    s.namespace, s.name
+                ),
+                "Fluid runs a DataLoad only in its Dataset's namespace: move it there, or drop spec.dataset.namespace",
+            )
+        } else if !goosefs.contains(&(namespace.clone(), name.clone()))
+            || !datasets.contains(&(namespace.clone(), name.clone()))
+        {
+            (
+                format!(
+                    "DataLoad {}/{} targets Dataset {namespace}/{name}, which has no Dataset and GooseFSRuntime in the input",
+                    s.namespace, s.name
+                ),
+                "its loader Job is compiled into the runtime's objects (and pruned with them): give the Dataset and its GooseFSRuntime in the same input",
+            )
+        } else {
+            continue;
+        };
+        let mut d = at.clone();
+        d.message = message;
+        d.help = Some(help.to_owned());
+        out.push(d);
+    }
     for s in seen {
         let (message, help) = match s.role {
             Role::GooseFsRuntime if !datasets.contains(&key(s)) => (

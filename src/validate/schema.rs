@@ -24,11 +24,15 @@ struct RuntimeValidator;
 #[jsonschema::validator(path = "schemas/dataset.json", draft = Draft7)]
 struct DatasetValidator;
 
+#[jsonschema::validator(path = "schemas/dataload.json", draft = Draft7)]
+struct DataLoadValidator;
+
 /// The schema texts the validators were generated from. Besides giving messages their field
 /// names, `include_str!` makes the compiler rebuild this module when a schema changes (the
 /// macro reads the file without telling the compiler).
 const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
 const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
+const DATALOAD_SCHEMA: &str = include_str!("../../schemas/dataload.json");
 
 /// The validator of one kind and the schema it was generated from (to look up field names and
 /// types for messages).
@@ -51,9 +55,15 @@ pub fn compiled(kind: Kind) -> &'static CompiledSchema {
         text: DATASET_SCHEMA,
         raw: OnceLock::new(),
     };
+    static DATALOAD: CompiledSchema = CompiledSchema {
+        iter_errors: DataLoadValidator::iter_errors,
+        text: DATALOAD_SCHEMA,
+        raw: OnceLock::new(),
+    };
     match kind {
         Kind::GooseFsRuntime => &RUNTIME,
         Kind::Dataset => &DATASET,
+        Kind::DataLoad => &DATALOAD,
     }
 }
 

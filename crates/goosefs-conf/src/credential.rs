@@ -91,6 +91,8 @@ pub enum Pod {
     Fuse,
     /// The mount Job.
     MountJob,
+    /// A DataLoad's loader (a client of the job master).
+    Loader,
 }
 
 impl Pod {
@@ -101,6 +103,7 @@ impl Pod {
             Pod::Worker => &[Role::Worker, Role::Client],
             Pod::Fuse => &[Role::Client],
             Pod::MountJob => &[Role::Admin],
+            Pod::Loader => &[Role::Client],
         };
         let mut items: Vec<String> = private.iter().map(|r| r.key_item()).collect();
         items.extend(Role::ALL.iter().map(|r| r.pub_item()));

@@ -64,6 +64,9 @@ enum Top {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Runs a DataLoad (the pod of its rendered Job: paths and options from the environment)
+    /// and writes its status.
+    Dataload,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +182,23 @@ enum FsCommand {
         /// GooseFS path.
         path: String,
     },
+    /// Sets the replication levels of a path (Fluid's loader calls it before each load). This
+    /// runtime caches one copy of each block: `--max` of 1 or more is accepted and has no
+    /// further effect; `--min` above 1 is refused.
+    #[command(name = "setReplication")]
+    SetReplication {
+        /// Most cached copies.
+        #[arg(long)]
+        max: Option<i64>,
+        /// Fewest cached copies.
+        #[arg(long)]
+        min: Option<i64>,
+        /// Everything below the path too.
+        #[arg(short = 'R')]
+        recursive: bool,
+        /// GooseFS path.
+        path: String,
+    },
     /// Caches every block of the files under a path, over the workers (Fluid's DataLoad).
     #[command(name = "distributedLoad")]
     DistributedLoad {
@@ -231,6 +251,8 @@ enum Failure {
     /// A daemon's credential cannot be read: it does not start.
     #[error("{0}")]
     Credential(crate::auth::AuthError),
+    #[error(transparent)]
+    DataLoad(#[from] crate::dataload::DataLoadError),
 }
 
 impl Failure {
@@ -258,6 +280,12 @@ impl Failure {
             | Failure::Fuse(_)
             | Failure::Credential(_)
             | Failure::Runtime(_) => Unrunnable,
+            Failure::DataLoad(crate::dataload::DataLoadError::Usage(_)) => Usage,
+            Failure::DataLoad(crate::dataload::DataLoadError::Load {
+                source: ClientError::NoLeader { .. },
+                ..
+            }) => NoLeader,
+            Failure::DataLoad(_) => Refused,
         }
     }
 }
@@ -316,7 +344,7 @@ fn secure(command: &Top) -> Result<(), Failure> {
         Top::JobMaster => (Role::JobMaster, Process::Daemon(Signs::Client)),
         Top::JobWorker => (Role::JobWorker, Process::Daemon(Signs::Client)),
         Top::Proxy => (Role::Proxy, Process::Daemon(Signs::Client)),
-        Top::Fs { .. } | Top::Fsadmin { .. } => (Role::Client, Process::Cli),
+        Top::Fs { .. } | Top::Fsadmin { .. } | Top::Dataload => (Role::Client, Process::Cli),
     };
     let conf = Conf::from_env(role, &env, &[]);
     let security = crate::auth::Security::load(&conf, process).map_err(|e| match process {
@@ -431,10 +459,32 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 FsCommand::Du { summary, path } => crate::fsdata::du(&client, &path, summary).await?,
                 FsCommand::Free { path } => crate::fsdata::free(&client, &path).await?,
                 FsCommand::Load { path } => crate::fsdata::load(&client, &path).await?,
+                FsCommand::SetReplication { max, min, path, .. } => {
+                    if max.is_some_and(|m| m < 1) || min.is_some_and(|m| m > 1) {
+                        return Err(Failure::Usage(
+                            "setReplication: this runtime caches one copy of each block (--max at least 1, --min at most 1)"
+                                .into(),
+                        ));
+                    }
+                    crate::fs::stat(&client, &path).await?;
+                    format!(
+                        "Changed the replication level of {path}\nreplicationMax: {}, replicationMin: {}\n",
+                        max.unwrap_or(-1),
+                        min.unwrap_or(0)
+                    )
+                }
                 FsCommand::DistributedLoad { path, .. } => {
                     crate::jobs::distributed_load(&crate::config::job_masters(&conf, &config)?, &path).await?
                 }
             })
+        }
+        Top::Dataload => {
+            let conf = conf(Role::Client);
+            let config = ClientConfig::from_conf(&conf)?;
+            let task = crate::dataload::Task::from_env(&env)?;
+            let kube = crate::kubeapi::KubeApi::from_env(&env).map_err(crate::dataload::DataLoadError::from)?;
+            let job_masters = crate::config::job_masters(&conf, &config)?;
+            Ok(crate::dataload::run(&task, &MasterClient::new(&config), &job_masters, kube.as_ref()).await?)
         }
         Top::Fsadmin { command } => {
             let config = ClientConfig::from_conf(&conf(Role::Client))?;

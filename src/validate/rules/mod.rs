@@ -2,6 +2,7 @@
 //! errors, each with a stable code. Rules read the typed model and report through
 //! [`DocCtx`]; they never stop at the first finding.
 
+mod dataload;
 mod mounts;
 mod names;
 mod ports;
@@ -11,11 +12,12 @@ mod tieredstore;
 mod values;
 mod volumes;
 
+pub use dataload::cron_schedule;
 pub use ports::pin_path;
 pub use secrets::looks_like_credential;
 
 use super::document::DocCtx;
-use crate::model::{Dataset, GooseFsRuntime};
+use crate::model::{DataLoad, Dataset, GooseFsRuntime};
 
 /// All rules for a `GooseFSRuntime`.
 pub fn check_runtime(runtime: &GooseFsRuntime, namespace: &str, ctx: &mut DocCtx<'_>) {
@@ -32,6 +34,12 @@ pub fn check_dataset_common(dataset: &Dataset, namespace: &str, ctx: &mut DocCtx
     names::check_dataset(dataset, namespace, ctx);
     secrets::check(dataset, ctx);
     values::check_dataset(dataset, ctx);
+}
+
+/// All rules for a `DataLoad` (its Dataset is checked when pairing).
+pub fn check_dataload(load: &DataLoad, namespace: &str, ctx: &mut DocCtx<'_>) {
+    let _ = namespace;
+    dataload::check(load, ctx);
 }
 
 /// Dataset rules that hold only when GooseFS serves the Dataset.

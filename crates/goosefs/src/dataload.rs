@@ -1,0 +1,333 @@
+//! `goosefs dataload`: the pod of a DataLoad's Job, as kubectl-goosefs renders it. For each
+//! target path (`DATA_PATH`, `:`-separated, with `PATH_REPLICAS`) it checks the path exists,
+//! syncs its metadata from the UFS first when `NEED_LOAD_METADATA` is `true`, and runs
+//! `distributedLoad` through the job master, printing its progress. Fluid's controller would
+//! write the DataLoad's status from the Job; with no controller the pod writes it itself
+//! through the status subresource (its service account may patch only its DataLoads' status
+//! and read their Jobs): `Executing` when it starts, then `Complete`, or `Failed` once the
+//! Job has no attempt left, with Fluid's duration (Job creation to finish, as Go prints a
+//! duration) and its `Complete`/`Failed` condition.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::client::{ClientError, MasterClient};
+use crate::kubeapi::{KubeApi, KubeError};
+
+/// Why a load failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DataLoadError {
+    /// The pod's environment is not what the rendered Job sets.
+    #[error("{0}")]
+    Usage(String),
+    /// A path does not exist, or the masters or job master refused.
+    #[error("{path}: {source}")]
+    Load {
+        /// The target path.
+        path: String,
+        /// Why.
+        #[source]
+        source: ClientError,
+    },
+    /// The status could not be written.
+    #[error("cannot write the DataLoad's status: {0}")]
+    Status(#[from] KubeError),
+}
+
+/// What the rendered Job tells its pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The DataLoad's name.
+    pub name: String,
+    /// Its namespace (the runtime's).
+    pub namespace: String,
+    /// The pod's Job (its `job-name` label).
+    pub job: Option<String>,
+    /// Target paths with their replicas.
+    pub targets: Vec<(String, u32)>,
+    /// Sync metadata first.
+    pub load_metadata: bool,
+}
+
+impl Task {
+    /// From the pod's environment.
+    ///
+    /// # Errors
+    /// [`DataLoadError::Usage`] naming the variable that is missing or wrong.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Task, DataLoadError> {
+        let need = |key: &str| {
+            env(key)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| DataLoadError::Usage(format!("{key} is not set: the rendered loader Job sets it")))
+        };
+        let paths = need("DATA_PATH")?;
+        let replicas = env("PATH_REPLICAS").unwrap_or_default();
+        let mut replicas = replicas.split(':');
+        let targets = paths
+            .split(':')
+            .map(|path| {
+                let r = replicas.next().unwrap_or("1");
+                let r =
+                    r.trim().parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {
+                        DataLoadError::Usage(format!("PATH_REPLICAS: {r:?} is not a positive number"))
+                    })?;
+                if !path.starts_with('/') {
+                    return Err(DataLoadError::Usage(format!("DATA_PATH: {path:?} is not absolute")));
+                }
+                Ok((path.to_owned(), r))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Task {
+            name: need("DATALOAD_NAME")?,
+            namespace: need(crate::metrics::RUNTIME_NAMESPACE_ENV)?,
+            job: env("DATALOAD_JOB").filter(|j| !j.is_empty()),
+            targets,
+            load_metadata: env("NEED_LOAD_METADATA").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        })
+    }
+
+    fn status_path(&self) -> String {
+        format!(
+            "/apis/data.fluid.io/v1alpha1/namespaces/{}/dataloads/{}/status",
+            self.namespace, self.name
+        )
+    }
+
+    fn job_path(&self) -> Option<String> {
+        let job = self.job.as_deref()?;
+        Some(format!("/apis/batch/v1/namespaces/{}/jobs/{job}", self.namespace))
+    }
+}
+
+/// Loads every target, writing the DataLoad's status around it when in a cluster.
+///
+/// # Errors
+/// [`DataLoadError`]: the first path that failed (the Job then retries), or a status write.
+pub async fn run(
+    task: &Task,
+    client: &MasterClient,
+    job_masters: &[String],
+    kube: Option<&KubeApi>,
+) -> Result<String, DataLoadError> {
+    let job = match (kube, task.job_path()) {
+        (Some(kube), Some(path)) => match kube.get(&path).await {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the loader's Job: its start time and attempts are unknown");
+                None
+            }
+        },
+        _ => None,
+    };
+    let started = job
+        .as_ref()
+        .and_then(|j| j["metadata"]["creationTimestamp"].as_str())
+        .and_then(parse_rfc3339)
+        .unwrap_or_else(now_seconds);
+    if let Some(kube) = kube {
+        kube.merge_patch(
+            &task.status_path(),
+            &json!({"status": {"phase": "Executing", "duration": "", "conditions": []}}),
+        )
+        .await?;
+    }
+    let outcome = load_all(task, client, job_masters).await;
+    let finished = now_seconds();
+    let duration = go_duration(Duration::from_secs(finished.saturating_sub(started)));
+    let Some(kube) = kube else {
+        return outcome.map(|()| format!("loaded in {duration}\n"));
+    };
+    let at = rfc3339(finished);
+    match &outcome {
+        Ok(()) => {
+            kube.merge_patch(
+                &task.status_path(),
+                &json!({"status": {"phase": "Complete", "duration": duration, "conditions": [
+                    {"type": "Complete", "status": "True", "lastProbeTime": at, "lastTransitionTime": at}
+                ]}}),
+            )
+            .await?;
+        }
+        Err(e) if last_attempt(job.as_ref()) => {
+            kube.merge_patch(
+                &task.status_path(),
+                &json!({"status": {"phase": "Failed", "duration": duration, "conditions": [
+                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                     "message": e.to_string(), "lastProbeTime": at, "lastTransitionTime": at}
+                ]}}),
+            )
+            .await?;
+        }
+        // The Job runs another pod: the load stays Executing.
+        Err(e) => tracing::warn!(error = %e, "this attempt failed; the Job retries"),
+    }
+    outcome.map(|()| format!("loaded in {duration}\n"))
+}
+
+async fn load_all(task: &Task, client: &MasterClient, job_masters: &[String]) -> Result<(), DataLoadError> {
+    for (path, replicas) in &task.targets {
+        let failed = |source| DataLoadError::Load {
+            path: path.clone(),
+            source,
+        };
+        println!("distributedLoad on {path} starts");
+        if task.load_metadata {
+            crate::fs::load_metadata(client, path, true, true)
+                .await
+                .map_err(failed)?;
+        } else {
+            crate::fs::stat(client, path).await.map_err(failed)?;
+        }
+        if *replicas > 1 {
+            println!("{path}: {replicas} replicas asked; this runtime caches one copy of each block");
+        }
+        let printed = crate::jobs::distributed_load(job_masters, path).await.map_err(failed)?;
+        print!("{printed}");
+        println!("distributedLoad on {path} ends");
+    }
+    Ok(())
+}
+
+/// Whether this pod is the Job's last attempt: the pods failed before it reach the backoff
+/// limit. Unknown (no Job read) counts as last, so a failure is never left unreported.
+fn last_attempt(job: Option<&Value>) -> bool {
+    let Some(job) = job else {
+        return true;
+    };
+    let failed = job["status"]["failed"].as_u64().unwrap_or(0);
+    let limit = job["spec"]["backoffLimit"].as_u64().unwrap_or(6);
+    failed + 1 > limit
+}
+
+/// A duration as Go's `time.Duration.String()` prints one rounded to the second (Fluid's
+/// `CalculateDuration`): `0s`, `45s`, `1m5s`, `2h0m3s`.
+pub fn go_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `2026-12-07T10:00:00Z` from seconds since the epoch (UTC; days to a civil date).
+fn rfc3339(seconds: u64) -> String {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let rest = seconds % 86_400;
+    let (y, mo, d) = civil(days);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (what the API server writes).
+fn parse_rfc3339(text: &str) -> Option<u64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// The civil date of `days` since the epoch (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_go_does() {
+        assert_eq!(go_duration(Duration::from_secs(0)), "0s");
+        assert_eq!(go_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(go_duration(Duration::from_secs(65)), "1m5s");
+        assert_eq!(go_duration(Duration::from_secs(7203)), "2h0m3s");
+    }
+
+    #[test]
+    fn times_round_trip() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_637_600), "2026-12-07T10:00:00Z");
+        assert_eq!(parse_rfc3339("2026-12-07T10:00:00Z"), Some(1_796_637_600));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T23:59:59Z").map(rfc3339).as_deref(),
+            Some("2024-02-29T23:59:59Z")
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn the_task_comes_from_the_rendered_environment() {
+        let env = |k: &str| {
+            match k {
+                "DATA_PATH" => Some("/hbase/a:/hbase/b"),
+                "PATH_REPLICAS" => Some("1:2"),
+                "DATALOAD_NAME" => Some("warm"),
+                "DATALOAD_JOB" => Some("warm-loader-0123456789"),
+                "NEED_LOAD_METADATA" => Some("true"),
+                "GOOSEFS_RUNTIME_NAMESPACE" => Some("default"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let task = Task::from_env(&env).expect("task");
+        assert_eq!(task.targets, [("/hbase/a".to_owned(), 1), ("/hbase/b".to_owned(), 2)]);
+        assert!(task.load_metadata);
+        assert_eq!(
+            task.status_path(),
+            "/apis/data.fluid.io/v1alpha1/namespaces/default/dataloads/warm/status"
+        );
+        let bad = |k: &str| {
+            if k == "PATH_REPLICAS" {
+                Some("0".to_owned())
+            } else {
+                env(k)
+            }
+        };
+        assert_eq!(
+            Task::from_env(&bad).err().map(|e| e.to_string()).as_deref(),
+            Some("PATH_REPLICAS: \"0\" is not a positive number")
+        );
+        let none = |k: &str| if k == "DATA_PATH" { None } else { env(k) };
+        assert!(Task::from_env(&none).is_err());
+    }
+
+    #[test]
+    fn only_the_last_attempt_reports_failed() {
+        assert!(last_attempt(None));
+        let job = |failed: u64| json!({"spec": {"backoffLimit": 3}, "status": {"failed": failed}});
+        assert!(!last_attempt(Some(&job(0))));
+        assert!(!last_attempt(Some(&job(2))));
+        assert!(last_attempt(Some(&job(3))));
+    }
+}
