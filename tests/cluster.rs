@@ -334,6 +334,89 @@ fn plan_refuses_host_ports_others_hold_and_warns_what_may_not_fit() {
 }
 
 #[test]
+fn dataloads_apply_with_their_runtime_and_their_loaders_are_pruned_with_it() {
+    let server = ApiServer::start();
+    server.workloads_become_ready(true);
+    let dir = tempfile::tempdir().expect("tmp");
+    let with_loads = dir.path().join("loads.yaml");
+    let text = std::fs::read_to_string(HBASE).expect("input")
+        + "---\napiVersion: data.fluid.io/v1alpha1\nkind: DataLoad\nmetadata: {name: warm}\nspec:\n  dataset: {name: hbase}\n  target: [{path: /hbase}]\n"
+        + "---\napiVersion: data.fluid.io/v1alpha1\nkind: DataLoad\nmetadata: {name: nightly}\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"*/30 * * * *\"\n";
+    std::fs::write(&with_loads, text).expect("write");
+    let loads = with_loads.to_str().unwrap();
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[loads, "--yes", "--install-crds", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("CustomResourceDefinition/dataloads.data.fluid.io created"),
+        "{text}"
+    );
+    assert!(text.contains("DataLoad/default/warm created"), "{text}");
+    let crd = server
+        .object("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/dataloads.data.fluid.io")
+        .expect("crd");
+    let columns: Vec<&str> = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(columns, ["Dataset", "Phase", "Age", "Duration"], "Fluid's columns");
+    let paths = server.paths();
+    let job = paths
+        .iter()
+        .find(|p| p.starts_with("/apis/batch/v1/namespaces/default/jobs/warm-loader-"))
+        .expect("the Once load's Job");
+    let cron = "/apis/batch/v1/namespaces/default/cronjobs/nightly-loader-job";
+    assert_eq!(
+        server.object(cron).expect("the Cron load's CronJob")["spec"]["schedule"],
+        "*/30 * * * *"
+    );
+    let role = server
+        .object("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/hbase-loader")
+        .expect("the loader Role");
+    assert_eq!(
+        role["rules"][0]["resourceNames"],
+        serde_json::json!(["nightly", "warm"])
+    );
+    assert_eq!(
+        role["rules"][1]["resourceNames"],
+        serde_json::json!([job.rsplit('/').next().unwrap_or_default()])
+    );
+    // The apply waited for no load: only the mount Job is waited on.
+    assert!(!text.contains("waiting for the mount Job warm"), "{text}");
+    // The same input again: nothing to change (a Once load is not run again).
+    let out = run(&server, dir.path(), "plan", &[loads, "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // Without the loads, pruning removes their Jobs and Role with the runtime's other leftovers;
+    // the DataLoad objects stay (like the Dataset, a user's description).
+    let out = run(
+        &server,
+        dir.path(),
+        "apply",
+        &[HBASE, "--yes", "--prune", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(server.object(job).is_none(), "the loader Job is pruned");
+    assert!(server.object(cron).is_none(), "the CronJob is pruned");
+    assert!(
+        server
+            .object("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/hbase-loader")
+            .is_none()
+    );
+    assert!(
+        server
+            .object("/apis/data.fluid.io/v1alpha1/namespaces/default/dataloads/warm")
+            .is_some()
+    );
+}
+
+#[test]
 fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     // Objects that exist are dry-run (the faults below hit those dry runs).
     let (server, dir) = applied();

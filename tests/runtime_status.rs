@@ -328,4 +328,109 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
     );
     assert_eq!(code, 200, "what the Role grants");
     assert!(!logged().contains(&token), "the token is never logged");
+
+    // A DataLoad: applied with the runtime, its loader Job's pod writes the DataLoad's status
+    // with the loader Role's rights only. No job master runs here, so the load fails; on the
+    // Job's last attempt the pod says Failed, with the reason, as Fluid's controller would.
+    let with_load = dir.path().join("load.yaml");
+    std::fs::write(
+        &with_load,
+        format!(
+            "{}---\napiVersion: data.fluid.io/v1alpha1\nkind: DataLoad\nmetadata: {{name: warm}}\nspec:\n  dataset: {{name: web}}\n  target:\n    - path: /data\n",
+            std::fs::read_to_string(input).expect("input")
+        ),
+    )
+    .expect("input");
+    let out = plugin(
+        &server,
+        dir.path(),
+        &["apply", with_load.to_str().unwrap(), "--yes", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let load_path = "/apis/data.fluid.io/v1alpha1/namespaces/default/dataloads/warm";
+    assert!(server.object(load_path).is_some(), "the DataLoad is applied");
+    let job_path = server
+        .paths()
+        .into_iter()
+        .find(|p| p.starts_with("/apis/batch/v1/namespaces/default/jobs/warm-loader-"))
+        .expect("the loader Job");
+    let job = server.object(&job_path).expect("job");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "web-loader");
+    let mut env = master_env(&server)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("GOOSEFS_MASTER"))
+        .collect::<Vec<_>>();
+    for var in pod["containers"][0]["env"].as_array().expect("env") {
+        if let Some(value) = var["value"].as_str() {
+            env.push((var["name"].as_str().unwrap_or_default().to_owned(), value.to_owned()));
+        }
+    }
+    let job_name = job_path.rsplit('/').next().unwrap_or_default().to_owned();
+    env.push(("DATALOAD_JOB".to_owned(), job_name));
+    // The pod would find the master by its Service name; here, by its address.
+    let rpc_port = env
+        .iter()
+        .find(|(k, _)| k == "GOOSEFS_JAVA_OPTS")
+        .and_then(|(_, v)| {
+            v.split_whitespace()
+                .find_map(|o| o.strip_prefix("-Dgoosefs.master.rpc.port="))
+        })
+        .expect("the rendered RPC port")
+        .to_owned();
+    env.push((
+        "GOOSEFS_USER_JAVA_OPTS".to_owned(),
+        format!("-Dgoosefs.master.rpc.addresses={ip}:{rpc_port} -Dgoosefs.user.rpc.retry.max.duration=10s"),
+    ));
+    server.set_status(&job_path, serde_json::json!({"failed": 3}));
+    let loader_account = dir.path().join("loader-account");
+    std::fs::create_dir_all(&loader_account).expect("mkdir");
+    let loader_token = server.service_account_token("default", "web-loader");
+    std::fs::write(loader_account.join("token"), &loader_token).expect("token");
+    let started = Instant::now();
+    let out = Command::new(&goosefs)
+        .arg("dataload")
+        .env_clear()
+        .envs(env)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GOOSEFS_CREDENTIAL_DIR", &credential)
+        .env("GOOSEFS_KUBE_API_URL", format!("http://{}", server.addr))
+        .env("GOOSEFS_KUBE_SERVICE_ACCOUNT", &loader_account)
+        .output()
+        .expect("goosefs dataload");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("the loader failed after {:?}: {stderr}", started.elapsed());
+    assert_ne!(out.status.code(), Some(0), "no job master: the load fails: {stderr}");
+    assert!(stderr.contains("/data:") && stderr.contains("job master"), "{stderr}");
+    let status = server.object(load_path).expect("load")["status"].clone();
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert_eq!(status["conditions"][0]["type"], "Failed");
+    assert_eq!(status["conditions"][0]["reason"], "BackoffLimitExceeded");
+    assert!(
+        status["conditions"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("/data:")
+    );
+    assert!(
+        status["duration"].as_str().is_some_and(|d| d.ends_with('s')),
+        "{status}"
+    );
+    let load_writes: Vec<String> = server
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("PATCH ") && l.contains("/dataloads/warm/status"))
+        .collect();
+    assert_eq!(load_writes.len(), 2, "Executing, then Failed: {load_writes:?}");
+    assert!(!stderr.contains(&loader_token), "the token is never printed");
+    for (method, path) in [
+        ("PATCH", format!("{fluid}/dataloads/other/status")),
+        ("PATCH", format!("{fluid}/dataloads/warm")),
+        ("PATCH", format!("{fluid}/goosefsruntimes/web/status")),
+        ("GET", "/api/v1/namespaces/default/secrets/web-credential".to_owned()),
+        ("GET", "/apis/batch/v1/namespaces/default/jobs".to_owned()),
+    ] {
+        let (code, body) = request(server.addr, method, &path, &loader_token);
+        assert_eq!(code, 403, "{method} {path}: {body}");
+    }
 }

@@ -125,6 +125,34 @@ check "masters, workers and FUSE carry readiness probes, and every master answer
   "test \$(kubectl get pods -l 'role in (goosefs-master,goosefs-worker,goosefs-fuse)' -o jsonpath='{range .items[*]}{.spec.containers[0].readinessProbe}{\"\\n\"}{end}' | grep -c . ) = 9 &&
    for i in 0 1 2; do kubectl exec hbase-master-\$i -c goosefs-master -- wget -q -O- http://127.0.0.1:26001/ready | grep -qx ready || exit 1; done"
 
+echo "== 5b. a DataLoad warms the cache before any read"
+# Fluid's DataLoad beside the runtime: the loader Job's pod runs `goosefs dataload` and writes the
+# DataLoad's status itself (no controller); kubectl get dataload reads as under Fluid.
+cat > "$WORK/dataload.yaml" <<EOF
+apiVersion: data.fluid.io/v1alpha1
+kind: DataLoad
+metadata: {name: hbase-warmup}
+spec:
+  dataset: {name: hbase, namespace: default}
+  target:
+    - path: /hbase
+EOF
+start=$(now)
+check "apply of the runtime with its DataLoad: the loader runs, kubectl get dataload says Complete with Fluid's columns" \
+  "kubectl goosefs apply -f $HBASE -f $WORK/dataload.yaml --yes --timeout 5m > $WORK/apply-load.txt 2>&1 || { cat $WORK/apply-load.txt; exit 1; }
+   for _ in \$(seq 300); do test \"\$(kubectl get dataload hbase-warmup -o jsonpath='{.status.phase}')\" = Complete && break; sleep 0.5; done
+   kubectl get dataload hbase-warmup > $WORK/dataload.txt; cat $WORK/dataload.txt;
+   kubectl logs -l dataload=hbase-warmup --tail=5 2>&1 | sed 's/^/       /';
+   head -1 $WORK/dataload.txt | grep -Eqx 'NAME +DATASET +PHASE +AGE +DURATION' &&
+   grep -Eq '^hbase-warmup +hbase +Complete +[0-9a-z]+ +[0-9hms]+\$' $WORK/dataload.txt"
+LOADED=$(since "$start")
+check "every block was fetched from the UFS once, before any read (big.bin: 2 blocks of 256MB)" \
+  "echo \"GETs: big \$(ufs_gets big.bin), medium \$(ufs_gets medium.bin), small \$(ufs_gets small.txt)\";
+   test \$(ufs_gets big.bin) = 2 && test \$(ufs_gets medium.bin) = 1 && test \$(ufs_gets small.txt) = 1"
+check "the first read through FUSE after the load sends no request to the UFS" \
+  "test \"\$(kubectl exec \$(fuse_pod kgfs-node-2) -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA &&
+   test \$(ufs_gets big.bin) = 2"
+
 echo "== 6. reads through FUSE"
 FUSE=$(fuse_pod kgfs-node-1)
 export FUSE
@@ -389,5 +417,5 @@ check "no FUSE mount is left on any node" \
 echo
 echo "times: apply to Ready ${APPLY_READY} s; leader failover ${FAILOVER} s; served again after every master was lost ${SERVED:-never} s;" \
   "status followed a deleted worker in $(cat "$WORK/followed" 2>/dev/null || echo -) s, Ready again $(cat "$WORK/back" 2>/dev/null || echo -) s after its pod;" \
-  "FUSE not ready $(cat "$WORK/fuse-unready" 2>/dev/null || echo -) s after its workers went"
+  "FUSE not ready $(cat "$WORK/fuse-unready" 2>/dev/null || echo -) s after its workers went; DataLoad applied and Complete in ${LOADED:-} s"
 finish "the seed scenario on three real nodes"

@@ -991,7 +991,7 @@ fn events_until(
 }
 
 /// The built-in resources served: (group, version, kind, plural, namespaced).
-const BUILT_IN: [(&str, &str, &str, &str, bool); 16] = [
+const BUILT_IN: [(&str, &str, &str, &str, bool); 17] = [
     ("", "v1", "Namespace", "namespaces", false),
     ("", "v1", "Node", "nodes", false),
     ("", "v1", "ConfigMap", "configmaps", true),
@@ -1007,6 +1007,7 @@ const BUILT_IN: [(&str, &str, &str, &str, bool); 16] = [
     ("apps", "v1", "DaemonSet", "daemonsets", true),
     ("apps", "v1", "Deployment", "deployments", true),
     ("batch", "v1", "Job", "jobs", true),
+    ("batch", "v1", "CronJob", "cronjobs", true),
     (
         "apiextensions.k8s.io",
         "v1",

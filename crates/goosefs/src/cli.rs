@@ -269,7 +269,7 @@ impl Failure {
                 ClientError::NoLeader { .. },
             ))) => NoLeader,
             Failure::Data(_) => Refused,
-            Failure::Client(ClientError::NoLeader { .. }) => NoLeader,
+            Failure::Client(ClientError::NoLeader { .. } | ClientError::NoJobMaster { .. }) => NoLeader,
             Failure::Usage(_) => Usage,
             Failure::Master(crate::master::MasterError::Raft(_)) => Refused,
             Failure::Config(_)
@@ -282,7 +282,7 @@ impl Failure {
             | Failure::Runtime(_) => Unrunnable,
             Failure::DataLoad(crate::dataload::DataLoadError::Usage(_)) => Usage,
             Failure::DataLoad(crate::dataload::DataLoadError::Load {
-                source: ClientError::NoLeader { .. },
+                source: ClientError::NoLeader { .. } | ClientError::NoJobMaster { .. },
                 ..
             }) => NoLeader,
             Failure::DataLoad(_) => Refused,

@@ -36,6 +36,14 @@ pub enum ClientError {
         /// The last failure.
         last: String,
     },
+    /// No job master took a job (`distributedLoad`).
+    #[error("no job master took the load (tried {tried}); last: {last}")]
+    NoJobMaster {
+        /// Addresses tried.
+        tried: String,
+        /// The last failure.
+        last: String,
+    },
 }
 
 /// A refusal of this process's credential or role: final, never retried.

@@ -173,6 +173,15 @@ async fn load_all(task: &Task, client: &MasterClient, job_masters: &[String]) ->
         };
         println!("distributedLoad on {path} starts");
         if task.load_metadata {
+            // The parent's listing first: a file added to the UFS since it was listed is then
+            // known, as Fluid's sync interval of 0 makes it.
+            let parent = match path.trim_end_matches('/').rsplit_once('/') {
+                Some(("", _)) | None => "/",
+                Some((parent, _)) => parent,
+            };
+            crate::fs::load_metadata(client, parent, false, true)
+                .await
+                .map_err(failed)?;
             crate::fs::load_metadata(client, path, true, true)
                 .await
                 .map_err(failed)?;

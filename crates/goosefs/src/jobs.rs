@@ -345,8 +345,7 @@ pub async fn distributed_load(job_masters: &[String], path: &str) -> Result<Stri
         }
     }
     let Some((address, id)) = submitted else {
-        return Err(ClientError::NoLeader {
-            after: limit,
+        return Err(ClientError::NoJobMaster {
             tried: job_masters.join(", "),
             last,
         });

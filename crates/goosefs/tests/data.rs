@@ -562,6 +562,48 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         ))
     }));
 
+    // Fluid's DataLoad as its rendered Job's pod runs it (`goosefs dataload`; outside a cluster
+    // there is no status to write): the metadata is synced first, so a file the leader never
+    // listed is loaded too; each block is fetched from the UFS once, and a read after it sends
+    // nothing more.
+    let warm = bytes(3 * MB, 9);
+    std::fs::write(ufs.root.path().join("warm.bin"), &warm).expect("warm");
+    let out = Command::new(common::BIN)
+        .arg("dataload")
+        .env_clear()
+        .envs(m.client_env("-Dgoosefs.user.rpc.retry.max.duration=20s"))
+        .envs([
+            ("DATALOAD_NAME", "warm"),
+            ("GOOSEFS_RUNTIME_NAMESPACE", "default"),
+            ("DATA_PATH", "/hbase/warm.bin"),
+            ("PATH_REPLICAS", "2"),
+            ("NEED_LOAD_METADATA", "true"),
+        ])
+        .output()
+        .expect("goosefs dataload");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(said.contains("distributedLoad on /hbase/warm.bin starts\n"), "{said}");
+    assert!(
+        said.contains("2 replicas asked; this runtime caches one copy of each block"),
+        "{said}"
+    );
+    assert!(said.contains("Successfully loaded path /hbase/warm.bin"), "{said}");
+    assert!(
+        said.contains("distributedLoad on /hbase/warm.bin ends\nloaded in "),
+        "{said}"
+    );
+    assert_eq!(ufs.gets("/warm.bin"), 3, "each block fetched once");
+    assert_eq!(sha(&cat(&m, "/hbase/warm.bin").stdout), sha(&warm));
+    assert_eq!(ufs.gets("/warm.bin"), 3, "the read after the load sends nothing");
+    // Fluid's loader script sets the replication first: accepted, one copy being what is kept.
+    let out = m.goosefs(&["fs", "setReplication", "--max", "2", "-R", "/hbase/warm.bin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("Changed the replication level of /hbase/warm.bin\n"));
+    let out = m.goosefs(&["fs", "setReplication", "--min", "2", "/hbase/warm.bin"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("one copy of each block"), "{}", stderr(&out));
+
     // Six readers of a file nobody read yet: each of its 3 blocks is fetched from the UFS once.
     let outputs: Vec<Vec<u8>> = std::thread::scope(|s| {
         let readers: Vec<_> = (0..6)

@@ -149,7 +149,7 @@ fn errno(e: &ClientError) -> Errno {
             K::Unauthenticated | K::Forbidden => Errno::EACCES,
             K::Failed => Errno::EIO,
         },
-        ClientError::NoLeader { .. } => Errno::EIO,
+        ClientError::NoLeader { .. } | ClientError::NoJobMaster { .. } => Errno::EIO,
     }
 }
 
