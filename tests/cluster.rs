@@ -417,6 +417,96 @@ fn dataloads_apply_with_their_runtime_and_their_loaders_are_pruned_with_it() {
 }
 
 #[test]
+fn load_runs_the_runtimes_loader_as_a_job_and_follows_its_log() {
+    let (server, dir) = applied();
+    // Without --wait: the Job, and how to follow it.
+    let out = run(
+        &server,
+        dir.path(),
+        "load",
+        &["hbase", "/hbase/stable", "--metadata", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let job_path = server
+        .paths()
+        .into_iter()
+        .find(|p| p.starts_with("/apis/batch/v1/namespaces/default/jobs/hbase-load-"))
+        .expect("the load's Job");
+    let job_name = job_path.rsplit('/').next().unwrap_or_default().to_owned();
+    assert!(stdout(&out).starts_with(&format!(
+        "job/{job_name} created\nfollow it with: kubectl logs -f job/{job_name}"
+    )));
+    let job = server.object(&job_path).expect("job");
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], serde_json::json!(["goosefs", "dataload"]));
+    assert_eq!(container["env"][0]["value"], "/hbase/stable");
+    assert_eq!(container["env"][2]["value"], "true", "--metadata");
+    assert!(
+        job["metadata"]["labels"]
+            .get("applyset.kubernetes.io/part-of")
+            .is_none(),
+        "not pruned by the next apply"
+    );
+    // With --wait: the pod's log, then the Job's outcome (a kubelet stand-in runs it here).
+    let kubelet = |server: &ApiServer, log: &'static str, outcome: serde_json::Value| {
+        let known: Vec<String> = server.paths();
+        let server = server.clone();
+        std::thread::spawn(move || {
+            for _ in 0..100 {
+                if let Some(job) = server
+                    .paths()
+                    .into_iter()
+                    .find(|p| p.contains("/jobs/hbase-load-") && !known.contains(p))
+                {
+                    let name = job.rsplit('/').next().unwrap_or_default().to_owned();
+                    server.apply(
+                        &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": format!("{name}-x"), "namespace": "default",
+                                         "labels": {"job-name": name}, "annotations": {"test/log": log}},
+                            "status": {"phase": "Succeeded"}}),
+                        "kubelet",
+                    );
+                    server.set_status(&job, outcome);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+    };
+    let done = kubelet(
+        &server,
+        "distributedLoad on / starts\n/: 3 files, 305.00MB loaded in 4.1s (74.39MB/s)\ndistributedLoad on / ends",
+        serde_json::json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+    );
+    let out = run(&server, dir.path(), "load", &["hbase", "--timeout", "20s"]);
+    done.join().expect("kubelet");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("/: 3 files, 305.00MB loaded in 4.1s (74.39MB/s)\n"),
+        "{}",
+        stdout(&out)
+    );
+    let done = kubelet(
+        &server,
+        "goosefs: /hbase: no job master took the load",
+        serde_json::json!({"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}),
+    );
+    let out = run(&server, dir.path(), "load", &["hbase", "/hbase", "--timeout", "20s"]);
+    done.join().expect("kubelet");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("goosefs: /hbase: no job master took the load"));
+    assert!(
+        stderr(&out).contains("failed (BackoffLimitExceeded"),
+        "{}",
+        stderr(&out)
+    );
+    // No runtime: one line, exit 1.
+    let out = run(&server, dir.path(), "load", &["nothing", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("runtime nothing"), "{}", stderr(&out));
+}
+
+#[test]
 fn server_errors_fail_with_one_clear_line_and_transient_ones_are_retried() {
     // Objects that exist are dry-run (the faults below hit those dry runs).
     let (server, dir) = applied();

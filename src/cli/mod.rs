@@ -5,6 +5,7 @@ mod apply;
 mod complete;
 mod delete;
 mod explain;
+mod load;
 mod plan;
 mod render;
 mod schema;
@@ -105,6 +106,16 @@ pub enum Command {
         kubectl goosefs delete hbase\n  \
         kubectl goosefs delete hbase -n cache --yes --ignore-not-found")]
     Delete(delete::DeleteArgs),
+    /// Load paths of a runtime's Dataset into its cache now (Fluid's DataLoad, imperatively).
+    #[command(
+        after_help = "Runs a one-off Job with the runtime's loader and follows its log: each file, then per path\n\
+        the files, bytes and rate. Exit codes: 0 loaded, 1 cluster error, failed load or timeout, 2 usage.\n\n\
+        Examples:\n  \
+        kubectl goosefs load hbase\n  \
+        kubectl goosefs load hbase /hbase/stable --metadata -n cache\n  \
+        kubectl goosefs load hbase /hbase --wait=false"
+    )]
+    Load(load::LoadArgs),
     /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
     #[command(after_help = "Examples:\n  \
         kubectl goosefs schema --out schemas/\n  \
@@ -177,6 +188,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args, color),
         Command::Status(args) => status::run(&args),
         Command::Delete(args) => delete::run(&args),
+        Command::Load(args) => load::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version(args) => version::version(&args),

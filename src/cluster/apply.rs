@@ -237,7 +237,7 @@ fn mount_job(plan: &Plan, runtime: &(String, String)) -> Option<ResourceKey> {
 }
 
 /// Whether the Job completed (`Some(Ok)`), failed (`Some(Err(reason))`) or neither yet.
-fn job_outcome(job: &Value) -> Option<Result<(), String>> {
+pub(crate) fn job_outcome(job: &Value) -> Option<Result<(), String>> {
     let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
     let holds = |kind: &str| conditions.iter().find(|c| c["type"] == kind && c["status"] == "True");
     if holds("Complete").is_some() || job["status"]["succeeded"].as_i64().unwrap_or(0) > 0 {

@@ -810,6 +810,38 @@ impl Cluster {
         }
     }
 
+    /// Follows pod `pod`'s log to its end (the container's exit), handing each line to `line`.
+    ///
+    /// # Errors
+    /// [`ClusterError`] when the log cannot be read.
+    pub async fn follow_log(&self, namespace: &str, pod: &str, line: &mut dyn FnMut(&str)) -> Result<(), ClusterError> {
+        use futures::{AsyncBufReadExt, TryStreamExt};
+        let key = ResourceKey {
+            api_version: "v1".to_owned(),
+            kind: "Pod".to_owned(),
+            namespace: namespace.to_owned(),
+            name: pod.to_owned(),
+        };
+        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams {
+            follow: true,
+            ..kube::api::LogParams::default()
+        };
+        let stream = api
+            .log_stream(pod, &params)
+            .await
+            .map_err(|e| ClusterError::from_kube(&key, e))?;
+        let mut lines = stream.lines();
+        while let Some(text) = lines
+            .try_next()
+            .await
+            .map_err(|e| ClusterError::Unreachable(format!("{key}: the log stopped: {e}")))?
+        {
+            line(&text);
+        }
+        Ok(())
+    }
+
     /// Writes an object's `status` through the status subresource (a merge patch of `body`).
     ///
     /// # Errors

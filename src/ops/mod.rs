@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod delete;
+pub mod load;
 pub mod plan;
 pub mod render;
 pub mod session;
@@ -72,6 +73,9 @@ pub enum OpsError {
     /// A runtime to delete has none of our objects.
     #[error("runtime {0}: no objects made by kubectl-goosefs found")]
     NotFound(String),
+    /// A load's Job failed, or did not finish within the wait.
+    #[error("{0}")]
+    LoadFailed(String),
     /// No confirmation could be asked for, or it was declined.
     #[error("{0}")]
     NotConfirmed(String),
@@ -127,7 +131,8 @@ impl OpsError {
             | OpsError::Apply(_)
             | OpsError::Plan(_)
             | OpsError::FluidControllerRunning
-            | OpsError::NotFound(_) => ExitStatus::ClusterError,
+            | OpsError::NotFound(_)
+            | OpsError::LoadFailed(_) => ExitStatus::ClusterError,
             OpsError::NoInput(_)
             | OpsError::Unreadable(_)
             | OpsError::Templates(_)

@@ -149,6 +149,10 @@ LOADED=$(since "$start")
 check "every block was fetched from the UFS once, before any read (big.bin: 2 blocks of 256MB)" \
   "echo \"GETs: big \$(ufs_gets big.bin), medium \$(ufs_gets medium.bin), small \$(ufs_gets small.txt)\";
    test \$(ufs_gets big.bin) = 2 && test \$(ufs_gets medium.bin) = 1 && test \$(ufs_gets small.txt) = 1"
+check "kubectl goosefs load hbase /hbase: a one-off loader Job, its progress followed to the end (nothing fetched again)" \
+  "kubectl goosefs load hbase /hbase --timeout 3m > $WORK/load.txt 2>&1; code=\$?; cat $WORK/load.txt | sed 's/^/       /';
+   test \$code = 0 && grep -Eq '^/hbase: 3 files, 290\\.87MB loaded in [0-9.]+s \\([0-9.]+[KMG]?B/s\\)$' $WORK/load.txt &&
+   test \$(ufs_gets big.bin) = 2"
 check "the first read through FUSE after the load sends no request to the UFS" \
   "test \"\$(kubectl exec \$(fuse_pod kgfs-node-2) -- sha256sum $FUSE_DIR/big.bin | cut -d' ' -f1)\" = $BIG_SHA &&
    test \$(ufs_gets big.bin) = 2"

@@ -105,7 +105,8 @@ impl State {
     }
 }
 
-/// A running server; stopped when dropped (the thread ends with the test process).
+/// A running server (the thread ends with the test process); clones share it.
+#[derive(Clone)]
 pub struct ApiServer {
     /// Where it listens.
     pub addr: SocketAddr,

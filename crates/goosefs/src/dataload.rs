@@ -38,8 +38,9 @@ pub enum DataLoadError {
 /// What the rendered Job tells its pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
-    /// The DataLoad's name.
-    pub name: String,
+    /// The DataLoad's name; `None` for a load with no DataLoad (`kubectl goosefs load`), whose
+    /// status nobody keeps.
+    pub name: Option<String>,
     /// Its namespace (the runtime's).
     pub namespace: String,
     /// The pod's Job (its `job-name` label).
@@ -79,7 +80,7 @@ impl Task {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Task {
-            name: need("DATALOAD_NAME")?,
+            name: env("DATALOAD_NAME").filter(|n| !n.is_empty()),
             namespace: need(crate::metrics::RUNTIME_NAMESPACE_ENV)?,
             job: env("DATALOAD_JOB").filter(|j| !j.is_empty()),
             targets,
@@ -87,11 +88,12 @@ impl Task {
         })
     }
 
-    fn status_path(&self) -> String {
-        format!(
-            "/apis/data.fluid.io/v1alpha1/namespaces/{}/dataloads/{}/status",
-            self.namespace, self.name
-        )
+    fn status_path(&self) -> Option<String> {
+        let name = self.name.as_deref()?;
+        Some(format!(
+            "/apis/data.fluid.io/v1alpha1/namespaces/{}/dataloads/{name}/status",
+            self.namespace
+        ))
     }
 
     fn job_path(&self) -> Option<String> {
@@ -110,8 +112,10 @@ pub async fn run(
     job_masters: &[String],
     kube: Option<&KubeApi>,
 ) -> Result<String, DataLoadError> {
-    let job = match (kube, task.job_path()) {
-        (Some(kube), Some(path)) => match kube.get(&path).await {
+    // Only a DataLoad has a status to keep.
+    let kube = kube.zip(task.status_path());
+    let job = match (&kube, task.job_path()) {
+        (Some((kube, _)), Some(path)) => match kube.get(&path).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the loader's Job: its start time and attempts are unknown");
@@ -125,9 +129,9 @@ pub async fn run(
         .and_then(|j| j["metadata"]["creationTimestamp"].as_str())
         .and_then(parse_rfc3339)
         .unwrap_or_else(now_seconds);
-    if let Some(kube) = kube {
+    if let Some((kube, status)) = &kube {
         kube.merge_patch(
-            &task.status_path(),
+            status,
             &json!({"status": {"phase": "Executing", "duration": "", "conditions": []}}),
         )
         .await?;
@@ -135,14 +139,14 @@ pub async fn run(
     let outcome = load_all(task, client, job_masters).await;
     let finished = now_seconds();
     let duration = go_duration(Duration::from_secs(finished.saturating_sub(started)));
-    let Some(kube) = kube else {
+    let Some((kube, status)) = kube else {
         return outcome.map(|()| format!("loaded in {duration}\n"));
     };
     let at = rfc3339(finished);
     match &outcome {
         Ok(()) => {
             kube.merge_patch(
-                &task.status_path(),
+                &status,
                 &json!({"status": {"phase": "Complete", "duration": duration, "conditions": [
                     {"type": "Complete", "status": "True", "lastProbeTime": at, "lastTransitionTime": at}
                 ]}}),
@@ -151,7 +155,7 @@ pub async fn run(
         }
         Err(e) if last_attempt(job.as_ref()) => {
             kube.merge_patch(
-                &task.status_path(),
+                &status,
                 &json!({"status": {"phase": "Failed", "duration": duration, "conditions": [
                     {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
                      "message": e.to_string(), "lastProbeTime": at, "lastTransitionTime": at}
@@ -191,8 +195,31 @@ async fn load_all(task: &Task, client: &MasterClient, job_masters: &[String]) ->
         if *replicas > 1 {
             println!("{path}: {replicas} replicas asked; this runtime caches one copy of each block");
         }
+        // What the path holds, counted as it is walked (a directory of millions of files is not
+        // held in memory), for the rate.
+        let (mut files, mut bytes) = (0u64, 0u64);
+        let mut walk = client.walk(path).await.map_err(failed)?;
+        while let Some(file) = walk.next().await.map_err(failed)? {
+            if !file.folder {
+                files += 1;
+                bytes += file.length;
+            }
+        }
+        let started = std::time::Instant::now();
         let printed = crate::jobs::distributed_load(job_masters, path).await.map_err(failed)?;
         print!("{printed}");
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let rate = (bytes as f64 / seconds) as u64;
+        println!(
+            "{path}: {files} files, {} loaded in {seconds:.1}s ({}/s)",
+            crate::fsdata::size(bytes),
+            crate::fsdata::size(rate)
+        );
         println!("distributedLoad on {path} ends");
     }
     Ok(())
@@ -313,8 +340,8 @@ mod tests {
         assert_eq!(task.targets, [("/hbase/a".to_owned(), 1), ("/hbase/b".to_owned(), 2)]);
         assert!(task.load_metadata);
         assert_eq!(
-            task.status_path(),
-            "/apis/data.fluid.io/v1alpha1/namespaces/default/dataloads/warm/status"
+            task.status_path().as_deref(),
+            Some("/apis/data.fluid.io/v1alpha1/namespaces/default/dataloads/warm/status")
         );
         let bad = |k: &str| {
             if k == "PATH_REPLICAS" {
@@ -329,6 +356,9 @@ mod tests {
         );
         let none = |k: &str| if k == "DATA_PATH" { None } else { env(k) };
         assert!(Task::from_env(&none).is_err());
+        let imperative = |k: &str| if k == "DATALOAD_NAME" { None } else { env(k) };
+        let task = Task::from_env(&imperative).expect("a load with no DataLoad");
+        assert_eq!(task.status_path(), None, "no DataLoad, no status");
     }
 
     #[test]

@@ -26,6 +26,7 @@ const LAYERS: &[&str] = &[
     "fuse",
     "jobs",
     "services",
+    "dataload",
     "cli",
 ];
 
