@@ -275,7 +275,9 @@ fn structural(node: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
     let mut out = Map::new();
     for (key, value) in map {
         match key.as_str() {
-            "$schema" | "definitions" | "title" | "const" => {}
+            // No `default`: the server would apply it to objects as stored (this tool's
+            // compiler applies Fluid's defaults itself), and it must be valid for the type.
+            "$schema" | "definitions" | "title" | "const" | "default" => {}
             "additionalProperties" if value.is_boolean() => {}
             "type" => match value {
                 Value::Array(types) => {

@@ -120,6 +120,11 @@ EOF
     "for _ in \$(seq 100); do kubectl get dataset hbase -o jsonpath='{.status.phase}' | grep -qx NotBound && break; sleep 0.2; done
      kubectl get dataset hbase > $WORK/dataset.txt && head -1 $WORK/dataset.txt | grep -Eqx 'NAME +UFS TOTAL SIZE +CACHED +CACHE CAPACITY +CACHED PERCENTAGE +PHASE +AGE' &&
      grep -Eq '^hbase +\[Calculating\] +0.00B +0.00B +NotBound ' $WORK/dataset.txt"
+  check "kubectl get dataload: Fluid's columns (DATASET, PHASE, AGE, DURATION) from the installed CRD, the phase and duration as a loader writes them" \
+    "printf 'apiVersion: data.fluid.io/v1alpha1\\nkind: DataLoad\\nmetadata: {name: warm}\\nspec:\\n  dataset: {name: hbase}\\n' | kubectl apply -f - >/dev/null &&
+     kubectl patch dataload warm --subresource=status --type=merge -p '{\"status\": {\"phase\": \"Complete\", \"duration\": \"1m5s\", \"conditions\": []}}' >/dev/null &&
+     kubectl get dataload warm > $WORK/dataload.txt && cat $WORK/dataload.txt && head -1 $WORK/dataload.txt | grep -Eqx 'NAME +DATASET +PHASE +AGE +DURATION' &&
+     grep -Eq '^warm +hbase +Complete +[0-9a-z]+ +1m5s$' $WORK/dataload.txt && kubectl delete dataload warm >/dev/null"
   check "the Dataset's Ready condition names the mount that failed, with the UFS's answer (within 30 s)" \
     "for _ in \$(seq 150); do kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount ' && break; sleep 0.2; done
      kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/ at /hbase: '"

@@ -127,7 +127,8 @@ pub async fn run(
     let started = job
         .as_ref()
         .and_then(|j| j["metadata"]["creationTimestamp"].as_str())
-        .and_then(parse_rfc3339)
+        .and_then(goosefs_conf::fluid_status::epoch_seconds)
+        .and_then(|s| u64::try_from(s).ok())
         .unwrap_or_else(now_seconds);
     if let Some((kube, status)) = &kube {
         kube.merge_patch(
@@ -142,7 +143,7 @@ pub async fn run(
     let Some((kube, status)) = kube else {
         return outcome.map(|()| format!("loaded in {duration}\n"));
     };
-    let at = rfc3339(finished);
+    let at = goosefs_conf::fluid_status::rfc3339(i64::try_from(finished).unwrap_or(i64::MAX));
     match &outcome {
         Ok(()) => {
             kube.merge_patch(
@@ -254,50 +255,6 @@ fn now_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `2026-12-07T10:00:00Z` from seconds since the epoch (UTC; days to a civil date).
-fn rfc3339(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    let (y, mo, d) = civil(days);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
-}
-
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (what the API server writes).
-fn parse_rfc3339(text: &str) -> Option<u64> {
-    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    Some(days * 86_400 + h * 3600 + mi * 60 + s)
-}
-
-/// The civil date of `days` since the epoch (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,18 +265,6 @@ mod tests {
         assert_eq!(go_duration(Duration::from_secs(45)), "45s");
         assert_eq!(go_duration(Duration::from_secs(65)), "1m5s");
         assert_eq!(go_duration(Duration::from_secs(7203)), "2h0m3s");
-    }
-
-    #[test]
-    fn times_round_trip() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_637_600), "2026-12-07T10:00:00Z");
-        assert_eq!(parse_rfc3339("2026-12-07T10:00:00Z"), Some(1_796_637_600));
-        assert_eq!(
-            parse_rfc3339("2024-02-29T23:59:59Z").map(rfc3339).as_deref(),
-            Some("2024-02-29T23:59:59Z")
-        );
-        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]
