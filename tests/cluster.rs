@@ -504,6 +504,18 @@ fn load_runs_the_runtimes_loader_as_a_job_and_follows_its_log() {
     let out = run(&server, dir.path(), "load", &["nothing", "--wait=false"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("runtime nothing"), "{}", stderr(&out));
+    // The runtime's one-off loads go with it.
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("Job/default/{job_name} deleted")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !server.paths().iter().any(|p| p.contains("/jobs/hbase-load-")),
+        "every load Job is gone"
+    );
 }
 
 #[test]

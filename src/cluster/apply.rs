@@ -459,6 +459,30 @@ pub async fn delete_runtime(
         report(format!("{key} {}", deletion.verb()));
     }
     let mut deleted = inventory.len();
+    // The runtime's one-off loads (`kubectl goosefs load`) are in no inventory, so no apply
+    // prunes them; they go with the runtime (their finished pods would outlive it for an hour).
+    let loads = cluster
+        .list_labelled(
+            "batch/v1",
+            "Job",
+            namespace,
+            &format!("app=goosefs,release={name},role=dataload-job"),
+        )
+        .await?;
+    let one_off = loads
+        .iter()
+        .filter(|j| j["metadata"]["labels"][crate::compile::applyset::PART_OF].is_null());
+    for job in one_off {
+        let key = ResourceKey {
+            api_version: "batch/v1".to_owned(),
+            kind: "Job".to_owned(),
+            namespace: namespace.to_owned(),
+            name: job["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+        };
+        let deletion = cluster.delete(&key).await?;
+        report(format!("{key} {}", deletion.verb()));
+        deleted += 1;
+    }
     // The credential Secret is not in the inventory (never pruned): removed here when apply
     // generated it; one a user provides (GitOps) is theirs to remove.
     let secret = ResourceKey {

@@ -180,6 +180,9 @@ where
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
+    /// The same connection without kube's retries of 429/503/504: for a pod's readiness answer,
+    /// whose 503 is the answer (retried, it would take minutes to come back).
+    once: kube::Client,
 }
 
 impl Cluster {
@@ -204,8 +207,11 @@ impl Cluster {
             config.read_timeout = Some(timeout);
             config.connect_timeout = Some(timeout);
         }
+        let mut no_retry = config.clone();
+        no_retry.default_retry = false;
+        let once = kube::Client::try_from(no_retry).map_err(|e| ClusterError::Config(e.to_string()))?;
         let client = kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
-        Ok(Cluster { client })
+        Ok(Cluster { client, once })
     }
 
     /// The namespace of the kubeconfig's context.
@@ -721,7 +727,7 @@ impl Cluster {
     pub async fn pod_ready_answer(&self, namespace: &str, pod: &str, port: u16) -> Option<String> {
         let path = format!("/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/ready");
         let request = http::Request::get(&path).body(Vec::new()).ok()?;
-        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), self.client.request_text(request)).await;
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), self.once.request_text(request)).await;
         match answer {
             Ok(Ok(text)) => Some(text),
             // A 503 is the answer that matters: kube reports it as an error with the body.

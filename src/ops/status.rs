@@ -57,10 +57,18 @@ pub fn status(session: &Session, options: &StatusOptions) -> Result<Vec<RuntimeS
 pub fn ask_not_ready_pods(session: &Session, statuses: &mut [RuntimeStatus]) {
     session.block_on(async {
         for status in statuses.iter_mut() {
-            let unready = (status.master_pods.iter_mut())
-                .chain(status.unready_workers.iter_mut())
-                .chain(status.unready_fuses.iter_mut());
-            for pod in unready.filter(|p| !p.ready && p.node.is_some()) {
+            // The first of each role: `--explain` names one (each answer may take seconds).
+            let first =
+                |pods: &[crate::cluster::status::PodStatus]| pods.iter().position(|p| !p.ready && p.node.is_some());
+            let (m, w, f) = (
+                first(&status.master_pods),
+                first(&status.unready_workers),
+                first(&status.unready_fuses),
+            );
+            let unready = (m.map(|i| &mut status.master_pods[i]).into_iter())
+                .chain(w.map(|i| &mut status.unready_workers[i]))
+                .chain(f.map(|i| &mut status.unready_fuses[i]));
+            for pod in unready {
                 if let Some(port) = pod.probe_port {
                     pod.ready_answer = session
                         .cluster

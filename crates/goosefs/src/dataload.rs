@@ -4,7 +4,8 @@
 //! `distributedLoad` through the job master, printing its progress. Fluid's controller would
 //! write the DataLoad's status from the Job; with no controller the pod writes it itself
 //! through the status subresource (its service account may patch only its DataLoads' status
-//! and read their Jobs): `Executing` when it starts, then `Complete`, or `Failed` once the
+//! and read their Jobs): `Executing` (duration `Unfinished`, as Fluid writes it) when it
+//! starts, then `Complete`, or `Failed` once the
 //! Job has no attempt left, with Fluid's duration (Job creation to finish, as Go prints a
 //! duration) and its `Complete`/`Failed` condition.
 
@@ -130,12 +131,17 @@ pub async fn run(
         .and_then(goosefs_conf::fluid_status::epoch_seconds)
         .and_then(|s| u64::try_from(s).ok())
         .unwrap_or_else(now_seconds);
-    if let Some((kube, status)) = &kube {
-        kube.merge_patch(
-            status,
-            &json!({"status": {"phase": "Executing", "duration": "", "conditions": []}}),
-        )
-        .await?;
+    // Fluid's words for a load under way. A failed write does not stop the load: the final
+    // one is retried with the Job's next attempt if it fails too.
+    if let Some((kube, status)) = &kube
+        && let Err(e) = kube
+            .merge_patch(
+                status,
+                &json!({"status": {"phase": "Executing", "duration": "Unfinished", "conditions": []}}),
+            )
+            .await
+    {
+        tracing::warn!(error = %e, "cannot write the DataLoad's status; loading anyway");
     }
     let outcome = load_all(task, client, job_masters).await;
     let finished = now_seconds();

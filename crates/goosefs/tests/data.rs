@@ -589,7 +589,10 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         "{said}"
     );
     assert!(said.contains("Successfully loaded path /hbase/warm.bin"), "{said}");
-    assert!(said.contains("/hbase/warm.bin: 1 files, 3072.00KB loaded in "), "{said}");
+    assert!(
+        said.contains("/hbase/warm.bin: 1 files, 3072.00KB loaded in "),
+        "{said}"
+    );
     assert!(
         said.contains("distributedLoad on /hbase/warm.bin ends\nloaded in "),
         "{said}"
