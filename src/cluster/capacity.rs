@@ -415,7 +415,7 @@ fn memory(value: &Value) -> i128 {
     value
         .as_str()
         .and_then(|q| parse_quantity(q).ok())
-        .map_or(0, super::super::model::quantity::ParsedQuantity::value_ceil)
+        .map_or(0, crate::model::quantity::ParsedQuantity::value_ceil)
 }
 
 fn bytes(n: i128) -> String {

@@ -206,7 +206,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             },
             Kind::DataLoad => match serde_json::from_value::<DataLoad>(value) {
                 Ok(load) => {
-                    rules::check_dataload(&load, &namespace, &mut ctx);
+                    rules::check_dataload(&load, &mut ctx);
                     let path = FieldPath::parse("spec.dataset.name");
                     let pos = path.locate(root, false);
                     let mut at = placeholder(&ctx);

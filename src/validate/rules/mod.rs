@@ -37,8 +37,7 @@ pub fn check_dataset_common(dataset: &Dataset, namespace: &str, ctx: &mut DocCtx
 }
 
 /// All rules for a `DataLoad` (its Dataset is checked when pairing).
-pub fn check_dataload(load: &DataLoad, namespace: &str, ctx: &mut DocCtx<'_>) {
-    let _ = namespace;
+pub fn check_dataload(load: &DataLoad, ctx: &mut DocCtx<'_>) {
     dataload::check(load, ctx);
 }
 
