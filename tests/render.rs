@@ -744,3 +744,43 @@ fn the_pod_monitor_scrapes_ports_the_runtimes_pods_name() {
     let plain = compile_case(Path::new("testdata/render/one-master"));
     assert!(plain.manifests.iter().all(|m| m.kind != "PodMonitor"));
 }
+
+/// A Role rule with an empty `resourceNames` grants every object of its resources: no rendered
+/// Role has one, whatever mix of loads a runtime has (Cron loads alone have no Job to name).
+#[test]
+fn no_role_rule_grants_every_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cron = dir.path().join("cron.yaml");
+    std::fs::write(
+        &cron,
+        "apiVersion: data.fluid.io/v1alpha1\nkind: DataLoad\nmetadata: {name: nightly}\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"@daily\"\n",
+    )
+    .expect("write");
+    let compiled = compile_paths(
+        vec![PathBuf::from("testdata/hbase/hbase.yaml"), cron],
+        CsiMode::Standalone,
+        &Value::Null,
+    );
+    let roles: Vec<Value> = compiled
+        .manifests
+        .iter()
+        .filter(|m| m.kind == "Role")
+        .map(|m| m.object().expect("a role"))
+        .collect();
+    assert_eq!(roles.len(), 2, "the masters' and the loaders'");
+    for role in &roles {
+        for rule in role["rules"].as_array().expect("rules") {
+            let names = rule["resourceNames"].as_array().expect("every rule names its objects");
+            assert!(!names.is_empty(), "{role}");
+        }
+    }
+    let loader = roles
+        .iter()
+        .find(|r| r["metadata"]["name"] == "hbase-loader")
+        .expect("loader role");
+    assert_eq!(
+        loader["rules"].as_array().map(Vec::len),
+        Some(1),
+        "no Job rule without a Once load"
+    );
+}
