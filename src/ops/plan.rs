@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::OpsError;
 use super::render::{Prepared, RenderOptions, prepare};
 use super::session::Session;
+use crate::cluster::capacity::Footprint;
 use crate::cluster::client::{ClusterError, is_fluid_kind};
 use crate::cluster::credential;
 use crate::cluster::plan::{Change, ChangeOp, PlanError, PlanOptions, plan};
@@ -128,6 +129,8 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
             allow_quorum_loss: scope.allow_quorum_loss,
         },
     )?;
+    // The workloads' needs, from the objects already parsed (the capacity checks below).
+    let footprints: Vec<Footprint> = objects.iter().filter_map(Footprint::of).collect();
     let mut by_key: HashMap<ResourceKey, Value> = objects.into_iter().map(|o| (ResourceKey::of(&o), o)).collect();
     for change in &mut plan.changes {
         change.object = by_key.remove(&change.key);
@@ -157,7 +160,7 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
         }
     }
     plan.changes.splice(first..first, secrets);
-    check_capacity(session, &compiled, &mut plan)?;
+    check_capacity(session, &compiled, &footprints, &mut plan)?;
     Ok(plan)
 }
 
@@ -165,14 +168,13 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
 /// pods, adds the warnings and the cost lines. A cluster that lists no node (an API server
 /// alone, as in CI dry runs) is not checked; a user who may not list nodes or pods is told the
 /// checks were skipped.
-fn check_capacity(session: &Session, compiled: &crate::compile::Compiled, plan: &mut Plan) -> Result<(), OpsError> {
-    use crate::cluster::capacity::{Cache, Footprint, check, summaries};
-    let footprints: Vec<Footprint> = compiled
-        .manifests
-        .iter()
-        .filter_map(|m| m.object().ok())
-        .filter_map(|o| Footprint::of(&o))
-        .collect();
+fn check_capacity(
+    session: &Session,
+    compiled: &crate::compile::Compiled,
+    footprints: &[Footprint],
+    plan: &mut Plan,
+) -> Result<(), OpsError> {
+    use crate::cluster::capacity::{Cache, check, summaries};
     let caches: Vec<Cache> = compiled
         .values
         .iter()
@@ -191,14 +193,14 @@ fn check_capacity(session: &Session, compiled: &crate::compile::Compiled, plan: 
             }
         })
         .collect();
-    plan.costs = summaries(&footprints, &caches);
+    plan.costs = summaries(footprints, &caches);
     if footprints.is_empty() {
         return Ok(());
     }
     match session.block_on(session.cluster.capacity_facts())? {
         Ok((nodes, _)) if nodes.is_empty() => {}
         Ok((nodes, held)) => {
-            let findings = check(&footprints, &caches, &nodes, &held);
+            let findings = check(footprints, &caches, &nodes, &held);
             if !findings.refusals.is_empty() {
                 return Err(PlanError::HostPortsHeld(findings.refusals).into());
             }
