@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod compile;
 pub mod exit;
+pub mod inject;
 pub mod load;
 pub mod model;
 pub mod ops;

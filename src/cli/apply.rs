@@ -34,9 +34,8 @@ pub struct ApplyArgs {
     /// What the apply covers.
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// Wait for the masters before the mount Job, and at the end for every pod of the runtime and
-    /// its mount Job (`--wait=partial`: Fluid's phases, some workers will do; `--wait=false`:
-    /// apply everything at once and return).
+    /// After applying everything at once, wait for every pod of the runtime and its mount Job
+    /// (`--wait=partial`: Fluid's phases, some workers will do; `--wait=false`: return at once).
     #[arg(long, value_enum, default_value_t = WaitFor::True, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_name = "WHEN")]
     pub wait: WaitFor,

@@ -5,6 +5,7 @@ mod apply;
 mod complete;
 mod delete;
 mod explain;
+mod inject;
 mod load;
 mod plan;
 mod render;
@@ -116,6 +117,20 @@ pub enum Command {
         kubectl goosefs load hbase /hbase --wait=false"
     )]
     Load(load::LoadArgs),
+    /// Point application workloads at a Dataset, offline: what Fluid's webhook did at admission.
+    #[command(
+        after_help = "Adds the Dataset's volume (the FUSE host path with HostToContainer, or with --csi fluid its\n\
+        PVC) and a mount of it to every container of every Pod, Deployment, StatefulSet, DaemonSet,\n\
+        ReplicaSet, Job and CronJob, and an affinity to the nodes that run the runtime's workers (and,\n\
+        when FUSE runs on selected nodes only, a requirement for those). Everything else is left byte\n\
+        for byte, comments included; injecting twice changes nothing. Exit codes: 0 injected, 1 a\n\
+        workload cannot take it or the runtime's definition has errors, 2 usage or unreadable input.\n\n\
+        Examples:\n  \
+        kubectl goosefs inject -f app.yaml --dataset hbase --runtime hbase.yaml\n  \
+        kubectl goosefs inject deploy/ --dataset cache/hbase --in-place\n  \
+        kubectl goosefs inject -f app.yaml --dataset hbase --csi fluid -o json | kubectl apply -f -"
+    )]
+    Inject(inject::InjectArgs),
     /// Print or write the JSON Schemas (or installable CRDs) generated from the model.
     #[command(after_help = "Examples:\n  \
         kubectl goosefs schema --out schemas/\n  \
@@ -189,6 +204,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(&args),
         Command::Delete(args) => delete::run(&args),
         Command::Load(args) => load::run(&args),
+        Command::Inject(args) => inject::run(&args, color),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version(args) => version::version(&args),

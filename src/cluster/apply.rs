@@ -1,7 +1,9 @@
 //! Carrying out a [`Plan`]: server-side applies in the plan's order (config, services, volume,
-//! masters, mount Job, workers, FUSE; the objects of one step concurrently across runtimes), with `--wait` holding the mount Job until the runtime's
-//! masters are all ready (the Job talks to the master), then pruning, then waiting for the
-//! runtime's phases. Progress is reported line by line through a callback so the CLI decides
+//! masters, mount Job, workers, FUSE; the objects of one step concurrently across runtimes),
+//! then pruning, then (`--wait`) waiting for the runtime's phases and its mount Job. Nothing
+//! waits in between: the mount Job, the workers and FUSE each wait for a leader themselves (the
+//! client retries for `goosefs.user.rpc.retry.max.duration`, the workers register every
+//! heartbeat), so their pods start while the masters elect one. Progress is reported line by line through a callback so the CLI decides
 //! where it goes.
 
 use std::time::{Duration, Instant};
@@ -22,8 +24,7 @@ pub struct ApplyOptions {
     pub prune: bool,
     /// Take over fields another field manager owns (`force=true`).
     pub force_conflicts: bool,
-    /// Wait for masters before the mount Job, and at the end for every pod of the runtime and
-    /// its mount Job, at most this long in all.
+    /// Wait at the end for every pod of the runtime and its mount Job, at most this long.
     pub wait: Option<Duration>,
     /// At the end, wait only for Fluid's phases (workers PartialReady will do).
     pub partial: bool,
@@ -130,17 +131,6 @@ pub async fn execute(
     // Consecutive objects of one kind (the same step of every runtime) do not depend on each
     // other: they are applied concurrently; kinds follow each other in the plan's order.
     for group in writes.chunk_by(|a, b| a.0.kind == b.0.kind) {
-        if group[0].0.kind == "Job"
-            && let Some(limit) = options.wait
-        {
-            let mut runtimes: Vec<(String, String)> = group.iter().filter_map(|w| runtime_of(w.2)).collect();
-            runtimes.dedup();
-            for runtime in runtimes {
-                report(format!("waiting for the masters of {}/{}", runtime.0, runtime.1));
-                let masters_ready = |s: &RuntimeStatus| s.master.desired > 0 && s.master.ready == s.master.desired;
-                wait_until(cluster, &runtime, started, limit, options.poll, masters_ready, report).await?;
-            }
-        }
         let results: Vec<Result<&str, ClusterError>> = stream::iter(group)
             .map(|(_, verb, object)| async move {
                 if credential::is_generated(object) {

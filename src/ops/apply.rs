@@ -31,8 +31,7 @@ pub struct ApplyOptions {
     pub scope: Scope,
     /// Delete objects of ours no longer rendered.
     pub prune: bool,
-    /// Wait for masters before the mount Job and at the end for every pod and the mount Job,
-    /// this long in all.
+    /// Wait at the end for every pod and the mount Job, this long at most.
     pub wait: Option<Duration>,
     /// At the end, wait only for Fluid's phases (workers PartialReady will do).
     pub partial: bool,

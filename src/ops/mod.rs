@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod delete;
+pub mod inject;
 pub mod load;
 pub mod plan;
 pub mod render;
@@ -73,6 +74,9 @@ pub enum OpsError {
     /// A runtime to delete has none of our objects.
     #[error("runtime {0}: no objects made by kubectl-goosefs found")]
     NotFound(String),
+    /// A workload cannot be injected, or an application file does not parse.
+    #[error(transparent)]
+    Inject(#[from] crate::inject::InjectError),
     /// A load's Job failed, or did not finish within the wait.
     #[error("{0}")]
     LoadFailed(String),
@@ -127,6 +131,12 @@ impl OpsError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             OpsError::Findings(_) | OpsError::Compile(_) => ExitStatus::Findings,
+            OpsError::Inject(e) => match e {
+                crate::inject::InjectError::Conflict { .. } => ExitStatus::Findings,
+                crate::inject::InjectError::Parse { .. } | crate::inject::InjectError::Unwritable { .. } => {
+                    ExitStatus::Failure
+                }
+            },
             OpsError::Cluster(_)
             | OpsError::Apply(_)
             | OpsError::Plan(_)

@@ -85,6 +85,22 @@ pub fn prepare(
             _ => "render",
         }));
     }
+    let (inputs, unreadable) = crate::load::discover(&options.paths);
+    prepare_inputs(options, inputs, unreadable, verb, findings)
+}
+
+/// [`prepare`] of inputs already found (`unreadable`: those that could not be), e.g. held in
+/// memory; `options.paths` is not read.
+///
+/// # Errors
+/// As [`prepare`], but for [`OpsError::NoInput`].
+pub fn prepare_inputs(
+    options: &RenderOptions,
+    inputs: Vec<crate::load::Input>,
+    unreadable: Vec<crate::load::LoadError>,
+    verb: &'static str,
+    findings: &mut dyn FnMut(&Report),
+) -> Result<Prepared, OpsError> {
     let templates = match &options.templates {
         Some(dir) => Templates::from_dir(dir)?,
         None => Templates::embedded(),
@@ -115,7 +131,9 @@ pub fn prepare(
     // Compile the templates on a second thread while the inputs are read and validated.
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| templates.environment().is_ok());
-        validate::validate(&validate_options)
+        let mut outcome = validate::validate_inputs(inputs, &validate_options);
+        outcome.unreadable.splice(0..0, unreadable);
+        outcome
     });
     if !outcome.report.diagnostics.is_empty() {
         findings(&outcome.report);

@@ -251,6 +251,32 @@ check "the PVC is Bound and the pod reads the UFS bytes through it" \
    grep -q \"^$BIG_SHA  /data/hbase/big.bin\$\" $WORK/reader.txt && grep -q \"^$SMALL_SHA  /data/hbase/small.txt\$\" $WORK/reader.txt"
 kubectl delete pod pvc-reader --wait=false >/dev/null 2>&1
 
+echo "== 7a. kubectl goosefs inject: an application pointed at the Dataset, offline"
+cat > "$WORK/app.yaml" <<EOF
+# an application that knows nothing of GooseFS
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reader}
+spec:
+  selector: {matchLabels: {app: reader}}
+  template:
+    metadata: {labels: {app: reader}}
+    spec:
+      containers:
+      - name: reader
+        image: $(scripts/images name)
+        imagePullPolicy: Never
+        command: ["sleep", "3600"]
+EOF
+check "the injected Deployment (its comment kept) runs and its pod reads the Dataset's bytes" \
+  "kubectl goosefs inject -f $WORK/app.yaml --dataset hbase --runtime $HBASE > $WORK/app.injected.yaml &&
+   head -1 $WORK/app.injected.yaml | grep -qx '# an application that knows nothing of GooseFS' &&
+   kubectl apply -f $WORK/app.injected.yaml >/dev/null &&
+   kubectl rollout status deployment/reader --timeout=120s >/dev/null &&
+   pod=\$(kubectl get pods -l app=reader -o jsonpath='{.items[0].metadata.name}') &&
+   test \"\$(kubectl exec \$pod -- sha256sum /data/hbase/big.bin | cut -d' ' -f1)\" = $BIG_SHA"
+kubectl delete deployment reader --wait=false >/dev/null 2>&1
+
 echo "== 7b. a pod with the runtime's ConfigMap but not its Secret"
 cat > "$WORK/intruder.yaml" <<EOF
 apiVersion: v1
