@@ -300,6 +300,7 @@ fn help_texts() {
         "delete",
         "load",
         "inject",
+        "backup",
         "schema",
         "explain",
         "version",
@@ -712,6 +713,7 @@ fn man_pages_render_with_groff() {
         .chain(
             [
                 "apply",
+                "backup",
                 "completion",
                 "delete",
                 "explain",

@@ -416,6 +416,92 @@ fn dataloads_apply_with_their_runtime_and_their_loaders_are_pruned_with_it() {
     );
 }
 
+/// A kubelet stand-in: once a new Job whose path contains `job` appears, a pod of it (on node
+/// kgfs-node-2, with `log` as its log) and the Job's `outcome`.
+fn fake_kubelet(
+    server: &ApiServer,
+    job: &'static str,
+    log: &'static str,
+    outcome: serde_json::Value,
+) -> std::thread::JoinHandle<()> {
+    let known: Vec<String> = server.paths();
+    let server = server.clone();
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            if let Some(path) = server
+                .paths()
+                .into_iter()
+                .find(|p| p.contains(job) && !known.contains(p))
+            {
+                let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+                server.apply(
+                    &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"name": format!("{name}-x"), "namespace": "default",
+                                     "labels": {"job-name": name}, "annotations": {"test/log": log}},
+                        "spec": {"nodeName": "kgfs-node-2"},
+                        "status": {"phase": "Succeeded"}}),
+                    "kubelet",
+                );
+                server.set_status(&path, outcome);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    })
+}
+
+#[test]
+fn backup_runs_fsadmin_backup_with_the_admin_key_and_says_where_the_file_is() {
+    let (server, dir) = applied();
+    let done = fake_kubelet(
+        &server,
+        "/jobs/hbase-backup-",
+        "Backup Host        : hbase-master-0\nBackup URI         : /pvc/hbase/goosefs-backup-2026-12-07-1.gz\nBackup Entry Count : 5\nbackup saved: /pvc/hbase/metadata-backup-hbase-default.gz on node kgfs-node-2",
+        serde_json::json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+    );
+    let out = run(
+        &server,
+        dir.path(),
+        "backup",
+        &["hbase", "--to", "pvc://backups/hbase/", "--timeout", "20s"],
+    );
+    done.join().expect("kubelet");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Backup Entry Count : 5\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "backed up: pvc://backups/hbase/metadata-backup-hbase-default.gz (node kgfs-node-2); \
+             restore with the Dataset's dataRestoreLocation: {path: pvc://backups/hbase/}\n"
+        ),
+        "{text}"
+    );
+    let job_path = server
+        .paths()
+        .into_iter()
+        .find(|p| p.starts_with("/apis/batch/v1/namespaces/default/jobs/hbase-backup-"))
+        .expect("the backup's Job");
+    let job = server.object(&job_path).expect("job");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][1]["persistentVolumeClaim"]["claimName"], "backups");
+    assert_eq!(pod["containers"][0]["env"][0]["value"], "/pvc/hbase/");
+    // A location that is no place: a usage error, no Job.
+    let out = run(&server, dir.path(), "backup", &["hbase", "--to", "s3://b/x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("give pvc://<claim>/<path> or local:///<path>"),
+        "{}",
+        stderr(&out)
+    );
+    // It goes with the runtime.
+    let out = run(&server, dir.path(), "delete", &["hbase", "--yes", "--wait=false"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !server.paths().iter().any(|p| p.contains("/jobs/hbase-backup-")),
+        "the backup Job is gone"
+    );
+}
+
 #[test]
 fn load_runs_the_runtimes_loader_as_a_job_and_follows_its_log() {
     let (server, dir) = applied();
@@ -449,29 +535,7 @@ fn load_runs_the_runtimes_loader_as_a_job_and_follows_its_log() {
     );
     // With --wait: the pod's log, then the Job's outcome (a kubelet stand-in runs it here).
     let kubelet = |server: &ApiServer, log: &'static str, outcome: serde_json::Value| {
-        let known: Vec<String> = server.paths();
-        let server = server.clone();
-        std::thread::spawn(move || {
-            for _ in 0..100 {
-                if let Some(job) = server
-                    .paths()
-                    .into_iter()
-                    .find(|p| p.contains("/jobs/hbase-load-") && !known.contains(p))
-                {
-                    let name = job.rsplit('/').next().unwrap_or_default().to_owned();
-                    server.apply(
-                        &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-                            "metadata": {"name": format!("{name}-x"), "namespace": "default",
-                                         "labels": {"job-name": name}, "annotations": {"test/log": log}},
-                            "status": {"phase": "Succeeded"}}),
-                        "kubelet",
-                    );
-                    server.set_status(&job, outcome);
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-        })
+        fake_kubelet(server, "/jobs/hbase-load-", log, outcome)
     };
     let done = kubelet(
         &server,

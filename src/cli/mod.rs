@@ -2,6 +2,7 @@
 //! into options and calls one library function. No validation or Kubernetes logic lives here.
 
 mod apply;
+mod backup;
 mod complete;
 mod delete;
 mod explain;
@@ -117,6 +118,17 @@ pub enum Command {
         kubectl goosefs load hbase /hbase --wait=false"
     )]
     Load(load::LoadArgs),
+    /// Back up a runtime's metadata (mount table and namespace) now (Fluid's DataBackup, imperatively).
+    #[command(
+        after_help = "Runs a one-off Job with the runtime's admin key: `goosefs fsadmin backup`, the file named\n\
+        metadata-backup-<name>-<namespace>.gz in the --to directory, where a Dataset's dataRestoreLocation\n\
+        with the same path makes new masters (empty journals) restore it. Exit codes: 0 backed up, 1 cluster\n\
+        error, failed backup or timeout, 2 usage.\n\n\
+        Examples:\n  \
+        kubectl goosefs backup hbase --to pvc://backups/hbase/\n  \
+        kubectl goosefs backup hbase --to local:///var/backups/goosefs --node node-1 -n cache"
+    )]
+    Backup(backup::BackupArgs),
     /// Point application workloads at a Dataset, offline: what Fluid's webhook did at admission.
     #[command(
         after_help = "Adds the Dataset's volume (the FUSE host path with HostToContainer, or with --csi fluid its\n\
@@ -205,6 +217,7 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => delete::run(&args),
         Command::Load(args) => load::run(&args),
         Command::Inject(args) => inject::run(&args, color),
+        Command::Backup(args) => backup::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Version(args) => version::version(&args),

@@ -449,17 +449,15 @@ pub async fn delete_runtime(
         report(format!("{key} {}", deletion.verb()));
     }
     let mut deleted = inventory.len();
-    // The runtime's one-off loads (`kubectl goosefs load`) are in no inventory, so no apply
-    // prunes them; they go with the runtime (their finished pods would outlive it for an hour).
-    let loads = cluster
-        .list_labelled(
-            "batch/v1",
-            "Job",
-            namespace,
-            &format!("app=goosefs,release={name},role=dataload-job"),
-        )
-        .await?;
-    let one_off = loads
+    // The runtime's one-off loads and backups (`kubectl goosefs load|backup`) are in no
+    // inventory, so no apply prunes them; they go with the runtime (their finished pods would
+    // outlive it for an hour). A backup's file stays where it was written.
+    let mut jobs = Vec::new();
+    for role in ["dataload-job", "databackup-job"] {
+        let selector = format!("app=goosefs,release={name},role={role}");
+        jobs.extend(cluster.list_labelled("batch/v1", "Job", namespace, &selector).await?);
+    }
+    let one_off = jobs
         .iter()
         .filter(|j| j["metadata"]["labels"][crate::compile::applyset::PART_OF].is_null());
     for job in one_off {

@@ -268,13 +268,19 @@ pub fn fnv64(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// The restore Fluid sets up for a Dataset's `dataRestoreLocation`, with the master's extra
-/// environment (`JOURNAL_BACKUP`) and node selector. `None` when there is none or Fluid cannot
-/// read it (it then logs and restores nothing).
-fn restore(dataset: &Dataset, namespace: &str, name: &str) -> Option<(Restore, String, Option<String>)> {
-    let location = dataset.spec.data_restore_location.as_ref()?;
-    let path = location.path.as_deref().filter(|p| !p.is_empty())?;
-    let file = format!("metadata-backup-{name}-{namespace}.gz");
+/// Where a metadata backup is kept, as Fluid reads a DataBackup's `backupPath` and a Dataset's
+/// `dataRestoreLocation.path`: `pvc://<claim>/<sub>` (the claim mounted at `/pvc`) or
+/// `local://<path>` (the host directory mounted at `/host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupLocation {
+    /// The claim and the volume's source.
+    pub restore: Restore,
+    /// The directory inside the pod that holds the file (ends in `/`).
+    pub dir: String,
+}
+
+/// Parses a backup location (`None`: neither `pvc://` nor `local://`).
+pub fn backup_location(path: &str) -> Option<BackupLocation> {
     // Fluid's ParseBackupRestorePath: the path gets a leading and a trailing `/`.
     let slashed = |p: &str| {
         let p = if p.starts_with('/') {
@@ -286,19 +292,42 @@ fn restore(dataset: &Dataset, namespace: &str, name: &str) -> Option<(Restore, S
     };
     if let Some(rest) = path.strip_prefix("pvc://") {
         let (claim, sub) = rest.split_once('/').unwrap_or((rest, ""));
-        let restore = Restore {
-            claim: Some(claim.to_owned()),
-            host_path: None,
-        };
-        return Some((restore, format!("/pvc{}{file}", slashed(sub)), None));
+        return (!claim.is_empty()).then(|| BackupLocation {
+            restore: Restore {
+                claim: Some(claim.to_owned()),
+                host_path: None,
+            },
+            dir: format!("/pvc{}", slashed(sub)),
+        });
     }
     let sub = path.strip_prefix("local://")?;
+    Some(BackupLocation {
+        restore: Restore {
+            claim: None,
+            host_path: Some(slashed(sub)),
+        },
+        dir: "/host/".to_owned(),
+    })
+}
+
+/// The file name of runtime `namespace/name`'s metadata backup (Fluid's DataBackup names it so).
+pub fn backup_file(namespace: &str, name: &str) -> String {
+    format!("metadata-backup-{name}-{namespace}.gz")
+}
+
+/// The restore Fluid sets up for a Dataset's `dataRestoreLocation`, with the master's extra
+/// environment (`JOURNAL_BACKUP`) and node selector. `None` when there is none or Fluid cannot
+/// read it (it then logs and restores nothing).
+fn restore(dataset: &Dataset, namespace: &str, name: &str) -> Option<(Restore, String, Option<String>)> {
+    let location = dataset.spec.data_restore_location.as_ref()?;
+    let path = location.path.as_deref().filter(|p| !p.is_empty())?;
+    let found = backup_location(path)?;
+    let file = format!("{}{}", found.dir, backup_file(namespace, name));
+    if found.restore.claim.is_some() {
+        return Some((found.restore, file, None));
+    }
     let node = location.node_name.clone().filter(|n| !n.is_empty())?;
-    let restore = Restore {
-        claim: None,
-        host_path: Some(slashed(sub)),
-    };
-    Some((restore, format!("/host/{file}"), Some(node)))
+    Some((found.restore, file, Some(node)))
 }
 
 /// Builds the values of one Dataset + GooseFSRuntime pair.

@@ -5,14 +5,12 @@
 //! The Job is not part of the runtime's ApplySet (an `apply --prune` leaves it) and is removed by
 //! Kubernetes an hour after it finishes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::OpsError;
 use super::session::Session;
-use crate::cluster::ResourceKey;
-use crate::cluster::apply::job_outcome;
 
 /// What to load.
 #[derive(Debug, Clone)]
@@ -36,10 +34,7 @@ pub struct LoadOptions {
 /// [`OpsError::NotFound`] without the runtime; [`OpsError::Usage`] for paths the loader cannot
 /// take or a runtime on Fluid's images.
 pub fn job(options: &LoadOptions, masters: &Value, credential: bool, suffix: &str) -> Result<Value, OpsError> {
-    let container = masters["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == "goosefs-master"))
-        .ok_or_else(|| OpsError::NotFound(options.name.clone()))?;
+    let container = super::job::master_container(masters).ok_or_else(|| OpsError::NotFound(options.name.clone()))?;
     if !credential {
         return Err(OpsError::Usage(format!(
             "runtime {}/{} runs Fluid's images, which lack this runtime's loader: describe the load as a DataLoad instead",
@@ -110,81 +105,11 @@ pub fn job(options: &LoadOptions, masters: &Value, credential: bool, suffix: &st
 pub fn load(session: &Session, options: &LoadOptions, line: &mut dyn FnMut(&str)) -> Result<String, OpsError> {
     session.block_on(async {
         let cluster = &session.cluster;
-        let key = |api_version: &str, kind: &str, name: String| ResourceKey {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
-            namespace: options.namespace.clone(),
-            name,
-        };
-        let masters = cluster
-            .get(&key("apps/v1", "StatefulSet", format!("{}-master", options.name)))
-            .await?
-            .ok_or_else(|| OpsError::NotFound(options.name.clone()))?;
-        let secret = key("v1", "Secret", goosefs_conf::credential::secret_name(&options.name));
-        // Whether it exists, not what it holds: nothing of it is kept or shown.
-        let credential = cluster.get(&secret).await?.is_some();
-        // Unique per run: a second load of the same paths is a new Job, not the finished one.
-        let suffix = format!(
-            "{:x}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis())
-        );
-        let job = job(options, &masters, credential, &suffix)?;
-        let job_key = ResourceKey::of(&job);
-        cluster.create(&job).await?;
-        line(&format!("job/{} created", job_key.name));
-        let Some(limit) = options.wait else {
-            line(&format!(
-                "follow it with: kubectl logs -f job/{} -n {}",
-                job_key.name, job_key.namespace
-            ));
-            return Ok(job_key.name);
-        };
-        let started = Instant::now();
-        let timed_out = || {
-            OpsError::LoadFailed(format!(
-                "job/{} has not finished after {}s; it goes on: kubectl logs -f job/{} -n {}",
-                job_key.name,
-                limit.as_secs(),
-                job_key.name,
-                job_key.namespace
-            ))
-        };
-        // The pod, once it runs (or already ended): then its log, followed to the end.
-        let pod = loop {
-            let pods = cluster
-                .list_labelled("v1", "Pod", &options.namespace, &format!("job-name={}", job_key.name))
-                .await?;
-            if let Some(pod) = pods
-                .iter()
-                .find(|p| matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded" | "Failed")))
-            {
-                break pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-            }
-            if started.elapsed() >= limit {
-                return Err(timed_out());
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
-        let left = limit.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, cluster.follow_log(&options.namespace, &pod, line)).await {
-            Ok(followed) => followed?,
-            Err(_) => return Err(timed_out()),
-        }
-        loop {
-            match cluster.get(&job_key).await?.as_ref().and_then(job_outcome) {
-                Some(Ok(())) => return Ok(job_key.name),
-                Some(Err(reason)) => {
-                    return Err(OpsError::LoadFailed(format!(
-                        "job/{} {reason}; its log above says why",
-                        job_key.name
-                    )));
-                }
-                None if started.elapsed() >= limit => return Err(timed_out()),
-                None => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        }
+        let facts = super::job::facts(cluster, &options.namespace, &options.name).await?;
+        let job = job(options, &facts.masters, facts.credential, &facts.suffix)?;
+        super::job::run(cluster, &job, options.wait, line)
+            .await
+            .map(|ran| ran.job)
     })
 }
 

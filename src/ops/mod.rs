@@ -6,8 +6,10 @@
 //! calls one function, and prints.
 
 pub mod apply;
+pub mod backup;
 pub mod delete;
 pub mod inject;
+mod job;
 pub mod load;
 pub mod plan;
 pub mod render;
@@ -77,9 +79,9 @@ pub enum OpsError {
     /// A workload cannot be injected, or an application file does not parse.
     #[error(transparent)]
     Inject(#[from] crate::inject::InjectError),
-    /// A load's Job failed, or did not finish within the wait.
+    /// A one-off Job (load, backup) failed, or did not finish within the wait.
     #[error("{0}")]
-    LoadFailed(String),
+    JobFailed(String),
     /// No confirmation could be asked for, or it was declined.
     #[error("{0}")]
     NotConfirmed(String),
@@ -142,7 +144,7 @@ impl OpsError {
             | OpsError::Plan(_)
             | OpsError::FluidControllerRunning
             | OpsError::NotFound(_)
-            | OpsError::LoadFailed(_) => ExitStatus::ClusterError,
+            | OpsError::JobFailed(_) => ExitStatus::ClusterError,
             OpsError::NoInput(_)
             | OpsError::Unreadable(_)
             | OpsError::Templates(_)

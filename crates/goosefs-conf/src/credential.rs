@@ -93,6 +93,8 @@ pub enum Pod {
     MountJob,
     /// A DataLoad's loader (a client of the job master).
     Loader,
+    /// A metadata backup's Job (`fsadmin backup` asks for the whole namespace: admin).
+    Backup,
 }
 
 impl Pod {
@@ -104,6 +106,7 @@ impl Pod {
             Pod::Fuse => &[Role::Client],
             Pod::MountJob => &[Role::Admin],
             Pod::Loader => &[Role::Client],
+            Pod::Backup => &[Role::Admin],
         };
         let mut items: Vec<String> = private.iter().map(|r| r.key_item()).collect();
         items.extend(Role::ALL.iter().map(|r| r.pub_item()));

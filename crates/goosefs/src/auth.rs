@@ -436,6 +436,8 @@ fn allowed(port: Port, request: &str) -> Option<&'static [Role]> {
         Port::Journal => &[Master],
         Port::MasterRpc => match request {
             paths::REJOIN => &[Master],
+            // The whole namespace and mount table (UFS URIs included): administrators only.
+            paths::BACKUP => &[Admin],
             paths::REGISTER | paths::HEARTBEAT => &[Worker],
             // Mount and unmount are checked again by the handler: admin only.
             paths::WRITE | paths::WRITES => &[Client, Admin],
@@ -667,6 +669,8 @@ mod tests {
             assert_eq!(e.map(|e| e.http_status()), Some(403), "{r:?}");
         }
         assert!(authorize(Port::MasterRpc, paths::REJOIN, role(Role::Admin)).is_err());
+        assert!(authorize(Port::MasterRpc, paths::BACKUP, role(Role::Client)).is_err());
+        assert!(authorize(Port::MasterRpc, paths::BACKUP, role(Role::Admin)).is_ok());
         assert!(authorize(Port::MasterRpc, paths::REGISTER, role(Role::Worker)).is_ok());
         assert!(authorize(Port::MasterRpc, paths::HEARTBEAT, role(Role::Client)).is_err());
         assert!(authorize(Port::MasterRpc, paths::WRITE, role(Role::Worker)).is_err());

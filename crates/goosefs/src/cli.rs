@@ -221,6 +221,16 @@ enum AdminCommand {
         /// `capacity`.
         category: Option<String>,
     },
+    /// Backs up the masters' metadata (mount table and namespace) into a gzip file in DIR, on
+    /// this machine: `goosefs-backup-<date>-<ms>.gz`. Needs the admin credential.
+    Backup {
+        /// Where the file goes (made if missing).
+        #[arg(default_value = "/goosefs_backups")]
+        dir: std::path::PathBuf,
+        /// Accepted for GooseFS' scripts (`--local`): the file is always written here.
+        #[arg(long)]
+        local: bool,
+    },
 }
 
 /// Why a command ended with a failure exit code.
@@ -253,6 +263,13 @@ enum Failure {
     Credential(crate::auth::AuthError),
     #[error(transparent)]
     DataLoad(#[from] crate::dataload::DataLoadError),
+    /// The backup file cannot be written.
+    #[error("cannot write the backup into {path}: {source}")]
+    BackupFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Failure {
@@ -285,7 +302,7 @@ impl Failure {
                 source: ClientError::NoLeader { .. } | ClientError::NoJobMaster { .. },
                 ..
             }) => NoLeader,
-            Failure::DataLoad(_) => Refused,
+            Failure::DataLoad(_) | Failure::BackupFile { .. } => Refused,
         }
     }
 }
@@ -499,9 +516,52 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                         "fsadmin report {c}: this runtime reports capacity"
                     )));
                 }
+                AdminCommand::Backup { dir, local: _ } => backup(&client, &dir).await?,
             })
         }
     }
+}
+
+/// `fsadmin backup`: the leader's backup written atomically (a temporary name, synced, renamed)
+/// into `dir`, then GooseFS' three lines (Fluid's DataBackup script reads the second).
+async fn backup(client: &MasterClient, dir: &std::path::Path) -> Result<String, Failure> {
+    use base64::Engine as _;
+    let reply: crate::proto::BackupReply = client.call::<(), _>(crate::proto::paths::BACKUP, None).await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(reply.data.as_bytes())
+        .map_err(|e| {
+            ClientError::Refused(crate::proto::Refusal::failed(format!(
+                "a backup that is not base64: {e}"
+            )))
+        })?;
+    let (year, month, day) = goosefs_conf::duration::civil_from_days(reply.created_ms.div_euclid(86_400_000));
+    let path = dir.join(format!(
+        "goosefs-backup-{year:04}-{month:02}-{day:02}-{}.gz",
+        reply.created_ms
+    ));
+    let failed = |source| Failure::BackupFile {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let tmp = dir.join(format!(".goosefs-backup-{}.tmp", std::process::id()));
+    let written = (|| {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(failed(e));
+    }
+    Ok(format!(
+        "Backup Host        : {}\nBackup URI         : {}\nBackup Entry Count : {}\n",
+        reply.host,
+        path.display(),
+        reply.entries
+    ))
 }
 
 /// Parses the arguments, runs the command, prints its output, and returns the exit code.

@@ -112,6 +112,12 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
             format!("goosefs: forbidden: the client role may not {what} (needs admin)")
         );
     }
+    // The whole namespace and mount table (UFS URIs) go to administrators only.
+    let backups = m.dir.path().join("client-backups");
+    let out = goosefs_as(&m, &client, &["fsadmin", "backup", backups.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("forbidden"), "{}", stderr(&out));
+    assert!(!backups.exists(), "nothing written");
     let out = goosefs_as(&m, &client, &["fs", "cat", "/hbase/data.bin"]);
     assert_eq!(out.stdout, data, "a client reads the bytes: {}", stderr(&out));
 

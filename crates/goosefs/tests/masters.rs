@@ -466,3 +466,89 @@ fn readiness_means_serving() {
     assert_ne!(next, leader);
     m.assert_one_leader_per_term();
 }
+
+/// Issue 24: `fsadmin backup` writes the namespace and mount table where it is told; masters
+/// whose journals are all gone, started with the backup as `JOURNAL_BACKUP` (Fluid's restore),
+/// take it back (every master: the new leader after a failover has it too), once: on an existing
+/// journal the variable is ignored.
+#[test]
+fn a_metadata_backup_is_restored_into_empty_journals_once() {
+    let ufs = UfsServer::start();
+    std::fs::write(ufs.root.path().join("second.bin"), b"second").expect("data");
+    let mut m = Masters::new(HBASE, 29, 3);
+    m.start_all();
+    m.leader(Duration::from_secs(10)).expect("a leader");
+    assert!(m.goosefs(&["fs", "mount", "/second", &ufs.url()]).status.success());
+    for dir in ["/kept", "/kept/a", "/kept/a/b"] {
+        assert!(m.goosefs(&["fs", "mkdir", dir]).status.success(), "{dir}");
+    }
+    let backups = m.dir.path().join("backups");
+    let out = m.goosefs(&["fsadmin", "backup", backups.to_str().expect("utf-8"), "--local"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("Backup Host        : hbase-master-"), "{text}");
+    // Fluid's DataBackup script takes the second line, after "Backup URI         : ".
+    let uri = lines[1].strip_prefix("Backup URI         : ").expect("the URI line");
+    assert!(std::path::Path::new(uri).is_file(), "{uri}");
+    let entries: usize = lines[2]
+        .strip_prefix("Backup Entry Count : ")
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(entries >= 4, "a mount and three directories: {text}");
+
+    // Every journal lost at once; the backup is the masters' JOURNAL_BACKUP.
+    for i in 0..3 {
+        m.kill(i);
+        std::fs::remove_dir_all(m.journal(i)).expect("wipe");
+    }
+    m.master_env.insert("JOURNAL_BACKUP".into(), uri.to_owned());
+    m.start_all();
+    let leader = m.leader(Duration::from_secs(15)).expect("a leader of the new journal");
+    let restored = |m: &Masters| {
+        let (root, deep) = (m.goosefs(&["fs", "ls", "/"]), m.goosefs(&["fs", "ls", "/kept/a"]));
+        root.status.success()
+            && deep.status.success()
+            && stdout(&root).contains(" /kept\n")
+            && stdout(&root).contains(" /second\n")
+            && stdout(&deep).contains(" /kept/a/b\n")
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || restored(&m)),
+        "restored: {:?}",
+        ls_names(&m, "/")
+    );
+    let mounts = stdout(&m.goosefs(&["fs", "mount"]));
+    assert!(mounts.contains("/second"), "{mounts}");
+    assert!(
+        stdout(&m.goosefs(&["fs", "ls", "/second"])).contains("second.bin"),
+        "the restored mount lists its UFS"
+    );
+    // Journaled through Raft: the next leader has it too.
+    m.kill(leader);
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    m.leader_among(&others, Duration::from_secs(15)).expect("a new leader");
+    assert!(eventually(Duration::from_secs(15), || restored(&m)));
+    m.start(leader);
+
+    // Once: a write, then a full restart with the same variable: the journal wins.
+    assert!(m.goosefs(&["fs", "mkdir", "/after"]).status.success());
+    for i in 0..3 {
+        assert_eq!(m.stop(i), Some(0));
+    }
+    m.start_all();
+    m.leader(Duration::from_secs(15)).expect("a leader");
+    assert!(eventually(Duration::from_secs(15), || ls_names(&m, "/")
+        .contains(&"/after".to_owned())));
+    assert!(restored(&m));
+    let logs: String = (0..3)
+        .map(|i| std::fs::read_to_string(m.log(i)).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("metadata backup restored"), "restored once");
+    assert!(
+        logs.contains("JOURNAL_BACKUP ignored"),
+        "ignored on the existing journal"
+    );
+    m.assert_one_leader_per_term();
+}

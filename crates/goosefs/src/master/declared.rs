@@ -132,7 +132,8 @@ pub fn plan(wanted: &[Wanted], table: &BTreeMap<String, MountPoint>) -> Vec<Acti
     out
 }
 
-/// Reconciles while this master leads; returns when the process ends.
+/// Reconciles while this master leads (after restoring `JOURNAL_BACKUP`, see
+/// [`super::backup::restore`]); returns when the process ends.
 pub async fn run(master: Arc<Master>) {
     let mut metrics = master.raft.metrics();
     let office = |m: &openraft::RaftMetrics<super::raft::NodeId, openraft::BasicNode>| {
@@ -141,7 +142,8 @@ pub async fn run(master: Arc<Master>) {
     let mut warned = std::collections::BTreeSet::new();
     loop {
         let term = office(&metrics.borrow());
-        if term.is_some() {
+        // A backup to restore goes first: a mount would make the journal non-empty.
+        if term.is_some() && super::backup::restore(&master).await {
             reconcile(&master, &mut warned).await;
         }
         // Until the period passes or this master takes (or leaves) office.

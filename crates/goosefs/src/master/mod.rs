@@ -4,6 +4,7 @@
 //! protocol, [`crate::proto`]; only the leader serves, followers name it) and the web port
 //! (`/health`, `/metrics`, `/api/v1/status`).
 
+pub mod backup;
 pub mod data;
 pub mod declared;
 pub mod journal;

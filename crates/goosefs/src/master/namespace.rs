@@ -56,6 +56,21 @@ pub enum Command {
     /// openraft 0.9 flushes the leader's log once per entry, so the leader packs the writes that
     /// arrive while one entry is being committed into the next).
     Batch(Vec<Command>),
+    /// One part of a metadata backup being restored (`master::backup`): taken only by a
+    /// namespace that holds nothing yet, or whose restore of this same backup is under way; the
+    /// last part completes it, and no backup is restored after that.
+    Restore {
+        /// The backup restored (its file and creation time), the same in every part.
+        backup: String,
+        /// Its mounts (in the first part; empty in the others).
+        mounts: BTreeMap<String, MountPoint>,
+        /// Inodes of this part.
+        inodes: BTreeMap<String, Inode>,
+        /// The backup's next inode id.
+        next_id: u64,
+        /// The last part.
+        last: bool,
+    },
     /// Records that a master which lost its journal was re-admitted as a voter (see
     /// `master::membership`), so a repeated request of the same incarnation is a no-op.
     Rejoined {
@@ -128,6 +143,18 @@ pub struct Namespace {
     pub rejoined: BTreeMap<u64, String>,
     /// The next inode id.
     pub next_id: u64,
+    /// The metadata backup this namespace was restored from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<Restored>,
+}
+
+/// A restore of a metadata backup: under way, or complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    /// The backup (as [`Command::Restore`] names it).
+    pub backup: String,
+    /// Every part applied.
+    pub complete: bool,
 }
 
 /// Checks that `path` is absolute and normal (`/a/b`: no empty, `.` or `..` parts, no trailing
@@ -164,6 +191,16 @@ impl Command {
             Command::Unmount { path } | Command::Mkdir { path, .. } => path.len(),
             Command::Batch(commands) => commands.iter().map(Command::weight).sum(),
             Command::Rejoined { incarnation, .. } => incarnation.len(),
+            Command::Restore {
+                backup, mounts, inodes, ..
+            } => {
+                backup.len()
+                    + mounts.iter().map(|(p, m)| p.len() + m.ufs.len() + 64).sum::<usize>()
+                    + inodes
+                        .iter()
+                        .map(|(p, i)| p.len() + 96 + i.blocks.len() * 21)
+                        .sum::<usize>()
+            }
         }
     }
 
@@ -243,6 +280,13 @@ impl Namespace {
                 exist_ok,
                 mtime_ms,
             } => self.mkdir(path, *recursive, *exist_ok, *mtime_ms),
+            Command::Restore {
+                backup,
+                mounts,
+                inodes,
+                next_id,
+                last,
+            } => self.restore(backup, mounts, inodes, *next_id, *last),
             Command::Rejoined { node, incarnation } => {
                 self.rejoined.insert(*node, incarnation.clone());
                 Ok(())
@@ -252,6 +296,39 @@ impl Namespace {
             Ok(()) => Reply::Done,
             Err(reason) => Reply::Refused(reason),
         }
+    }
+
+    fn restore(
+        &mut self,
+        backup: &str,
+        mounts: &BTreeMap<String, MountPoint>,
+        inodes: &BTreeMap<String, Inode>,
+        next_id: u64,
+        last: bool,
+    ) -> Result<(), Refusal> {
+        match &self.restored {
+            Some(r) if r.backup == backup && !r.complete => {}
+            Some(r) => {
+                return Err(Refusal::exists(format!(
+                    "metadata backup {} was restored here already",
+                    r.backup
+                )));
+            }
+            None if !self.mounts.is_empty() || !self.inodes.is_empty() => {
+                return Err(Refusal::exists(
+                    "the journal is not empty: a metadata backup is restored into an empty one only",
+                ));
+            }
+            None => {}
+        }
+        self.mounts.extend(mounts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.inodes.extend(inodes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.next_id = self.next_id.max(next_id);
+        self.restored = Some(Restored {
+            backup: backup.to_owned(),
+            complete: last,
+        });
+        Ok(())
     }
 
     /// Whether `path` is a directory (`/` always is).

@@ -36,6 +36,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::STAT, get(stat))
         .route(paths::LIST, get(list))
         .route(paths::REPORT, get(report))
+        .route(paths::BACKUP, get(backup))
         .route(paths::REJOIN, post(rejoin))
         .route(paths::BLOCKS, get(blocks))
         .route(paths::LOOKUP, get(lookup))
@@ -800,6 +801,35 @@ async fn workers(State(master): State<Arc<Master>>) -> Json<Answer<Vec<WorkerRep
         Answer::NotLeader { leader }
     } else {
         Answer::Ok(master.data.reports())
+    })
+}
+
+/// The leader's metadata backup: its namespace copied under the lock, encoded outside it.
+async fn backup(State(master): State<Arc<Master>>) -> Json<Answer<crate::proto::BackupReply>> {
+    let copied = read(&master, |ns| Answer::Ok(ns.clone())).await;
+    let namespace = match copied {
+        Answer::Ok(ns) => ns,
+        Answer::NotLeader { leader } => return Json(Answer::NotLeader { leader }),
+        Answer::Refused(r) => return Json(Answer::Refused(r)),
+    };
+    let host = master.cfg.hostname.clone();
+    let encoded = tokio::task::spawn_blocking(move || {
+        let backup = super::backup::Backup::of(&namespace, &host, crate::proto::now_ms());
+        backup.encode().map(|bytes| (backup, bytes))
+    })
+    .await;
+    Json(match encoded {
+        Ok(Ok((backup, bytes))) => {
+            use base64::Engine as _;
+            Answer::Ok(crate::proto::BackupReply {
+                host: backup.host.clone(),
+                created_ms: backup.created_ms,
+                entries: backup.entries() as u64,
+                data: base64::engine::general_purpose::STANDARD.encode(bytes),
+            })
+        }
+        Ok(Err(e)) => Answer::Refused(Refusal::failed(format!("cannot encode the backup: {e}"))),
+        Err(e) => Answer::Refused(Refusal::failed(format!("cannot encode the backup: {e}"))),
     })
 }
 

@@ -33,6 +33,8 @@ pub mod paths {
     pub const LIST: &str = "/api/v1/fs/list";
     /// `GET`: [`super::Report`].
     pub const REPORT: &str = "/api/v1/master/report";
+    /// `GET` (admin): a [`super::BackupReply`], the leader's metadata backup.
+    pub const BACKUP: &str = "/api/v1/master/backup";
     /// `POST` a [`super::Rejoin`]: `()` once the master is a voter again.
     pub const REJOIN: &str = "/api/v1/master/rejoin";
     /// `GET ?path=`: a [`super::Lookup`], the path's metadata and a file's blocks.
@@ -138,6 +140,19 @@ pub struct FileInfo {
     pub mount_point: bool,
     /// The UFS path it maps to.
     pub ufs_path: String,
+}
+
+/// `fsadmin backup`: the leader's metadata backup (`master::backup`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupReply {
+    /// The leader that took it.
+    pub host: String,
+    /// When (ms since the epoch).
+    pub created_ms: i64,
+    /// Mounts plus inodes.
+    pub entries: u64,
+    /// The gzip'd backup file, base64.
+    pub data: String,
 }
 
 /// `fsadmin report`.
