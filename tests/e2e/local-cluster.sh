@@ -436,6 +436,60 @@ check "the Secret holds 8 keys, and none is in render's output, the plan, any po
    ! grep -F -f $WORK/keys.txt $WORK/render.yaml $WORK/plan.txt $WORK/logs.txt &&
    ! cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -F -f $WORK/keys.txt"
 
+echo "== 9c. metadata backup and restore: kubectl goosefs backup, then dataRestoreLocation"
+# A claim on a directory the three nodes share, as an RWX claim (NFS, CephFS) would be.
+BACKUP_HOST=/var/lib/kgfs-e2e/backups
+rm -rf "$BACKUP_HOST" && mkdir -p "$BACKUP_HOST"
+cat > "$WORK/backups.yaml" <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: kgfs-e2e-backups}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: {path: $BACKUP_HOST, type: Directory}
+  claimRef: {namespace: default, name: backups}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: backups}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  volumeName: kgfs-e2e-backups
+  resources: {requests: {storage: 1Gi}}
+EOF
+RESTORING="$WORK/restoring.yaml"
+python3 - "$HBASE" "$RESTORING" <<'PY'
+import sys
+src, dst = sys.argv[1:3]
+text = open(src).read()
+marker = "kind: Dataset\nmetadata:\n  name: hbase\nspec:\n"
+assert marker in text, "the reference case's Dataset"
+open(dst, "w").write(text.replace(marker, marker + '  dataRestoreLocation: {path: "pvc://backups/hbase/"}\n', 1))
+PY
+check "directories and a second mount, backed up into a claim by kubectl goosefs backup" \
+  "kubectl apply -f $WORK/backups.yaml >/dev/null &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs mkdir /restored-dir >/dev/null &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs mkdir /restored-dir/inner >/dev/null &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs mount /second $UFS/ >/dev/null &&
+   kubectl goosefs backup hbase --to pvc://backups/hbase/ --timeout 3m > $WORK/backup.txt; cat $WORK/backup.txt;
+   grep -q '^backed up: pvc://backups/hbase/metadata-backup-hbase-default.gz' $WORK/backup.txt &&
+   gzip -t $BACKUP_HOST/hbase/metadata-backup-hbase-default.gz"
+check "deleted, then applied with dataRestoreLocation: the new masters restore the directories and the mount" \
+  "kubectl goosefs delete hbase --yes --timeout 3m >/dev/null &&
+   for _ in \$(seq 120); do test -z \"\$(kubectl get pods -l app=goosefs -o name)\" && break; sleep 1; done &&
+   kubectl goosefs apply -f $RESTORING --yes --timeout 5m >/dev/null &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs ls / > $WORK/restored.txt; cat $WORK/restored.txt;
+   grep -q ' /restored-dir\$' $WORK/restored.txt && grep -q ' /second\$' $WORK/restored.txt &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs ls /restored-dir | grep -q ' /restored-dir/inner\$' &&
+   kubectl exec hbase-master-0 -c goosefs-master -- goosefs fs mount | grep -Eq ' on +/second +[(]'"
+check "the restored runtime still reads the Dataset (sha256 through FUSE)" \
+  "kubectl goosefs status hbase >/dev/null &&
+   test \"\$(kubectl exec \$(fuse_pod kgfs-node-1) -- sha256sum $FUSE_DIR/small.txt | cut -d' ' -f1)\" = $SMALL_SHA"
+
 echo "== 10. delete"
 check "kubectl goosefs delete hbase --yes" "kubectl goosefs delete hbase --yes --timeout 3m"
 check "no pod, Job, PV, PVC or Secret of ours is left" \
