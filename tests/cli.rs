@@ -256,7 +256,7 @@ fn explain_prints_what_why_and_examples() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("explain_gfs101", stdout(&out));
     let list = stdout(&run(&["explain"]));
-    assert_eq!(list.lines().count(), 18);
+    assert_eq!(list.lines().count(), 19);
     assert_eq!(run(&["explain", "gfs203"]).status.code(), Some(0));
     let unknown = run(&["explain", "GFS999"]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -268,7 +268,12 @@ fn schema_command_writes_the_checked_in_files_and_prints_crds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run(&["schema", "--out", &dir.path().display().to_string()]);
     assert_eq!(out.status.code(), Some(0));
-    for file in ["dataset.json", "goosefsruntime.json", "dataload.json"] {
+    for file in [
+        "dataset.json",
+        "goosefsruntime.json",
+        "dataload.json",
+        "databackup.json",
+    ] {
         let written = std::fs::read_to_string(dir.path().join(file)).expect("written");
         let checked_in = std::fs::read_to_string(Path::new("schemas").join(file)).expect("checked in");
         assert_eq!(written, checked_in, "{file}");
@@ -283,7 +288,8 @@ fn schema_command_writes_the_checked_in_files_and_prints_crds() {
         [
             "datasets.data.fluid.io",
             "goosefsruntimes.data.fluid.io",
-            "dataloads.data.fluid.io"
+            "dataloads.data.fluid.io",
+            "databackups.data.fluid.io"
         ]
     );
     assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));

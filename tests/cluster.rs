@@ -1351,7 +1351,7 @@ fn with_fluids_crds_apply_keeps_the_fluid_objects_and_writes_their_status_as_flu
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Plan: 16 to create"), "{text}");
+    assert!(text.contains("Plan: 17 to create"), "{text}");
     assert!(
         text.contains("CustomResourceDefinition/goosefsruntimes.data.fluid.io created"),
         "{text}"
@@ -1577,7 +1577,7 @@ fn create_namespace_applies_the_namespace_first() {
         "{text}"
     );
     assert!(
-        text.ends_with("Plan: 21 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
+        text.ends_with("Plan: 22 to create, 0 to update, 0 to delete, 0 unchanged.\n"),
         "{text}"
     );
     assert_eq!(real_writes(&server).len(), before, "plan never writes");

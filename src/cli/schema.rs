@@ -32,6 +32,8 @@ pub enum SchemaKind {
     Dataset,
     /// DataLoad.
     Dataload,
+    /// DataBackup.
+    Databackup,
 }
 
 /// Prints or writes schemas.
@@ -54,6 +56,7 @@ pub fn run(args: &SchemaArgs) -> Result<ExitStatus, OpsError> {
             SchemaKind::Goosefsruntime => Kind::GooseFsRuntime,
             SchemaKind::Dataset => Kind::Dataset,
             SchemaKind::Dataload => Kind::DataLoad,
+            SchemaKind::Databackup => Kind::DataBackup,
         };
         return print(&schema::json_schema_text(kind));
     };

@@ -1,5 +1,5 @@
 //! Stage 2 of the pipeline: the typed model of Fluid's `Dataset`, `GooseFSRuntime` and
-//! `DataLoad` (`data.fluid.io/v1alpha1`).
+//! `DataLoad` and `DataBackup` (`data.fluid.io/v1alpha1`).
 //!
 //! The structs mirror Fluid's Go API (`api/v1alpha1` at Fluid commit 1e0ffd8e) field for field,
 //! spec and status, with serde names equal to the YAML names. They are the single source of the
@@ -7,6 +7,7 @@
 //! what the types themselves express.
 
 pub mod common;
+pub mod databackup;
 pub mod dataload;
 pub mod dataset;
 pub mod kinds;
@@ -15,6 +16,7 @@ pub mod runtime;
 pub mod schema;
 pub mod status;
 
+pub use databackup::DataBackup;
 pub use dataload::DataLoad;
 pub use dataset::Dataset;
 pub use runtime::GooseFsRuntime;
@@ -33,11 +35,14 @@ pub enum Kind {
     GooseFsRuntime,
     /// `DataLoad`: warm a Dataset's cache (compiled into its runtime's loader Job).
     DataLoad,
+    /// `DataBackup`: back up a Dataset's runtime's metadata (validated; `kubectl goosefs backup`
+    /// runs it).
+    DataBackup,
 }
 
 impl Kind {
     /// Every kind, in the order schemas and CRDs are written.
-    pub const ALL: [Kind; 3] = [Kind::Dataset, Kind::GooseFsRuntime, Kind::DataLoad];
+    pub const ALL: [Kind; 4] = [Kind::Dataset, Kind::GooseFsRuntime, Kind::DataLoad, Kind::DataBackup];
 }
 
 impl Kind {
@@ -47,6 +52,7 @@ impl Kind {
             (API_VERSION, "Dataset") => Some(Kind::Dataset),
             (API_VERSION, "GooseFSRuntime") => Some(Kind::GooseFsRuntime),
             (API_VERSION, "DataLoad") => Some(Kind::DataLoad),
+            (API_VERSION, "DataBackup") => Some(Kind::DataBackup),
             _ => None,
         }
     }
@@ -57,6 +63,7 @@ impl Kind {
             Kind::Dataset => "Dataset",
             Kind::GooseFsRuntime => "GooseFSRuntime",
             Kind::DataLoad => "DataLoad",
+            Kind::DataBackup => "DataBackup",
         }
     }
 }

@@ -7,7 +7,7 @@
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::{DataLoad, Dataset, GooseFsRuntime, Kind, quantity::quantity_schema};
+use super::{DataBackup, DataLoad, Dataset, GooseFsRuntime, Kind, quantity::quantity_schema};
 
 /// Where definitions live (draft-07, the draft editors' YAML language servers support best, and
 /// whose single meta-schema is cheap to check at start-up).
@@ -24,6 +24,7 @@ pub fn file_name(kind: Kind) -> &'static str {
         Kind::Dataset => "dataset.json",
         Kind::GooseFsRuntime => "goosefsruntime.json",
         Kind::DataLoad => "dataload.json",
+        Kind::DataBackup => "databackup.json",
     }
 }
 
@@ -35,6 +36,7 @@ pub fn json_schema(kind: Kind) -> Value {
         Kind::Dataset => generator.into_root_schema_for::<Dataset>(),
         Kind::GooseFsRuntime => generator.into_root_schema_for::<GooseFsRuntime>(),
         Kind::DataLoad => generator.into_root_schema_for::<DataLoad>(),
+        Kind::DataBackup => generator.into_root_schema_for::<DataBackup>(),
     };
     let mut value = schema.to_value();
     if let Some(defs) = value.get_mut(DEFINITIONS).and_then(Value::as_object_mut)
@@ -217,6 +219,21 @@ pub fn crd(kind: Kind) -> Value {
                 {"jsonPath": ".status.phase", "name": "Phase", "type": "string"},
                 {"jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date"},
                 {"jsonPath": ".status.duration", "name": "Duration", "type": "string"}
+            ]),
+            json!({"status": {}}),
+        ),
+        // Fluid's columns: where the file went and on which node, from status.infos.
+        Kind::DataBackup => (
+            "databackups",
+            "databackup",
+            "backup",
+            json!([
+                {"jsonPath": ".spec.dataset", "name": "Dataset", "type": "string"},
+                {"jsonPath": ".status.phase", "name": "Phase", "type": "string"},
+                {"jsonPath": ".status.infos.BackupLocationPath", "name": "Path", "type": "string"},
+                {"jsonPath": ".status.infos.BackupLocationNodeName", "name": "NodeName", "type": "string"},
+                {"jsonPath": ".status.duration", "name": "Duration", "type": "string"},
+                {"jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date"}
             ]),
             json!({"status": {}}),
         ),

@@ -48,6 +48,8 @@ pub enum Code {
     GFS204,
     /// DataLoad: its Dataset, paths, replicas, policy and schedule.
     GFS301,
+    /// DataBackup: its Dataset and backup path.
+    GFS302,
 }
 
 /// The documentation of one code.
@@ -70,7 +72,7 @@ pub struct CodeDoc {
 }
 
 /// Every code, in order.
-pub const ALL: [Code; 18] = [
+pub const ALL: [Code; 19] = [
     Code::GFS001,
     Code::GFS002,
     Code::GFS003,
@@ -89,6 +91,7 @@ pub const ALL: [Code; 18] = [
     Code::GFS203,
     Code::GFS204,
     Code::GFS301,
+    Code::GFS302,
 ];
 
 impl Code {
@@ -113,6 +116,7 @@ impl Code {
             Code::GFS203 => "GFS203",
             Code::GFS204 => "GFS204",
             Code::GFS301 => "GFS301",
+            Code::GFS302 => "GFS302",
         }
     }
 
@@ -337,6 +341,18 @@ impl Code {
                  runtime in the same input.",
                 "kind: DataLoad\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"0 2 * *\"\n  target:\n    - path: hbase/stable",
                 "kind: DataLoad\nspec:\n  dataset: {name: hbase}\n  policy: Cron\n  schedule: \"0 2 * * *\"\n  target:\n    - path: /hbase/stable",
+            ),
+            Code::GFS302 => (
+                "DataBackup",
+                Severity::Error,
+                "A DataBackup names a Dataset that is in the input with its GooseFSRuntime, in the \
+                 DataBackup's namespace, and its backupPath is pvc://<claim>/<path> or local://<path>. A \
+                 warning says that render does not run it yet: kubectl goosefs backup does, into the same \
+                 place.",
+                "Fluid fails such a backup only when it runs; the file lands where a Dataset's \
+                 dataRestoreLocation with the same path finds it, so the path must be one it can read.",
+                "kind: DataBackup\nspec:\n  dataset: hbase\n  backupPath: /backups/hbase",
+                "kind: DataBackup\nspec:\n  dataset: hbase\n  backupPath: pvc://backups/hbase/",
             ),
         };
         CodeDoc {

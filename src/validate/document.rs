@@ -8,7 +8,7 @@ use super::path::{FieldPath, Segment};
 use super::rules;
 use super::schema::compiled;
 use crate::load::{Node, NodeValue};
-use crate::model::{API_GROUP, DataLoad, Dataset, GooseFsRuntime, Kind};
+use crate::model::{API_GROUP, DataBackup, DataLoad, Dataset, GooseFsRuntime, Kind};
 
 /// What a document is, for pairing runtimes with datasets across files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +21,8 @@ pub enum Role {
     Dataset,
     /// A `DataLoad` (its [`Seen::target`] names its Dataset).
     DataLoad,
+    /// A `DataBackup` (its [`Seen::target`] names its Dataset).
+    DataBackup,
 }
 
 /// A Fluid object seen in the input, with where its name is written.
@@ -222,6 +224,20 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
                 }
                 Err(e) => typed_failure(&mut ctx, &e),
             },
+            Kind::DataBackup => match serde_json::from_value::<DataBackup>(value) {
+                Ok(backup) => {
+                    rules::check_databackup(&backup, &mut ctx);
+                    let path = FieldPath::parse("spec.dataset");
+                    let pos = path.locate(root, false);
+                    let mut at = placeholder(&ctx);
+                    (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
+                    at.source_line = snippet(text, pos);
+                    at.code = Code::GFS302;
+                    at.severity = Severity::Error;
+                    target = Some((namespace.clone(), backup.spec.dataset.clone(), at));
+                }
+                Err(e) => typed_failure(&mut ctx, &e),
+            },
         }
     }
     let name_path = FieldPath::parse("metadata.name");
@@ -230,6 +246,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             Kind::GooseFsRuntime => Role::GooseFsRuntime,
             Kind::Dataset => Role::Dataset,
             Kind::DataLoad => Role::DataLoad,
+            Kind::DataBackup => Role::DataBackup,
         };
         let pos = name_path.locate(root, false);
         let mut at = placeholder(&ctx);

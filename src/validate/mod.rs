@@ -375,6 +375,26 @@ fn pair(seen: &[Seen], goosefs_only: Vec<(String, String, Vec<Diagnostic>)>, out
     let others: HashSet<_> = seen.iter().filter(|s| s.role == Role::OtherRuntime).map(key).collect();
     // GFS301: a DataLoad compiles into the loader Job of its Dataset's runtime, so both are in
     // the input, in the DataLoad's own namespace (Fluid refuses any other).
+    // GFS302: a DataBackup backs up the runtime of its Dataset (in its own namespace).
+    for s in seen.iter().filter(|s| s.role == Role::DataBackup) {
+        let Some((namespace, name, at)) = &s.target else {
+            continue;
+        };
+        if name.is_empty()
+            || (goosefs.contains(&(namespace.clone(), name.clone()))
+                && datasets.contains(&(namespace.clone(), name.clone())))
+        {
+            continue;
+        }
+        let mut d = at.clone();
+        d.message = format!(
+            "DataBackup {}/{} backs up Dataset {namespace}/{name}, which has no Dataset and GooseFSRuntime in the input",
+            s.namespace, s.name
+        );
+        d.severity = Severity::Warning;
+        d.help = Some("give the Dataset and its GooseFSRuntime in the same input, or check the name".to_owned());
+        out.push(d);
+    }
     for s in seen.iter().filter(|s| s.role == Role::DataLoad) {
         let Some((namespace, name, at)) = &s.target else {
             continue;

@@ -27,12 +27,16 @@ struct DatasetValidator;
 #[jsonschema::validator(path = "schemas/dataload.json", draft = Draft7)]
 struct DataLoadValidator;
 
+#[jsonschema::validator(path = "schemas/databackup.json", draft = Draft7)]
+struct DataBackupValidator;
+
 /// The schema texts the validators were generated from. Besides giving messages their field
 /// names, `include_str!` makes the compiler rebuild this module when a schema changes (the
 /// macro reads the file without telling the compiler).
 const RUNTIME_SCHEMA: &str = include_str!("../../schemas/goosefsruntime.json");
 const DATASET_SCHEMA: &str = include_str!("../../schemas/dataset.json");
 const DATALOAD_SCHEMA: &str = include_str!("../../schemas/dataload.json");
+const DATABACKUP_SCHEMA: &str = include_str!("../../schemas/databackup.json");
 
 /// The validator of one kind and the schema it was generated from (to look up field names and
 /// types for messages).
@@ -60,10 +64,16 @@ pub fn compiled(kind: Kind) -> &'static CompiledSchema {
         text: DATALOAD_SCHEMA,
         raw: OnceLock::new(),
     };
+    static DATABACKUP: CompiledSchema = CompiledSchema {
+        iter_errors: DataBackupValidator::iter_errors,
+        text: DATABACKUP_SCHEMA,
+        raw: OnceLock::new(),
+    };
     match kind {
         Kind::GooseFsRuntime => &RUNTIME,
         Kind::Dataset => &DATASET,
         Kind::DataLoad => &DATALOAD,
+        Kind::DataBackup => &DATABACKUP,
     }
 }
 

@@ -125,6 +125,11 @@ EOF
      kubectl patch dataload warm --subresource=status --type=merge -p '{\"status\": {\"phase\": \"Complete\", \"duration\": \"1m5s\", \"conditions\": []}}' >/dev/null &&
      kubectl get dataload warm > $WORK/dataload.txt && cat $WORK/dataload.txt && head -1 $WORK/dataload.txt | grep -Eqx 'NAME +DATASET +PHASE +AGE +DURATION' &&
      grep -Eq '^warm +hbase +Complete +[0-9a-z]+ +1m5s$' $WORK/dataload.txt && kubectl delete dataload warm >/dev/null"
+  check "kubectl get databackup: Fluid's columns (DATASET, PHASE, PATH, NODENAME, DURATION, AGE) from the installed CRD" \
+    "printf 'apiVersion: data.fluid.io/v1alpha1\\nkind: DataBackup\\nmetadata: {name: nightly}\\nspec:\\n  dataset: hbase\\n  backupPath: pvc://backups/hbase/\\n' | kubectl apply -f - >/dev/null &&
+     kubectl patch databackup nightly --subresource=status --type=merge -p '{\"status\": {\"phase\": \"Complete\", \"duration\": \"4s\", \"conditions\": [], \"infos\": {\"BackupLocationPath\": \"pvc://backups/hbase/\", \"BackupLocationNodeName\": \"NA\"}}}' >/dev/null &&
+     kubectl get databackup nightly > $WORK/databackup.txt && cat $WORK/databackup.txt && head -1 $WORK/databackup.txt | grep -Eqx 'NAME +DATASET +PHASE +PATH +NODENAME +DURATION +AGE' &&
+     grep -Eq '^nightly +hbase +Complete +pvc://backups/hbase/ +NA +4s +[0-9a-z]+$' $WORK/databackup.txt && kubectl delete databackup nightly >/dev/null"
   check "the Dataset's Ready condition names the mount that failed, with the UFS's answer (within 30 s)" \
     "for _ in \$(seq 150); do kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount ' && break; sleep 0.2; done
      kubectl get dataset hbase -o jsonpath='{.status.conditions[0].message}' | grep -q '^cannot mount https://mirrors.tuna.tsinghua.edu.cn/apache/hbase/stable/ at /hbase: '"

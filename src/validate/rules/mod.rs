@@ -2,6 +2,7 @@
 //! errors, each with a stable code. Rules read the typed model and report through
 //! [`DocCtx`]; they never stop at the first finding.
 
+mod databackup;
 mod dataload;
 mod mounts;
 mod names;
@@ -39,6 +40,11 @@ pub fn check_dataset_common(dataset: &Dataset, namespace: &str, ctx: &mut DocCtx
 /// All rules for a `DataLoad` (its Dataset is checked when pairing).
 pub fn check_dataload(load: &DataLoad, ctx: &mut DocCtx<'_>) {
     dataload::check(load, ctx);
+}
+
+/// DataBackup rules (GFS302).
+pub fn check_databackup(backup: &crate::model::DataBackup, ctx: &mut DocCtx<'_>) {
+    databackup::check(backup, ctx);
 }
 
 /// Dataset rules that hold only when GooseFS serves the Dataset.
