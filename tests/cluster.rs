@@ -1633,6 +1633,15 @@ fn an_apply_interrupted_by_ctrl_c_converges_on_the_next_run() {
 
     server.workloads_become_ready(true);
     masters_become_ready(&server);
+    // The workers and the mount Job, if the interrupted run got to them, come up as their
+    // controllers would make them.
+    let workers = "/apis/apps/v1/namespaces/default/statefulsets/hbase-worker";
+    if server.object(workers).is_some() {
+        server.set_status(workers, serde_json::json!({"replicas": 3, "readyReplicas": 3}));
+    }
+    if server.paths().iter().any(|p| p.contains("/jobs/hbase-mount-")) {
+        complete_mount_job(&server);
+    }
     let before = real_writes(&server).len();
     let out = run(&server, dir.path(), "apply", &[HBASE, "--yes", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -41,7 +41,14 @@ fn compile_paths(paths: Vec<PathBuf>, csi: CsiMode, options: &Value) -> Compiled
         catalog: catalog(options),
         templates: Templates::embedded(),
     };
-    compile::compile(&outcome.runtimes, &outcome.datasets, &outcome.dataloads, &options).expect("compiles")
+    compile::compile(
+        &outcome.runtimes,
+        &outcome.datasets,
+        &outcome.dataloads,
+        &outcome.databackups,
+        &options,
+    )
+    .expect("compiles")
 }
 
 fn compile_case(dir: &Path) -> Compiled {
@@ -84,6 +91,7 @@ fn rendered_stream(dir: &Path) -> String {
         &outcome.runtimes,
         &outcome.datasets,
         &outcome.dataloads,
+        &outcome.databackups,
         &options,
         &mut |(_, objects)| stream.add(&objects),
     )

@@ -124,6 +124,7 @@ fn mutated_inputs_never_panic_and_findings_stay_in_bounds() {
                     &outcome.runtimes,
                     &outcome.datasets,
                     &outcome.dataloads,
+                    &outcome.databackups,
                     &compile_options,
                 );
             }

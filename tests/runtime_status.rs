@@ -433,4 +433,93 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
         let (code, body) = request(server.addr, method, &path, &loader_token);
         assert_eq!(code, 403, "{method} {path}: {body}");
     }
+
+    // A DataBackup, applied with them: its Job's pod, with only the credential items its volume
+    // names and the loader's service account, takes the backup into the claim's directory as
+    // Fluid names it and writes the DataBackup's status (Complete, with Fluid's infos).
+    let with_backup = dir.path().join("backup.yaml");
+    std::fs::write(
+        &with_backup,
+        format!(
+            "{}---\napiVersion: data.fluid.io/v1alpha1\nkind: DataBackup\nmetadata: {{name: nightly}}\nspec:\n  dataset: web\n  backupPath: pvc://backups/web/\n",
+            std::fs::read_to_string(&with_load).expect("input")
+        ),
+    )
+    .expect("input");
+    let out = plugin(
+        &server,
+        dir.path(),
+        &["apply", with_backup.to_str().unwrap(), "--yes", "--wait=false"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let backup_path = "/apis/data.fluid.io/v1alpha1/namespaces/default/databackups/nightly";
+    assert!(server.object(backup_path).is_some(), "the DataBackup is applied");
+    let job_path = server
+        .paths()
+        .into_iter()
+        .find(|p| p.starts_with("/apis/batch/v1/namespaces/default/jobs/nightly-backup-"))
+        .expect("the backup Job");
+    let job = server.object(&job_path).expect("job");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "web-loader");
+    let items = dir.path().join("backup-credential");
+    std::fs::create_dir_all(&items).expect("mkdir");
+    for item in pod["volumes"][0]["secret"]["items"].as_array().expect("items") {
+        let key = item["key"].as_str().unwrap_or_default();
+        std::fs::copy(credential.join(key), items.join(key)).expect("item");
+    }
+    assert!(items.join("admin.key").exists() && !items.join("client.key").exists());
+    let mut env = master_env(&server)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("GOOSEFS_MASTER"))
+        .collect::<Vec<_>>();
+    for var in pod["containers"][0]["env"].as_array().expect("env") {
+        if let Some(value) = var["value"].as_str() {
+            env.push((var["name"].as_str().unwrap_or_default().to_owned(), value.to_owned()));
+        }
+    }
+    let claim = dir.path().join("claim");
+    env.retain(|(k, _)| k != "BACKUP_DIR");
+    env.push(("BACKUP_DIR".to_owned(), claim.join("web").display().to_string()));
+    env.push((
+        "DATABACKUP_JOB".to_owned(),
+        job_path.rsplit('/').next().unwrap_or_default().to_owned(),
+    ));
+    env.push(("NODE_NAME".to_owned(), "node-1".to_owned()));
+    env.push((
+        "GOOSEFS_USER_JAVA_OPTS".to_owned(),
+        format!("-Dgoosefs.master.rpc.addresses={ip}:{rpc_port} -Dgoosefs.user.rpc.retry.max.duration=10s"),
+    ));
+    let out = Command::new(&goosefs)
+        .arg("databackup")
+        .env_clear()
+        .envs(env)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GOOSEFS_CREDENTIAL_DIR", &items)
+        .env("GOOSEFS_KUBE_API_URL", format!("http://{}", server.addr))
+        .env("GOOSEFS_KUBE_SERVICE_ACCOUNT", &loader_account)
+        .output()
+        .expect("goosefs databackup");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let file = claim.join("web").join("metadata-backup-web-default.gz");
+    let bytes = std::fs::read(&file).expect("the backup file");
+    assert_eq!(bytes[..2], [0x1f, 0x8b], "gzip");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("backup saved: {} on node node-1", file.display())),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let status = server.object(backup_path).expect("backup")["status"].clone();
+    assert_eq!(status["phase"], "Complete", "{status}");
+    assert_eq!(status["infos"]["BackupLocationPath"], "pvc://backups/web/");
+    assert_eq!(status["infos"]["BackupLocationNodeName"], "node-1");
+    assert_eq!(status["conditions"][0]["type"], "Complete");
+    for (method, path) in [
+        ("PATCH", format!("{fluid}/databackups/other/status")),
+        ("PATCH", format!("{fluid}/databackups/nightly")),
+    ] {
+        let (code, body) = request(server.addr, method, &path, &loader_token);
+        assert_eq!(code, 403, "{method} {path}: {body}");
+    }
 }

@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         catalog,
         templates: Templates::embedded(),
     };
-    if let Ok(compiled) = compile::compile(&outcome.runtimes, &outcome.datasets, &outcome.dataloads, &compile_options) {
+    if let Ok(compiled) = compile::compile(&outcome.runtimes, &outcome.datasets, &outcome.dataloads, &outcome.databackups, &compile_options) {
         for manifest in &compiled.manifests {
             assert!(manifest.object().is_ok(), "the embedded templates render valid YAML: {manifest:?}");
         }

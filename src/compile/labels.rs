@@ -73,6 +73,15 @@ pub fn role_labels(
         "loader".to_owned(),
         with(&[("role", "dataload-job"), ("targetDataset", name)]),
     );
+    // A DataBackup's Job and pod (Fluid's backup pod had the chart's labels only).
+    out.insert(
+        "backup".to_owned(),
+        with(&[("role", "databackup-job"), ("targetDataset", name)]),
+    );
+    out.insert(
+        "backup_pod".to_owned(),
+        with(&[("role", "databackup-pod"), ("targetDataset", name)]),
+    );
     out.insert(
         "loader_cron".to_owned(),
         with(&[("role", "dataload-cronjob"), ("targetDataset", name)]),

@@ -5,6 +5,7 @@
 //! reads templates and catalogs and writes output.
 
 pub mod applyset;
+pub mod databackup;
 pub mod dataload;
 pub mod fuse;
 pub mod images;
@@ -23,7 +24,7 @@ use std::ops::RangeInclusive;
 
 use serde_json::Value;
 
-use crate::model::{DataLoad, Dataset, GooseFsRuntime};
+use crate::model::{DataBackup, DataLoad, Dataset, GooseFsRuntime};
 pub use images::Catalog;
 pub use templates::Templates;
 pub use values::Values;
@@ -162,6 +163,7 @@ pub fn compile_each(
     runtimes: &[GooseFsRuntime],
     datasets: &[Dataset],
     dataloads: &[DataLoad],
+    databackups: &[DataBackup],
     options: &CompileOptions,
     sink: &mut dyn FnMut(Runtime) -> std::io::Result<()>,
 ) -> Result<(), CompileError> {
@@ -207,6 +209,33 @@ pub fn compile_each(
             });
         }
     }
+    // A DataBackup likewise, in its own namespace; Fluid's images back up on the leader's node
+    // only (their CLI writes on the master), which a Job cannot know at render time.
+    for backup in databackups {
+        let namespace = ns_of(&backup.metadata.namespace);
+        let object = format!(
+            "DataBackup/{namespace}/{}",
+            backup.metadata.name.as_deref().unwrap_or_default()
+        );
+        let name = backup.spec.dataset.as_str();
+        if !jobs
+            .iter()
+            .any(|(r, _)| ns_of(&r.metadata.namespace) == namespace && r.metadata.name.as_deref() == Some(name))
+        {
+            return Err(CompileError::Runtime {
+                object,
+                message: format!(
+                    "its Dataset {namespace}/{name} and GooseFSRuntime are not in the input; render needs them"
+                ),
+            });
+        }
+        if !options.catalog.keeps_status {
+            return Err(CompileError::Runtime {
+                object,
+                message: "Fluid's images take a backup on the leading master's node only; render it with this tool's images (the default catalog)".to_owned(),
+            });
+        }
+    }
     let render_one = |(runtime, ports): &(&GooseFsRuntime, ports::Ports)| -> Result<Runtime, CompileError> {
         let namespace = ns_of(&runtime.metadata.namespace);
         let name = runtime.metadata.name.clone().unwrap_or_default();
@@ -223,6 +252,11 @@ pub fn compile_each(
             .filter(|l| load_target(l) == (namespace.clone(), name.clone()))
             .collect();
         values.loaders = dataload::loaders(&values, &loads, options.templates.source("dataload.yaml.j2"));
+        let backups: Vec<&DataBackup> = databackups
+            .iter()
+            .filter(|b| (ns_of(&b.metadata.namespace), b.spec.dataset.clone()) == (namespace.clone(), name.clone()))
+            .collect();
+        values.backups = databackup::jobs(&values, &backups, options.templates.source("databackup.yaml.j2"));
         let context = minijinja::context! { v => minijinja::value::Serde(&values) };
         let mut manifests = Vec::new();
         for (rank_in_runtime, template) in templates::OBJECT_TEMPLATES.iter().enumerate() {
@@ -343,10 +377,14 @@ pub fn compile(
     runtimes: &[GooseFsRuntime],
     datasets: &[Dataset],
     dataloads: &[DataLoad],
+    databackups: &[DataBackup],
     options: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
-    compile_each(runtimes, datasets, dataloads, options, &mut |(values, manifests)| {
+    compile_each(runtimes, datasets, dataloads, databackups, options, &mut |(
+        values,
+        manifests,
+    )| {
         compiled.values.push(values);
         compiled.manifests.extend(manifests);
         Ok(())
@@ -359,10 +397,10 @@ pub fn compile(
 
 /// The apply rank of the objects of the `i`-th of [`templates::OBJECT_TEMPLATES`]: config and
 /// the masters' and loaders' service accounts and Roles 1, Services 2, PV 3 (PVC 4), masters 5,
-/// mount Job 6, workers 7, FUSE and the PodMonitor 8, the DataLoads' loaders 9 (they load
-/// through the workers).
+/// mount Job 6, workers 7, FUSE and the PodMonitor 8, the DataLoads' loaders and DataBackups'
+/// Jobs 9 (they load through the workers, back up through the masters).
 fn apply_rank_of_template(i: usize) -> u8 {
-    [1, 1, 1, 2, 3, 5, 6, 7, 8, 8, 9].get(i).copied().unwrap_or(9)
+    [1, 1, 1, 2, 3, 5, 6, 7, 8, 8, 9, 9].get(i).copied().unwrap_or(9)
 }
 
 /// The top-level `apiVersion` of a rendered document (empty when it has none).

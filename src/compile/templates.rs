@@ -16,6 +16,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("podmonitor.yaml.j2", include_str!("../../templates/podmonitor.yaml.j2")),
     ("dataload.yaml.j2", include_str!("../../templates/dataload.yaml.j2")),
+    ("databackup.yaml.j2", include_str!("../../templates/databackup.yaml.j2")),
     (
         "loader-rbac.yaml.j2",
         include_str!("../../templates/loader-rbac.yaml.j2"),
@@ -58,7 +59,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The object templates rendered per runtime, in apply order (partials start with `_`).
-pub const OBJECT_TEMPLATES: [&str; 11] = [
+pub const OBJECT_TEMPLATES: [&str; 12] = [
     "configmap.yaml.j2",
     "status-rbac.yaml.j2",
     "loader-rbac.yaml.j2",
@@ -70,6 +71,7 @@ pub const OBJECT_TEMPLATES: [&str; 11] = [
     "fuse-daemonset.yaml.j2",
     "podmonitor.yaml.j2",
     "dataload.yaml.j2",
+    "databackup.yaml.j2",
 ];
 
 /// Template sources, by name.

@@ -107,6 +107,8 @@ pub struct Values {
     pub mount_job: String,
     /// The DataLoads of its Dataset ([`super::dataload`]), set by the compiler.
     pub loaders: Vec<super::dataload::Loader>,
+    /// The DataBackups' Jobs (set by `compile` after [`build`]).
+    pub backups: Vec<super::databackup::BackupJob>,
     /// The Job's idempotent mount script.
     pub mount_script: String,
     /// Readiness and liveness probes (our images only).
@@ -163,6 +165,8 @@ pub struct Credential {
     pub mount_job: Vec<String>,
     /// Items of a DataLoad loader's pod.
     pub loader: Vec<String>,
+    /// Items a DataBackup's Job mounts (admin: the whole namespace).
+    pub backup: Vec<String>,
 }
 
 impl Credential {
@@ -176,6 +180,7 @@ impl Credential {
             fuse: Pod::Fuse.items(),
             mount_job: Pod::MountJob.items(),
             loader: Pod::Loader.items(),
+            backup: Pod::Backup.items(),
         }
     }
 }
@@ -579,6 +584,7 @@ pub fn build(
         mounts: mounts.job,
         mount_job,
         loaders: Vec::new(),
+        backups: Vec::new(),
         user: run_as.as_ref().map_or(0, |u| u.uid),
         group: run_as.as_ref().map_or(0, |u| u.gid),
         init_users,

@@ -106,6 +106,13 @@ fn plan_prepared(session: &Session, prepared: &Prepared, namespace: &str, scope:
                 objects.push(fluid(serde_json::to_value(load))?);
             }
         }
+        if !prepared.outcome.databackups.is_empty()
+            && (scope.install_crds || session.block_on(cluster.crd_installed("databackups.data.fluid.io"))?)
+        {
+            for backup in &prepared.outcome.databackups {
+                objects.push(fluid(serde_json::to_value(backup))?);
+            }
+        }
     }
     for manifest in &compiled.manifests {
         objects.push(manifest.object()?);

@@ -46,6 +46,7 @@ impl Prepared {
             &self.outcome.runtimes,
             &self.outcome.datasets,
             &self.outcome.dataloads,
+            &self.outcome.databackups,
             &self.compile,
             sink,
         )?;
@@ -61,6 +62,7 @@ impl Prepared {
             &self.outcome.runtimes,
             &self.outcome.datasets,
             &self.outcome.dataloads,
+            &self.outcome.databackups,
             &self.compile,
         )?)
     }

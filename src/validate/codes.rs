@@ -346,9 +346,8 @@ impl Code {
                 "DataBackup",
                 Severity::Error,
                 "A DataBackup names a Dataset that is in the input with its GooseFSRuntime, in the \
-                 DataBackup's namespace, and its backupPath is pvc://<claim>/<path> or local://<path>. A \
-                 warning says that render does not run it yet: kubectl goosefs backup does, into the same \
-                 place.",
+                 DataBackup's namespace, and its backupPath is pvc://<claim>/<path> or local://<path> \
+                 (no whitespace, no ..).",
                 "Fluid fails such a backup only when it runs; the file lands where a Dataset's \
                  dataRestoreLocation with the same path finds it, so the path must be one it can read.",
                 "kind: DataBackup\nspec:\n  dataset: hbase\n  backupPath: /backups/hbase",

@@ -66,6 +66,8 @@ pub enum Typed {
     Dataset(Box<Dataset>),
     /// A data load.
     DataLoad(Box<DataLoad>),
+    /// A data backup.
+    DataBackup(Box<DataBackup>),
 }
 
 /// Context handed to checks: where findings go and how they are located.
@@ -235,6 +237,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
                     at.code = Code::GFS302;
                     at.severity = Severity::Error;
                     target = Some((namespace.clone(), backup.spec.dataset.clone(), at));
+                    typed = keep.then(|| Typed::DataBackup(Box::new(backup)));
                 }
                 Err(e) => typed_failure(&mut ctx, &e),
             },

@@ -74,6 +74,8 @@ pub struct Outcome {
     pub datasets: Vec<crate::model::Dataset>,
     /// Well-formed data loads, in input order (with `keep_objects`).
     pub dataloads: Vec<crate::model::DataLoad>,
+    /// Well-formed data backups, in input order (with `keep_objects`).
+    pub databackups: Vec<crate::model::DataBackup>,
 }
 
 /// Everything one file yields.
@@ -150,11 +152,13 @@ pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> O
     let mut runtimes = Vec::with_capacity(runtime_count);
     let mut datasets = Vec::with_capacity(typed.len() - runtime_count);
     let mut dataloads = Vec::new();
+    let mut databackups = Vec::new();
     for object in typed {
         match object {
             document::Typed::Runtime(r) => runtimes.push(*r),
             document::Typed::Dataset(d) => datasets.push(*d),
             document::Typed::DataLoad(l) => dataloads.push(*l),
+            document::Typed::DataBackup(b) => databackups.push(*b),
         }
     }
     Outcome {
@@ -163,6 +167,7 @@ pub fn validate_inputs(inputs: Vec<load::Input>, options: &ValidateOptions) -> O
         runtimes,
         datasets,
         dataloads,
+        databackups,
     }
 }
 
@@ -391,8 +396,10 @@ fn pair(seen: &[Seen], goosefs_only: Vec<(String, String, Vec<Diagnostic>)>, out
             "DataBackup {}/{} backs up Dataset {namespace}/{name}, which has no Dataset and GooseFSRuntime in the input",
             s.namespace, s.name
         );
-        d.severity = Severity::Warning;
-        d.help = Some("give the Dataset and its GooseFSRuntime in the same input, or check the name".to_owned());
+        d.help = Some(
+            "its Job is compiled into the runtime's objects (and pruned with them): give the Dataset and its GooseFSRuntime in the same input"
+                .to_owned(),
+        );
         out.push(d);
     }
     for s in seen.iter().filter(|s| s.role == Role::DataLoad) {

@@ -67,6 +67,9 @@ enum Top {
     /// Runs a DataLoad (the pod of its rendered Job: paths and options from the environment)
     /// and writes its status.
     Dataload,
+    /// Runs a DataBackup (the pod of its rendered Job: where the file goes from the environment)
+    /// and writes its status.
+    Databackup,
 }
 
 #[derive(Subcommand)]
@@ -263,13 +266,8 @@ enum Failure {
     Credential(crate::auth::AuthError),
     #[error(transparent)]
     DataLoad(#[from] crate::dataload::DataLoadError),
-    /// The backup file cannot be written.
-    #[error("cannot write the backup into {path}: {source}")]
-    BackupFile {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Backup(#[from] crate::databackup::BackupError),
 }
 
 impl Failure {
@@ -302,7 +300,15 @@ impl Failure {
                 source: ClientError::NoLeader { .. } | ClientError::NoJobMaster { .. },
                 ..
             }) => NoLeader,
-            Failure::DataLoad(_) | Failure::BackupFile { .. } => Refused,
+            Failure::DataLoad(_) => Refused,
+            Failure::Backup(crate::databackup::BackupError::Usage(_)) => Usage,
+            Failure::Backup(crate::databackup::BackupError::Client(ClientError::Refused(r)))
+                if matches!(r.kind, RefusalKind::Unauthenticated | RefusalKind::Forbidden) =>
+            {
+                Denied
+            }
+            Failure::Backup(crate::databackup::BackupError::Client(ClientError::NoLeader { .. })) => NoLeader,
+            Failure::Backup(_) => Refused,
         }
     }
 }
@@ -361,7 +367,7 @@ fn secure(command: &Top) -> Result<(), Failure> {
         Top::JobMaster => (Role::JobMaster, Process::Daemon(Signs::Client)),
         Top::JobWorker => (Role::JobWorker, Process::Daemon(Signs::Client)),
         Top::Proxy => (Role::Proxy, Process::Daemon(Signs::Client)),
-        Top::Fs { .. } | Top::Fsadmin { .. } | Top::Dataload => (Role::Client, Process::Cli),
+        Top::Fs { .. } | Top::Fsadmin { .. } | Top::Dataload | Top::Databackup => (Role::Client, Process::Cli),
     };
     let conf = Conf::from_env(role, &env, &[]);
     let security = crate::auth::Security::load(&conf, process).map_err(|e| match process {
@@ -503,6 +509,12 @@ async fn run(cli: Cli) -> Result<String, Failure> {
             let job_masters = crate::config::job_masters(&conf, &config)?;
             Ok(crate::dataload::run(&task, &MasterClient::new(&config), &job_masters, kube.as_ref()).await?)
         }
+        Top::Databackup => {
+            let config = ClientConfig::from_conf(&conf(Role::Client))?;
+            let task = crate::databackup::Task::from_env(&env)?;
+            let kube = crate::kubeapi::KubeApi::from_env(&env).map_err(crate::databackup::BackupError::from)?;
+            Ok(crate::databackup::run(&task, &MasterClient::new(&config), kube.as_ref()).await?)
+        }
         Top::Fsadmin { command } => {
             let config = ClientConfig::from_conf(&conf(Role::Client))?;
             let client = MasterClient::new(&config);
@@ -516,52 +528,10 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                         "fsadmin report {c}: this runtime reports capacity"
                     )));
                 }
-                AdminCommand::Backup { dir, local: _ } => backup(&client, &dir).await?,
+                AdminCommand::Backup { dir, local: _ } => crate::databackup::take(&client, &dir, None).await?.text,
             })
         }
     }
-}
-
-/// `fsadmin backup`: the leader's backup written atomically (a temporary name, synced, renamed)
-/// into `dir`, then GooseFS' three lines (Fluid's DataBackup script reads the second).
-async fn backup(client: &MasterClient, dir: &std::path::Path) -> Result<String, Failure> {
-    use base64::Engine as _;
-    let reply: crate::proto::BackupReply = client.call::<(), _>(crate::proto::paths::BACKUP, None).await?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(reply.data.as_bytes())
-        .map_err(|e| {
-            ClientError::Refused(crate::proto::Refusal::failed(format!(
-                "a backup that is not base64: {e}"
-            )))
-        })?;
-    let (year, month, day) = goosefs_conf::duration::civil_from_days(reply.created_ms.div_euclid(86_400_000));
-    let path = dir.join(format!(
-        "goosefs-backup-{year:04}-{month:02}-{day:02}-{}.gz",
-        reply.created_ms
-    ));
-    let failed = |source| Failure::BackupFile {
-        path: dir.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let tmp = dir.join(format!(".goosefs-backup-{}.tmp", std::process::id()));
-    let written = (|| {
-        use std::io::Write as _;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(failed(e));
-    }
-    Ok(format!(
-        "Backup Host        : {}\nBackup URI         : {}\nBackup Entry Count : {}\n",
-        reply.host,
-        path.display(),
-        reply.entries
-    ))
 }
 
 /// Parses the arguments, runs the command, prints its output, and returns the exit code.

@@ -114,66 +114,104 @@ pub async fn run(
     kube: Option<&KubeApi>,
 ) -> Result<String, DataLoadError> {
     // Only a DataLoad has a status to keep.
-    let kube = kube.zip(task.status_path());
-    let job = match (&kube, task.job_path()) {
-        (Some((kube, _)), Some(path)) => match kube.get(&path).await {
-            Ok(job) => job,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the loader's Job: its start time and attempts are unknown");
-                None
-            }
-        },
-        _ => None,
+    let operation = match kube.zip(task.status_path()) {
+        Some((kube, status)) => Some(Operation::begin(kube, status, task.job_path(), json!({})).await),
+        None => None,
     };
-    let started = job
-        .as_ref()
-        .and_then(|j| j["metadata"]["creationTimestamp"].as_str())
-        .and_then(goosefs_conf::fluid_status::epoch_seconds)
-        .and_then(|s| u64::try_from(s).ok())
-        .unwrap_or_else(now_seconds);
-    // Fluid's words for a load under way. A failed write does not stop the load: the final
-    // one is retried with the Job's next attempt if it fails too.
-    if let Some((kube, status)) = &kube
-        && let Err(e) = kube
-            .merge_patch(
-                status,
-                &json!({"status": {"phase": "Executing", "duration": "Unfinished", "conditions": []}}),
-            )
-            .await
-    {
-        tracing::warn!(error = %e, "cannot write the DataLoad's status; loading anyway");
-    }
+    let began = now_seconds();
     let outcome = load_all(task, client, job_masters).await;
-    let finished = now_seconds();
-    let duration = go_duration(Duration::from_secs(finished.saturating_sub(started)));
-    let Some((kube, status)) = kube else {
-        return outcome.map(|()| format!("loaded in {duration}\n"));
+    let ended = outcome.as_ref().map(|_| ()).map_err(ToString::to_string);
+    let duration = match &operation {
+        Some(op) => op.end(ended, json!({})).await?,
+        None => go_duration(Duration::from_secs(now_seconds().saturating_sub(began))),
     };
-    let at = goosefs_conf::fluid_status::rfc3339(i64::try_from(finished).unwrap_or(i64::MAX));
-    match &outcome {
-        Ok(()) => {
-            kube.merge_patch(
-                &status,
-                &json!({"status": {"phase": "Complete", "duration": duration, "conditions": [
-                    {"type": "Complete", "status": "True", "lastProbeTime": at, "lastTransitionTime": at}
-                ]}}),
-            )
-            .await?;
-        }
-        Err(e) if last_attempt(job.as_ref()) => {
-            kube.merge_patch(
-                &status,
-                &json!({"status": {"phase": "Failed", "duration": duration, "conditions": [
-                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                     "message": e.to_string(), "lastProbeTime": at, "lastTransitionTime": at}
-                ]}}),
-            )
-            .await?;
-        }
-        // The Job runs another pod: the load stays Executing.
-        Err(e) => tracing::warn!(error = %e, "this attempt failed; the Job retries"),
-    }
     outcome.map(|()| format!("loaded in {duration}\n"))
+}
+
+/// A data operation (DataLoad, DataBackup) whose status its own pod keeps, as Fluid's controller
+/// kept it from the Job: `Executing` (duration `Unfinished`) when it starts, then `Complete`, or
+/// `Failed` once the Job has no attempt left, with Fluid's duration (Job creation to finish, as
+/// Go prints a duration) and its `Complete`/`Failed` condition.
+pub(crate) struct Operation<'a> {
+    kube: &'a KubeApi,
+    /// The object's status subresource.
+    status: String,
+    /// The pod's Job, when it could be read (its start and attempts).
+    job: Option<Value>,
+    /// When the operation started (the Job's creation), in seconds since the epoch.
+    started: u64,
+}
+
+impl<'a> Operation<'a> {
+    /// Reads the Job (at `job_path`) and writes `Executing`, with `extra` status fields. A failed
+    /// write does not stop the operation: the final one is retried with the Job's next attempt.
+    pub(crate) async fn begin(
+        kube: &'a KubeApi,
+        status: String,
+        job_path: Option<String>,
+        extra: Value,
+    ) -> Operation<'a> {
+        let job = match job_path {
+            Some(path) => kube.get(&path).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the operation's Job: its start time and attempts are unknown");
+                None
+            }),
+            None => None,
+        };
+        let started = job
+            .as_ref()
+            .and_then(|j| j["metadata"]["creationTimestamp"].as_str())
+            .and_then(goosefs_conf::fluid_status::epoch_seconds)
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or_else(now_seconds);
+        let mut body = json!({"status": {"phase": "Executing", "duration": "Unfinished", "conditions": []}});
+        merge(&mut body["status"], extra);
+        if let Err(e) = kube.merge_patch(&status, &body).await {
+            tracing::warn!(error = %e, "cannot write the operation's status; going on");
+        }
+        Operation {
+            kube,
+            status,
+            job,
+            started,
+        }
+    }
+
+    /// Writes how it ended (with `extra` status fields) and returns its duration. A failure
+    /// before the Job's last attempt leaves it `Executing`: the Job runs another pod.
+    ///
+    /// # Errors
+    /// The status write.
+    pub(crate) async fn end(&self, outcome: Result<(), String>, extra: Value) -> Result<String, KubeError> {
+        let finished = now_seconds();
+        let duration = go_duration(Duration::from_secs(finished.saturating_sub(self.started)));
+        let at = goosefs_conf::fluid_status::rfc3339(i64::try_from(finished).unwrap_or(i64::MAX));
+        let mut body = match &outcome {
+            Ok(()) => json!({"status": {"phase": "Complete", "duration": duration, "conditions": [
+                {"type": "Complete", "status": "True", "lastProbeTime": at, "lastTransitionTime": at}
+            ]}}),
+            Err(e) if last_attempt(self.job.as_ref()) => {
+                json!({"status": {"phase": "Failed", "duration": duration, "conditions": [
+                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                     "message": e, "lastProbeTime": at, "lastTransitionTime": at}
+                ]}})
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "this attempt failed; the Job retries");
+                return Ok(duration);
+            }
+        };
+        merge(&mut body["status"], extra);
+        self.kube.merge_patch(&self.status, &body).await?;
+        Ok(duration)
+    }
+}
+
+/// Adds the fields of `extra` (an object) to `into`.
+fn merge(into: &mut Value, extra: Value) {
+    if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
+        into.extend(extra);
+    }
 }
 
 async fn load_all(task: &Task, client: &MasterClient, job_masters: &[String]) -> Result<(), DataLoadError> {

@@ -21,6 +21,7 @@ pub mod blockfile;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod databackup;
 pub mod dataload;
 pub mod exit;
 pub mod fs;

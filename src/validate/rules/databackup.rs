@@ -1,11 +1,9 @@
 //! GFS302: a DataBackup that Fluid would run and whose file a Dataset's `dataRestoreLocation` can
 //! find: a Dataset named, a `backupPath` of `pvc://<claim>/<path>` or `local://<path>`. (Whether
-//! its Dataset and runtime are in the input is checked when pairing.) Rendering does not run a
-//! DataBackup yet: a warning says so and names the command that does.
+//! its Dataset and runtime are in the input is checked when pairing.)
 
 use crate::model::DataBackup;
 use crate::validate::codes::Code;
-use crate::validate::diagnostic::Severity;
 use crate::validate::document::DocCtx;
 use crate::validate::path::FieldPath;
 
@@ -20,35 +18,19 @@ pub fn check(backup: &DataBackup, ctx: &mut DocCtx<'_>) {
             Some("spec.dataset: the name of the Dataset in this namespace".to_owned()),
         );
     }
-    let path = FieldPath::parse("spec.backupPath");
     let location = backup.spec.backup_path.as_deref().unwrap_or_default();
     let parsed = crate::compile::values::backup_location(location)
         .filter(|_| !location.contains(char::is_whitespace) && !location.contains(".."));
-    match parsed {
-        None => ctx.report(
+    if parsed.is_none() {
+        ctx.report(
             Code::GFS302,
-            &path,
+            &FieldPath::parse("spec.backupPath"),
             false,
             format!("backupPath {location:?} is neither pvc://<claim>/<path> nor local://<path>"),
             Some(
                 "backupPath: pvc://backups/hbase/ (a claim in this namespace) or local:///var/backups/goosefs"
                     .to_owned(),
             ),
-        ),
-        Some(_) => ctx.report_as(
-            Code::GFS302,
-            Severity::Warning,
-            &path,
-            false,
-            "render does not run a DataBackup yet (nor does apply)".to_owned(),
-            Some(format!(
-                "run it with: kubectl goosefs backup {} --to {location}",
-                if backup.spec.dataset.is_empty() {
-                    "<runtime>"
-                } else {
-                    &backup.spec.dataset
-                }
-            )),
-        ),
+        );
     }
 }
