@@ -130,6 +130,21 @@ fn master_env(server: &ApiServer) -> Vec<(String, String)> {
     env
 }
 
+/// The environment of a rendered Job's pod: the runtime's ConfigMap (not the master container's
+/// own variables) and the container's literal variables.
+fn job_pod_env(server: &ApiServer, pod: &serde_json::Value) -> Vec<(String, String)> {
+    let mut env = master_env(server)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("GOOSEFS_MASTER"))
+        .collect::<Vec<_>>();
+    for var in pod["containers"][0]["env"].as_array().expect("env") {
+        if let Some(value) = var["value"].as_str() {
+            env.push((var["name"].as_str().unwrap_or_default().to_owned(), value.to_owned()));
+        }
+    }
+    env
+}
+
 #[test]
 fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_rights() {
     common::require("python3", "Debian's python3");
@@ -357,15 +372,7 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
     let job = server.object(&job_path).expect("job");
     let pod = &job["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], "web-loader");
-    let mut env = master_env(&server)
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("GOOSEFS_MASTER"))
-        .collect::<Vec<_>>();
-    for var in pod["containers"][0]["env"].as_array().expect("env") {
-        if let Some(value) = var["value"].as_str() {
-            env.push((var["name"].as_str().unwrap_or_default().to_owned(), value.to_owned()));
-        }
-    }
+    let mut env = job_pod_env(&server, pod);
     let job_name = job_path.rsplit('/').next().unwrap_or_default().to_owned();
     env.push(("DATALOAD_JOB".to_owned(), job_name));
     // The pod would find the master by its Service name; here, by its address.
@@ -469,15 +476,7 @@ fn the_leading_master_keeps_the_runtime_and_dataset_status_with_only_its_roles_r
         std::fs::copy(credential.join(key), items.join(key)).expect("item");
     }
     assert!(items.join("admin.key").exists() && !items.join("client.key").exists());
-    let mut env = master_env(&server)
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("GOOSEFS_MASTER"))
-        .collect::<Vec<_>>();
-    for var in pod["containers"][0]["env"].as_array().expect("env") {
-        if let Some(value) = var["value"].as_str() {
-            env.push((var["name"].as_str().unwrap_or_default().to_owned(), value.to_owned()));
-        }
-    }
+    let mut env = job_pod_env(&server, pod);
     let claim = dir.path().join("claim");
     env.retain(|(k, _)| k != "BACKUP_DIR");
     env.push(("BACKUP_DIR".to_owned(), claim.join("web").display().to_string()));

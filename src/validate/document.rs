@@ -211,13 +211,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             Kind::DataLoad => match serde_json::from_value::<DataLoad>(value) {
                 Ok(load) => {
                     rules::check_dataload(&load, &mut ctx);
-                    let path = FieldPath::parse("spec.dataset.name");
-                    let pos = path.locate(root, false);
-                    let mut at = placeholder(&ctx);
-                    (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
-                    at.source_line = snippet(text, pos);
-                    at.code = Code::GFS301;
-                    at.severity = Severity::Error;
+                    let at = finding_at(&ctx, "spec.dataset.name", Code::GFS301);
                     let dataset_namespace = (load.spec.dataset.namespace.clone())
                         .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| namespace.clone());
@@ -229,13 +223,7 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
             Kind::DataBackup => match serde_json::from_value::<DataBackup>(value) {
                 Ok(backup) => {
                     rules::check_databackup(&backup, &mut ctx);
-                    let path = FieldPath::parse("spec.dataset");
-                    let pos = path.locate(root, false);
-                    let mut at = placeholder(&ctx);
-                    (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
-                    at.source_line = snippet(text, pos);
-                    at.code = Code::GFS302;
-                    at.severity = Severity::Error;
+                    let at = finding_at(&ctx, "spec.dataset", Code::GFS302);
                     target = Some((namespace.clone(), backup.spec.dataset.clone(), at));
                     typed = keep.then(|| Typed::DataBackup(Box::new(backup)));
                 }
@@ -273,6 +261,18 @@ pub fn check(file: &Arc<str>, text: &str, root: &Node, default_namespace: &str, 
         skipped: false,
         typed,
     }
+}
+
+/// An error skeleton of `code` at field `path` (pairing fills in the message).
+fn finding_at(ctx: &DocCtx<'_>, path: &str, code: Code) -> Diagnostic {
+    let path = FieldPath::parse(path);
+    let pos = path.locate(ctx.root, false);
+    let mut at = placeholder(ctx);
+    (at.line, at.column, at.path) = (pos.line, pos.column, path.to_string());
+    at.source_line = snippet(ctx.text, pos);
+    at.code = code;
+    at.severity = Severity::Error;
+    at
 }
 
 /// A finding skeleton at the document's start, filled in by pairing.

@@ -478,6 +478,23 @@ check "directories and a second mount, backed up into a claim by kubectl goosefs
    kubectl goosefs backup hbase --to pvc://backups/hbase/ --timeout 3m > $WORK/backup.txt; cat $WORK/backup.txt;
    grep -q '^backed up: pvc://backups/hbase/metadata-backup-hbase-default.gz' $WORK/backup.txt &&
    gzip -t $BACKUP_HOST/hbase/metadata-backup-hbase-default.gz"
+cat > "$WORK/databackup.yaml" <<EOF
+---
+apiVersion: data.fluid.io/v1alpha1
+kind: DataBackup
+metadata: {name: nightly}
+spec:
+  dataset: hbase
+  backupPath: pvc://backups/nightly/
+EOF
+check "a DataBackup applied with the runtime: its Job backs up, kubectl get databackup shows Fluid's columns, Complete" \
+  "cat $WORK/quota.yaml $WORK/databackup.yaml > $WORK/with-backup.yaml &&
+   kubectl goosefs apply -f $WORK/with-backup.yaml --yes --install-crds --timeout 5m >/dev/null &&
+   for _ in \$(seq 120); do kubectl get databackup nightly -o jsonpath='{.status.phase}' | grep -qx Complete && break; sleep 1; done;
+   kubectl get databackup nightly > $WORK/databackup.txt; cat $WORK/databackup.txt;
+   head -1 $WORK/databackup.txt | grep -Eqx 'NAME +DATASET +PHASE +PATH +NODENAME +DURATION +AGE' &&
+   grep -Eq '^nightly +hbase +Complete +pvc://backups/nightly/ +kgfs-node-[123] +[0-9]+s ' $WORK/databackup.txt &&
+   gzip -t $BACKUP_HOST/nightly/metadata-backup-hbase-default.gz"
 check "deleted, then applied with dataRestoreLocation: the new masters restore the directories and the mount" \
   "kubectl goosefs delete hbase --yes --timeout 3m >/dev/null &&
    for _ in \$(seq 120); do test -z \"\$(kubectl get pods -l app=goosefs -o name)\" && break; sleep 1; done &&
