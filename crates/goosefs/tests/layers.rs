@@ -27,6 +27,7 @@ const LAYERS: &[&str] = &[
     "jobs",
     "services",
     "dataload",
+    "databackup",
     "cli",
 ];
 
