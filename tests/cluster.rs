@@ -322,6 +322,20 @@ fn plan_refuses_host_ports_others_hold_and_warns_what_may_not_fit() {
         stderr(&out),
         "error: host ports are taken: DaemonSet/default/hbase-fuse: node node-2: host port 26011 (goosefs-fuse/metrics) held by pod web/nginx; the FUSE pod there could never start; free them (or change the runtime's ports) and plan again\n"
     );
+    // Another holds the masters' RPC port on node-1: three masters cannot have three nodes.
+    server.apply(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "etcd", "namespace": "web"},
+                            "spec": {"nodeName": "node-1", "hostNetwork": true, "containers": [{"name": "etcd", "ports": [{"containerPort": 26000}]}]},
+                            "status": {"phase": "Running"}}),
+        "test",
+    );
+    let out = plan(&server, dir.path(), &[HBASE]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("StatefulSet/default/hbase-master: 3 master pods need 3 nodes with their host ports free, and only 2 of the 3 selected are: node node-1: host port 26000 (goosefs-master/rpc) held by pod web/etcd"),
+        "{}",
+        stderr(&out)
+    );
     // A user who may not list nodes is told the checks did not run.
     server.inject_matching(|path| path.starts_with("GET /api/v1/nodes"), Fault::Status(403));
     let out = plan(&server, dir.path(), &[HBASE]);

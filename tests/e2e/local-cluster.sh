@@ -66,8 +66,8 @@ check "kubectl goosefs plan: everything to create (exit 2 with --detailed-exitco
    tail -1 $WORK/plan.txt | grep -Eqx 'Plan: (15|17) to create, 0 to update, 0 to delete, 0 unchanged.' &&
    grep -qx 'cost: default/hbase: cache capacity 5.59GiB (3 workers x 1.86GiB); no MEM tier; host ports per node: master 6, worker 5, FUSE 1' $WORK/plan.txt &&
    ! grep -q '^warning:' $WORK/plan.txt"
-# A pod of something else holding the FUSE metrics port on a node (host network): plan refuses,
-# naming the node and the pod, before anything is deployed.
+# A pod of something else holding the masters' RPC port and the FUSE metrics port on a node (host
+# network): plan refuses, naming the node and the pod, before anything is deployed.
 cat > "$WORK/squatter.yaml" <<EOF
 apiVersion: v1
 kind: Pod
@@ -79,14 +79,15 @@ spec:
       image: $(scripts/images name)
       imagePullPolicy: Never
       command: ["sleep", "600"]
-      ports: [{containerPort: 26011}]
+      ports: [{containerPort: 26000}, {containerPort: 26011}]
 EOF
-check "a host port held by another pod: plan refuses, naming the node and the holder" \
+check "host ports held by another pod: plan refuses, naming the node and the holder for the masters and FUSE" \
   "kubectl apply -f $WORK/squatter.yaml >/dev/null && kubectl wait --for=condition=PodScheduled --timeout=60s pod/squatter >/dev/null &&
    node=\$(kubectl get pod squatter -o jsonpath='{.spec.nodeName}');
    kubectl goosefs plan $HBASE > $WORK/squat.txt 2>&1; code=\$?; cat $WORK/squat.txt | tail -2;
    kubectl delete pod squatter --grace-period=0 --force >/dev/null 2>&1;
-   test \$code = 1 && grep -q \"node \$node: host port 26011 (goosefs-fuse/metrics) held by pod default/squatter; the FUSE pod there could never start\" $WORK/squat.txt"
+   test \$code = 1 && grep -q \"node \$node: host port 26011 (goosefs-fuse/metrics) held by pod default/squatter; the FUSE pod there could never start\" $WORK/squat.txt &&
+   grep -q \"StatefulSet/default/hbase-master: 3 master pods need 3 nodes with their host ports free, and only 2 of the 3 selected are: node \$node: host port 26000 (goosefs-master/rpc) held by pod default/squatter\" $WORK/squat.txt"
 start=$(now)
 check "kubectl goosefs apply -f hbase.yaml --yes waits until Ready" \
   "kubectl goosefs apply -f $HBASE --yes --install-crds --timeout 5m"
