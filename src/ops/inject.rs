@@ -54,13 +54,9 @@ pub fn inject(options: &InjectOptions, findings: &mut dyn FnMut(&Report)) -> Res
     let mut unreadable = Vec::new();
     let (apps, missing) = load::discover(&options.paths);
     unreadable.extend(missing);
-    let mut app_count = 0;
     for input in apps {
         match load::read(&input, load::DEFAULT_MAX_FILE_BYTES) {
-            Ok(Source::Text(text)) => {
-                held.push((input, text));
-                app_count += 1;
-            }
+            Ok(Source::Text(text)) => held.push((input, text)),
             Ok(Source::Unusable(problem)) => {
                 return Err(OpsError::Invalid(format!(
                     "{}:{}:{}: {}",
@@ -129,7 +125,6 @@ pub fn inject(options: &InjectOptions, findings: &mut dyn FnMut(&Report)) -> Res
             containers: options.containers.clone(),
         },
     );
-    held.truncate(app_count);
     held.into_iter()
         .map(|(input, text)| {
             let injected = inject::inject(&text, &input.display_name(), &target)?;
