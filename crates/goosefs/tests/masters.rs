@@ -498,10 +498,12 @@ fn a_metadata_backup_is_restored_into_empty_journals_once() {
         .expect("a count");
     assert!(entries >= 4, "a mount and three directories: {text}");
 
-    // Every journal lost at once; the backup is the masters' JOURNAL_BACKUP.
+    // Every journal lost at once; the backup is the masters' JOURNAL_BACKUP. (A new journal counts
+    // its terms from the start again: so do the logs.)
     for i in 0..3 {
         m.kill(i);
         std::fs::remove_dir_all(m.journal(i)).expect("wipe");
+        std::fs::remove_file(m.log(i)).expect("log");
     }
     m.master_env.insert("JOURNAL_BACKUP".into(), uri.to_owned());
     m.start_all();
