@@ -120,7 +120,7 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Back up a runtime's metadata (mount table and namespace) now (Fluid's DataBackup, imperatively).
     #[command(
-        after_help = "Runs a one-off Job with the runtime's admin key: `goosefs fsadmin backup`, the file named\n\
+        after_help = "Runs a one-off Job with the runtime's admin key: `goosefs databackup` writes the leader's backup, named\n\
         metadata-backup-<name>-<namespace>.gz in the --to directory, where a Dataset's dataRestoreLocation\n\
         with the same path makes new masters (empty journals) restore it. Exit codes: 0 backed up, 1 cluster\n\
         error, failed backup or timeout, 2 usage.\n\n\

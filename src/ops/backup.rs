@@ -1,6 +1,6 @@
 //! `backup`: Fluid's DataBackup, imperatively. A one-off Job in the runtime's namespace whose pod
-//! runs `goosefs fsadmin backup` (the leader's mount table and namespace, with the runtime's admin
-//! key) and leaves the file where Fluid's DataBackup leaves it: `metadata-backup-<name>-<ns>.gz`
+//! runs the runtime's `goosefs databackup` (the leader's mount table and namespace, with the
+//! runtime's admin key; no DataBackup, so no status) and leaves the file where Fluid's DataBackup leaves it: `metadata-backup-<name>-<ns>.gz`
 //! in the directory of `--to` (`pvc://<claim>/<sub>` or `local://<path>`), which is where a
 //! Dataset's `dataRestoreLocation` of the same value makes the masters restore it from.
 
@@ -42,17 +42,6 @@ pub struct BackedUp {
 pub fn default_location(namespace: &str, name: &str) -> String {
     format!("local:///tmp/goosefs-backup/{namespace}/{name}/")
 }
-
-/// The script of the backup's pod: GooseFS' backup into the target directory (made if missing),
-/// then renamed there to the name Fluid's restore looks for (one directory: an atomic rename).
-const SCRIPT: &str = r#"set -e
-mkdir -p "$BACKUP_DIR"
-out=$(goosefs fsadmin backup "$BACKUP_DIR" --local)
-echo "$out"
-uri=$(echo "$out" | sed -n 's/^Backup URI *: //p')
-mv "$uri" "$BACKUP_DIR/$BACKUP_FILE"
-echo "backup saved: $BACKUP_DIR$BACKUP_FILE on node $NODE_NAME"
-"#;
 
 /// The Job that takes the backup.
 ///
@@ -97,7 +86,7 @@ pub fn job(options: &BackupOptions, masters: &Value, credential: bool, suffix: &
             "name": "backup",
             "image": container["image"],
             "imagePullPolicy": container["imagePullPolicy"],
-            "command": ["/bin/sh", "-c", SCRIPT],
+            "command": ["goosefs", "databackup"],
             "env": [
                 {"name": "BACKUP_DIR", "value": dir},
                 {"name": "BACKUP_FILE", "value": backup_file(&options.namespace, name)},

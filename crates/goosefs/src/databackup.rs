@@ -1,5 +1,6 @@
 //! Taking a metadata backup from the client side: `goosefs fsadmin backup [DIR]` and
-//! `goosefs databackup`, the pod of a DataBackup's Job as kubectl-goosefs renders it.
+//! `goosefs databackup`, the pod of a DataBackup's Job as kubectl-goosefs renders it (and of
+//! `kubectl goosefs backup`'s one-off Job, which has no DataBackup and keeps no status).
 //!
 //! Both ask the leader for its backup (`master::backup`, admin role) and write the file on this
 //! machine, atomically (a temporary name, synced, renamed). `goosefs databackup` names it as
@@ -103,8 +104,9 @@ pub async fn take(client: &MasterClient, dir: &Path, file: Option<&str>) -> Resu
 /// What the rendered Job tells its pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
-    /// The DataBackup's name.
-    pub name: String,
+    /// The DataBackup's name; `None` for a backup with no DataBackup (`kubectl goosefs backup`),
+    /// whose status nobody keeps.
+    pub name: Option<String>,
     /// Its namespace (the runtime's).
     pub namespace: String,
     /// The pod's Job (its `job-name` label).
@@ -135,7 +137,7 @@ impl Task {
             return Err(BackupError::Usage(format!("BACKUP_FILE {file:?} is not a file name")));
         }
         Ok(Task {
-            name: need("DATABACKUP_NAME")?,
+            name: env("DATABACKUP_NAME").filter(|n| !n.is_empty()),
             namespace: need(crate::metrics::RUNTIME_NAMESPACE_ENV)?,
             job: env("DATABACKUP_JOB").filter(|j| !j.is_empty()),
             dir: PathBuf::from(need("BACKUP_DIR")?),
@@ -154,11 +156,12 @@ impl Task {
 /// [`BackupError`]: the backup (the Job then retries) or a status write.
 pub async fn run(task: &Task, client: &MasterClient, kube: Option<&KubeApi>) -> Result<String, BackupError> {
     let infos = json!({"infos": {"BackupLocationPath": task.path, "BackupLocationNodeName": task.node}});
-    let operation = match kube {
-        Some(kube) => {
+    // Only a DataBackup has a status to keep.
+    let operation = match kube.zip(task.name.as_ref()) {
+        Some((kube, name)) => {
             let status = format!(
-                "/apis/data.fluid.io/v1alpha1/namespaces/{}/databackups/{}/status",
-                task.namespace, task.name
+                "/apis/data.fluid.io/v1alpha1/namespaces/{}/databackups/{name}/status",
+                task.namespace
             );
             let job = (task.job.as_ref()).map(|j| format!("/apis/batch/v1/namespaces/{}/jobs/{j}", task.namespace));
             Some(Operation::begin(kube, status, job, infos.clone()).await)
@@ -217,5 +220,11 @@ mod tests {
         ));
         assert!(matches!(task(&[("BACKUP_DIR", "")]), Err(BackupError::Usage(_))));
         assert_eq!(task(&[("NODE_NAME", "")]).expect("task").node, "NA");
+        assert_eq!(
+            task(&[("DATABACKUP_NAME", "")])
+                .expect("a backup of no DataBackup")
+                .name,
+            None
+        );
     }
 }

@@ -497,6 +497,18 @@ fn a_metadata_backup_is_restored_into_empty_journals_once() {
         .and_then(|n| n.parse().ok())
         .expect("a count");
     assert!(entries >= 4, "a mount and three directories: {text}");
+    // `kubectl goosefs backup`'s pod: the same backup under Fluid's name, with no DataBackup.
+    let out = m.shell(&format!(
+        "BACKUP_DIR={} BACKUP_FILE=metadata-backup-hbase-default.gz GOOSEFS_RUNTIME_NAMESPACE=default goosefs databackup",
+        backups.display()
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let named = backups.join("metadata-backup-hbase-default.gz");
+    let read = |p: &std::path::Path| {
+        goosefs::master::backup::Backup::decode(&std::fs::read(p).expect("file")).expect("a backup")
+    };
+    let (a, b) = (read(&named), read(std::path::Path::new(uri)));
+    assert_eq!((a.mounts, a.inodes), (b.mounts, b.inodes), "the same namespace");
 
     // Every journal lost at once; the backup is the masters' JOURNAL_BACKUP. (A new journal counts
     // its terms from the start again: so do the logs.)

@@ -113,8 +113,8 @@ impl Backup {
                 last,
             };
         for (path, inode) in &self.inodes {
-            // A path and its inode as JSON, roughly: the part stays well within an entry.
-            let size = path.len() + 96 + inode.blocks.len() * 21;
+            // By the journal's own measure: the part stays well within an entry.
+            let size = super::namespace::inode_weight(path, inode);
             if bytes + size > PART_BYTES && !inodes.is_empty() {
                 parts.push(part(std::mem::take(&mut inodes), mounts.take(), false));
                 bytes = 0;

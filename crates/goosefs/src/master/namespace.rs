@@ -180,6 +180,11 @@ pub fn normal(path: &str) -> Result<&str, Refusal> {
     Ok(path)
 }
 
+/// About how many bytes an inode at `path` takes in a journal entry (its JSON, roughly).
+pub fn inode_weight(path: &str, inode: &Inode) -> usize {
+    path.len() + 96 + inode.blocks.len() * 21
+}
+
 impl Command {
     /// About how many bytes it takes in a journal entry (its strings and some framing): the
     /// leader bounds an entry by it.
@@ -196,10 +201,7 @@ impl Command {
             } => {
                 backup.len()
                     + mounts.iter().map(|(p, m)| p.len() + m.ufs.len() + 64).sum::<usize>()
-                    + inodes
-                        .iter()
-                        .map(|(p, i)| p.len() + 96 + i.blocks.len() * 21)
-                        .sum::<usize>()
+                    + inodes.iter().map(|(p, i)| inode_weight(p, i)).sum::<usize>()
             }
         }
     }
