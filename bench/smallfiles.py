@@ -10,7 +10,14 @@ reader threads (and by one), measured in one run side by side with their referen
      same GETs straight from nginx with as many threads, keep-alive connections (goal >= 0.8);
   2. warm through FUSE next to the same reads from the page cache of a local copy (goal >= 0.6
      with --threads readers, >= 0.4 with one);
-  3. the peak RSS of the master, the worker and FUSE.
+  3. the peak RSS of the master, the worker and FUSE;
+  4. the round trip of one request to the FUSE process (an ioctl Python's open() sends for every
+     file), and from it the best warm ratio one request per file allows with one thread; and warm
+     reads with one thread of files opened as Python 3.14 opens them (no such ioctl).
+
+Each of these once per FUSE mode, with a fresh worker tier: the render's args (Fluid's
+`direct_io`: passthrough, an OPEN and a RELEASE per file) and a read-only `kernel_cache` mount
+(the kernel opens files itself and keeps their pages).
 
 Listing: a directory of --listing files (empty) on nginx, listed cold and warm through
 `goosefs fs ls` and through FUSE (`ls -f`), next to `ls -f` of the local directory and a GET of
@@ -22,7 +29,7 @@ Usage: python3 bench/smallfiles.py [--dirs 10] [--files 1000] [--size 100KB] [--
 Needs nginx (apt-get install nginx-light) and the release build
 (cargo build --release -p goosefs --bin goosefs --example credential).
 """
-import argparse, http.client, os, shutil, subprocess, sys, tempfile, threading, time
+import argparse, http.client, io, os, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CASE, TARGET, Cluster, rendered, wait_for  # noqa: E402
@@ -113,6 +120,14 @@ def read_file(path, _state):
             pass
 
 
+def read_file_no_tty_check(path, _state):
+    """As `read_file`, opened as Python 3.14's open() opens a regular file: without asking whether
+    it is a terminal (CPython gh-90102), so with no ioctl (TCGETS) that FUSE passes on."""
+    with io.BufferedReader(io.FileIO(path, "r")) as f:
+        while f.read(1 << 20):
+            pass
+
+
 def http_getter(port):
     def get(path, state):
         c = state.get("c")
@@ -123,6 +138,27 @@ def http_getter(port):
         r.read()
         assert r.status == 200, (path, r.status)
     return get
+
+
+def request_round_trip(path, rounds=3000):
+    """Seconds per request to the FUSE process and back, the median of 5 runs: the ioctl Python's
+    open() sends to ask whether a file is a terminal (TCGETS), which FUSE passes to its process
+    for every file opened, the kernel knowing no answer of its own."""
+    import fcntl, statistics, termios
+    fd = os.open(path, os.O_RDONLY)
+    runs = []
+    try:
+        for _ in range(5):
+            t = time.monotonic()
+            for _ in range(rounds):
+                try:
+                    fcntl.ioctl(fd, termios.TCGETS, bytes(64))
+                except OSError:
+                    pass
+            runs.append((time.monotonic() - t) / rounds)
+    finally:
+        os.close(fd)
+    return statistics.median(runs)
 
 
 def drop_page_cache():
@@ -137,6 +173,18 @@ def timed(argv, env=None):
     if out.returncode != 0:
         sys.exit(f"{' '.join(argv)}: exit {out.returncode}: {out.stderr.decode(errors='replace')}")
     return time.monotonic() - t, out.stdout
+
+
+def MODES(rendered_args):
+    """The FUSE modes compared: the render's args (Fluid's `direct_io`: passthrough of cached
+    blocks, an OPEN and a RELEASE per file) and a read-only `kernel_cache` mount (the kernel opens
+    files itself and keeps their pages)."""
+    return [("rendered", rendered_args), ("kernel_cache", ["fuse", "--fuse-opts=ro,kernel_cache,allow_other"])]
+
+
+# Requests a warm Python open() and read of a file wait for, per mode: OPEN and TCGETS (the
+# RELEASE of close(2) is not waited for), or TCGETS alone.
+WAITED = {"rendered": 2, "kernel_cache": 1}
 
 
 def main():
@@ -190,7 +238,7 @@ def main():
         c.start_fuse(fuse_args, mnt, tier, os.path.join(mnt, "data", "d00"))
 
         # Listing first (nothing listed yet: cold), then again (warm).
-        rows = []
+        rows, results = [], []
         for count, name in listings:
             t_index, _ = timed(["curl", "-s", "-o", "/dev/null", web.url() + name + "-fs/"])
             t_fs, out = timed([binary, "fs", "ls", f"/data/{name}-fs"], c.base_env())
@@ -203,21 +251,36 @@ def main():
             t_local, _ = timed(["ls", "-f", os.path.join(ufs, f"{name}-fs")])
             rows.append((count, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local))
 
-        # Small files: cold through FUSE, then straight from nginx, then warm, then the page cache.
+        # Small files, once per FUSE mode, each with a fresh worker tier (cold again): cold through
+        # FUSE, then straight from nginx, then warm, then the page cache.
         fuse_paths = [os.path.join(mnt, "data", r) for r in small]
         local_paths = [os.path.join(local, r) for r in small]
         http_paths = ["/" + r for r in small]
         n = len(small)
-        drop_page_cache()
-        cold = in_threads(fuse_paths, a.threads, read_file)
-        drop_page_cache()
-        direct = in_threads(http_paths, a.threads, http_getter(web.port))
-        warm = in_threads(fuse_paths, a.threads, read_file)
-        warm1 = in_threads(fuse_paths, 1, read_file)
-        in_threads(local_paths, a.threads, read_file)  # into the page cache
-        page = in_threads(local_paths, a.threads, read_file)
-        page1 = in_threads(local_paths, 1, read_file)
-        rss = {role: c.peak_rss_mb(role) for role in ("master", "worker", "fuse")}
+        for mode, args in MODES(fuse_args):
+            c.stop("fuse")
+            c.stop("worker")
+            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+            fresh = f"{tier}-{len(results)}"
+            c.start_worker(fresh, "20GB")
+            c.start_fuse(args, mnt, fresh, os.path.join(mnt, "data", "d00"))
+            drop_page_cache()
+            cold = in_threads(fuse_paths, a.threads, read_file)
+            drop_page_cache()
+            direct = in_threads(http_paths, a.threads, http_getter(web.port))
+            # Warm as the page cache reference is: read once first (the tier's block files, or
+            # the FUSE pages, back in memory after the drop above), then measured.
+            in_threads(fuse_paths, a.threads, read_file)
+            warm = in_threads(fuse_paths, a.threads, read_file)
+            warm1 = in_threads(fuse_paths, 1, read_file)
+            in_threads(local_paths, a.threads, read_file)  # into the page cache
+            page = in_threads(local_paths, a.threads, read_file)
+            page1 = in_threads(local_paths, 1, read_file)
+            warm1_plain = in_threads(fuse_paths, 1, read_file_no_tty_check)
+            page1_plain = in_threads(local_paths, 1, read_file_no_tty_check)
+            rtt = request_round_trip(fuse_paths[0])
+            rss = {role: c.peak_rss_mb(role) for role in ("master", "worker", "fuse")}
+            results.append((mode, args, cold, direct, warm, page, warm1, page1, rtt, rss, warm1_plain, page1_plain))
     finally:
         for name in list(c.procs):
             c.stop(name)
@@ -230,13 +293,25 @@ def main():
     for (count, t_index, t_fs, t_fs_warm, t_fuse, t_fuse_warm, t_local) in rows:
         print(f"| {count:,} files | {t_index:.2f} s | {t_fs:.2f} s | {t_fs_warm:.2f} s | {t_fuse:.2f} s | {t_fuse_warm:.2f} s | {t_local:.3f} s |")
     print()
-    print("| small files | files/s | reference | files/s | ratio | goal |")
-    print("|---|---|---|---|---|---|")
-    print(f"| cold through FUSE, {a.threads} threads | {n / cold:,.0f} | GET from nginx, {a.threads} threads | {n / direct:,.0f} | {direct / cold:.2f} | >= 0.8 |")
-    print(f"| warm through FUSE, {a.threads} threads | {n / warm:,.0f} | page cache, {a.threads} threads | {n / page:,.0f} | {page / warm:.2f} | >= 0.6 |")
-    print(f"| warm through FUSE, 1 thread | {n / warm1:,.0f} | page cache, 1 thread | {n / page1:,.0f} | {page1 / warm1:.2f} | >= 0.4 |")
+    print("| FUSE mode | small files | files/s | reference | files/s | ratio | goal |")
+    print("|---|---|---|---|---|---|---|")
+    for (mode, args, cold, direct, warm, page, warm1, page1, rtt, rss, warm1_plain, page1_plain) in results:
+        print(f"| {mode} | cold through FUSE, {a.threads} threads | {n / cold:,.0f} | GET from nginx, {a.threads} threads | {n / direct:,.0f} | {direct / cold:.2f} | >= 0.8 |")
+        print(f"| {mode} | warm through FUSE, {a.threads} threads | {n / warm:,.0f} | page cache, {a.threads} threads | {n / page:,.0f} | {page / warm:.2f} | >= 0.6 |")
+        print(f"| {mode} | warm through FUSE, 1 thread | {n / warm1:,.0f} | page cache, 1 thread | {n / page1:,.0f} | {page1 / warm1:.2f} | >= 0.4 |")
+        print(f"| {mode} | warm, 1 thread, opened without the TTY check (Python 3.14's open()) | {n / warm1_plain:,.0f} | page cache, the same | {n / page1_plain:,.0f} | {page1_plain / warm1_plain:.2f} | >= 0.4 |")
     print()
-    print("peak RSS: " + ", ".join(f"{role} {mb:.0f} MB" for role, mb in rss.items()))
+    print("The floor with one thread: the page cache's time per file plus the round trips a warm open waits")
+    print("for (Python's open() sends TCGETS, which reaches the FUSE process for every file), as a ratio.")
+    print()
+    print("| FUSE mode | round trip of one request | requests waited for per file | page cache, 1 thread, per file | best ratio, 1 thread |")
+    print("|---|---|---|---|---|")
+    for (mode, args, cold, direct, warm, page, warm1, page1, rtt, *_) in results:
+        per_file = page1 / n
+        print(f"| {mode} | {rtt * 1e6:.0f} us | {WAITED[mode]} | {per_file * 1e6:.0f} us | {per_file / (per_file + WAITED[mode] * rtt):.2f} |")
+    print()
+    for (mode, args, *_, rss, _, _) in results:
+        print(f"{mode} ({' '.join(args)}): peak RSS " + ", ".join(f"{role} {mb:.0f} MB" for role, mb in rss.items()))
     shutil.rmtree(base, ignore_errors=True)
 
 

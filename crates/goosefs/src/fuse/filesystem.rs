@@ -11,6 +11,21 @@ impl Filesystem for GooseFuse {
         // open(O_TRUNC) of an existing file arrives as such, not as a separate truncation that
         // would have to change the UFS before anything is written.
         let _ = config.add_capabilities(fuser::InitFlags::FUSE_ATOMIC_O_TRUNC);
+        if self.cached_opens() {
+            if config.capabilities().contains(fuser::InitFlags::FUSE_NO_OPEN_SUPPORT) {
+                // Opened by the kernel, files keep their pages: pages of a file seen changed
+                // (its size or mtime in new attributes) are dropped.
+                let inval = config.add_capabilities(fuser::InitFlags::FUSE_AUTO_INVAL_DATA).is_ok();
+                tracing::info!(
+                    auto_inval_data = inval,
+                    "kernel_cache on a read-only mount: the page cache serves warm reads"
+                );
+                self.passthrough.store(false, Ordering::Relaxed);
+            } else {
+                tracing::warn!("this kernel cannot open files without asking: every open is a request");
+                self.cached_opens.store(false, Ordering::Relaxed);
+            }
+        }
         // Passthrough: the kernel reads local block files itself (Linux 6.9 and later). Depth 2
         // lets block files live on a stacked file system (overlayfs: a container's own disk).
         if self.passthrough.load(Ordering::Relaxed) {
@@ -128,33 +143,14 @@ impl Filesystem for GooseFuse {
                 Err(e) => reply.error(e),
             };
         }
-        // A warm open within the metadata cache's time: the kept block list, no request. Not a
-        // list made before this host's worker registered (pods start in any order): passthrough
-        // needs that worker in it.
-        let cached = self
-            .cached_blocks(ino.0)
-            .filter(|(blocks, _)| match &self.locality.host {
-                Some(host) => blocks.workers.iter().any(|w| &w.host == host),
-                None => !blocks.workers.is_empty(),
-            });
-        let opened = match &cached {
-            Some((blocks, _)) => Ok(FileReader::with_blocks(
-                &self.client,
-                &self.http,
-                &path,
-                &self.locality,
-                FileBlocks::clone(blocks),
-            )),
-            None => self
-                .rt
-                .block_on(FileReader::open(&self.client, &self.http, &path, &self.locality)),
-        };
-        match opened {
+        if self.cached_opens() {
+            // The kernel then opens every file itself (no OPEN, FLUSH or RELEASE again), keeps
+            // its pages, and sends reads with no handle: see `inode_reader`.
+            tracing::info!("kernel_cache on a read-only mount: opens from now on cost no request");
+            return reply.error(Errno::ENOSYS);
+        }
+        match self.reader_of(ino.0, &path) {
             Ok(reader) => {
-                if cached.is_none() {
-                    let blocks = Arc::new(self.rt.block_on(reader.file_blocks()));
-                    self.keep_blocks(ino.0, blocks);
-                }
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
                 let backing = self.open_io(ino.0, &reader, &reply);
                 self.open.lock().unwrap_or_else(PoisonError::into_inner).insert(
@@ -165,7 +161,8 @@ impl Filesystem for GooseFuse {
                         ino: ino.0,
                     }),
                 );
-                let mut f = FopenFlags::empty();
+                // Closing a file opened for reading stores nothing: no FLUSH round trip.
+                let mut f = FopenFlags::FOPEN_NOFLUSH;
                 if self.opts.kernel_cache {
                     f |= FopenFlags::FOPEN_KEEP_CACHE;
                 }
@@ -183,21 +180,14 @@ impl Filesystem for GooseFuse {
                     None => reply.opened(FileHandle(fh), f),
                 }
             }
-            Err(crate::reader::ReadError::Master(e)) => {
-                super::count_error(errno(&e));
-                reply.error(errno(&e));
-            }
-            Err(_) => {
-                super::count_error(Errno::EIO);
-                reply.error(Errno::EIO);
-            }
+            Err(e) => reply.error(e),
         }
     }
 
     fn read(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         size: u32,
@@ -211,6 +201,14 @@ impl Filesystem for GooseFuse {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&fh.0)
             .cloned();
+        // No handle: a file the kernel opened itself (see `open`).
+        let open = match open {
+            None if fh.0 == 0 && self.cached_opens() => match self.inode_reader(ino) {
+                Ok(open) => Some(open),
+                Err(e) => return reply.error(e),
+            },
+            open => open,
+        };
         let Some(open) = open else {
             super::count_error(Errno::EBADF);
             return reply.error(Errno::EBADF);
@@ -324,6 +322,10 @@ impl Filesystem for GooseFuse {
 
     /// Each close(2): the file is stored in the UFS now, so close reports a failure.
     fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock: LockOwner, reply: fuser::ReplyEmpty) {
+        if self.opts.read_only {
+            // Nothing is ever stored: the kernel stops sending flushes.
+            return reply.error(Errno::ENOSYS);
+        }
         match self.store_handle(fh) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),

@@ -82,6 +82,11 @@ struct GooseFuse {
     opts: FuseOptions,
     nodes: Mutex<Nodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
+    /// Whether the kernel opens files alone (see [`passthrough`]): off for good if it cannot.
+    cached_opens: AtomicBool,
+    /// Readers of files the kernel opened itself, newest last, with the version (file id,
+    /// length) each was made for (see [`passthrough`]).
+    inode_reads: Mutex<std::collections::VecDeque<passthrough::InodeReader>>,
     /// Inodes with open files, by how they are read.
     io: Mutex<HashMap<u64, InodeIo>>,
     /// Whether passthrough may be tried: a worker and its tier directories on this host, and a
@@ -119,6 +124,7 @@ impl GooseFuse {
             blocks: None,
             lookups: 0,
         };
+        let cached_opens = AtomicBool::new(passthrough::wants_cached_opens(&opts));
         GooseFuse {
             rt: tokio::runtime::Handle::current(),
             client,
@@ -126,6 +132,8 @@ impl GooseFuse {
             opts,
             nodes: Mutex::new(([(1, root)].into(), [("/".to_owned(), 1)].into(), 1, inodes::MAX_NODES)),
             open: Mutex::default(),
+            cached_opens,
+            inode_reads: Mutex::default(),
             io: Mutex::default(),
             passthrough: AtomicBool::new(locality.host.is_some() && !locality.dirs.is_empty()),
             locality,

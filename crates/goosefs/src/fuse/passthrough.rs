@@ -1,5 +1,7 @@
 //! How opened files are read: the kernel reads a worker's block file itself (FUSE passthrough)
 //! when the file is one local block, else this process serves windows of [`super::WINDOW`] bytes.
+//! On a read-only `kernel_cache` mount the kernel opens files itself (no request) and keeps
+//! their pages; its reads then name an inode, not an open file ([`GooseFuse::inode_reader`]).
 
 use super::*;
 
@@ -20,7 +22,104 @@ pub(super) enum InodeIo {
     Served(usize),
 }
 
+/// Whether `opts` ask for opens the kernel makes alone: a read-only mount with `kernel_cache` and
+/// without `direct_io`. A warm open then costs no request, where an OPEN and its RELEASE each wake
+/// this process (tens of microseconds on a VM's idle vCPUs).
+pub(super) fn wants_cached_opens(opts: &FuseOptions) -> bool {
+    opts.read_only && opts.kernel_cache && !opts.direct_io
+}
+
+/// A reader kept for an inode's reads that name no open file: the inode, the version (file id and
+/// length) it was made for, and the reader with its window.
+pub(super) type InodeReader = (u64, Option<(u64, u64)>, Arc<Open>);
+
+/// Readers kept for reads that name no open file (a `kernel_cache` mount's): the most recent
+/// ones, so a file's reads share one window and the process holds at most this many windows.
+pub(super) const INODE_READERS: usize = 16;
+
 impl GooseFuse {
+    /// Whether files are opened by the kernel alone, their pages kept: a read-only mount with
+    /// `kernel_cache` and without `direct_io`, on a kernel that can (see [`wants_cached_opens`]).
+    pub(super) fn cached_opens(&self) -> bool {
+        self.cached_opens.load(Ordering::Relaxed)
+    }
+
+    /// A reader of `ino`'s file at `path`: from the block list kept within the metadata cache's
+    /// time (no request), else from the leader (the list then kept). Not a list made before this
+    /// host's worker registered (pods start in any order): passthrough needs that worker in it.
+    pub(super) fn reader_of(&self, ino: u64, path: &str) -> Result<FileReader, Errno> {
+        let cached = self.cached_blocks(ino).filter(|(blocks, _)| match &self.locality.host {
+            Some(host) => blocks.workers.iter().any(|w| &w.host == host),
+            None => !blocks.workers.is_empty(),
+        });
+        if let Some((blocks, _)) = cached {
+            return Ok(FileReader::with_blocks(
+                &self.client,
+                &self.http,
+                path,
+                &self.locality,
+                FileBlocks::clone(&blocks),
+            ));
+        }
+        match self
+            .rt
+            .block_on(FileReader::open(&self.client, &self.http, path, &self.locality))
+        {
+            Ok(reader) => {
+                let blocks = Arc::new(self.rt.block_on(reader.file_blocks()));
+                self.keep_blocks(ino, blocks);
+                Ok(reader)
+            }
+            Err(crate::reader::ReadError::Master(e)) => {
+                super::count_error(errno(&e));
+                Err(errno(&e))
+            }
+            Err(_) => {
+                super::count_error(Errno::EIO);
+                Err(Errno::EIO)
+            }
+        }
+    }
+
+    /// The reader for a read that names `ino` but no open file: kept among the last
+    /// [`INODE_READERS`], and made anew once the inode's file is another version.
+    pub(super) fn inode_reader(&self, ino: INodeNo) -> Result<Arc<Open>, Errno> {
+        let version = |fs: &GooseFuse| fs.cached_blocks(ino.0).map(|(b, _)| (b.info.id, b.info.length));
+        let current = version(self);
+        {
+            let mut kept = self.inode_reads.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = kept.iter().position(|(i, _, _)| *i == ino.0) {
+                if current.is_some() && kept[i].1 == current {
+                    return Ok(Arc::clone(&kept[i].2));
+                }
+                kept.remove(i);
+            }
+        }
+        let path = self.path_of(ino).ok_or(Errno::ENOENT)?;
+        let reader = self.reader_of(ino.0, &path)?;
+        // As for passthrough: this host's worker fetches a one-block file whole into its tier and
+        // names it, and the reads below take it from there (no bytes over the worker's socket).
+        if self.locality.host.is_some() && !self.locality.dirs.is_empty() {
+            match self.rt.block_on(reader.local_block()) {
+                Ok(Some(local)) => self.keep_local(ino.0, local),
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "no local block: reading through the workers"),
+            }
+        }
+        let open = Arc::new(Open {
+            reader,
+            window: Mutex::new(None),
+            ino: ino.0,
+        });
+        let made = version(self);
+        let mut kept = self.inode_reads.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.push_back((ino.0, made, Arc::clone(&open)));
+        while kept.len() > INODE_READERS {
+            kept.pop_front();
+        }
+        Ok(open)
+    }
+
     /// Registers an open file of `ino` for reading, and how it is read: passthrough (the
     /// backing id to answer with) or through this process (`None`). Passthrough is the inode's
     /// mode while any file of it is open in it; else it is tried for a one-block file whose
