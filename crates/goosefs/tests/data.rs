@@ -76,6 +76,15 @@ fn cat(m: &Masters, path: &str) -> std::process::Output {
     m.goosefs(&["fs", "cat", path])
 }
 
+/// The FUSE process's metrics port, as rendered.
+fn fuse_web_port(m: &Masters) -> u16 {
+    m.env["GOOSEFS_FUSE_JAVA_OPTS"]
+        .split_whitespace()
+        .find_map(|o| o.strip_prefix("-Dgoosefs.fuse.web.port="))
+        .and_then(|p| p.parse().ok())
+        .expect("the rendered FUSE metrics port")
+}
+
 fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
     let body = http_get(ip, m.port("goosefs.worker.web.port"), "/metrics").unwrap_or_default();
     common::assert_exported(&body);
@@ -238,11 +247,7 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
     assert_eq!(small, "hello hbase\n");
     // The FUSE process's own metrics (its rendered port, on its address): the reads it served,
     // their bytes and latency, labelled with the runtime.
-    let fuse_port: u16 = m.env["GOOSEFS_FUSE_JAVA_OPTS"]
-        .split_whitespace()
-        .find_map(|o| o.strip_prefix("-Dgoosefs.fuse.web.port="))
-        .and_then(|p| p.parse().ok())
-        .expect("the rendered FUSE metrics port");
+    let fuse_port = fuse_web_port(&m);
     let fuse_metrics = http_get("127.0.30.20", fuse_port, "/metrics").unwrap_or_default();
     common::assert_exported(&fuse_metrics);
     let value = |name: &str| common::metric_value(&fuse_metrics, name).unwrap_or(0.0);
@@ -1098,11 +1103,7 @@ fn a_read_only_kernel_cache_mount_opens_without_requests_and_drops_changed_pages
         eventually(Duration::from_secs(10), || dir.join("f00").exists()),
         "FUSE mounts"
     );
-    let fuse_port: u16 = m.env["GOOSEFS_FUSE_JAVA_OPTS"]
-        .split_whitespace()
-        .find_map(|o| o.strip_prefix("-Dgoosefs.fuse.web.port="))
-        .and_then(|p| p.parse().ok())
-        .expect("the rendered FUSE metrics port");
+    let fuse_port = fuse_web_port(&m);
     let fuse_metric = |name: &str| {
         let body = http_get("127.0.36.20", fuse_port, "/metrics").unwrap_or_default();
         common::metric_value(&body, name).unwrap_or(-1.0)
@@ -1139,6 +1140,24 @@ fn a_read_only_kernel_cache_mount_opens_without_requests_and_drops_changed_pages
     assert!(
         again * 20.0 < served,
         "{again} of {served} bytes served again: the page cache did not keep them"
+    );
+
+    // Pages the kernel let go (here: dropped with fadvise), after the block list's time: read
+    // again through this process, the same bytes.
+    let big_path = mount_point.join("hbase/big.bin");
+    let before = fuse_metric("goosefs_fuse_read_bytes_total");
+    let f = std::fs::File::open(&big_path).expect("open big");
+    nix::fcntl::posix_fadvise(&f, 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED).expect("fadvise");
+    drop(f);
+    assert_eq!(
+        sha(&std::fs::read(&big_path).expect("big")),
+        sha(&big),
+        "big.bin read again"
+    );
+    let again = fuse_metric("goosefs_fuse_read_bytes_total") - before;
+    assert!(
+        again >= big.len() as f64,
+        "{again} bytes read again through this process"
     );
 
     // A file changed in the UFS: once the leader has its new length and the kernel's timeout has

@@ -82,21 +82,30 @@ impl GooseFuse {
     }
 
     /// The reader for a read that names `ino` but no open file: kept among the last
-    /// [`INODE_READERS`], and made anew once the inode's file is another version.
+    /// [`INODE_READERS`], and made anew once the inode's file is another version (asked of the
+    /// leader again once the kept block list has expired).
     pub(super) fn inode_reader(&self, ino: INodeNo) -> Result<Arc<Open>, Errno> {
         let version = |fs: &GooseFuse| fs.cached_blocks(ino.0).map(|(b, _)| (b.info.id, b.info.length));
-        let current = version(self);
-        {
+        let kept_reader = |version: Option<(u64, u64)>| {
             let mut kept = self.inode_reads.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(i) = kept.iter().position(|(i, _, _)| *i == ino.0) {
-                if current.is_some() && kept[i].1 == current {
-                    return Ok(Arc::clone(&kept[i].2));
-                }
-                kept.remove(i);
+            let i = kept.iter().position(|(i, _, _)| *i == ino.0)?;
+            if version.is_some() && kept[i].1 == version {
+                return Some(Arc::clone(&kept[i].2));
             }
+            kept.remove(i);
+            None
+        };
+        if let Some(open) = version(self).and_then(|v| kept_reader(Some(v))) {
+            return Ok(open);
         }
         let path = self.path_of(ino).ok_or(Errno::ENOENT)?;
         let reader = self.reader_of(ino.0, &path)?;
+        let made = version(self);
+        // The same version as the kept reader's (its list had only expired): that one, window
+        // and all.
+        if let Some(open) = kept_reader(made) {
+            return Ok(open);
+        }
         // As for passthrough: this host's worker fetches a one-block file whole into its tier and
         // names it, and the reads below take it from there (no bytes over the worker's socket).
         if self.locality.host.is_some() && !self.locality.dirs.is_empty() {
@@ -111,7 +120,6 @@ impl GooseFuse {
             window: Mutex::new(None),
             ino: ino.0,
         });
-        let made = version(self);
         let mut kept = self.inode_reads.lock().unwrap_or_else(PoisonError::into_inner);
         kept.push_back((ino.0, made, Arc::clone(&open)));
         while kept.len() > INODE_READERS {
