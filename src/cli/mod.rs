@@ -120,10 +120,10 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Back up a runtime's metadata (mount table and namespace) now (Fluid's DataBackup, imperatively).
     #[command(
-        after_help = "Runs a one-off Job with the runtime's admin key: `goosefs databackup` writes the leader's backup, named\n\
-        metadata-backup-<name>-<namespace>.gz in the --to directory, where a Dataset's dataRestoreLocation\n\
-        with the same path makes new masters (empty journals) restore it. Exit codes: 0 backed up, 1 cluster\n\
-        error, failed backup or timeout, 2 usage.\n\n\
+        after_help = "Runs a one-off Job with the runtime's admin key: `goosefs databackup` writes the leader's\n\
+        backup as metadata-backup-<name>-<namespace>.gz in the --to directory, where a Dataset's\n\
+        dataRestoreLocation with the same path makes new masters (empty journals) restore it. Exit codes:\n\
+        0 backed up, 1 cluster error, failed backup or timeout, 2 usage.\n\n\
         Examples:\n  \
         kubectl goosefs backup hbase --to pvc://backups/hbase/\n  \
         kubectl goosefs backup hbase --to local:///var/backups/goosefs --node node-1 -n cache"

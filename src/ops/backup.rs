@@ -1,8 +1,9 @@
 //! `backup`: Fluid's DataBackup, imperatively. A one-off Job in the runtime's namespace whose pod
 //! runs the runtime's `goosefs databackup` (the leader's mount table and namespace, with the
-//! runtime's admin key; no DataBackup, so no status) and leaves the file where Fluid's DataBackup leaves it: `metadata-backup-<name>-<ns>.gz`
-//! in the directory of `--to` (`pvc://<claim>/<sub>` or `local://<path>`), which is where a
-//! Dataset's `dataRestoreLocation` of the same value makes the masters restore it from.
+//! runtime's admin key; no DataBackup, so no status) and leaves the file where Fluid's
+//! DataBackup leaves it: `metadata-backup-<name>-<ns>.gz` in the directory of `--to`
+//! (`pvc://<claim>/<sub>` or `local://<path>`), which is where a Dataset's `dataRestoreLocation`
+//! of the same value makes the masters restore it from.
 
 use std::time::Duration;
 

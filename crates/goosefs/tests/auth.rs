@@ -61,10 +61,7 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
     let tier = m.dir.path().join("tier");
     m.start_worker("hbase-worker-0", "127.0.40.20", &tier, "");
     assert!(
-        eventually(Duration::from_secs(15), || stdout(
-            &m.goosefs(&["fsadmin", "report", "capacity"])
-        )
-        .contains("hbase-worker-0")),
+        eventually(Duration::from_secs(15), || m.lists_worker("hbase-worker-0")),
         "the worker registers with its key"
     );
     let out = m.goosefs(&["fs", "cat", "/hbase/data.bin"]);

@@ -85,6 +85,25 @@ fn fuse_web_port(m: &Masters) -> u16 {
         .expect("the rendered FUSE metrics port")
 }
 
+/// FUSE with `args` at `<test dir>/fuse`, on hbase-worker-0's host (reading its tier directory
+/// `tier` directly, as the rendered DaemonSet mounts it), more `-D` options in `extra`; returns
+/// the mount point.
+fn start_fuse(m: &mut Masters, ip: &str, args: &[String], tier: &Path, extra: &str) -> PathBuf {
+    let mount_point = m.dir.path().join("fuse");
+    m.start_other(
+        "hbase-fuse-0",
+        ip,
+        args,
+        "GOOSEFS_FUSE_JAVA_OPTS",
+        &format!(
+            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={} {extra}",
+            tier.display()
+        ),
+        &[("MOUNT_POINT", mount_point.display().to_string())],
+    );
+    mount_point
+}
+
 fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
     let body = http_get(ip, m.port("goosefs.worker.web.port"), "/metrics").unwrap_or_default();
     common::assert_exported(&body);
@@ -141,10 +160,7 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
         "-Dgoosefs.worker.tieredstore.level0.dirs.quota=8MB",
     );
     assert!(
-        eventually(Duration::from_secs(10), || stdout(
-            &m.goosefs(&["fsadmin", "report", "capacity"])
-        )
-        .contains("hbase-worker-0")),
+        eventually(Duration::from_secs(10), || m.lists_worker("hbase-worker-0")),
         "the worker registers"
     );
 
@@ -189,20 +205,8 @@ fn web_ufs_files_read_through_the_cache_the_fuse_mount_and_survive_faults() {
 
     // FUSE at $MOUNT_POINT with the rendered args; it reads the worker's tier directory
     // directly (short-circuit), as the rendered DaemonSet mounts it.
-    let mount_point = m.dir.path().join("fuse");
-    std::fs::create_dir(&mount_point).expect("mount point");
     let fuse_args = rendered_args(HBASE_CASE, "fuse");
-    m.start_other(
-        "hbase-fuse-0",
-        "127.0.30.20",
-        &fuse_args,
-        "GOOSEFS_FUSE_JAVA_OPTS",
-        &format!(
-            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={}",
-            tier.display()
-        ),
-        &[("MOUNT_POINT", mount_point.display().to_string())],
-    );
+    let mount_point = start_fuse(&mut m, "127.0.30.20", &fuse_args, &tier, "");
     let in_fuse = mount_point.join("hbase/big.bin");
     assert!(eventually(Duration::from_secs(10), || in_fuse.exists()), "FUSE mounts");
     let listed: Vec<String> = std::fs::read_dir(mount_point.join("hbase"))
@@ -659,10 +663,7 @@ fn two_workers_share_the_blocks_and_a_killed_one_is_routed_around() {
         "only the lost blocks are fetched again"
     );
     assert!(
-        eventually(Duration::from_secs(10), || !stdout(
-            &m.goosefs(&["fsadmin", "report", "capacity"])
-        )
-        .contains("hbase-worker-1")),
+        eventually(Duration::from_secs(10), || !m.lists_worker("hbase-worker-1")),
         "the dead worker is dropped after goosefs.master.worker.timeout"
     );
 }
@@ -716,28 +717,15 @@ fn an_rw_fuse_mount_writes_through_to_a_writable_ufs_and_refuses_what_it_cannot(
             .status
             .success()
     );
-    let mount_point = m.dir.path().join("fuse");
-    m.start_other(
-        "hbase-fuse-0",
-        "127.0.33.20",
-        &["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()],
-        "GOOSEFS_FUSE_JAVA_OPTS",
-        &format!(
-            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={}",
-            tier.display()
-        ),
-        &[("MOUNT_POINT", mount_point.display().to_string())],
-    );
+    let rw = ["fuse".to_owned(), "--fuse-opts=rw,allow_other".to_owned()];
+    let mount_point = start_fuse(&mut m, "127.0.33.20", &rw, &tier, "");
     let fuse = |p: &str| mount_point.join(p);
     assert!(eventually(Duration::from_secs(10), || fuse("local/old.txt").exists()));
     // The worker starts after FUSE (pods start in any order): its tier directory did not exist
     // when FUSE started, and passthrough must still be used once it does (checked below).
     m.start_worker("hbase-worker-0", "127.0.33.20", &tier, "");
     assert!(
-        eventually(Duration::from_secs(10), || stdout(
-            &m.goosefs(&["fsadmin", "report", "capacity"])
-        )
-        .contains("hbase-worker-0")),
+        eventually(Duration::from_secs(10), || m.lists_worker("hbase-worker-0")),
         "the worker registers"
     );
 
@@ -1078,25 +1066,17 @@ fn a_read_only_kernel_cache_mount_opens_without_requests_and_drops_changed_pages
     let tier = m.dir.path().join("tier-0");
     m.start_worker("hbase-worker-0", "127.0.36.20", &tier, "");
     assert!(
-        eventually(Duration::from_secs(10), || stdout(
-            &m.goosefs(&["fsadmin", "report", "capacity"])
-        )
-        .contains("hbase-worker-0")),
+        eventually(Duration::from_secs(10), || m.lists_worker("hbase-worker-0")),
         "the worker registers"
     );
-    let mount_point = m.dir.path().join("fuse");
-    std::fs::create_dir(&mount_point).expect("mount point");
     // Kept metadata for a second only (the kernel's timeouts), so a change shows soon.
-    m.start_other(
-        "hbase-fuse-0",
+    let kernel_cache = ["fuse".to_owned(), "--fuse-opts=ro,kernel_cache,allow_other".to_owned()];
+    let mount_point = start_fuse(
+        &mut m,
         "127.0.36.20",
-        &["fuse".to_owned(), "--fuse-opts=ro,kernel_cache,allow_other".to_owned()],
-        "GOOSEFS_FUSE_JAVA_OPTS",
-        &format!(
-            "-Dgoosefs.user.hostname=hbase-worker-0 -Dgoosefs.worker.tieredstore.level0.dirs.path={} -Dgoosefs.user.metadata.cache.enabled=false",
-            tier.display()
-        ),
-        &[("MOUNT_POINT", mount_point.display().to_string())],
+        &kernel_cache,
+        &tier,
+        "-Dgoosefs.user.metadata.cache.enabled=false",
     );
     let dir = mount_point.join("hbase/small");
     assert!(

@@ -85,7 +85,7 @@ impl GooseFuse {
     /// [`INODE_READERS`], and made anew once the inode's file is another version (asked of the
     /// leader again once the kept block list has expired).
     pub(super) fn inode_reader(&self, ino: INodeNo) -> Result<Arc<Open>, Errno> {
-        let version = |fs: &GooseFuse| fs.cached_blocks(ino.0).map(|(b, _)| (b.info.id, b.info.length));
+        let version = || self.cached_blocks(ino.0).map(|(b, _)| (b.info.id, b.info.length));
         let kept_reader = |version: Option<(u64, u64)>| {
             let mut kept = self.inode_reads.lock().unwrap_or_else(PoisonError::into_inner);
             let i = kept.iter().position(|(i, _, _)| *i == ino.0)?;
@@ -95,12 +95,12 @@ impl GooseFuse {
             kept.remove(i);
             None
         };
-        if let Some(open) = version(self).and_then(|v| kept_reader(Some(v))) {
+        if let Some(open) = version().and_then(|v| kept_reader(Some(v))) {
             return Ok(open);
         }
         let path = self.path_of(ino).ok_or(Errno::ENOENT)?;
         let reader = self.reader_of(ino.0, &path)?;
-        let made = version(self);
+        let made = version();
         // The same version as the kept reader's (its list had only expired): that one, window
         // and all.
         if let Some(open) = kept_reader(made) {

@@ -400,6 +400,11 @@ impl Masters {
     }
 
     /// Runs `goosefs <args>` as a client.
+    /// Whether the leader's capacity report lists worker `name` (registered, not yet timed out).
+    pub fn lists_worker(&self, name: &str) -> bool {
+        stdout(&self.goosefs(&["fsadmin", "report", "capacity"])).contains(name)
+    }
+
     pub fn goosefs(&self, args: &[&str]) -> Output {
         self.goosefs_with(args, "-Dgoosefs.user.rpc.retry.max.duration=20s")
     }
