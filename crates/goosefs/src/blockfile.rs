@@ -1,9 +1,14 @@
 //! The block-file format, shared by the worker that writes block files and the readers that
-//! open them directly (FUSE's short-circuit reads of its host's tier directories). A block is two
-//! files in `<tier dir>/goosefsworker/`: `<id>`, exactly its bytes (so the kernel can read it in
-//! FUSE passthrough and `sendfile` can send it), and `<id>.crc`, a CRC-32C per 1 MiB chunk then a
-//! footer (magic and length). Both are written under temporary names and renamed, checksums
-//! first, so a crash leaves either no block or a whole one.
+//! open them directly (FUSE's short-circuit reads of its host's tier directories). A block is
+//! `<tier dir>/goosefsworker/<id>`, exactly its bytes (so the kernel can read it in FUSE
+//! passthrough and `sendfile` can send it), and its checksums: a CRC-32C per 1 MiB chunk then a
+//! footer (magic and length), in the file's extended attribute `user.goosefs.crc`, or, on a file
+//! system without user attributes, in a file beside it, `<id>.crc`. A block is written under a
+//! temporary name, its checksums set (or their file renamed into place first) before it is
+//! renamed, so a crash leaves either no block or a whole one.
+//!
+//! One file, not two, when the attribute can be set: a small file's cold read is mostly such file
+//! work (a create and a rename fewer per block, and one open fewer to verify one).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -15,8 +20,10 @@ const MAGIC: &[u8; 8] = b"GFSSUM01";
 const FOOTER: u64 = 16;
 /// The sub-directory of a tier directory holding blocks (GooseFS's name).
 pub const BLOCK_DIR: &str = "goosefsworker";
-/// The suffix of a block's checksum file.
+/// The suffix of a block's checksum file (file systems without user attributes).
 pub const SUMS: &str = ".crc";
+/// The extended attribute holding a block file's checksums.
+pub const SUMS_XATTR: &str = "user.goosefs.crc";
 
 /// A block file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +76,41 @@ pub fn remove_block(data: &Path) {
     let _ = std::fs::remove_file(sums_path(data));
 }
 
+/// The checksums (and footer) of block file `file` at `path`, from its attribute, else from its
+/// checksum file; `expected` bytes of them, or why not. Their size is known from the bytes' size:
+/// a checksum file of any other size is not read at all (a stray huge file must not be loaded
+/// into memory; an attribute is at most 64 KiB).
+fn raw_sums(file: &File, path: &Path, expected: u64) -> Result<Vec<u8>, String> {
+    use xattr::FileExt as _;
+    // Not there, or the file system keeps no user attributes: a checksum file, then.
+    if let Ok(Some(raw)) = file.get_xattr(SUMS_XATTR) {
+        return match raw.len() as u64 {
+            n if n == expected => Ok(raw),
+            n => Err(format!("{n} bytes of checksums")),
+        };
+    }
+    let sums_file = sums_path(path);
+    match std::fs::metadata(&sums_file) {
+        Ok(m) if m.len() == expected => {}
+        Ok(m) => return Err(format!("{} bytes of checksums", m.len())),
+        Err(e) => return Err(format!("checksums unreadable ({e})")),
+    }
+    std::fs::read(&sums_file).map_err(|e| format!("checksums unreadable ({e})"))
+}
+
+/// Gives block file `file` (at temporary path `tmp`, to be renamed to `dst`) its checksums
+/// `raw`: as its attribute, else as a checksum file renamed into place beside `dst` now (before
+/// the bytes are: bytes under a block's name always have theirs).
+fn set_sums(file: &File, tmp: &Path, dst: &Path, raw: &[u8]) -> std::io::Result<()> {
+    use xattr::FileExt as _;
+    if file.set_xattr(SUMS_XATTR, raw).is_ok() {
+        return Ok(());
+    }
+    let tmp_sums = sums_path(tmp);
+    std::fs::write(&tmp_sums, raw)?;
+    std::fs::rename(&tmp_sums, sums_path(dst))
+}
+
 /// An open block file and its checksums. Also used by FUSE, which reads the tier directories
 /// of its host's worker directly (short-circuit).
 #[derive(Debug)]
@@ -105,16 +147,8 @@ impl BlockFile {
             why,
         };
         let size = file.metadata().map_err(|source| BlockError::Io { id, source })?.len();
-        // Its size is known from the bytes' size: a checksum file of any other size is not
-        // read at all (a stray huge file must not be loaded into memory).
-        let sums_file = sums_path(path);
-        let expected = file_size(size) - size;
-        match std::fs::metadata(&sums_file) {
-            Ok(m) if m.len() == expected => {}
-            Ok(m) => return Err(corrupt(format!("{} bytes of checksums for {size} bytes", m.len()))),
-            Err(e) => return Err(corrupt(format!("checksums unreadable: {e}"))),
-        }
-        let raw = std::fs::read(&sums_file).map_err(|e| corrupt(format!("checksums unreadable: {e}")))?;
+        let raw =
+            raw_sums(&file, path, file_size(size) - size).map_err(|why| corrupt(format!("{why} for {size} bytes")))?;
         let footer = raw
             .len()
             .checked_sub(16)
@@ -256,6 +290,20 @@ impl BlockWriter {
         })
     }
 
+    /// A new temporary block file in tier directory `dir` holding `bytes`, the whole block:
+    /// written at once, so nothing is allocated first.
+    ///
+    /// # Errors
+    /// The create or write error (the file is removed).
+    pub fn whole(dir: &Path, id: u64, bytes: &[u8]) -> std::io::Result<BlockWriter> {
+        let mut writer = BlockWriter::create(dir, id, 0)?;
+        if let Err(e) = writer.write(bytes) {
+            writer.abort();
+            return Err(e);
+        }
+        Ok(writer)
+    }
+
     /// The temporary file (readable while it is written).
     pub fn path(&self) -> &Path {
         &self.tmp
@@ -282,13 +330,11 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Writes the checksum file and renames both files to `final_path` (checksums first: bytes
-    /// under a block's name always have theirs).
+    /// Sets the checksums and renames the file to `final_path` (see [`set_sums`]).
     ///
     /// # Errors
     /// The write or rename error (the temporary files are removed).
     pub fn finish(mut self, final_path: &Path) -> std::io::Result<u64> {
-        let tmp_sums = sums_path(&self.tmp);
         let result = (|| {
             if self.chunk_len > 0 {
                 self.sums.extend_from_slice(&self.crc.to_le_bytes());
@@ -301,8 +347,7 @@ impl BlockWriter {
             let mut tail = std::mem::take(&mut self.sums);
             tail.extend_from_slice(MAGIC);
             tail.extend_from_slice(&self.written.to_le_bytes());
-            std::fs::write(&tmp_sums, &tail)?;
-            std::fs::rename(&tmp_sums, sums_path(final_path))?;
+            set_sums(&self.file, &self.tmp, final_path, &tail)?;
             std::fs::rename(&self.tmp, final_path)?;
             Ok(self.written)
         })();
@@ -318,23 +363,34 @@ impl BlockWriter {
     }
 }
 
-/// Moves block `src` (both its files) into tier directory `dir`: renamed when on the same file
-/// system, else copied under temporary names, synced and renamed (never a torn block under its
-/// name), and the source removed.
+/// Moves block `src` (with its checksums) into tier directory `dir`: renamed when on the same
+/// file system, else copied under a temporary name, synced and renamed (never a torn block under
+/// its name), and the source removed.
 pub fn move_block(src: &Path, dir: &Path, id: u64) -> std::io::Result<()> {
     let dst = block_path(dir, id);
-    match std::fs::rename(sums_path(src), sums_path(&dst)).and_then(|()| std::fs::rename(src, &dst)) {
+    // A checksum file, if the block has one, first (an attribute goes with its file).
+    let renamed = match std::fs::rename(sums_path(src), sums_path(&dst)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+    .and_then(|()| std::fs::rename(src, &dst));
+    match renamed {
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
         other => return other,
     }
     let tmp = dir
         .join(BLOCK_DIR)
         .join(format!(".tmp-{id}-{}-move", std::process::id()));
-    let copy = |from: &Path, to: &Path| std::fs::copy(from, to).and_then(|_| File::open(to)?.sync_all());
-    let copied = copy(&sums_path(src), &sums_path(&tmp))
-        .and_then(|()| copy(src, &tmp))
-        .and_then(|()| std::fs::rename(sums_path(&tmp), sums_path(&dst)))
-        .and_then(|()| std::fs::rename(&tmp, &dst));
+    let copied = (|| {
+        let from = File::open(src)?;
+        let len = from.metadata()?.len();
+        let raw = raw_sums(&from, src, file_size(len) - len).map_err(std::io::Error::other)?;
+        std::fs::copy(src, &tmp)?;
+        let to = File::options().write(true).open(&tmp)?;
+        to.sync_all()?;
+        set_sums(&to, &tmp, &dst, &raw)?;
+        std::fs::rename(&tmp, &dst)
+    })();
     if copied.is_err() {
         remove_block(&tmp);
         return copied;

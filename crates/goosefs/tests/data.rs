@@ -113,7 +113,7 @@ fn metric(m: &Masters, ip: &str, name: &str) -> u64 {
 }
 
 /// The files in a tier directory's block folder: with `data` set, only blocks' bytes (named
-/// by their id), else every file (bytes and checksums).
+/// by their id), else every file (with checksum files, if any).
 fn tier_files(tier: &Path, data: bool) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(tier.join("goosefsworker"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -132,11 +132,18 @@ fn block_files(tier: &Path) -> Vec<PathBuf> {
     tier_files(tier, true)
 }
 
+/// The bytes a tier directory's blocks take: their files' and their checksums' (an attribute of
+/// each block file, or a file of their own).
 fn du(dir: &Path) -> u64 {
+    let sums = |f: &PathBuf| {
+        xattr::get(f, goosefs::blockfile::SUMS_XATTR)
+            .ok()
+            .flatten()
+            .map_or(0, |s| s.len() as u64)
+    };
     tier_files(dir, false)
         .iter()
-        .filter_map(|f| f.metadata().ok())
-        .map(|m| m.len())
+        .filter_map(|f| f.metadata().ok().map(|m| m.len() + sums(f)))
         .sum()
 }
 

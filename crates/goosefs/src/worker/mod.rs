@@ -50,7 +50,13 @@ enum Fetched {
     Cached,
     /// No room, or the tier directory failed a write (a full file system): read past the cache.
     NoRoom,
+    /// As `NoRoom`, for a small block read whole: its bytes, which the readers are served from.
+    Uncached(bytes::Bytes),
 }
+
+/// Blocks of at most this many bytes are fetched whole into memory and written in one step (see
+/// [`Worker::fetch_small`]); larger ones are streamed to their file as they arrive.
+const SMALL_BLOCK: u64 = crate::blockfile::CHUNK;
 
 /// A fetch from the UFS in progress, watched by every reader of the block: readers of bytes
 /// already written are served from the temporary file before the block is complete, so a cold
@@ -141,6 +147,9 @@ impl Worker {
         self.store.counters.misses.fetch_add(1, Ordering::Relaxed);
         self.check_binding(r).await?;
         let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
+        if r.block_length <= SMALL_BLOCK {
+            return self.fetch_small(r, &ufs).await;
+        }
         // Eviction (demotion copies between tiers) and the block file's allocation are file
         // work: on a blocking thread, never on the runtime's.
         let (store, id, length) = (Arc::clone(&self.store), r.id, r.block_length);
@@ -251,6 +260,49 @@ impl Worker {
         Ok(Fetched::Cached)
     }
 
+    /// Fetches a small block: one request for all of it, then one blocking step that reserves
+    /// room, writes the file and its checksums and records it. A small file's cold read costs
+    /// hand-offs between threads, not bytes: streaming it through a writer thread (as big blocks
+    /// are, so that their readers need not wait for the whole) woke a thread per piece and took
+    /// three steps on blocking threads.
+    async fn fetch_small(&self, r: &BlockRequest, ufs: &Ufs) -> Result<Fetched, String> {
+        let bytes = ufs
+            .read(&r.path, r.block_offset, r.block_length)
+            .await
+            .map_err(|e| e.to_string())?;
+        let counters = &self.store.counters;
+        counters.ufs_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let (store, id, kept) = (Arc::clone(&self.store), r.id, bytes.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            let reservation = store.reserve(kept.len() as u64)?;
+            let dir = store.dirs[reservation.dir].path.clone();
+            let path = block_path(&dir, id);
+            let stamp = BlockWriter::whole(&dir, id, &kept)
+                .and_then(|writer| writer.finish(&path))
+                .and_then(|_| std::fs::metadata(&path))
+                .map(|m| crate::proto::block::file_stamp(&m));
+            if stamp.is_ok() {
+                store.commit(reservation, id, kept.len() as u64);
+            }
+            Some((dir, stamp))
+        })
+        .await
+        .map_err(|e| format!("block {id}: its writer failed: {e}"))?;
+        match written {
+            Some((_, Ok(stamp))) => {
+                // The checksums were computed from exactly these bytes.
+                self.verified.insert(id, stamp);
+                Ok(Fetched::Cached)
+            }
+            Some((dir, Err(e))) => {
+                tracing::warn!(block = id, dir = %dir.display(), error = %e, "cannot write to the tier directory; reading past the cache");
+                counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
+                Ok(Fetched::Uncached(bytes))
+            }
+            None => Ok(Fetched::Uncached(bytes)),
+        }
+    }
+
     /// Serves a read: from the store, else after one shared fetch, else straight from the UFS.
     async fn serve(self: &Arc<Self>, r: &BlockRequest) -> Result<Vec<u8>, String> {
         if r.offset > r.block_length {
@@ -336,14 +388,23 @@ impl Worker {
                 }
             };
             match outcome {
+                // Loaded: the fetch wrote and checksummed it just now (not opened again).
+                Ok(Fetched::Cached) if r.load => return Ok(Vec::new()),
                 Ok(Fetched::Cached) => {}
+                Ok(Fetched::Uncached(_) | Fetched::NoRoom) if r.load => {
+                    return Err(format!(
+                        "block {}: no room in any tier (or a tier directory failed a write: see the worker log)",
+                        r.id
+                    ));
+                }
+                Ok(Fetched::Uncached(bytes)) => {
+                    let at = usize::try_from(r.offset).unwrap_or(usize::MAX).min(bytes.len());
+                    let end = at
+                        .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                        .min(bytes.len());
+                    return Ok(bytes[at..end].to_vec());
+                }
                 Ok(Fetched::NoRoom) => {
-                    if r.load {
-                        return Err(format!(
-                            "block {}: no room in any tier (or a tier directory failed a write: see the worker log)",
-                            r.id
-                        ));
-                    }
                     let ufs = self.ufs_of(&r.mount, &r.ufs).await?;
                     let bytes = ufs
                         .read(&r.path, r.block_offset + r.offset, len)

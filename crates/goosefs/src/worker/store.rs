@@ -496,7 +496,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blockfile::{BlockWriter, CHUNK};
+    use crate::blockfile::{BlockWriter, CHUNK, SUMS_XATTR};
     use goosefs_conf::tier::{Dir as ConfDir, Medium};
     use std::os::unix::fs::FileExt;
     use std::path::Path;
@@ -558,10 +558,11 @@ mod tests {
         std::fs::write(tmp.path().join(BLOCK_DIR).join(".tmp-7-1-1"), b"partial").expect("tmp");
         // So are bytes without checksums, checksums without bytes, and a pair that disagrees.
         let blocks = tmp.path().join(BLOCK_DIR);
+        let sums = sums_of(&blocks.join("42"));
         std::fs::write(blocks.join("7"), &data[..100]).expect("torn");
-        std::fs::copy(blocks.join("42.crc"), blocks.join("8.crc")).expect("orphan");
+        std::fs::write(blocks.join("8.crc"), &sums).expect("orphan");
         std::fs::write(blocks.join("9"), &data[..100]).expect("short");
-        std::fs::copy(blocks.join("42.crc"), blocks.join("9.crc")).expect("other sums");
+        std::fs::write(blocks.join("9.crc"), &sums).expect("other sums");
         let store = Store::open(&levels).expect("reopen");
         assert_eq!(store.block_ids(), vec![42]);
         assert_eq!(store.used(0), file_size(data.len() as u64));
@@ -717,8 +718,16 @@ mod tests {
         }
     }
 
-    /// The blocks in tier directory `dir`, each checked to have its checksum file, and no
-    /// other file there.
+    /// The checksums of block file `path`, from its attribute or its checksum file.
+    fn sums_of(path: &Path) -> Vec<u8> {
+        match xattr::get(path, SUMS_XATTR).expect("attribute") {
+            Some(raw) => raw,
+            None => std::fs::read(crate::blockfile::sums_path(path)).expect("checksum file"),
+        }
+    }
+
+    /// The blocks in tier directory `dir`, each checked to have its checksums (in an attribute,
+    /// or in a checksum file), and no other file there.
     fn block_files_in(dir: &Path) -> usize {
         let names: Vec<String> = std::fs::read_dir(dir.join(BLOCK_DIR)).map_or(Vec::new(), |d| {
             d.flatten()
@@ -726,11 +735,55 @@ mod tests {
                 .collect()
         });
         let blocks: Vec<&String> = names.iter().filter(|n| n.parse::<u64>().is_ok()).collect();
-        assert_eq!(names.len(), 2 * blocks.len(), "{names:?}");
-        assert!(
-            blocks.iter().all(|b| names.contains(&format!("{b}{SUMS}"))),
-            "{names:?}"
-        );
+        let sums_files = names.iter().filter(|n| n.ends_with(SUMS)).count();
+        assert_eq!(names.len(), blocks.len() + sums_files, "{names:?}");
+        for b in &blocks {
+            let path = dir.join(BLOCK_DIR).join(b);
+            let in_attribute = xattr::get(&path, SUMS_XATTR).expect("attribute").is_some();
+            assert!(in_attribute != names.contains(&format!("{b}{SUMS}")), "{b}: {names:?}");
+        }
         blocks.len()
+    }
+
+    #[test]
+    fn checksums_live_in_an_attribute_and_a_checksum_file_is_still_read() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let levels = level(tmp.path(), 10 << 20, 0.9, 0.5);
+        let data: Vec<u8> = (0..(CHUNK + 77)).map(|i| (i % 13) as u8).collect();
+        let store = Store::open(&levels).expect("open");
+        assert!(put(&store, 3, &data));
+        let path = block_path(tmp.path(), 3);
+        // ext4 and tmpfs (Linux 6.6 and later) keep user attributes: one file per block.
+        let Some(sums) = xattr::get(&path, SUMS_XATTR).expect("attribute") else {
+            panic!(
+                "{} keeps no user attributes: this test needs a file system that does",
+                tmp.path().display()
+            );
+        };
+        assert_eq!(sums.len() as u64, file_size(data.len() as u64) - data.len() as u64);
+        assert!(!crate::blockfile::sums_path(&path).exists());
+        // The same checksums in a file beside the block (a file system without attributes, or
+        // a tier written before): read, verified, and moved with the block.
+        xattr::remove(&path, SUMS_XATTR).expect("remove");
+        std::fs::write(crate::blockfile::sums_path(&path), &sums).expect("sums file");
+        drop(store);
+        let store = Store::open(&levels).expect("reopen");
+        assert_eq!(read(&store, 3, 0, data.len() as u64).expect("read"), data);
+        // Moved to tmpfs when there is one: copied across file systems, its checksums read from
+        // their file and set as the copy's attribute.
+        let below = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .expect("below");
+        std::fs::create_dir(below.path().join(BLOCK_DIR)).expect("dir");
+        crate::blockfile::move_block(&path, below.path(), 3).expect("move");
+        let moved = BlockFile::open(&block_path(below.path(), 3), 3).expect("moved");
+        moved.verify().expect("sound");
+        assert_eq!(block_files_in(below.path()), 1);
+        assert_eq!(block_files_in(tmp.path()), 0);
+        // Checksums of the wrong size, in either home, make the block corrupt.
+        let moved_path = block_path(below.path(), 3);
+        xattr::set(&moved_path, SUMS_XATTR, &sums[4..]).expect("short attribute");
+        let err = BlockFile::open(&moved_path, 3).expect_err("corrupt");
+        assert!(err.to_string().contains("bytes of checksums"), "{err}");
     }
 }
