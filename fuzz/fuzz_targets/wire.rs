@@ -1,7 +1,7 @@
 //! The runtime's wire on any bytes: every request body the servers decode (client writes,
 //! registrations, heartbeats, rejoins, block ids, the journal port's Raft messages) never panics;
 //! the block protocol's frames and request decoder never panic, and a request it accepts is
-//! within bounds and survives a round trip;
+//! within bounds, survives a round trip and carries no grant of a key it never saw;
 //! the server's side of the authentication handshake never panics and never accepts bytes that
 //! hold no valid signature.
 #![no_main]
@@ -26,6 +26,12 @@ fn master() -> &'static Security {
     })
 }
 
+/// A leader's grant key, drawn once.
+fn grants() -> &'static goosefs::grant::Grants {
+    static GRANTS: OnceLock<goosefs::grant::Grants> = OnceLock::new();
+    GRANTS.get_or_init(|| goosefs::grant::Grants::generate().expect("random"))
+}
+
 fuzz_target!(|data: &[u8]| {
     // Every request body the servers decode: any bytes give a value or an error, never a panic.
     let _ = serde_json::from_slice::<goosefs::proto::Write>(data);
@@ -41,6 +47,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<Vec<u64>>(data);
     if let Ok(r) = BlockRequest::decode(data) {
         assert!(r.check().is_ok());
+        // Bytes that never saw a leader's key carry no grant it made.
+        let binding = goosefs::grant::Binding {
+            id: r.id,
+            file: &r.file,
+            mount: &r.mount,
+            ufs: &r.ufs,
+            path: &r.path,
+            offset: r.block_offset,
+            length: r.block_length,
+            until: r.until,
+        };
+        assert!(!grants().holds(&binding, &r.grant, 0));
         assert_eq!(BlockRequest::decode(r.to_query().as_bytes()), Ok(r));
     }
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

@@ -438,7 +438,8 @@ fn allowed(port: Port, request: &str) -> Option<&'static [Role]> {
             paths::REJOIN => &[Master],
             // The whole namespace and mount table (UFS URIs included): administrators only.
             paths::BACKUP => &[Admin],
-            paths::REGISTER | paths::HEARTBEAT => &[Worker],
+            // The grant key lets its holder vouch for what a worker caches: workers only.
+            paths::REGISTER | paths::HEARTBEAT | paths::GRANT_KEY => &[Worker],
             // Mount and unmount are checked again by the handler: admin only.
             paths::WRITE | paths::WRITES => &[Client, Admin],
             _ => ANY,

@@ -27,6 +27,7 @@ pub mod exit;
 pub mod fs;
 pub mod fsdata;
 pub mod fuse;
+pub mod grant;
 pub mod jobs;
 pub mod kubeapi;
 pub mod master;

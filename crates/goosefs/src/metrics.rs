@@ -195,6 +195,8 @@ pub const EXPORTED: &[&str] = &[
     "goosefs_worker_served_bytes_total",
     "goosefs_worker_zero_copy_bytes_total",
     "goosefs_worker_local_opens_total",
+    "goosefs_worker_granted_fetches_total",
+    "goosefs_worker_binding_checks_total",
     "goosefs_worker_blocks",
     // Job workers.
     "goosefs_job_worker_blocks_loaded_total",

@@ -246,6 +246,8 @@ impl FileReader {
                 len: b.length,
                 load: false,
                 local: true,
+                grant: b.grant.clone(),
+                until: fb.granted_until,
             };
             (request, local.rpc())
         };
@@ -330,7 +332,7 @@ impl FileReader {
         let mut rounds = 2;
         let wait_until = std::time::Instant::now() + WORKERS_WAIT;
         while rounds > 0 {
-            let (file, mount, ufs, ufs_path, candidates) = {
+            let (file, mount, ufs, ufs_path, candidates, (grant, until)) = {
                 let fb = self.blocks.read().await;
                 let mut order: Vec<WorkerAddress> = fb
                     .workers
@@ -345,7 +347,20 @@ impl FileReader {
                 let mut seen = std::collections::HashSet::new();
                 order.retain(|w| seen.insert(w.id));
                 let file = fb.info.path.clone();
-                (file, fb.mount.clone(), fb.ufs.clone(), fb.ufs_path.clone(), order)
+                // The grant of the list as it is now (it may have been asked for again).
+                let grant = fb
+                    .blocks
+                    .iter()
+                    .find(|x| x.id == b.id)
+                    .map(|x| (x.grant.clone(), fb.granted_until));
+                (
+                    file,
+                    fb.mount.clone(),
+                    fb.ufs.clone(),
+                    fb.ufs_path.clone(),
+                    order,
+                    grant.unwrap_or_default(),
+                )
             };
             let request = BlockRequest {
                 id: b.id,
@@ -359,6 +374,8 @@ impl FileReader {
                 len,
                 load,
                 local: false,
+                grant,
+                until,
             };
             let query = request.to_query();
             let max = if load { 0 } else { len };

@@ -294,12 +294,37 @@ fn callers_without_the_credential_or_the_role_are_refused_and_the_cluster_keeps_
         len: 12,
         load: false,
         local: false,
+        grant: String::new(),
+        until: 0,
     };
-    let refused = rt.block_on(client_http.get_block(&format!("127.0.40.20:{worker_rpc}"), &poison.to_query(), 12, t));
-    match refused {
-        Err(NetError::Status { body, .. }) => assert!(body.contains("as the leader knows it"), "{body}"),
-        other => panic!("cache poisoning not refused: {other:?}"),
+    // The leader grants data.bin's block its own binding; that grant, under the poisoned binding
+    // or with its expiry moved, holds for nothing else: the worker asks the leader, which refuses.
+    assert!(
+        !fb.blocks[0].grant.is_empty() && fb.granted_until > 0,
+        "the leader grants"
+    );
+    let grant = fb.blocks[0].grant.clone();
+    for (grant, until) in [(String::new(), 0), (grant.clone(), fb.granted_until), (grant, u64::MAX)] {
+        let forged = goosefs::proto::block::BlockRequest {
+            grant,
+            until,
+            ..poison.clone()
+        };
+        let refused =
+            rt.block_on(client_http.get_block(&format!("127.0.40.20:{worker_rpc}"), &forged.to_query(), 12, t));
+        match refused {
+            Err(NetError::Status { body, .. }) => assert!(body.contains("as the leader knows it"), "{body}"),
+            other => panic!("cache poisoning not refused: {other:?}"),
+        }
     }
+    // The grant key is the workers' alone.
+    let key = rt.block_on(client_http.call::<(), serde_json::Value>(
+        &format!("{ip}:{rpc}"),
+        goosefs::proto::paths::GRANT_KEY,
+        None,
+        t,
+    ));
+    assert!(forbidden(key).contains("the client role may not /api/v1/worker/grant-key"));
     let write = rt.block_on(worker_http.call::<_, serde_json::Value>(
         &format!("{ip}:{rpc}"),
         goosefs::proto::paths::WRITE,

@@ -1072,9 +1072,15 @@ fn a_read_only_kernel_cache_mount_opens_without_requests_and_drops_changed_pages
     let mut m = cluster(36, &ufs);
     let tier = m.dir.path().join("tier-0");
     m.start_worker("hbase-worker-0", "127.0.36.20", &tier, "");
+    let worker_port = m.port("goosefs.worker.web.port");
     assert!(
-        eventually(Duration::from_secs(10), || m.lists_worker("hbase-worker-0")),
-        "the worker registers"
+        eventually(Duration::from_secs(10), || http_get(
+            "127.0.36.20",
+            worker_port,
+            "/ready"
+        )
+        .is_some()),
+        "the worker registers (and holds the leader's grant key)"
     );
     // Kept metadata for a second only (the kernel's timeouts), so a change shows soon.
     let kernel_cache = ["fuse".to_owned(), "--fuse-opts=ro,kernel_cache,allow_other".to_owned()];
@@ -1112,6 +1118,10 @@ fn a_read_only_kernel_cache_mount_opens_without_requests_and_drops_changed_pages
         "{served}"
     );
     assert_eq!(ufs.gets("/small/f00"), 1, "fetched once, by the worker");
+    // Every block came with the leader's grant: no fetch asked the leader about its block.
+    let worker_metric = |name: &str| metric(&m, "127.0.36.20", name);
+    assert_eq!(worker_metric("goosefs_worker_binding_checks_total"), 0);
+    assert!(worker_metric("goosefs_worker_granted_fetches_total") >= files.len() as u64 + 3);
     // The kernel opened every file itself: no open reached this process.
     for mode in ["passthrough", "served"] {
         let opens = fuse_metric(&format!("goosefs_fuse_opens_total{{mode=\"{mode}\"}}"));

@@ -45,6 +45,7 @@ pub fn blocks_of(file_id: u64, length: u64, block_size: u64) -> Result<Vec<Block
             offset: i * block_size,
             length: block_size.min(length - i * block_size),
             workers: Vec::new(),
+            grant: String::new(),
         })
         .collect())
 }
@@ -458,12 +459,14 @@ mod tests {
                 offset: 0,
                 length: 1,
                 workers: vec![],
+                grant: String::new(),
             },
             BlockInfo {
                 id: 8,
                 offset: 1,
                 length: 1,
                 workers: vec![],
+                grant: String::new(),
             },
         ];
         data.locate(&mut blocks);

@@ -41,6 +41,9 @@ pub enum MasterError {
     /// openraft refused its configuration or stopped.
     #[error("raft: {0}")]
     Raft(String),
+    /// The system's random source failed.
+    #[error("the system's random source failed (drawing the block grant key)")]
+    Random,
 }
 
 /// A running master, shared by its servers and tasks.
@@ -69,6 +72,9 @@ pub struct Master {
     pub data: data::Data,
     /// What the declared mounts' last reconciliation found (the leader's).
     pub declared: std::sync::Mutex<declared::Outcome>,
+    /// The key of the block grants this master issues while it leads (none with
+    /// authentication off: see [`crate::grant`]).
+    pub grants: Option<crate::grant::Grants>,
 }
 
 impl Master {
@@ -184,6 +190,11 @@ pub async fn run(cfg: MasterConfig) -> Result<(), MasterError> {
         rejoining: Mutex::new(()),
         data: data::Data::new(cfg.ufs.clone(), cfg.metadata_sync, cfg.worker_timeout),
         declared: std::sync::Mutex::default(),
+        grants: if crate::auth::current().enabled() {
+            Some(crate::grant::Grants::generate().map_err(|_| MasterError::Random)?)
+        } else {
+            None
+        },
         cfg,
     });
     tracing::info!(

@@ -43,6 +43,7 @@ pub fn routes(master: Arc<Master>) -> axum::Router {
         .route(paths::WORKERS, get(workers))
         .route(paths::REGISTER, post(register))
         .route(paths::HEARTBEAT, post(heartbeat))
+        .route(paths::GRANT_KEY, get(grant_key))
         .route(paths::MOUNT_UFS, get(mount_ufs))
         .route(paths::SYNC, post(sync))
         .route(paths::FREE_BLOCKS, post(free_blocks))
@@ -680,6 +681,24 @@ fn file_blocks(master: &Master, info: FileInfo, place: Place) -> Answer<FileBloc
         Err(e) => return Answer::Refused(Refusal::invalid(e)),
     };
     master.data.locate(&mut blocks);
+    // Granted while this master leads (workers hold the leader's key): a worker fetches such a
+    // block without asking the leader again.
+    let mut granted_until = 0;
+    if let Some(grants) = master.grants.as_ref().filter(|_| leads(master)) {
+        granted_until = crate::grant::now() + crate::grant::TTL.as_secs();
+        for b in &mut blocks {
+            b.grant = grants.sign(&crate::grant::Binding {
+                id: b.id,
+                file: &info.path,
+                mount: &place.mount,
+                ufs: &place.ufs,
+                path: &place.rel,
+                offset: b.offset,
+                length: b.length,
+                until: granted_until,
+            });
+        }
+    }
     Answer::Ok(FileBlocks {
         block_size: master.cfg.block_size,
         workers: master.data.worker_addresses(),
@@ -688,6 +707,7 @@ fn file_blocks(master: &Master, info: FileInfo, place: Place) -> Answer<FileBloc
         ufs_path: place.rel,
         blocks,
         info,
+        granted_until,
     })
 }
 
@@ -785,6 +805,16 @@ async fn register(State(master): State<Arc<Master>>, Json(r): Json<Registration>
         Answer::Ok(master.data.register(&r))
     } else {
         not_leader(&master)
+    })
+}
+
+/// The key of this leader's block grants, for a worker (the worker role only: see
+/// [`crate::auth`]); refused by a follower, and with authentication off (no grants then).
+async fn grant_key(State(master): State<Arc<Master>>) -> Json<Answer<String>> {
+    Json(match (&master.grants, leads(&master)) {
+        (Some(grants), true) => Answer::Ok(grants.to_hex()),
+        (None, _) => Answer::Refused(Refusal::invalid("no block grants: authentication is off")),
+        (Some(_), false) => not_leader(&master),
     })
 }
 

@@ -132,11 +132,20 @@ pub struct BlockRequest {
     /// worker's host, for passthrough).
     #[serde(default)]
     pub local: bool,
+    /// The leader's grant for the binding of `id` to `file` at this range (see
+    /// [`crate::grant`]): a worker that can check it fetches without asking the leader.
+    #[serde(default)]
+    pub grant: String,
+    /// Unix seconds until which `grant` holds.
+    #[serde(default)]
+    pub until: u64,
 }
 
 /// The largest block a request may name: far above any block size GooseFS uses (Fluid renders
 /// 256MB), and far enough below `u64::MAX` that no size computed from it wraps.
 pub const MAX_BLOCK_LENGTH: u64 = 1 << 40;
+/// The longest grant a request may carry (they are 64 hex digits).
+pub const MAX_GRANT: usize = 64;
 /// The most bytes one block read may ask for (clients read pieces of 8 MiB at most; a worker
 /// that cannot cache a block holds the asked bytes in memory).
 pub const MAX_READ: u64 = 64 << 20;
@@ -146,7 +155,7 @@ impl BlockRequest {
     pub fn to_query(&self) -> String {
         let enc = super::path::percent_encode;
         format!(
-            "id={}&file={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}",
+            "id={}&file={}&mount={}&ufs={}&path={}&block_offset={}&block_length={}&offset={}&len={}&load={}&local={}&grant={}&until={}",
             self.id,
             enc(&self.file),
             enc(&self.mount),
@@ -157,7 +166,9 @@ impl BlockRequest {
             self.offset,
             self.len,
             self.load,
-            self.local
+            self.local,
+            enc(&self.grant),
+            self.until
         )
     }
 
@@ -207,6 +218,9 @@ impl BlockRequest {
             .any(|p| p.len() > MAX_PATH)
         {
             return fail(format!("a path over {MAX_PATH} bytes"));
+        }
+        if self.grant.len() > MAX_GRANT {
+            return fail(format!("a grant over {MAX_GRANT} bytes"));
         }
         Ok(())
     }
@@ -262,6 +276,8 @@ mod tests {
             len: 100,
             load: false,
             local: false,
+            grant: "0123abcd".repeat(8),
+            until: 1_700_000_000,
         }
     }
 
@@ -281,6 +297,7 @@ mod tests {
         assert!(refused(&|b| b.offset = b.block_length + 1).contains("past the block"));
         assert!(refused(&|b| b.len = MAX_READ + 1).contains("a read of"));
         assert!(refused(&|b| b.path = "x".repeat(MAX_PATH + 1)).contains("a path over"));
+        assert!(refused(&|b| b.grant = "0".repeat(MAX_GRANT + 1)).contains("a grant over"));
         // A load or a local open sends no bytes: the whole block may be named.
         let mut load = r.clone();
         load.load = true;

@@ -49,6 +49,8 @@ pub mod paths {
     pub const HEARTBEAT: &str = "/api/v1/worker/heartbeat";
     /// `GET ?path=<mount point>`: [`super::UfsMount`], options unmasked (workers read the UFS).
     pub const MOUNT_UFS: &str = "/api/v1/worker/ufs";
+    /// The leader's block grant key (workers only; see [`crate::grant`]).
+    pub const GRANT_KEY: &str = "/api/v1/worker/grant-key";
     /// `POST ?path=`: the leader forgets its listing of that directory (a file was written
     /// there through FUSE), so the next `ls` loads it again.
     pub const SYNC: &str = "/api/v1/fs/sync";
@@ -272,6 +274,10 @@ pub struct BlockInfo {
     pub length: u64,
     /// Ids of the workers holding it.
     pub workers: Vec<u64>,
+    /// The leader's grant for this block's binding ([`crate::grant`]), which a worker checks
+    /// instead of asking the leader; empty when the leader issues none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub grant: String,
 }
 
 /// A path's metadata and, for a file, its blocks ([`paths::LOOKUP`]).
@@ -300,6 +306,9 @@ pub struct FileBlocks {
     pub blocks: Vec<BlockInfo>,
     /// Every live worker.
     pub workers: Vec<WorkerAddress>,
+    /// Unix seconds until which the blocks' grants hold (0: none).
+    #[serde(default)]
+    pub granted_until: u64,
 }
 
 /// A mount's UFS for a worker (options unmasked: the worker needs the keys).

@@ -95,6 +95,10 @@ pub struct Counters {
     pub zero_copy_bytes: AtomicU64,
     /// Blocks opened by FUSE on this host for passthrough (the kernel reads them itself).
     pub local_opens: AtomicU64,
+    /// Fetches vouched for by the leader's grant.
+    pub granted_fetches: AtomicU64,
+    /// Fetches checked with the leader.
+    pub binding_checks: AtomicU64,
 }
 
 /// The store.
