@@ -48,7 +48,21 @@ pub struct Binding<'a> {
     pub until: u64,
 }
 
-impl Binding<'_> {
+impl<'a> Binding<'a> {
+    /// The binding block request `r` names, with its grant's expiry.
+    pub fn of(r: &'a crate::proto::block::BlockRequest) -> Binding<'a> {
+        Binding {
+            id: r.id,
+            file: &r.file,
+            mount: &r.mount,
+            ufs: &r.ufs,
+            path: &r.path,
+            offset: r.block_offset,
+            length: r.block_length,
+            until: r.until,
+        }
+    }
+
     /// The signed bytes: every field, each string after its length, so that no two bindings
     /// read the same.
     fn message(&self) -> Vec<u8> {

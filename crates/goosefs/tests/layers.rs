@@ -9,6 +9,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "proto",
     "blockfile",
+    "grant",
     "exit",
     "metrics",
     "signal",

@@ -165,16 +165,7 @@ impl Worker {
         if r.grant.is_empty() {
             return false;
         }
-        let binding = Binding {
-            id: r.id,
-            file: &r.file,
-            mount: &r.mount,
-            ufs: &r.ufs,
-            path: &r.path,
-            offset: r.block_offset,
-            length: r.block_length,
-            until: r.until,
-        };
+        let binding = Binding::of(r);
         let grants = self.grants.lock().unwrap_or_else(PoisonError::into_inner);
         grants
             .as_ref()
