@@ -330,11 +330,12 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Sets the checksums and renames the file to `final_path` (see [`set_sums`]).
+    /// Sets the checksums and renames the file to `final_path` (see [`set_sums`]); the block
+    /// file's stamp as renamed (from the open file: no second lookup of the name).
     ///
     /// # Errors
     /// The write or rename error (the temporary files are removed).
-    pub fn finish(mut self, final_path: &Path) -> std::io::Result<u64> {
+    pub fn finish(mut self, final_path: &Path) -> std::io::Result<crate::proto::block::FileStamp> {
         let result = (|| {
             if self.chunk_len > 0 {
                 self.sums.extend_from_slice(&self.crc.to_le_bytes());
@@ -349,7 +350,7 @@ impl BlockWriter {
             tail.extend_from_slice(&self.written.to_le_bytes());
             set_sums(&self.file, &self.tmp, final_path, &tail)?;
             std::fs::rename(&self.tmp, final_path)?;
-            Ok(self.written)
+            Ok(crate::proto::block::file_stamp(&self.file.metadata()?))
         })();
         if result.is_err() {
             remove_block(&self.tmp);

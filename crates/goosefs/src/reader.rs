@@ -98,6 +98,27 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A read of `len` bytes at `offset` in block `b` of the file `fb` lists, with the grant `fb`
+/// holds for that block now (the list may have been asked for again since `b` was taken from it).
+fn block_request(fb: &FileBlocks, b: &BlockInfo, offset: u64, len: u64, load: bool) -> BlockRequest {
+    let grant = fb.blocks.iter().find(|x| x.id == b.id).map(|x| x.grant.clone());
+    BlockRequest {
+        id: b.id,
+        file: fb.info.path.clone(),
+        mount: fb.mount.clone(),
+        ufs: fb.ufs.clone(),
+        path: fb.ufs_path.clone(),
+        block_offset: b.offset,
+        block_length: b.length,
+        offset,
+        len,
+        load,
+        local: false,
+        until: if grant.is_some() { fb.granted_until } else { 0 },
+        grant: grant.unwrap_or_default(),
+    }
+}
+
 /// A stable order of the workers for a block (rendezvous hashing).
 fn ranked(block: u64, workers: &[WorkerAddress]) -> Vec<WorkerAddress> {
     let mut w: Vec<_> = workers
@@ -235,19 +256,8 @@ impl FileReader {
                 return Ok(None);
             }
             let request = BlockRequest {
-                id: b.id,
-                file: fb.info.path.clone(),
-                mount: fb.mount.clone(),
-                ufs: fb.ufs.clone(),
-                path: fb.ufs_path.clone(),
-                block_offset: b.offset,
-                block_length: b.length,
-                offset: 0,
-                len: b.length,
-                load: false,
                 local: true,
-                grant: b.grant.clone(),
-                until: fb.granted_until,
+                ..block_request(&fb, b, 0, b.length, false)
             };
             (request, local.rpc())
         };
@@ -332,7 +342,7 @@ impl FileReader {
         let mut rounds = 2;
         let wait_until = std::time::Instant::now() + WORKERS_WAIT;
         while rounds > 0 {
-            let (file, mount, ufs, ufs_path, candidates, (grant, until)) = {
+            let (request, candidates) = {
                 let fb = self.blocks.read().await;
                 let mut order: Vec<WorkerAddress> = fb
                     .workers
@@ -346,36 +356,7 @@ impl FileReader {
                 order.extend(ranked(b.id, &fb.workers));
                 let mut seen = std::collections::HashSet::new();
                 order.retain(|w| seen.insert(w.id));
-                let file = fb.info.path.clone();
-                // The grant of the list as it is now (it may have been asked for again).
-                let grant = fb
-                    .blocks
-                    .iter()
-                    .find(|x| x.id == b.id)
-                    .map(|x| (x.grant.clone(), fb.granted_until));
-                (
-                    file,
-                    fb.mount.clone(),
-                    fb.ufs.clone(),
-                    fb.ufs_path.clone(),
-                    order,
-                    grant.unwrap_or_default(),
-                )
-            };
-            let request = BlockRequest {
-                id: b.id,
-                file,
-                mount,
-                ufs,
-                path: ufs_path,
-                block_offset: b.offset,
-                block_length: b.length,
-                offset,
-                len,
-                load,
-                local: false,
-                grant,
-                until,
+                (block_request(&fb, b, offset, len, load), order)
             };
             let query = request.to_query();
             let max = if load { 0 } else { len };

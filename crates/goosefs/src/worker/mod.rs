@@ -286,12 +286,10 @@ impl Worker {
             ));
         }
         let path = block_path(&dir, r.id);
-        if let Err(e) = tokio::task::block_in_place(|| writer.finish(&path)) {
-            return Ok(uncached(e));
-        }
-        // The checksums were computed from exactly these bytes: the file is sound as written.
-        if let Ok(m) = std::fs::metadata(&path) {
-            self.verified.insert(r.id, crate::proto::block::file_stamp(&m));
+        match tokio::task::block_in_place(|| writer.finish(&path)) {
+            // The checksums were computed from exactly these bytes: the file is sound as written.
+            Ok(stamp) => self.verified.insert(r.id, stamp),
+            Err(e) => return Ok(uncached(e)),
         }
         self.store.commit(reservation, r.id, r.block_length);
         Ok(Fetched::Cached)
@@ -314,10 +312,7 @@ impl Worker {
             let reservation = store.reserve(kept.len() as u64)?;
             let dir = store.dirs[reservation.dir].path.clone();
             let path = block_path(&dir, id);
-            let stamp = BlockWriter::whole(&dir, id, &kept)
-                .and_then(|writer| writer.finish(&path))
-                .and_then(|_| std::fs::metadata(&path))
-                .map(|m| crate::proto::block::file_stamp(&m));
+            let stamp = BlockWriter::whole(&dir, id, &kept).and_then(|writer| writer.finish(&path));
             if stamp.is_ok() {
                 store.commit(reservation, id, kept.len() as u64);
             }

@@ -591,7 +591,13 @@ mod tests {
         // file still holds exactly what was written.
         w.write(&[9; 1000]).expect("write");
         let path = block_path(tmp.path(), 5);
-        assert_eq!(w.finish(&path).expect("finish"), 1000);
+        let stamp = w.finish(&path).expect("finish");
+        assert_eq!(stamp.1, 1000, "the stamp of the 1,000 bytes written");
+        let renamed = crate::proto::block::file_stamp(&std::fs::metadata(&path).expect("stat"));
+        assert_eq!(
+            stamp, renamed,
+            "the stamp is the renamed file's (what vouching compares)"
+        );
         assert_eq!(std::fs::read(&path).expect("bytes"), vec![9; 1000]);
         BlockFile::open(&path, 5).expect("open").verify().expect("sound");
     }
