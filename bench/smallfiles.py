@@ -13,7 +13,9 @@ reader threads (and by one), measured in one run side by side with their referen
   3. the peak RSS of the master, the worker and FUSE;
   4. the round trip of one request to the FUSE process (an ioctl Python's open() sends for every
      file), and from it the best warm ratio one request per file allows with one thread; and warm
-     reads with one thread of files opened as Python 3.14 opens them (no such ioctl).
+     reads with one thread of files opened as Python 3.14 opens them (no such ioctl);
+  5. where a cold file's time goes: CPU microseconds per file of the reader, FUSE, the worker, the
+     master, nginx and the whole machine, through FUSE and for the GETs straight from nginx.
 
 Each of these once per FUSE mode, with a fresh worker tier: the render's args (Fluid's
 `direct_io`: passthrough, an OPEN and a RELEASE per file) and a read-only `kernel_cache` mount
@@ -32,7 +34,7 @@ Needs nginx (apt-get install nginx-light) and the release build
 import argparse, http.client, io, os, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import CASE, TARGET, Cluster, rendered, wait_for  # noqa: E402
+from data import CASE, TARGET, Cluster, cpu_seconds, machine_busy, rendered, wait_for  # noqa: E402
 
 
 def size_arg(text):
@@ -161,6 +163,40 @@ def request_round_trip(path, rounds=3000):
     return statistics.median(runs)
 
 
+def nginx_pids(pid):
+    """nginx's master process `pid` and its workers."""
+    pids = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def cpu_sample(c, web):
+    """CPU seconds so far of each process a cold read involves: the master, the worker, FUSE,
+    nginx (all its processes), the reader (this process: its threads and the kernel's work on
+    their behalf, FUSE requests and page-cache copies included) and the whole machine."""
+    import resource
+    out = {role: cpu_seconds(c.procs[role].pid) for role in ("master", "worker", "fuse")}
+    out["nginx"] = sum(cpu_seconds(pid) for pid in nginx_pids(web.proc.pid))
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    out["reader"] = me.ru_utime + me.ru_stime
+    out["machine"] = machine_busy()
+    return out
+
+
+def cpu_per_file(c, web, n, fn):
+    """Runs `fn` (reading `n` files); its seconds and the CPU microseconds per file of each role."""
+    before = cpu_sample(c, web)
+    took = fn()
+    after = cpu_sample(c, web)
+    return took, {role: (after[role] - before[role]) / n * 1e6 for role in after}
+
+
 def drop_page_cache():
     subprocess.run(["sync"])
     with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -238,7 +274,7 @@ def main():
         c.start_fuse(fuse_args, mnt, tier, os.path.join(mnt, "data", "d00"))
 
         # Listing first (nothing listed yet: cold), then again (warm).
-        rows, results = [], []
+        rows, results, cpu = [], [], []
         for count, name in listings:
             t_index, _ = timed(["curl", "-s", "-o", "/dev/null", web.url() + name + "-fs/"])
             t_fs, out = timed([binary, "fs", "ls", f"/data/{name}-fs"], c.base_env())
@@ -265,9 +301,9 @@ def main():
             c.start_worker(fresh, "20GB")
             c.start_fuse(args, mnt, fresh, os.path.join(mnt, "data", "d00"))
             drop_page_cache()
-            cold = in_threads(fuse_paths, a.threads, read_file)
+            cold, cold_cpu = cpu_per_file(c, web, n, lambda: in_threads(fuse_paths, a.threads, read_file))
             drop_page_cache()
-            direct = in_threads(http_paths, a.threads, http_getter(web.port))
+            direct, direct_cpu = cpu_per_file(c, web, n, lambda: in_threads(http_paths, a.threads, http_getter(web.port)))
             # Warm as the page cache reference is: read once first (the tier's block files, or
             # the FUSE pages, back in memory after the drop above), then measured.
             in_threads(fuse_paths, a.threads, read_file)
@@ -281,6 +317,7 @@ def main():
             rtt = request_round_trip(fuse_paths[0])
             rss = {role: c.peak_rss_mb(role) for role in ("master", "worker", "fuse")}
             results.append((mode, args, cold, direct, warm, page, warm1, page1, rtt, rss, warm1_plain, page1_plain))
+            cpu.append((mode, cold_cpu, direct_cpu))
     finally:
         for name in list(c.procs):
             c.stop(name)
@@ -309,6 +346,17 @@ def main():
     for (mode, args, cold, direct, warm, page, warm1, page1, rtt, *_) in results:
         per_file = page1 / n
         print(f"| {mode} | {rtt * 1e6:.0f} us | {WAITED[mode]} | {per_file * 1e6:.0f} us | {per_file / (per_file + WAITED[mode] * rtt):.2f} |")
+    print()
+    print(f"Where a cold file's time goes: CPU microseconds per file, {a.threads} threads (the reader is this")
+    print("process: its threads and the kernel's work for them; the machine's includes the kernel's writeback).")
+    print()
+    roles = ("reader", "fuse", "worker", "master", "nginx", "machine")
+    print("| FUSE mode | read | " + " | ".join(roles) + " |")
+    print("|---|---|" + "---|" * len(roles))
+    for (mode, cold_cpu, direct_cpu) in cpu:
+        print(f"| {mode} | cold through FUSE | " + " | ".join(f"{cold_cpu[r]:.0f}" for r in roles) + " |")
+        print(f"| {mode} | GET from nginx | " + " | ".join(
+            "" if r in ("fuse", "worker", "master") else f"{direct_cpu[r]:.0f}" for r in roles) + " |")
     print()
     for (mode, args, *_, rss, _, _) in results:
         print(f"{mode} ({' '.join(args)}): peak RSS " + ", ".join(f"{role} {mb:.0f} MB" for role, mb in rss.items()))
