@@ -31,7 +31,7 @@ Usage: python3 bench/smallfiles.py [--dirs 10] [--files 1000] [--size 100KB] [--
 Needs nginx (apt-get install nginx-light) and the release build
 (cargo build --release -p goosefs --bin goosefs --example credential).
 """
-import argparse, http.client, io, os, shutil, subprocess, sys, tempfile, threading, time
+import argparse, http.client, io, os, resource, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CASE, TARGET, Cluster, cpu_seconds, machine_busy, rendered, wait_for  # noqa: E402
@@ -180,7 +180,6 @@ def cpu_sample(c, web):
     """CPU seconds so far of each process a cold read involves: the master, the worker, FUSE,
     nginx (all its processes), the reader (this process: its threads and the kernel's work on
     their behalf, FUSE requests and page-cache copies included) and the whole machine."""
-    import resource
     out = {role: cpu_seconds(c.procs[role].pid) for role in ("master", "worker", "fuse")}
     out["nginx"] = sum(cpu_seconds(pid) for pid in nginx_pids(web.proc.pid))
     me = resource.getrusage(resource.RUSAGE_SELF)
