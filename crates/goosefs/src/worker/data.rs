@@ -61,7 +61,10 @@ impl Worker {
     /// The usual case, an open and an `fstat` of a file this worker wrote or checked (its inode in
     /// memory), runs on the calling runtime thread: handing the thread's core to another for it
     /// (`block_in_place`) cost more than the calls (measured: a tenth of the worker's CPU per cold
-    /// small file). Only a verification, which reads every chunk, goes to a blocking thread.
+    /// small file). Only a verification, which reads every chunk, goes to a blocking thread. A tier
+    /// disk that hangs then holds the runtime's threads, and the worker's probes fail with them:
+    /// not Ready while its cache cannot serve, where a blocking thread per hung call would have
+    /// kept it Ready.
     fn checked(&self, pinned: &Pinned) -> Result<(File, FileStamp), StoreError> {
         let io = |source| BlockError::Io { id: pinned.id, source };
         let file = File::open(&pinned.path).map_err(io)?;
