@@ -101,6 +101,7 @@ fn mix(mut z: u64) -> u64 {
 /// A read of `len` bytes at `offset` in block `b` of the file `fb` lists, with the grant `fb`
 /// holds for that block now (the list may have been asked for again since `b` was taken from it).
 fn block_request(fb: &FileBlocks, b: &BlockInfo, offset: u64, len: u64, load: bool) -> BlockRequest {
+    // Empty (never checked by a worker) when the list no longer has the block.
     let grant = fb.blocks.iter().find(|x| x.id == b.id).map(|x| x.grant.clone());
     BlockRequest {
         id: b.id,
@@ -114,7 +115,7 @@ fn block_request(fb: &FileBlocks, b: &BlockInfo, offset: u64, len: u64, load: bo
         len,
         load,
         local: false,
-        until: if grant.is_some() { fb.granted_until } else { 0 },
+        until: fb.granted_until,
         grant: grant.unwrap_or_default(),
     }
 }

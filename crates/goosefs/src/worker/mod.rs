@@ -172,6 +172,14 @@ impl Worker {
             .is_some_and(|g| g.holds(&binding, &r.grant, crate::grant::now()))
     }
 
+    /// A tier directory that cannot take block `id` (its file system full, or failing) does not
+    /// fail the read: the block is read past the cache, the log names the directory, and the
+    /// failure is counted.
+    fn tier_write_failed(&self, id: u64, dir: &std::path::Path, e: &std::io::Error) {
+        tracing::warn!(block = id, dir = %dir.display(), error = %e, "cannot write to the tier directory; reading past the cache");
+        self.store.counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads the block's bytes from the UFS into the store (or not, without room).
     async fn fetch(&self, r: &BlockRequest, state: &Arc<Fetch>) -> Result<Fetched, String> {
         let counters = &self.store.counters;
@@ -201,11 +209,8 @@ impl Worker {
         let Some((reservation, dir, writer)) = prepared else {
             return Ok(Fetched::NoRoom);
         };
-        // A tier directory that cannot take the block (its file system full, or failing) does
-        // not fail the read: the block is read past the cache, and the log names the directory.
         let uncached = |e: std::io::Error| {
-            tracing::warn!(block = r.id, dir = %dir.display(), error = %e, "cannot write to the tier directory; reading past the cache");
-            self.store.counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
+            self.tier_write_failed(r.id, &dir, &e);
             Fetched::NoRoom
         };
         let mut writer = match writer {
@@ -305,8 +310,10 @@ impl Worker {
             .read(&r.path, r.block_offset, r.block_length)
             .await
             .map_err(|e| e.to_string())?;
-        let counters = &self.store.counters;
-        counters.ufs_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.store
+            .counters
+            .ufs_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let (store, id, kept) = (Arc::clone(&self.store), r.id, bytes.clone());
         let written = tokio::task::spawn_blocking(move || {
             let reservation = store.reserve(kept.len() as u64)?;
@@ -327,8 +334,7 @@ impl Worker {
                 Ok(Fetched::Cached)
             }
             Some((dir, Err(e))) => {
-                tracing::warn!(block = id, dir = %dir.display(), error = %e, "cannot write to the tier directory; reading past the cache");
-                counters.tier_write_errors.fetch_add(1, Ordering::Relaxed);
+                self.tier_write_failed(id, &dir, &e);
                 Ok(Fetched::Uncached(bytes))
             }
             None => Ok(Fetched::Uncached(bytes)),
